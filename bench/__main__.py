@@ -1,0 +1,29 @@
+"""Run the benchmark suite: ``python -m bench [--quick]``.
+
+``--quick`` uses the 10k dataset only (for trying the harness); the full run
+includes the 1M-CI dataset.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from bench import bench_demo
+from bench.harness import Figure, machine, report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--quick", action="store_true", help="small datasets only")
+    args = parser.parse_args()
+    print("machine:", ", ".join(f"{k}={v}" for k, v in machine().items()))
+    figures: list[Figure] = []
+    sizes = [10_000] if args.quick else [10_000, 1_000_000]
+    for size in sizes:
+        figures += bench_demo.run(size)
+    print()
+    report(figures)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""Measuring, recording and printing benchmark figures.
+
+A *figure* is a measured operation; a *reference* is what it is compared
+with in the same run; the *ratio* figure/reference is judged against a
+target. Every measurement is repeated and reported as median and spread.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+CACHE = BENCH_DIR / "cache"
+RESULTS = BENCH_DIR / "results.json"
+
+
+@dataclass
+class Measurement:
+    name: str
+    samples: list[float]
+    unit: str = "s"
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+    @property
+    def spread(self) -> float:
+        return (max(self.samples) - min(self.samples)) if len(self.samples) > 1 else 0.0
+
+
+@dataclass
+class Figure:
+    name: str
+    value: Measurement
+    reference: Measurement | None = None
+    target: float | None = None  # maximum ratio value/reference
+    note: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float | None:
+        if self.reference is None or self.reference.median == 0:
+            return None
+        return self.value.median / self.reference.median
+
+    @property
+    def met(self) -> bool | None:
+        if self.target is None or self.ratio is None:
+            return None
+        return self.ratio <= self.target
+
+
+def measure(
+    name: str,
+    fn: Callable[[], Any],
+    repeat: int = 3,
+    unit: str = "s",
+    setup: Callable[[], Any] | None = None,
+) -> Measurement:
+    samples = []
+    for _ in range(repeat):
+        if setup is not None:
+            setup()
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return Measurement(name, samples, unit)
+
+
+def machine() -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+    }
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    info["cpu"] = line.split(":", 1)[1].strip()
+                    break
+        with open("/proc/meminfo", encoding="utf-8") as fh:
+            info["memory_gib"] = round(int(fh.readline().split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    try:
+        info["commit"] = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=BENCH_DIR,
+            check=False,
+        ).stdout.strip()
+    except OSError:
+        pass
+    return info
+
+
+def _fmt(m: Measurement | None) -> str:
+    if m is None:
+        return "-"
+    if m.unit == "s":
+        return f"{m.median:.3f} s ±{m.spread:.3f}"
+    return f"{m.median:,.0f} {m.unit}"
+
+
+def report(figures: list[Figure], out: Path = RESULTS) -> None:
+    rows = []
+    for f in figures:
+        ratio = f"{f.ratio:.2f}×" if f.ratio is not None else "-"
+        target = f"≤ {f.target:g}×" if f.target is not None else "-"
+        met = {True: "met", False: "NOT MET", None: ""}[f.met]
+        rows.append(
+            (
+                f.name,
+                _fmt(f.value),
+                f.reference.name if f.reference else "-",
+                _fmt(f.reference),
+                ratio,
+                target,
+                met,
+            )
+        )
+    headers = ("figure", "value", "reference", "ref value", "ratio", "target", "")
+    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
+    for n, row in enumerate([headers, *rows]):
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+    for f in figures:
+        if f.note:
+            print(f"  {f.name}: {f.note}")
+    doc = {
+        "machine": machine(),
+        "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "figures": [
+            {
+                "name": f.name,
+                "value": asdict(f.value) | {"median": f.value.median, "spread": f.value.spread},
+                "reference": (
+                    asdict(f.reference) | {"median": f.reference.median} if f.reference else None
+                ),
+                "ratio": f.ratio,
+                "target": f.target,
+                "met": f.met,
+                "note": f.note,
+                **f.extra,
+            }
+            for f in figures
+        ],
+    }
+    out.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    print(f"\nresults written to {out}")

@@ -1,0 +1,5 @@
+"""``python -m cmdb_desktop`` runs the command line."""
+
+from cmdb_desktop.cli import run
+
+run()

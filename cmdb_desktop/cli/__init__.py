@@ -1,0 +1,86 @@
+"""The ``cmdb`` command line (PRODUCT.md §6).
+
+``cmdb [--db PATH_OR_URL] [--format json] COMMAND …``. Exit codes: 0 ok,
+2 bad input or reference, 3 conflict (1 only for a bug, with its traceback
+in the log). This package is a front end: it is the only part of the core
+that may import :mod:`importers`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from cmdb_desktop.cli import items as items_commands
+from cmdb_desktop.cli.common import EXIT_BAD_INPUT, Context, common_options
+from cmdb_desktop.errors import CmdbError
+
+log = logging.getLogger("cmdb_desktop.cli")
+
+#: Modules that add commands; each has ``register(subparsers, parents)``.
+COMMAND_MODULES = [items_commands]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = common_options()
+    parser = _Parser(
+        prog="cmdb",
+        description="CMDB Desktop command line: CIs, relationships, impact, import and audit.",
+        parents=[common],
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for module in COMMAND_MODULES:
+        module.register(sub, [common])
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    """Run one command; returns (and, as a console script, exits with) its exit code."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code) if isinstance(exc.code, int) else EXIT_BAD_INPUT
+    ctx = Context(args, out, err)
+    try:
+        return int(args.func(ctx, args))
+    except CmdbError as exc:
+        if ctx.json:
+            ctx.emit(exc.to_json())
+        print(f"error: {exc}", file=err)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written", file=err)
+        return 130
+    finally:
+        ctx.close()
+
+
+def run() -> None:
+    """Console-script entry point."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader (``| head``) went away: not an error of ours.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        code = 0
+    raise SystemExit(code)

@@ -1,0 +1,137 @@
+"""What every command shares: options, opening the CMDB, output and errors.
+
+A command is a function ``(ctx, args) -> exit code`` registered by a module's
+``register(subparsers, parents)``. It prints through :meth:`Context.emit`,
+which writes one JSON document with ``--format json`` and readable text
+otherwise; progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from cmdb_desktop.cmdb import Cmdb
+from cmdb_desktop.errors import ValidationError
+from cmdb_desktop.history import Source
+from cmdb_desktop.items import CiRef
+from cmdb_desktop.progress import Progress, stderr_bar
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2
+EXIT_CONFLICT = 3
+
+Command = Callable[["Context", argparse.Namespace], int]
+
+
+def default_db_path() -> Path:
+    """``cmdb.sqlite`` in the platform's user data folder (``$CMDB_DB`` overrides)."""
+    env = os.environ.get("CMDB_DB")
+    if env:
+        return Path(env)
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("cmdb-desktop", appauthor=False)) / "cmdb.sqlite"
+
+
+def common_options() -> argparse.ArgumentParser:
+    """Options accepted before or after the command name."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(
+        "--db",
+        metavar="PATH_OR_URL",
+        default=argparse.SUPPRESS,
+        help="CMDB file or SQLAlchemy URL (default: cmdb.sqlite in your user data folder)",
+    )
+    parent.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default=argparse.SUPPRESS,
+        help="output format (json prints one document on stdout)",
+    )
+    return parent
+
+
+class Context:
+    def __init__(self, args: argparse.Namespace, out: TextIO, err: TextIO) -> None:
+        self.args = args
+        self.out = out
+        self.err = err
+        self.json = getattr(args, "format", "text") == "json"
+        self.db_target: str = getattr(args, "db", None) or str(default_db_path())
+        self._cmdb: Cmdb | None = None
+        self.source = Source.cli()
+
+    def open(self, *, create: bool = False) -> Cmdb:
+        if self._cmdb is None:
+            self._cmdb = Cmdb.open(self.db_target, create=create)
+            if self._cmdb.backup_path is not None:
+                self.note(f"Upgraded the database schema; backup at {self._cmdb.backup_path}")
+        return self._cmdb
+
+    def close(self) -> None:
+        if self._cmdb is not None:
+            self._cmdb.close()
+            self._cmdb = None
+
+    def progress(self) -> Progress:
+        return Progress(stderr_bar(self.err), interval=0.2)
+
+    def note(self, text: str) -> None:
+        print(text, file=self.err)
+
+    def emit(self, data: Any, text: str | Callable[[], Iterable[str]] | None = None) -> None:
+        """Print ``data`` as JSON, or ``text`` (a string or a line generator) as text."""
+        if self.json:
+            json.dump(data, self.out, ensure_ascii=False, indent=2, default=str)
+            self.out.write("\n")
+            return
+        if text is None:
+            json.dump(data, self.out, ensure_ascii=False, indent=2, default=str)
+            self.out.write("\n")
+        elif isinstance(text, str):
+            print(text, file=self.out)
+        else:
+            for line in text():
+                print(line, file=self.out)
+
+    def resolve(self, ref: str) -> int:
+        return self.open().items.resolve(ref)
+
+
+def parse_assignments(pairs: Sequence[str]) -> dict[str, str | None]:
+    """``FIELD=VALUE`` arguments; an empty value clears the field."""
+    fields: dict[str, str | None] = {}
+    problems: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            problems[pair] = "expected FIELD=VALUE (quote values with spaces)"
+            continue
+        fields[key.strip()] = value if value.strip() else None
+    if problems:
+        raise ValidationError.from_problems(problems, "Bad field assignment")
+    return fields
+
+
+def ref_text(ref: CiRef) -> str:
+    return f"#{ref.id} {ref.class_name}/{ref.name}"
+
+
+def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> Iterable[str]:
+    """A plain, aligned text table."""
+    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    for n, row in enumerate(cells):
+        yield "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        if n == 0:
+            yield "  ".join("-" * w for w in widths)
+
+
+def stdout_is_tty() -> bool:
+    return sys.stdout.isatty()

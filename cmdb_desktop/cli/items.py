@@ -1,0 +1,275 @@
+"""Commands on the CMDB itself: init, demo, show, history, add, set, delete,
+relate, unrelate, health."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from cmdb_desktop import demo, health
+from cmdb_desktop.cli.common import EXIT_OK, Context, parse_assignments, ref_text, table
+from cmdb_desktop.items import CiRecord
+from cmdb_desktop.values import to_text
+
+#: Relationships listed per type in text output (JSON lists all).
+SHOW_PER_TYPE = 25
+
+
+def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("init", parents=parents, help="create an empty CMDB")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("demo", parents=parents, help="fill a new CMDB with realistic demo data")
+    p.add_argument("--size", type=int, default=5000, help="number of CIs (default 5000)")
+    p.add_argument("--seed", type=int, default=1, help="random seed (same seed, same CMDB)")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("show", parents=parents, help="all fields and relationships of a CI")
+    p.add_argument("ci", help="#ID, Class/Name or a unique Name")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("history", parents=parents, help="what happened to a CI")
+    p.add_argument("ci")
+    p.add_argument("--limit", type=int, default=None)
+    p.set_defaults(func=cmd_history)
+
+    p = sub.add_parser("add", parents=parents, help="create a CI")
+    p.add_argument("cls", metavar="CLASS")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("fields", nargs="*", metavar="FIELD=VALUE")
+    p.set_defaults(func=cmd_add)
+
+    p = sub.add_parser("set", parents=parents, help="change fields of a CI")
+    p.add_argument("ci")
+    p.add_argument("fields", nargs="+", metavar="FIELD=VALUE")
+    p.add_argument(
+        "--if-version",
+        type=int,
+        dest="if_version",
+        metavar="N",
+        help="refuse (exit 3) unless the CI is still at version N",
+    )
+    p.set_defaults(func=cmd_set)
+
+    p = sub.add_parser("delete", parents=parents, help="delete a CI and its relationships")
+    p.add_argument("ci")
+    p.add_argument("--if-version", type=int, dest="if_version", metavar="N")
+    p.set_defaults(func=cmd_delete)
+
+    for name, func, text in (
+        ("relate", cmd_relate, "add a relationship: A TYPE B (reverse names flip it)"),
+        ("unrelate", cmd_unrelate, "remove a relationship A TYPE B"),
+    ):
+        p = sub.add_parser(name, parents=parents, help=text)
+        p.add_argument("a", metavar="A")
+        p.add_argument("type", metavar="TYPE", help='e.g. "Depends on" or "Used by"')
+        p.add_argument("b", metavar="B")
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("health", parents=parents, help="how complete and connected the CMDB is")
+    p.set_defaults(func=cmd_health)
+
+
+def cmd_init(ctx: Context, args: argparse.Namespace) -> int:
+    existed = Path(ctx.db_target).exists() if "://" not in ctx.db_target else True
+    cmdb = ctx.open(create=True)
+    data = {"db": cmdb.describe(), "created": cmdb.created}
+    if cmdb.created:
+        text = f"Created an empty CMDB at {cmdb.describe()}"
+    elif existed:
+        text = f"{cmdb.describe()} is already a CMDB ({cmdb.items.count()} CIs); left as it was"
+    else:
+        text = f"Opened {cmdb.describe()}"
+    ctx.emit(data, text)
+    return EXIT_OK
+
+
+def cmd_demo(ctx: Context, args: argparse.Namespace) -> int:
+    cmdb = ctx.open(create=True)
+    started = time.perf_counter()
+    result = demo.generate(cmdb, args.size, args.seed, ctx.progress())
+    seconds = time.perf_counter() - started
+    data = {
+        "db": cmdb.describe(),
+        "cis": result.cis,
+        "relationships": result.relationships,
+        "batch": result.batch_id,
+        "by_class": result.counts,
+        "seconds": round(seconds, 2),
+    }
+    ctx.emit(
+        data,
+        f"Demo CMDB written to {cmdb.describe()}: {result.cis:,} CIs, "
+        f"{result.relationships:,} relationships in {seconds:.1f} s (batch {result.batch_id})",
+    )
+    return EXIT_OK
+
+
+def _show_lines(cmdb: Any, record: CiRecord, rels: list[Any]) -> Iterable[str]:
+    meta = cmdb.meta
+    yield f"#{record.id} {record.class_name}/{record.name}  (version {record.version})"
+    info = meta.class_by_id[record.class_id]
+    attrs = meta.attributes_of(info)
+    width = max(len(a.label) for a in attrs) if attrs else 10
+    for attr in attrs:
+        value = record.values.get(attr.key)
+        if value is not None:
+            if attr.type == "reference":
+                refs = cmdb.items.refs([value])
+                shown = ref_text(refs[value]) if value in refs else f"#{value} (deleted)"
+            else:
+                shown = to_text(value)
+            yield f"  {attr.label:<{width}}  {shown}"
+    yield f"  {'Created':<{width}}  {to_text(record.created_at)} UTC"
+    yield f"  {'Updated':<{width}}  {to_text(record.updated_at)} UTC"
+    if rels:
+        yield f"Relationships ({len(rels)}):"
+        per_label: dict[str, int] = {}
+        for rel in rels:
+            n = per_label[rel.label] = per_label.get(rel.label, 0) + 1
+            if n <= SHOW_PER_TYPE:
+                yield f"  {rel.label:<16} {ref_text(rel.other)}"
+        for label, n in per_label.items():
+            if n > SHOW_PER_TYPE:
+                yield f"  {label:<16} … and {n - SHOW_PER_TYPE:,} more (--format json lists all)"
+    else:
+        yield "Relationships: none"
+
+
+def cmd_show(ctx: Context, args: argparse.Namespace) -> int:
+    cmdb = ctx.open()
+    record = cmdb.items.get(ctx.resolve(args.ci))
+    rels = cmdb.relations.of(record.id)
+    data = record.to_json()
+    data["relationships"] = [r.to_json() for r in rels]
+    ctx.emit(data, lambda: _show_lines(cmdb, record, rels))
+    return EXIT_OK
+
+
+def cmd_history(ctx: Context, args: argparse.Namespace) -> int:
+    cmdb = ctx.open()
+    ci_id = ctx.resolve(args.ci)
+    entries = cmdb.history.for_ci(ci_id, limit=args.limit)
+    ref = cmdb.items.refs([ci_id])[ci_id]
+    data = {"ci": ref.to_json(), "history": [e.to_json() for e in entries]}
+
+    def lines() -> Iterable[str]:
+        yield f"History of {ref_text(ref)} (newest first)"
+        rows = []
+        for e in entries:
+            where = e.source + (f" batch {e.batch_id}" if e.batch_id else "")
+            if e.row:
+                where += f" row {e.row}"
+            rows.append((to_text(e.at), e.user, where, e.describe()))
+        yield from table(rows, ("when (UTC)", "who", "source", "what"))
+
+    ctx.emit(data, lines)
+    return EXIT_OK
+
+
+def cmd_add(ctx: Context, args: argparse.Namespace) -> int:
+    cmdb = ctx.open()
+    fields: dict[str, Any] = parse_assignments(args.fields)
+    fields["name"] = args.name
+    summary = cmdb.items.create(args.cls, fields, source=ctx.source)
+    record = cmdb.items.get(summary.created[0])
+    ctx.emit(record.to_json(), f"Created {ref_text(record.ref)}")
+    return EXIT_OK
+
+
+def cmd_set(ctx: Context, args: argparse.Namespace) -> int:
+    cmdb = ctx.open()
+    ci_id = ctx.resolve(args.ci)
+    summary = cmdb.items.update(
+        ci_id, parse_assignments(args.fields), expected_version=args.if_version, source=ctx.source
+    )
+    record = cmdb.items.get(ci_id)
+    changes = summary.after.get(ci_id, {})
+    data = record.to_json()
+    data["changed"] = {
+        k: {"old": to_text(summary.before[ci_id][k]), "new": to_text(v)} for k, v in changes.items()
+    }
+
+    def lines() -> Iterable[str]:
+        if not changes:
+            yield f"{ref_text(record.ref)} unchanged (version {record.version})"
+            return
+        yield f"Updated {ref_text(record.ref)} to version {record.version}"
+        for key, new in changes.items():
+            yield f"  {key}: {to_text(summary.before[ci_id][key]) or '∅'} → {to_text(new) or '∅'}"
+
+    ctx.emit(data, lines)
+    return EXIT_OK
+
+
+def cmd_delete(ctx: Context, args: argparse.Namespace) -> int:
+    cmdb = ctx.open()
+    ci_id = ctx.resolve(args.ci)
+    ref = cmdb.items.refs([ci_id])[ci_id]
+    summary = cmdb.items.delete(ci_id, expected_version=args.if_version, source=ctx.source)
+    n = len(summary.relationships_deleted)
+    ctx.emit(
+        {"deleted": ref.to_json(), "relationships_deleted": n},
+        f"Deleted {ref_text(ref)} and {n} relationship(s)",
+    )
+    return EXIT_OK
+
+
+def _relate(ctx: Context, args: argparse.Namespace, create: bool) -> int:
+    cmdb = ctx.open()
+    a, b = ctx.resolve(args.a), ctx.resolve(args.b)
+    if create:
+        summary = cmdb.relations.relate(a, args.type, b, source=ctx.source)
+        rel_id = summary.relationships_created[0]
+    else:
+        summary = cmdb.relations.unrelate(a, args.type, b, source=ctx.source)
+        rel_id = summary.relationships_deleted[0]
+    refs = cmdb.items.refs([a, b])
+    rtype, reverse = cmdb.meta.relationship_type(args.type)
+    src, dst = (refs[b], refs[a]) if reverse else (refs[a], refs[b])
+    data = {
+        "relationship": rel_id,
+        "source": src.to_json(),
+        "type": rtype.name,
+        "target": dst.to_json(),
+        "action": "created" if create else "deleted",
+    }
+    verb = "Related" if create else "Removed"
+    ctx.emit(data, f"{verb}: {ref_text(src)} {rtype.name} {ref_text(dst)}")
+    return EXIT_OK
+
+
+def cmd_relate(ctx: Context, args: argparse.Namespace) -> int:
+    return _relate(ctx, args, True)
+
+
+def cmd_unrelate(ctx: Context, args: argparse.Namespace) -> int:
+    return _relate(ctx, args, False)
+
+
+def cmd_health(ctx: Context, args: argparse.Namespace) -> int:
+    cmdb = ctx.open()
+    rep = health.report(cmdb)
+
+    def lines() -> Iterable[str]:
+        yield (
+            f"CMDB {cmdb.describe()}: {rep.total_cis:,} CIs, "
+            f"{rep.total_relationships:,} relationships"
+        )
+        yield ""
+        yield from table(sorted(rep.by_class.items()), ("class", "CIs"))
+        yield ""
+        yield from table(sorted(rep.by_status.items()), ("status", "CIs"))
+        yield ""
+        yield f"Orphans (no relationships where the class expects some): {rep.orphans.count:,}"
+        for ref in rep.orphans.examples[:10]:
+            yield f"  {ref_text(ref)}"
+        yield f"CIs missing a required field: {rep.missing_required.count:,}"
+        for label, n in rep.missing_required_by_field.items():
+            yield f"  {label}: {n:,}"
+
+    ctx.emit(rep.to_json(), lines)
+    return EXIT_OK

@@ -1,0 +1,293 @@
+"""The facade: one object that opens a CMDB and hands out its services.
+
+>>> import tempfile, os
+>>> with tempfile.TemporaryDirectory() as d:
+...     with Cmdb.open(os.path.join(d, "x.sqlite")) as cmdb:
+...         summary = cmdb.items.create("Server", {"name": "web01", "status": "In Use"})
+...         cmdb.items.get(summary.created[0]).name
+'web01'
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from cmdb_desktop import catalogue
+from cmdb_desktop.changes import ChangeSummary
+from cmdb_desktop.classes import ClassService
+from cmdb_desktop.db import (
+    copy_sqlite,
+    ensure_schema,
+    make_engine,
+    make_sessionmaker,
+    sqlite_path,
+    to_url,
+)
+from cmdb_desktop.errors import CmdbError, SchemaError
+from cmdb_desktop.history import HistoryService, current_user
+from cmdb_desktop.items import ItemService
+from cmdb_desktop.metamodel import Metamodel
+from cmdb_desktop.models import AttributeDef, CiClass, CmdbState, RelationshipType
+from cmdb_desktop.relations import RelationService
+from cmdb_desktop.saved import SavedItemService
+from cmdb_desktop.search import SearchService
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[ChangeSummary], None]
+
+
+class Cmdb:
+    """An open CMDB database.
+
+    Services: :attr:`items`, :attr:`relations`, :attr:`history`,
+    :attr:`classes`, :attr:`search`, :attr:`saved`. Each call opens its own
+    short-lived session, so one ``Cmdb`` may be used from several threads;
+    sessions themselves are never shared.
+    """
+
+    def __init__(self, url: str, engine: Engine, *, user: str | None = None) -> None:
+        self.url = url
+        self.engine = engine
+        self.path: Path | None = sqlite_path(url)
+        self.user = user or current_user()
+        self._sessions: sessionmaker[Session] = make_sessionmaker(engine)
+        self._listeners: list[Listener] = []
+        self._meta_lock = threading.Lock()
+        self._meta: Metamodel | None = None
+        self._meta_generation = -1
+        self.created = False
+        self.backup_path: Path | None = None
+        self.items = ItemService(self)
+        self.relations = RelationService(self)
+        self.history = HistoryService(self)
+        self.classes = ClassService(self)
+        self.search = SearchService(self)
+        self.saved = SavedItemService(self)
+
+    # -- opening -------------------------------------------------------------
+    @classmethod
+    def open(
+        cls,
+        target: str | os.PathLike[str],
+        *,
+        user: str | None = None,
+        create: bool = True,
+        backup: bool = True,
+    ) -> Cmdb:
+        """Open (and, if ``create``, create) the CMDB at a path or SQLAlchemy URL.
+
+        An older schema is upgraded after a backup copy is written beside the
+        file (``backup_path`` tells where).
+        """
+        url = to_url(target)
+        path = sqlite_path(url)
+        if path is not None:
+            if not path.exists():
+                if not create:
+                    raise SchemaError(f"No CMDB at {path}. Create one with `cmdb init`.")
+                if not path.parent.exists():
+                    path.parent.mkdir(parents=True, exist_ok=True)
+            elif path.is_dir():
+                raise SchemaError(f"{path} is a folder, not a CMDB file.")
+            else:
+                _check_sqlite_header(path)
+        engine = make_engine(url)
+        try:
+            created, backup_path = ensure_schema(engine, url, backup=backup)
+            cmdb = cls(url, engine, user=user)
+            if created:
+                cmdb._seed()
+            cmdb.created = created
+            cmdb.backup_path = backup_path
+        except Exception:
+            engine.dispose()
+            raise
+        return cmdb
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Cmdb:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _seed(self) -> None:
+        with self.write() as s:
+            by_name: dict[str, CiClass] = {}
+            for spec in catalogue.DEFAULT_CLASSES:
+                row = CiClass(
+                    name=spec.name,
+                    parent_id=by_name[spec.parent].id if spec.parent else None,
+                    abstract=spec.abstract,
+                    service=spec.service,
+                    icon=spec.icon,
+                    description=spec.description,
+                    id_rules=spec.id_rules,
+                    identity_scope=spec.identity_scope,
+                    required_fields=list(spec.required),
+                    recommended_fields=list(spec.recommended),
+                    expects_relationships=spec.expects_relationships,
+                    builtin=True,
+                )
+                s.add(row)
+                s.flush()
+                by_name[spec.name] = row
+                for pos, attr in enumerate(spec.attributes):
+                    s.add(
+                        AttributeDef(
+                            class_id=row.id,
+                            key=attr.key,
+                            label=attr.label,
+                            type=attr.type,
+                            column=attr.column,
+                            choices=attr.choices,
+                            min_value=attr.min_value,
+                            max_value=attr.max_value,
+                            position=pos,
+                            description=attr.description,
+                            builtin=True,
+                        )
+                    )
+            for rt in catalogue.RELATIONSHIP_TYPES:
+                s.add(
+                    RelationshipType(
+                        name=rt.name,
+                        reverse_name=rt.reverse_name,
+                        impact=rt.impact,
+                        description=rt.description,
+                        builtin=True,
+                    )
+                )
+            s.execute(
+                update(CmdbState).values(catalogue_generation=CmdbState.catalogue_generation + 1)
+            )
+
+    # -- sessions ------------------------------------------------------------
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A short-lived session for reading (never takes the write lock)."""
+        with self._sessions() as s:
+            s.connection(execution_options={"sqlite_begin": "DEFERRED"})
+            try:
+                yield s
+            finally:
+                s.rollback()
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A short-lived session whose work commits as one transaction on success.
+
+        On SQLite the transaction starts with ``BEGIN IMMEDIATE`` so a second
+        writer waits (busy timeout) instead of failing half-way.
+        """
+        with self._sessions() as s:
+            s.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+            try:
+                yield s
+                s.commit()
+            except BaseException:
+                s.rollback()
+                raise
+
+    # -- catalogue -----------------------------------------------------------
+    @property
+    def meta(self) -> Metamodel:
+        """The current class catalogue (reloaded when another process changed it)."""
+        meta = self._meta
+        if meta is None:
+            return self.reload_meta()
+        return meta
+
+    def reload_meta(self) -> Metamodel:
+        with self._meta_lock, self.read() as s:
+            gen = s.scalar(select(CmdbState.catalogue_generation).where(CmdbState.id == 1))
+            self._meta = Metamodel.load(s)
+            self._meta_generation = int(gen or 0)
+            return self._meta
+
+    def refresh(self) -> bool:
+        """Reload the catalogue if another process changed it; True if it did."""
+        gen = self.generations()["catalogue"]
+        if gen != self._meta_generation:
+            self.reload_meta()
+            return True
+        return False
+
+    # -- state and notifications --------------------------------------------
+    def generations(self) -> dict[str, int]:
+        """Counters that move when data, the impact graph or the catalogue change."""
+        with self.read() as s:
+            row = s.execute(select(CmdbState).where(CmdbState.id == 1)).scalar_one()
+            return {
+                "data": row.data_generation,
+                "graph": row.graph_generation,
+                "catalogue": row.catalogue_generation,
+            }
+
+    def bump(self, s: Session, *, graph: bool = False, catalogue: bool = False) -> None:
+        """Move the change counters inside the writing transaction ``s``."""
+        values: dict[str, Any] = {"data_generation": CmdbState.data_generation + 1}
+        if graph:
+            values["graph_generation"] = CmdbState.graph_generation + 1
+        if catalogue:
+            values["catalogue_generation"] = CmdbState.catalogue_generation + 1
+        s.execute(update(CmdbState).where(CmdbState.id == 1).values(**values))
+
+    def add_listener(self, listener: Listener) -> None:
+        """Call ``listener(summary)`` after every committed write (from the writing thread)."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Listener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def notify(self, summary: ChangeSummary) -> None:
+        if summary.catalogue_changed:
+            self.reload_meta()
+        for listener in list(self._listeners):
+            try:
+                listener(summary)
+            except Exception:  # a broken view must not undo a committed write
+                log.exception("change listener failed")
+
+    # -- files ---------------------------------------------------------------
+    def save_copy(self, dest: str | os.PathLike[str]) -> Path:
+        """Write a consistent copy of this (SQLite) CMDB to ``dest``."""
+        if self.path is None:
+            raise CmdbError("Only a CMDB stored in a file can be saved as a copy.")
+        out = Path(dest).expanduser().resolve()
+        if out == self.path.resolve():
+            raise CmdbError("Choose a different file: that is the open CMDB itself.")
+        copy_sqlite(self.path, out)
+        return out
+
+    def describe(self) -> str:
+        return str(self.path) if self.path is not None else self.url
+
+
+def _check_sqlite_header(path: Path) -> None:
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(16)
+    except OSError as exc:
+        raise SchemaError(f"Cannot read {path}: {exc.strerror}.") from None
+    if head and head != b"SQLite format 3\x00":
+        raise SchemaError(f"{path} is not a CMDB database (not an SQLite file).")

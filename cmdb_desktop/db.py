@@ -1,0 +1,191 @@
+"""Engine, connection pragmas, sessions, schema upgrades and backups.
+
+One SQLite file per CMDB by default (WAL, foreign keys on, a busy timeout so a
+second writer waits instead of failing), or any SQLAlchemy URL (PostgreSQL for
+team mode). Sessions are short-lived and owned by the caller; never share one
+across threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+from cmdb_desktop.errors import SchemaError
+from cmdb_desktop.migrations import SCHEMA_HEAD, SCHEMA_REVISIONS
+
+log = logging.getLogger(__name__)
+
+#: How long a writer waits for another one before SQLite reports "locked" (ms).
+BUSY_TIMEOUT_MS = 15000
+
+
+def to_url(target: str | os.PathLike[str]) -> str:
+    """A path becomes a ``sqlite:///`` URL; anything with ``://`` is already a URL."""
+    text_target = os.fspath(target)
+    if "://" in text_target:
+        return text_target
+    return "sqlite:///" + str(Path(text_target).expanduser().resolve())
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The database file behind a SQLite URL, or None (memory, other dialects)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    if parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
+    # isolation_level=None hands transaction control to SQLAlchemy's BEGIN
+    # events below, so that a write transaction takes the lock up front
+    # (BEGIN IMMEDIATE) instead of failing on upgrade from a read lock.
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA foreign_keys = ON")
+    cur.execute("PRAGMA synchronous = NORMAL")
+    cur.execute("PRAGMA temp_store = MEMORY")
+    cur.execute("PRAGMA cache_size = -65536")
+    cur.execute("PRAGMA journal_mode = WAL")
+    cur.close()
+
+
+def _sqlite_on_begin(conn: Any) -> None:
+    mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine with the pragmas and transaction handling this application relies on."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = sqlite_path(url)
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
+            poolclass=NullPool if path is None else None,
+        )
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision stamped in the database, or None for an empty database.
+
+    Raises SchemaError for a database that holds tables but is not a CMDB.
+    """
+    with engine.connect() as conn:
+        names = set(inspect(conn).get_table_names())
+        if "alembic_version" in names:
+            rev = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            conn.rollback()
+            return str(rev) if rev is not None else None
+        conn.rollback()
+    if names:
+        raise SchemaError(
+            "This database holds tables but is not a CMDB (no schema revision found). "
+            "Choose another file or create a new CMDB."
+        )
+    return None
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Run Alembic migrations on ``engine`` up to ``revision``."""
+    from alembic import command  # imported lazily: opening a current database needs none of it
+
+    cfg = alembic_config()
+    with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn, conn.begin():
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+def alembic_config() -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    return cfg
+
+
+def backup_sqlite(path: Path, suffix: str) -> Path:
+    """Copy a live SQLite database consistently (online backup API) beside it."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    dest = path.with_name(f"{path.name}.{suffix}-{stamp}.bak")
+    n = 1
+    while dest.exists():
+        n += 1
+        dest = path.with_name(f"{path.name}.{suffix}-{stamp}-{n}.bak")
+    copy_sqlite(path, dest)
+    return dest
+
+
+def copy_sqlite(source: Path, dest: Path) -> None:
+    """Write a consistent copy of a (possibly open, WAL) SQLite database to ``dest``."""
+    tmp = dest.with_name(dest.name + ".partial")
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    try:
+        dst = sqlite3.connect(tmp)
+        try:
+            src.backup(dst)
+            dst.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            dst.close()
+    finally:
+        src.close()
+    shutil.move(str(tmp), str(dest))
+
+
+def ensure_schema(engine: Engine, url: str, *, backup: bool = True) -> tuple[bool, Path | None]:
+    """Bring the schema to the head revision.
+
+    Returns (created, backup_path): ``created`` is True for a new, empty
+    database; ``backup_path`` is where the pre-upgrade copy went, if one was
+    needed.
+    """
+    rev = current_revision(engine)
+    if rev == SCHEMA_HEAD:
+        return False, None
+    if rev is None:
+        upgrade(engine)
+        return True, None
+    if rev not in SCHEMA_REVISIONS:
+        raise SchemaError(
+            f"This CMDB was written by a newer version of CMDB Desktop (schema {rev}); "
+            "update the program to open it."
+        )
+    backup_path = None
+    path = sqlite_path(url)
+    if backup and path is not None:
+        backup_path = backup_sqlite(path, f"schema-{rev}")
+        log.info("backed up %s to %s before upgrading schema %s", path, backup_path, rev)
+    upgrade(engine)
+    return False, backup_path
+
+
+@contextmanager
+def read_session(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for reading; it never holds a write lock."""
+    with factory() as session, session.connection(execution_options={"sqlite_begin": "DEFERRED"}):
+        yield session
+        session.rollback()

@@ -1,0 +1,625 @@
+"""Configuration items: read, resolve references, create, update, delete.
+
+All writes validate every field first (reporting every problem at once), run
+in one transaction with their history, and return a
+:class:`~cmdb_desktop.changes.ChangeSummary`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from cmdb_desktop.catalogue import INACTIVE_STATUSES
+from cmdb_desktop.changes import ChangeSummary
+from cmdb_desktop.errors import (
+    AmbiguousReferenceError,
+    DuplicateError,
+    NotFoundError,
+    StaleVersionError,
+    UnknownFieldError,
+    ValidationError,
+)
+from cmdb_desktop.history import HistoryRecorder, Source
+from cmdb_desktop.metamodel import AttributeInfo, ClassInfo, Metamodel
+from cmdb_desktop.models import ConfigurationItem, ci_table, utcnow
+from cmdb_desktop.values import coerce, from_storage, to_json, to_storage
+
+if TYPE_CHECKING:
+    from cmdb_desktop.cmdb import Cmdb
+
+CI = ConfigurationItem
+CI_TABLE = ci_table
+MAX_NAME_LENGTH = 255
+_CHUNK = 500
+
+#: Fields whose change can alter the impact graph.
+GRAPH_FIELDS = frozenset({"status", "redundancy_min_up", "redundancy_min_up_pct", "class"})
+
+
+@dataclass(frozen=True)
+class CiRef:
+    """The short form of a CI used in lists and JSON: id, name, class."""
+
+    id: int
+    name: str
+    class_name: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "class": self.class_name}
+
+    def label(self) -> str:
+        return f"{self.class_name}/{self.name} (#{self.id})"
+
+
+@dataclass(frozen=True)
+class CiRecord:
+    """A whole CI: every attribute of its class (None when unset)."""
+
+    id: int
+    class_id: int
+    class_name: str
+    name: str
+    version: int
+    values: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def ref(self) -> CiRef:
+        return CiRef(self.id, self.name, self.class_name)
+
+    @property
+    def status(self) -> str | None:
+        return self.values.get("status")
+
+    def get(self, key: str) -> Any:
+        if key == "name":
+            return self.name
+        if key == "class":
+            return self.class_name
+        return self.values.get(key)
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"id","name","class"}`` + every field + ``version`` + timestamps."""
+        data: dict[str, Any] = {"id": self.id, "name": self.name, "class": self.class_name}
+        for key, value in self.values.items():
+            data[key] = to_json(value)
+        data["version"] = self.version
+        data["created_at"] = to_json(self.created_at)
+        data["updated_at"] = to_json(self.updated_at)
+        return data
+
+
+def record_from_row(meta: Metamodel, row: Any) -> CiRecord:
+    """Build a CiRecord from a full ``ci`` row (ORM object or Row)."""
+    info = meta.class_by_id[row.class_id]
+    custom = row.attributes or {}
+    values: dict[str, Any] = {}
+    for attr in meta.attributes_of(info):
+        if attr.column is not None:
+            values[attr.key] = getattr(row, attr.column)
+        else:
+            values[attr.key] = from_storage(attr, custom.get(attr.key))
+    return CiRecord(
+        id=row.id,
+        class_id=row.class_id,
+        class_name=info.name,
+        name=row.name,
+        version=row.version,
+        values=values,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def chunks(ids: Iterable[int], size: int = _CHUNK) -> Iterable[list[int]]:
+    batch: list[int] = []
+    for i in ids:
+        batch.append(i)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class ItemService:
+    def __init__(self, cmdb: Cmdb) -> None:
+        self._cmdb = cmdb
+
+    @property
+    def meta(self) -> Metamodel:
+        return self._cmdb.meta
+
+    # -- reading -------------------------------------------------------------
+    def get(self, ci: int | str) -> CiRecord:
+        """The CI with this id (or reference text); NotFoundError otherwise."""
+        ci_id = ci if isinstance(ci, int) else self.resolve(ci)
+        with self._cmdb.read() as s:
+            return self._get(s, ci_id)
+
+    def _get(self, s: Session, ci_id: int) -> CiRecord:
+        row = s.execute(select(CI_TABLE).where(CI.id == ci_id)).first()
+        if row is None:
+            raise NotFoundError(f"No CI with id #{ci_id}.")
+        return record_from_row(self.meta, row)
+
+    def get_many(self, ids: Iterable[int]) -> dict[int, CiRecord]:
+        out: dict[int, CiRecord] = {}
+        with self._cmdb.read() as s:
+            for part in chunks(ids):
+                for row in s.execute(select(CI_TABLE).where(CI.id.in_(part))):
+                    out[row.id] = record_from_row(self.meta, row)
+        return out
+
+    def refs(self, ids: Iterable[int]) -> dict[int, CiRef]:
+        """Names and classes of many CIs at once (missing ids are left out)."""
+        names = self.meta.class_by_id
+        out: dict[int, CiRef] = {}
+        with self._cmdb.read() as s:
+            for part in chunks(ids):
+                stmt = select(CI.id, CI.name, CI.class_id).where(CI.id.in_(part))
+                for ci_id, name, class_id in s.execute(stmt):
+                    out[ci_id] = CiRef(ci_id, name, names[class_id].name)
+        return out
+
+    def count(self) -> int:
+        with self._cmdb.read() as s:
+            return int(s.scalar(select(func.count()).select_from(CI_TABLE)) or 0)
+
+    def counts_by_class(self) -> dict[str, int]:
+        with self._cmdb.read() as s:
+            rows = s.execute(select(CI.class_id, func.count()).group_by(CI.class_id)).all()
+        return {self.meta.class_by_id[cid].name: n for cid, n in rows}
+
+    def counts_by_status(self) -> dict[str, int]:
+        with self._cmdb.read() as s:
+            rows = s.execute(select(CI.status, func.count()).group_by(CI.status)).all()
+        return {(status or ""): n for status, n in rows}
+
+    def find_by_name(self, name: str, info: ClassInfo | None = None) -> list[CiRef]:
+        """CIs named exactly ``name`` (or, failing that, case-insensitively)."""
+        classes = self.meta.class_by_id
+        with self._cmdb.read() as s:
+            stmt = select(CI.id, CI.name, CI.class_id)
+            if info is not None:
+                stmt = stmt.where(CI.class_id.in_(self.meta.subtree_ids(info)))
+            rows = s.execute(stmt.where(CI.name == name).order_by(CI.id)).all()
+            if not rows:
+                rows = s.execute(
+                    stmt.where(func.lower(CI.name) == name.lower()).order_by(CI.id)
+                ).all()
+        return [CiRef(i, n, classes[c].name) for i, n, c in rows]
+
+    def resolve(self, ref: str | int) -> int:
+        """Resolve a CI reference: ``#ID``, ``Class/Name`` or a unique ``Name``.
+
+        Raises NotFoundError, or AmbiguousReferenceError listing the candidates.
+        """
+        if isinstance(ref, int):
+            return self._check_id(ref)
+        text = ref.strip()
+        if not text:
+            raise NotFoundError("Empty CI reference: give #ID, Class/Name or Name.")
+        if re.fullmatch(r"#\d+", text):
+            return self._check_id(int(text[1:]))
+        candidates: list[CiRef] = []
+        if "/" in text:
+            cls_name, _, name = text.partition("/")
+            info = self.meta.find_class(cls_name)
+            if info is not None and name.strip():
+                candidates = self.find_by_name(name.strip(), info)
+        if not candidates:
+            candidates = self.find_by_name(text)
+        if len(candidates) == 1:
+            return candidates[0].id
+        if not candidates:
+            raise NotFoundError(
+                f"No CI matches {text!r}. Use #ID, Class/Name or an exact name "
+                "(search in the GUI finds partial names)."
+            )
+        listed = "; ".join(c.label() for c in candidates[:20])
+        more = f" and {len(candidates) - 20} more" if len(candidates) > 20 else ""
+        raise AmbiguousReferenceError(
+            f"{text!r} names {len(candidates)} CIs: {listed}{more}. "
+            "Use #ID or Class/Name to choose one.",
+            [c.to_json() for c in candidates],
+        )
+
+    def _check_id(self, ci_id: int) -> int:
+        with self._cmdb.read() as s:
+            if s.scalar(select(CI.id).where(CI.id == ci_id)) is None:
+                raise NotFoundError(f"No CI with id #{ci_id}.")
+        return ci_id
+
+    # -- validation ----------------------------------------------------------
+    def prepare(
+        self,
+        s: Session,
+        info: ClassInfo,
+        fields: Mapping[str, Any],
+        existing: CiRecord | None = None,
+    ) -> tuple[str, dict[str, Any]]:
+        """Validate ``fields`` for a CI of class ``info``; return (name, coerced values).
+
+        Keys may be attribute keys or labels. Every problem is collected and
+        raised together (UnknownFieldError if any field is unknown, else
+        ValidationError).
+        """
+        meta = self.meta
+        problems: dict[str, str] = {}
+        unknown = False
+        values: dict[str, Any] = {}
+        name = existing.name if existing else None
+        for key, raw in fields.items():
+            if key.strip().casefold() == "name":
+                text = "" if raw is None else str(raw).strip()
+                if not text:
+                    problems["name"] = "a name is required"
+                elif len(text) > MAX_NAME_LENGTH:
+                    problems["name"] = f"is {len(text)} characters; the limit is {MAX_NAME_LENGTH}"
+                elif "\x00" in text:
+                    problems["name"] = "contains a NUL character"
+                else:
+                    name = text
+                continue
+            if key.strip().casefold() == "class":
+                continue
+            attr = meta.find_attribute(info, key)
+            if attr is None:
+                unknown = True
+                problems[key] = f"class {info.name} has no attribute {key!r}"
+                continue
+            try:
+                value = coerce(attr, raw)
+                if attr.type == "reference" and value is not None:
+                    value = self._resolve_reference(s, attr, value)
+            except (ValueError, NotFoundError, AmbiguousReferenceError) as exc:
+                problems[attr.key] = str(exc)
+                continue
+            values[attr.key] = value
+        if name is None and "name" not in problems:
+            problems["name"] = "a name is required"
+        merged = dict(existing.values) if existing else {}
+        merged.update(values)
+        for key in meta.required_fields(info):
+            if key != "name" and merged.get(key) is None and key not in problems:
+                attr = meta.attribute_map(info).get(key)
+                label = attr.label if attr else key
+                problems[key] = f"{label} is required for {info.name}"
+        if problems:
+            cls = UnknownFieldError if unknown else ValidationError
+            what = f"{info.name} {name!r}" if name else info.name
+            raise cls.from_problems(problems, f"Cannot save {what}")
+        assert name is not None
+        return name, values
+
+    def _resolve_reference(self, s: Session, attr: AttributeInfo, value: int | str) -> int:
+        if isinstance(value, int):
+            ci_id = self._check_id(value)
+        else:
+            ci_id = self.resolve(value)
+        if attr.reference_class_id is not None:
+            target_class = s.scalar(select(CI.class_id).where(CI.id == ci_id))
+            allowed = self.meta.subtree_ids(self.meta.class_by_id[attr.reference_class_id])
+            if target_class not in allowed:
+                want = self.meta.class_by_id[attr.reference_class_id].name
+                raise ValueError(f"#{ci_id} is not a {want}")
+        return ci_id
+
+    def _check_unique_keys(
+        self,
+        s: Session,
+        info: ClassInfo,
+        name: str,
+        values: Mapping[str, Any],
+        exclude_id: int | None = None,
+    ) -> None:
+        """Refuse a duplicate of a *hard* identification key (serial, asset tag…).
+
+        The last (fallback) rule — usually the name — may repeat: real
+        inventories reuse names and the health report lists them.
+        """
+        ident = self.meta.identification(info)
+        problems: dict[str, str] = {}
+        attrs = self.meta.attribute_map(info)
+        for rule in ident.rules[:-1]:
+            vals = {k: (name if k == "name" else values.get(k)) for k in rule}
+            if any(v is None for v in vals.values()):
+                continue
+            stmt = select(CI.id, CI.name).where(CI.class_id.in_(ident.class_ids))
+            for k, v in vals.items():
+                attr = attrs.get(k)
+                if k == "name":
+                    stmt = stmt.where(CI.name == v)
+                elif attr is not None and attr.column is not None:
+                    stmt = stmt.where(CI_TABLE.c[attr.column] == v)
+                else:
+                    break
+            else:
+                if exclude_id is not None:
+                    stmt = stmt.where(CI.id != exclude_id)
+                hit = s.execute(stmt.limit(1)).first()
+                if hit is not None:
+                    labels = ", ".join(attrs[k].label if k in attrs else k for k in rule)
+                    shown = ", ".join(str(v) for v in vals.values())
+                    problems[rule[0]] = (
+                        f"{labels} {shown!r} already belongs to {hit.name!r} (#{hit.id})"
+                    )
+        if problems:
+            raise DuplicateError.from_problems(problems, f"Cannot save {info.name} {name!r}")
+
+    # -- writing -------------------------------------------------------------
+    def create(
+        self,
+        class_name: str,
+        fields: Mapping[str, Any],
+        *,
+        source: Source | None = None,
+        ci_id: int | None = None,
+    ) -> ChangeSummary:
+        """Create one CI. ``fields`` must include ``name``. Returns the summary."""
+        info = self.meta.concrete_class(class_name)
+        with self._cmdb.write() as s:
+            name, values = self.prepare(s, info, fields)
+            self._check_unique_keys(s, info, name, values)
+            recorder = HistoryRecorder(s, self._cmdb.user, source or Source())
+            new_id = self._insert(s, info, name, values, recorder, ci_id=ci_id)
+            recorder.flush()
+            self._cmdb.bump(s, graph=False)
+        summary = ChangeSummary(created=[new_id])
+        self._cmdb.notify(summary)
+        return summary
+
+    def _insert(
+        self,
+        s: Session,
+        info: ClassInfo,
+        name: str,
+        values: Mapping[str, Any],
+        recorder: HistoryRecorder,
+        ci_id: int | None = None,
+        created_at: datetime | None = None,
+        version: int = 1,
+    ) -> int:
+        row = self._row_values(info, values)
+        now = utcnow()
+        row.update(
+            class_id=info.id,
+            name=name,
+            created_at=created_at or now,
+            updated_at=now,
+            version=version,
+        )
+        if ci_id is not None:
+            if s.scalar(select(CI.id).where(CI.id == ci_id)) is not None:
+                raise DuplicateError(f"CI #{ci_id} already exists.", {"id": "taken"})
+            row["id"] = ci_id
+        result = s.execute(CI_TABLE.insert().values(**row))
+        if ci_id is not None:
+            return self._created(recorder, ci_id, info, name, values)
+        pk = result.inserted_primary_key  # type: ignore[attr-defined]
+        return self._created(recorder, int(pk[0]), info, name, values)
+
+    @staticmethod
+    def _created(
+        recorder: HistoryRecorder,
+        new_id: int,
+        info: ClassInfo,
+        name: str,
+        values: Mapping[str, Any],
+    ) -> int:
+        recorder.ci_created(new_id, info.name, name, {"name": name, **values})
+        return new_id
+
+    def _row_values(self, info: ClassInfo, values: Mapping[str, Any]) -> dict[str, Any]:
+        attrs = self.meta.attribute_map(info)
+        row: dict[str, Any] = {}
+        custom: dict[str, Any] = {}
+        for key, value in values.items():
+            attr = attrs[key]
+            if attr.column is not None:
+                row[attr.column] = value
+            elif value is not None:
+                custom[key] = to_storage(attr, value)
+        row["attributes"] = custom or None
+        return row
+
+    def update(
+        self,
+        ci: int,
+        fields: Mapping[str, Any],
+        *,
+        expected_version: int | None = None,
+        source: Source | None = None,
+    ) -> ChangeSummary:
+        """Change some fields of one CI.
+
+        With ``expected_version`` the update is refused (StaleVersionError,
+        exit code 3) if someone saved the CI since that version was read.
+        A ``"class"`` field moves the CI to another class; attributes the new
+        class lacks are cleared (and the history says so).
+        """
+        with self._cmdb.write() as s:
+            existing = self._get(s, ci)
+            if expected_version is not None and existing.version != expected_version:
+                raise StaleVersionError(
+                    f"{existing.class_name} {existing.name!r} (#{ci}) was changed by someone "
+                    f"else: you edited version {expected_version}, it is now at version "
+                    f"{existing.version}. Reload it and apply your change again.",
+                    ci_id=ci,
+                    expected=expected_version,
+                    actual=existing.version,
+                    current=existing.to_json(),
+                )
+            info = self.meta.class_by_id[existing.class_id]
+            new_info = info
+            class_field = next(
+                (v for k, v in fields.items() if k.strip().casefold() == "class"), None
+            )
+            if class_field is not None and str(class_field).strip():
+                new_info = self.meta.concrete_class(str(class_field))
+            base = existing
+            if new_info.id != info.id:
+                kept = {k: existing.values.get(k) for k in self.meta.attribute_map(new_info)}
+                base = CiRecord(
+                    existing.id,
+                    new_info.id,
+                    new_info.name,
+                    existing.name,
+                    existing.version,
+                    kept,
+                    existing.created_at,
+                    existing.updated_at,
+                )
+            name, values = self.prepare(s, new_info, fields, existing=base)
+            summary = ChangeSummary()
+            recorder = HistoryRecorder(s, self._cmdb.user, source or Source())
+            changed = self._apply_update(s, existing, new_info, name, values, recorder, summary)
+            if not changed:
+                return ChangeSummary()
+            recorder.flush()
+            self._cmdb.bump(s, graph=summary.graph_changed)
+        self._cmdb.notify(summary)
+        return summary
+
+    def _apply_update(
+        self,
+        s: Session,
+        existing: CiRecord,
+        new_info: ClassInfo,
+        name: str,
+        values: Mapping[str, Any],
+        recorder: HistoryRecorder,
+        summary: ChangeSummary,
+        *,
+        check_version: bool = True,
+    ) -> bool:
+        """Write the differences between ``existing`` and the new state; False if none."""
+        old_attrs = self.meta.attribute_map(self.meta.class_by_id[existing.class_id])
+        new_attrs = self.meta.attribute_map(new_info)
+        before: dict[str, Any] = {}
+        after: dict[str, Any] = {}
+        full = {k: existing.values.get(k) for k in new_attrs}
+        full.update(values)
+        if new_info.id != existing.class_id:
+            before["class"], after["class"] = existing.class_name, new_info.name
+            for key in old_attrs:
+                if key not in new_attrs and existing.values.get(key) is not None:
+                    before[key], after[key] = existing.values[key], None
+        if name != existing.name:
+            before["name"], after["name"] = existing.name, name
+        for key, value in values.items():
+            if existing.values.get(key) != value:
+                before[key], after[key] = existing.values.get(key), value
+        if not after:
+            return False
+        self._check_unique_keys(s, new_info, name, full, exclude_id=existing.id)
+        row = self._row_values(new_info, {k: v for k, v in full.items() if k in new_attrs})
+        # Columns of attributes the new class lacks are cleared.
+        for key, attr in old_attrs.items():
+            if key not in new_attrs and attr.column is not None:
+                row[attr.column] = None
+        row.update(class_id=new_info.id, name=name, updated_at=utcnow(), version=CI.version + 1)
+        stmt = update(CI_TABLE).where(CI.id == existing.id)
+        if check_version:
+            stmt = stmt.where(CI.version == existing.version)
+        if s.execute(stmt.values(**row)).rowcount != 1:  # type: ignore[attr-defined]
+            raise StaleVersionError(
+                f"{existing.class_name} {existing.name!r} (#{existing.id}) changed while saving; "
+                "reload it and try again.",
+                ci_id=existing.id,
+                expected=existing.version,
+                actual=existing.version + 1,
+            )
+        for key in after:
+            recorder.ci_updated(existing.id, new_info.name, name, key, before[key], after[key])
+        summary.updated.append(existing.id)
+        summary.before[existing.id] = before
+        summary.after[existing.id] = after
+        if GRAPH_FIELDS & after.keys():
+            summary.graph_changed = True
+        return True
+
+    def delete(
+        self,
+        ci: int,
+        *,
+        expected_version: int | None = None,
+        source: Source | None = None,
+    ) -> ChangeSummary:
+        """Delete a CI and its relationships (each recorded in the history).
+
+        The summary's ``snapshots`` holds what :meth:`restore` needs to undo it.
+        """
+        with self._cmdb.write() as s:
+            existing = self._get(s, ci)
+            if expected_version is not None and existing.version != expected_version:
+                raise StaleVersionError(
+                    f"{existing.class_name} {existing.name!r} (#{ci}) was changed by someone "
+                    f"else (version {existing.version}, you have {expected_version}); "
+                    "reload it before deleting.",
+                    ci_id=ci,
+                    expected=expected_version,
+                    actual=existing.version,
+                    current=existing.to_json(),
+                )
+            recorder = HistoryRecorder(s, self._cmdb.user, source or Source())
+            summary = ChangeSummary(graph_changed=True)
+            rels = self._cmdb.relations._delete_touching(s, [ci], recorder, summary)
+            s.execute(CI_TABLE.delete().where(CI.id == ci))
+            recorder.ci_deleted(
+                ci, existing.class_name, existing.name, {"name": existing.name, **existing.values}
+            )
+            recorder.flush()
+            self._cmdb.bump(s, graph=True)
+        summary.deleted.append(ci)
+        summary.snapshots[ci] = {
+            "id": ci,
+            "class": existing.class_name,
+            "name": existing.name,
+            "values": dict(existing.values),
+            "created_at": existing.created_at,
+            "relationships": rels,
+        }
+        self._cmdb.notify(summary)
+        return summary
+
+    def restore(
+        self, snapshot: Mapping[str, Any], *, source: Source | None = None
+    ) -> ChangeSummary:
+        """Re-create a deleted CI with its id, fields and relationships (undo of delete).
+
+        Relationships whose other end no longer exists are skipped.
+        """
+        info = self.meta.concrete_class(snapshot["class"])
+        with self._cmdb.write() as s:
+            recorder = HistoryRecorder(s, self._cmdb.user, source or Source("undo"))
+            attrs = self.meta.attribute_map(info)
+            values = {k: v for k, v in snapshot["values"].items() if k in attrs}
+            ci_id = self._insert(
+                s,
+                info,
+                snapshot["name"],
+                values,
+                recorder,
+                ci_id=snapshot["id"],
+                created_at=snapshot.get("created_at"),
+            )
+            summary = ChangeSummary(created=[ci_id], graph_changed=True)
+            self._cmdb.relations._restore(s, snapshot.get("relationships", []), recorder, summary)
+            recorder.flush()
+            self._cmdb.bump(s, graph=True)
+        self._cmdb.notify(summary)
+        return summary
+
+    # -- helpers for other services -----------------------------------------
+    def is_active(self, status: str | None) -> bool:
+        return status not in INACTIVE_STATUSES

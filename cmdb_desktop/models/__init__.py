@@ -1,0 +1,32 @@
+"""SQLAlchemy models (typed declarative). Import from here."""
+
+from typing import cast
+
+from sqlalchemy import Table
+
+from cmdb_desktop.models.base import Base, utcnow
+from cmdb_desktop.models.classes import AttributeDef, CiClass, RelationshipType
+from cmdb_desktop.models.history import ChangeRecord, CmdbState, ImportBatch, SavedItem
+from cmdb_desktop.models.items import ConfigurationItem, Relationship
+
+# Core-level tables for bulk statements (typed as Table for mypy).
+ci_table = cast(Table, ConfigurationItem.__table__)
+relationship_table = cast(Table, Relationship.__table__)
+change_record_table = cast(Table, ChangeRecord.__table__)
+
+__all__ = [
+    "change_record_table",
+    "ci_table",
+    "relationship_table",
+    "AttributeDef",
+    "Base",
+    "ChangeRecord",
+    "CiClass",
+    "CmdbState",
+    "ConfigurationItem",
+    "ImportBatch",
+    "Relationship",
+    "RelationshipType",
+    "SavedItem",
+    "utcnow",
+]

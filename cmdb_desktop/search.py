@@ -1,0 +1,126 @@
+"""Text search over CI names and key attributes, behind a small dialect seam.
+
+SQLite uses the FTS5 index ``ci_fts`` (kept in step by triggers, see migration
+0001); other databases fall back to case-insensitive LIKE until they get a
+native backend (PostgreSQL: a tsvector column and a GIN index).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sqlalchemy import ColumnElement, Select, func, or_, select, text
+from sqlalchemy.orm import Session
+
+from cmdb_desktop.models import ConfigurationItem as CI
+
+if TYPE_CHECKING:
+    from cmdb_desktop.cmdb import Cmdb
+
+SEARCH_COLUMNS = (
+    "name",
+    "serial_number",
+    "asset_tag",
+    "owner",
+    "assigned_to",
+    "manufacturer",
+    "model",
+    "tags",
+    "description",
+)
+
+_TOKEN = re.compile(r"[\w]+", re.UNICODE)
+
+
+def tokens(query: str) -> list[str]:
+    return _TOKEN.findall(query.casefold())
+
+
+def fts5_query(query: str) -> str | None:
+    """An FTS5 MATCH expression: every typed word must occur, the last one as a prefix.
+
+    A word the tokenizer splits (``web-prod``) becomes a phrase, so its parts
+    must stand next to each other in one field.
+
+    >>> fts5_query('web-prod 0')
+    '"web prod" AND "0"*'
+    """
+    phrases = [" ".join(tokens(word)) for word in query.split()]
+    phrases = [p for p in phrases if p]
+    if not phrases:
+        return None
+    parts = [f'"{p}"' for p in phrases]
+    parts[-1] += "*"
+    return " AND ".join(parts)
+
+
+class SearchBackend(Protocol):
+    def matching_ids(self, session: Session, query: str) -> Select[Any] | None:
+        """A SELECT of matching CI ids (None when the query has no searchable text)."""
+
+
+class Fts5Search:
+    def matching_ids(self, session: Session, query: str) -> Select[Any] | None:
+        match = fts5_query(query)
+        if match is None:
+            return None
+        return (
+            select(text("rowid"))
+            .select_from(text("ci_fts"))
+            .where(text("ci_fts MATCH :q").bindparams(q=match))
+        )
+
+
+class LikeSearch:
+    def matching_ids(self, session: Session, query: str) -> Select[Any] | None:
+        words = tokens(query)
+        if not words:
+            return None
+        conds: list[ColumnElement[bool]] = []
+        for w in words:
+            pattern = f"%{w}%"
+            conds.append(or_(*(func.lower(getattr(CI, c)).like(pattern) for c in SEARCH_COLUMNS)))
+        return select(CI.id).where(*conds)
+
+
+def backend_for(dialect: str) -> SearchBackend:
+    return Fts5Search() if dialect == "sqlite" else LikeSearch()
+
+
+class SearchService:
+    def __init__(self, cmdb: Cmdb) -> None:
+        self._cmdb = cmdb
+        self.backend = backend_for(cmdb.engine.dialect.name)
+
+    def filter_clause(self, session: Session, query: str) -> ColumnElement[bool] | None:
+        """A WHERE clause on ``ci`` for a text query, for callers that add their own
+        filters and sorting (the GUI table)."""
+        sub = self.backend.matching_ids(session, query)
+        if sub is None:
+            return None
+        return CI.id.in_(sub.scalar_subquery())
+
+    def search(
+        self, query: str, *, limit: int = 50, class_ids: Collection[int] | None = None
+    ) -> list[int]:
+        """Ids of CIs matching every word of ``query`` (the last word as a prefix),
+        exact name matches first, then by name."""
+        with self._cmdb.read() as s:
+            clause = self.filter_clause(s, query)
+            if clause is None:
+                return []
+            stmt = select(CI.id).where(clause)
+            if class_ids is not None:
+                stmt = stmt.where(CI.class_id.in_(list(class_ids)))
+            exact = func.lower(CI.name) == query.strip().lower()
+            stmt = stmt.order_by(exact.desc(), CI.name, CI.id).limit(limit)
+            return list(s.scalars(stmt))
+
+    def count(self, query: str) -> int:
+        with self._cmdb.read() as s:
+            clause = self.filter_clause(s, query)
+            if clause is None:
+                return 0
+            return int(s.scalar(select(func.count()).select_from(CI).where(clause)) or 0)

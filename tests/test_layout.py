@@ -1,0 +1,75 @@
+"""Architecture guards: the core and the importers never load Qt; the CLI is the
+only core module that may use the importers."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _modules(package: str) -> list[str]:
+    out = []
+    for path in sorted((REPO / package).rglob("*.py")):
+        rel = path.relative_to(REPO).with_suffix("")
+        parts = list(rel.parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        if parts[-1] == "__main__" or ("migrations" in parts and parts[-1] == "env"):
+            continue
+        if "versions" in parts:
+            continue
+        out.append(".".join(parts))
+    return out
+
+
+@pytest.mark.parametrize("package", ["cmdb_desktop", "importers"])
+def test_package_never_loads_pyside6(package: str) -> None:
+    modules = _modules(package)
+    code = (
+        "import importlib, sys\n"
+        f"for m in {modules!r}:\n"
+        "    importlib.import_module(m)\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6'))\n"
+        "print(','.join(bad))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True
+    )
+    assert result.stdout.strip() == "", f"{package} loaded Qt: {result.stdout}"
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_dependencies_point_one_way() -> None:
+    problems = []
+    for path in (REPO / "cmdb_desktop").rglob("*.py"):
+        rel = path.relative_to(REPO)
+        used = _imports(path)
+        in_cli = "cli" in rel.parts or rel.name in ("cli.py", "__main__.py")
+        if "ui" in used:
+            problems.append(f"{rel} imports ui")
+        if "importers" in used and not in_cli:
+            problems.append(f"{rel} imports importers (only the CLI may)")
+        if not in_cli and "cmdb_desktop" in used:
+            text = path.read_text(encoding="utf-8")
+            if "cmdb_desktop.cli" in text:
+                problems.append(f"{rel} imports the CLI")
+    for path in (REPO / "importers").rglob("*.py"):
+        if "ui" in _imports(path):
+            problems.append(f"{path.relative_to(REPO)} imports ui")
+    assert problems == []
