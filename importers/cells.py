@@ -1,0 +1,62 @@
+"""Formula-safe spreadsheet cells for everything we write with openpyxl.
+
+openpyxl stores any string that starts with ``=`` as a formula, and
+spreadsheet programs may evaluate text starting with ``+``, ``-``, ``@``, a
+tab or a carriage return (CSV/DDE injection). Every text value we write goes
+through :func:`safe_cell` or :func:`set_safe`: such text is stored as a
+string cell with Excel's *quote prefix*, so no program evaluates it and the
+value reads back unchanged (exports round-trip).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import Cell
+from openpyxl.worksheet.worksheet import Worksheet
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+#: openpyxl refuses these control characters in cell text.
+_ILLEGAL = {c: None for c in range(32) if c not in (9, 10, 13)}
+
+
+def needs_guard(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(FORMULA_TRIGGERS)
+
+
+def clean_text(value: str) -> str:
+    """Drop the control characters an .xlsx file cannot hold."""
+    return value.translate(_ILLEGAL)
+
+
+def cell_value(value: Any) -> Any:
+    """What a Python value becomes in a cell (bools stay bools, None stays empty)."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, datetime | date | int | float | bool) or value is None:
+        return value
+    return clean_text(str(value))
+
+
+def set_safe(cell: Cell | WriteOnlyCell, value: Any) -> Cell | WriteOnlyCell:
+    """Assign ``value`` to ``cell`` so that it can never be evaluated as a formula."""
+    value = cell_value(value)
+    cell.value = value
+    if needs_guard(value):
+        cell.data_type = "s"
+        cell.quotePrefix = True
+    return cell
+
+
+def safe_cell(ws: Worksheet, value: Any) -> WriteOnlyCell:
+    """A write-only cell holding ``value`` safely (for ``ws.append`` in write-only mode)."""
+    cell = WriteOnlyCell(ws)
+    set_safe(cell, value)
+    return cell
+
+
+def safe_row(ws: Worksheet, values: list[Any]) -> list[WriteOnlyCell]:
+    return [safe_cell(ws, v) for v in values]
