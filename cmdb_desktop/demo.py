@@ -22,7 +22,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, select
@@ -244,7 +244,7 @@ class DemoResult:
 class _Builder:
     """Accumulates CI rows and relationships with ids assigned up front."""
 
-    def __init__(self, cmdb: Cmdb, seed: int, first_id: int) -> None:
+    def __init__(self, cmdb: Cmdb, seed: int, first_id: int, today: date) -> None:
         self.rng = random.Random(seed)
         self.meta = cmdb.meta
         self.next_id = first_id
@@ -254,7 +254,8 @@ class _Builder:
         self.class_ids = {c.name: c.id for c in self.meta.classes}
         self.serial_n = 0
         self.now = utcnow()
-        self.today = date(2026, 1, 1)
+        self.today = today
+        self.epoch = datetime.combine(today, datetime.min.time())
 
     def person(self) -> str:
         return f"{self.rng.choice(FIRST)} {self.rng.choice(LAST)}"
@@ -283,7 +284,9 @@ class _Builder:
             "support_group": rng.choice(GROUPS),
             "description": None,
             "tags": None,
-            "last_verified": self.today - timedelta(days=rng.randint(0, 400)),
+            # most CIs were verified recently; some are stale
+            "last_verified": self.today
+            - timedelta(days=rng.randint(0, 80) if rng.random() < 0.85 else rng.randint(91, 700)),
             "redundancy_min_up": None,
             "redundancy_min_up_pct": None,
             "asset_tag": None,
@@ -302,6 +305,9 @@ class _Builder:
             "updated_at": self.now,
             "version": 1,
         }
+        created = self.epoch - timedelta(days=rng.randint(30, 1500), seconds=rng.randint(0, 86399))
+        row["created_at"] = created
+        row["updated_at"] = created + timedelta(days=rng.randint(0, (self.epoch - created).days))
         row.update(fields)
         if rng.random() < 0.03:
             row["owner"] = None  # a data-quality flaw the health report finds
@@ -312,7 +318,7 @@ class _Builder:
         self, cls: str, name: str, model: tuple[str, str, str], cost: float, **fields: Any
     ) -> int:
         rng = self.rng
-        bought = self.today - timedelta(days=rng.randint(60, 3000))
+        bought = self.today - timedelta(days=rng.randint(60, 1800))
         return self.add(
             cls,
             name,
@@ -385,8 +391,13 @@ def generate(
     seed: int = 1,
     progress: Progress | None = None,
     on_written: Callable[[int], None] | None = None,
+    today: date | None = None,
 ) -> DemoResult:
-    """Fill an *empty* CMDB with a demo of exactly ``size`` CIs. Deterministic per seed."""
+    """Fill an *empty* CMDB with a demo of exactly ``size`` CIs.
+
+    Deterministic per seed and ``today`` (dates — purchases, warranties,
+    verifications — are placed relative to it).
+    """
     progress = progress or Progress()
     with cmdb.read() as s:
         existing = int(s.scalar(select(func.count()).select_from(ConfigurationItem)) or 0)
@@ -399,7 +410,7 @@ def generate(
         )
     plan = _plan(size)
     progress.start("Generating demo CMDB", size)
-    b = _Builder(cmdb, seed, max_id + 1)
+    b = _Builder(cmdb, seed, max_id + 1, today or date.today())
     rng = b.rng
 
     # Sites, with core network, storage
@@ -568,6 +579,12 @@ def generate(
 
     # Workstations fill the rest
     for n in range(plan["workstations"]):
+        if n % 200 == 199:
+            # A double registration: same serial, name differing only in case.
+            twin = dict(b.cis[-1], id=b.next_id, name=b.cis[-1]["name"].lower())
+            b.next_id += 1
+            b.cis.append(twin)
+            continue
         site, code = sites[n % len(sites)]
         person = b.person()
         ws = b.hardware(

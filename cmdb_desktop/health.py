@@ -1,18 +1,31 @@
 """CMDB health: how complete, connected and trustworthy the data is.
 
-Each check is a function over the database returning plain data; the report
-aggregates them. Checks run in SQL so they stay fast at a million CIs.
+Each check is a function ``check(cmdb, …) -> Finding`` over the database; the
+:func:`report` runs them all and scores every class. Checks run in SQL (one
+scan per check, not per class) so they stay fast at a million CIs.
+
+Scores: a class scores the share of its CIs free of each problem, averaged
+over the checks that apply to it, plus its completeness; the overall score
+weights classes by their number of CIs. 100 means nothing to fix.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy.orm import aliased
 
+from cmdb_desktop.catalogue import INACTIVE_STATUSES
 from cmdb_desktop.dialect import json_text
 from cmdb_desktop.items import CI, CI_TABLE, CiRef
+from cmdb_desktop.metamodel import ClassInfo
 from cmdb_desktop.models import Relationship
 
 if TYPE_CHECKING:
@@ -22,105 +35,396 @@ REL = Relationship
 
 #: How many example CIs each finding lists (counts are always complete).
 SAMPLE = 50
+STALE_DAYS = 90
+WARRANTY_DAYS = 90
 
 
 @dataclass
 class Finding:
-    """One kind of problem: how many CIs have it, and some of them."""
+    """One kind of problem: how many CIs have it (overall and per class), and some of them."""
 
+    title: str
     count: int = 0
+    by_class: dict[str, int] = field(default_factory=dict)
     examples: list[CiRef] = field(default_factory=list)
+    details: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"count": self.count, "examples": [e.to_json() for e in self.examples]}
+        data: dict[str, Any] = {
+            "title": self.title,
+            "count": self.count,
+            "by_class": self.by_class,
+            "examples": [e.to_json() for e in self.examples],
+        }
+        if self.details:
+            data["details"] = self.details
+        return data
+
+
+@dataclass
+class Completeness:
+    """Per class: how many CIs, and the % of them with each required/recommended field."""
+
+    cis: int
+    required: dict[str, float]
+    recommended: dict[str, float]
+
+    @property
+    def score(self) -> float:
+        """Required fields weigh twice as much as recommended ones."""
+        parts = [(v, 2.0) for v in self.required.values()]
+        parts += [(v, 1.0) for v in self.recommended.values()]
+        if not parts:
+            return 100.0
+        return sum(v * w for v, w in parts) / sum(w for _, w in parts)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "cis": self.cis,
+            "required": self.required,
+            "recommended": self.recommended,
+            "score": round(self.score, 1),
+        }
 
 
 @dataclass
 class HealthReport:
+    today: date
     total_cis: int
     total_relationships: int
     by_class: dict[str, int]
     by_status: dict[str, int]
-    orphans: Finding
-    missing_required: Finding
-    missing_required_by_field: dict[str, int]
+    completeness: dict[str, Completeness]
+    findings: dict[str, Finding]
+    class_scores: dict[str, float]
+    score: float
+
+    # Shortcuts used by front ends.
+    @property
+    def orphans(self) -> Finding:
+        return self.findings["orphans"]
+
+    @property
+    def missing_required(self) -> Finding:
+        return self.findings["missing_required"]
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "today": self.today.isoformat(),
             "cis": self.total_cis,
             "relationships": self.total_relationships,
+            "score": round(self.score, 1),
             "by_class": self.by_class,
             "by_status": self.by_status,
-            "orphans": self.orphans.to_json(),
-            "missing_required": self.missing_required.to_json(),
-            "missing_required_by_field": self.missing_required_by_field,
+            "class_scores": {k: round(v, 1) for k, v in self.class_scores.items()},
+            "completeness": {k: v.to_json() for k, v in self.completeness.items()},
+            **{key: f.to_json() for key, f in self.findings.items()},
         }
 
 
-def _refs(cmdb: Cmdb, rows: list[Any]) -> list[CiRef]:
-    names = cmdb.meta.class_by_id
-    return [CiRef(r.id, r.name, names[r.class_id].name) for r in rows]
-
-
-def orphans(cmdb: Cmdb, sample: int = SAMPLE) -> Finding:
-    """CIs with no relationship at all, in classes that expect some."""
-    expecting = [c.id for c in cmdb.meta.classes if c.expects_relationships and not c.abstract]
-    cond = (
-        CI.class_id.in_(expecting)
-        & ~exists().where(REL.source_id == CI.id)
-        & ~exists().where(REL.target_id == CI.id)
-    )
+def _finding(cmdb: Cmdb, title: str, cond: Any, sample: int) -> Finding:
+    """Count CIs matching ``cond`` overall and per class; list some of them."""
+    meta = cmdb.meta
     with cmdb.read() as s:
-        n = int(s.scalar(select(func.count()).select_from(CI).where(cond)) or 0)
+        per_class = s.execute(
+            select(CI.class_id, func.count()).where(cond).group_by(CI.class_id)
+        ).all()
         rows = s.execute(
             select(CI.id, CI.name, CI.class_id).where(cond).order_by(CI.id).limit(sample)
         ).all()
-    return Finding(n, _refs(cmdb, list(rows)))
+    by_class = {meta.class_by_id[c].name: int(n) for c, n in per_class}
+    return Finding(
+        title,
+        sum(by_class.values()),
+        dict(sorted(by_class.items())),
+        [CiRef(i, n, meta.class_by_id[c].name) for i, n, c in rows],
+    )
 
 
-def missing_required(cmdb: Cmdb, sample: int = SAMPLE) -> tuple[Finding, dict[str, int]]:
-    """CIs lacking a field their class requires (possible after a class change)."""
+def _field_expr(cmdb: Cmdb, info: ClassInfo, key: str) -> Any:
+    attr = cmdb.meta.attribute_map(info).get(key)
+    if key == "name":
+        return CI.name
+    if attr is None:
+        return None
+    if attr.column is not None:
+        return CI_TABLE.c[attr.column]
+    return json_text(CI.attributes, key, cmdb.engine.dialect.name)
+
+
+def _blank(expr: Any) -> Any:
+    return or_(expr.is_(None), expr == "")
+
+
+# -- checks -------------------------------------------------------------------
+
+
+def orphans(cmdb: Cmdb, sample: int = SAMPLE) -> Finding:
+    """Active CIs with no relationship at all, in classes that expect some."""
+    expecting = [c.id for c in cmdb.meta.classes if c.expects_relationships and not c.abstract]
+    cond = and_(
+        CI.class_id.in_(expecting),
+        or_(CI.status.is_(None), CI.status.not_in(INACTIVE_STATUSES)),
+        ~exists().where(REL.source_id == CI.id),
+        ~exists().where(REL.target_id == CI.id),
+    )
+    return _finding(cmdb, "Orphans (no relationships where the class expects some)", cond, sample)
+
+
+def missing_required(cmdb: Cmdb, sample: int = SAMPLE) -> Finding:
+    """CIs lacking a field their class requires (possible after a class change or import)."""
     meta = cmdb.meta
-    per_field: dict[str, int] = {}
     conds = []
+    details = []
+    for info in meta.classes:
+        if info.abstract:
+            continue
+        for key in meta.required_fields(info):
+            expr = _field_expr(cmdb, info, key)
+            if expr is None or key == "name":
+                continue
+            conds.append(and_(CI.class_id == info.id, _blank(expr)))
+            details.append({"class": info.name, "field": key})
+    if not conds:
+        return Finding("CIs missing a required field")
+    finding = _finding(cmdb, "CIs missing a required field", or_(*conds), sample)
+    per_field = []
+    with cmdb.read() as s:
+        for cond, d in zip(conds, details, strict=True):
+            n = int(s.scalar(select(func.count()).select_from(CI).where(cond)) or 0)
+            if n:
+                per_field.append({**d, "count": n})
+    finding.details = per_field
+    return finding
+
+
+def stale(cmdb: Cmdb, today: date, days: int = STALE_DAYS, sample: int = SAMPLE) -> Finding:
+    """Active CIs neither verified nor updated in the last ``days`` days."""
+    limit = today - timedelta(days=days)
+    limit_dt = datetime.combine(limit, datetime.min.time())
+    cond = and_(
+        or_(CI.status.is_(None), CI.status.not_in(INACTIVE_STATUSES)),
+        or_(CI.last_verified.is_(None), CI.last_verified < limit),
+        CI.updated_at < limit_dt,
+    )
+    return _finding(cmdb, f"Stale (not verified or updated for {days} days)", cond, sample)
+
+
+def warranties_ending(
+    cmdb: Cmdb, today: date, days: int = WARRANTY_DAYS, sample: int = SAMPLE
+) -> Finding:
+    """Active hardware whose warranty ends within ``days`` days (or ended while in use)."""
+    cond = and_(
+        CI.warranty_end.is_not(None),
+        CI.warranty_end <= today + timedelta(days=days),
+        or_(CI.status.is_(None), CI.status.not_in(INACTIVE_STATUSES)),
+    )
+    finding = _finding(cmdb, f"Warranty ended or ending within {days} days", cond, sample)
+    with cmdb.read() as s:
+        expired = int(
+            s.scalar(select(func.count()).select_from(CI).where(cond, CI.warranty_end < today)) or 0
+        )
+    finding.details = [{"already_expired": expired, "ending_soon": finding.count - expired}]
+    return finding
+
+
+def relationships_to_retired(cmdb: Cmdb, sample: int = SAMPLE) -> Finding:
+    """Active CIs still related to a Retired or Disposed CI (a stale link to clean up)."""
+    other = aliased(CI)
+    active = or_(CI.status.is_(None), CI.status.not_in(INACTIVE_STATUSES))
+    linked = or_(
+        exists().where(
+            REL.source_id == CI.id, REL.target_id == other.id, other.status.in_(INACTIVE_STATUSES)
+        ),
+        exists().where(
+            REL.target_id == CI.id, REL.source_id == other.id, other.status.in_(INACTIVE_STATUSES)
+        ),
+    )
+    return _finding(
+        cmdb, "Active CIs related to retired or disposed CIs", and_(active, linked), sample
+    )
+
+
+_NON_ALNUM = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def name_key(name: str) -> str:
+    """Names that differ only in case, accents, spacing or punctuation share a key.
+
+    >>> name_key("Web-Prod 01") == name_key("web_prod01") == name_key("Wéb prod-01")
+    True
+    """
+    folded = unicodedata.normalize("NFKD", name.casefold())
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    return _NON_ALNUM.sub("", folded)
+
+
+def duplicates(cmdb: Cmdb, sample: int = SAMPLE) -> Finding:
+    """Duplicate candidates: the same serial number or asset tag in one identity space,
+    and names equal within a class once case, accents and punctuation are ignored."""
+    meta = cmdb.meta
+    groups: list[dict[str, Any]] = []
+    hardware = meta.find_class("Hardware")
+    with cmdb.read() as s:
+        if hardware is not None:
+            hw_ids = list(meta.subtree_ids(hardware))
+            for column, label in ((CI.serial_number, "serial number"), (CI.asset_tag, "asset tag")):
+                dup_vals = (
+                    select(column)
+                    .where(CI.class_id.in_(hw_ids), column.is_not(None), column != "")
+                    .group_by(column)
+                    .having(func.count() > 1)
+                ).subquery()
+                rows = s.execute(
+                    select(column, CI.id, CI.name, CI.class_id)
+                    .where(CI.class_id.in_(hw_ids), column.in_(select(dup_vals.c[0])))
+                    .order_by(column, CI.id)
+                ).all()
+                by_val: dict[str | None, list[CiRef]] = defaultdict(list)
+                for val, i, n, c in rows:
+                    by_val[val].append(CiRef(i, n, meta.class_by_id[c].name))
+                groups += [
+                    {"reason": f"same {label}", "value": v, "cis": refs}
+                    for v, refs in by_val.items()
+                ]
+        # Names: group in Python on a normalised key (one streaming scan).
+        by_key: dict[tuple[int, str], list[tuple[int, str]]] = defaultdict(list)
+        for i, n, c in s.execute(select(CI.id, CI.name, CI.class_id)).yield_per(20000):
+            by_key[(c, name_key(n))].append((i, n))
+        for (c, key), members in by_key.items():
+            if len(members) > 1 and key:
+                cls = meta.class_by_id[c].name
+                exact = len({n for _, n in members}) == 1
+                groups.append(
+                    {
+                        "reason": "same name" if exact else "near-identical names",
+                        "value": members[0][1],
+                        "cis": [CiRef(i, n, cls) for i, n in members],
+                    }
+                )
+    groups.sort(key=lambda g: (g["reason"], str(g["value"]).casefold()))
+    involved: dict[int, CiRef] = {}
+    for g in groups:
+        for ref in g["cis"]:
+            involved[ref.id] = ref
+    by_class: dict[str, int] = defaultdict(int)
+    for ref in involved.values():
+        by_class[ref.class_name] += 1
+    return Finding(
+        "Duplicate candidates",
+        len(involved),
+        dict(sorted(by_class.items())),
+        sorted(involved.values(), key=lambda r: r.id)[:sample],
+        [
+            {"reason": g["reason"], "value": g["value"], "cis": [r.to_json() for r in g["cis"]]}
+            for g in groups[:sample]
+        ],
+    )
+
+
+def completeness(cmdb: Cmdb) -> dict[str, Completeness]:
+    """Per concrete class with CIs: % of CIs with each required and recommended field."""
+    meta = cmdb.meta
+    out: dict[str, Completeness] = {}
     with cmdb.read() as s:
         for info in meta.classes:
             if info.abstract:
                 continue
-            attrs = meta.attribute_map(info)
-            for key in meta.required_fields(info):
-                if key == "name" or key not in attrs:
-                    continue
-                column = attrs[key].column
-                col = (
-                    CI_TABLE.c[column]
-                    if column is not None
-                    else json_text(CI.attributes, key, cmdb.engine.dialect.name)
-                )
-                cond = (CI.class_id == info.id) & (col.is_(None) | (col == ""))
-                n = int(s.scalar(select(func.count()).select_from(CI).where(cond)) or 0)
-                if n:
-                    label = f"{info.name}: {attrs[key].label}"
-                    per_field[label] = n
-                    conds.append(cond)
-        if not conds:
-            return Finding(), per_field
-        any_missing = or_(*conds)
-        total = int(s.scalar(select(func.count()).select_from(CI).where(any_missing)) or 0)
-        rows = s.execute(
-            select(CI.id, CI.name, CI.class_id).where(any_missing).order_by(CI.id).limit(sample)
-        ).all()
-    return Finding(total, _refs(cmdb, list(rows))), per_field
+            required = [k for k in meta.required_fields(info) if k != "name"]
+            recommended = [k for k in meta.recommended_fields(info) if k not in required]
+            keys = [k for k in required + recommended if _field_expr(cmdb, info, k) is not None]
+            columns: list[Any] = [func.count()]
+            columns += [
+                func.sum(case((_blank(_field_expr(cmdb, info, k)), 0), else_=1)) for k in keys
+            ]
+            row = s.execute(select(*columns).select_from(CI).where(CI.class_id == info.id)).one()
+            n = int(row[0] or 0)
+            if not n:
+                continue
+            pct = {k: round(100.0 * int(v or 0) / n, 1) for k, v in zip(keys, row[1:], strict=True)}
+            out[info.name] = Completeness(
+                n,
+                {k: pct[k] for k in required if k in pct},
+                {k: pct[k] for k in recommended if k in pct},
+            )
+    return out
 
 
-def report(cmdb: Cmdb) -> HealthReport:
-    missing, per_field = missing_required(cmdb)
+def cycles(cmdb: Cmdb, sample: int = SAMPLE) -> Finding:
+    """CIs on a cycle of the impact graph (A needs B needs … needs A).
+
+    Uses the analysis service when it is available; cycles are legal (the
+    impact fixpoint handles them) but usually mean a modelling mistake.
+    """
+    analysis = getattr(cmdb, "analysis", None)
+    finder: Callable[..., Any] | None = getattr(analysis, "cycles", None)
+    if finder is None:
+        return Finding("CIs on impact-graph cycles")
+    components: Iterable[Iterable[int]] = finder()
+    comps = [sorted(c) for c in components]
+    ids = [i for comp in comps for i in comp]
+    refs = cmdb.items.refs(ids)
+    by_class: dict[str, int] = defaultdict(int)
+    for ref in refs.values():
+        by_class[ref.class_name] += 1
+    return Finding(
+        "CIs on impact-graph cycles",
+        len(ids),
+        dict(sorted(by_class.items())),
+        [refs[i] for i in ids[:sample] if i in refs],
+        [{"cis": [refs[i].to_json() for i in comp if i in refs]} for comp in comps[:sample]],
+    )
+
+
+def _class_scores(
+    cmdb: Cmdb,
+    complete: dict[str, Completeness],
+    findings: dict[str, Finding],
+    by_class: dict[str, int],
+) -> tuple[dict[str, float], float]:
+    scores: dict[str, float] = {}
+    for cls, n in by_class.items():
+        if not n:
+            continue
+        parts = [complete[cls].score] if cls in complete else []
+        for finding in findings.values():
+            parts.append(100.0 * (1 - min(n, finding.by_class.get(cls, 0)) / n))
+        scores[cls] = sum(parts) / len(parts) if parts else 100.0
+    total = sum(by_class.values())
+    overall = (sum(scores[c] * by_class[c] for c in scores) / total) if total else 100.0
+    return dict(sorted(scores.items())), overall
+
+
+def report(
+    cmdb: Cmdb,
+    *,
+    today: date | None = None,
+    stale_days: int = STALE_DAYS,
+    warranty_days: int = WARRANTY_DAYS,
+    sample: int = SAMPLE,
+) -> HealthReport:
+    """Every check, the completeness table and the scores."""
+    today = today or date.today()
+    by_class = dict(sorted(cmdb.items.counts_by_class().items()))
+    findings = {
+        "orphans": orphans(cmdb, sample),
+        "missing_required": missing_required(cmdb, sample),
+        "stale": stale(cmdb, today, stale_days, sample),
+        "duplicates": duplicates(cmdb, sample),
+        "cycles": cycles(cmdb, sample),
+        "related_to_retired": relationships_to_retired(cmdb, sample),
+        "warranty": warranties_ending(cmdb, today, warranty_days, sample),
+    }
+    complete = completeness(cmdb)
+    class_scores, overall = _class_scores(cmdb, complete, findings, by_class)
     return HealthReport(
-        total_cis=cmdb.items.count(),
+        today=today,
+        total_cis=sum(by_class.values()),
         total_relationships=cmdb.relations.count(),
-        by_class=dict(sorted(cmdb.items.counts_by_class().items())),
+        by_class=by_class,
         by_status=dict(sorted(cmdb.items.counts_by_status().items())),
-        orphans=orphans(cmdb),
-        missing_required=missing,
-        missing_required_by_field=per_field,
+        completeness=complete,
+        findings=findings,
+        class_scores=class_scores,
+        score=overall,
     )

@@ -70,6 +70,20 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         p.set_defaults(func=func)
 
     p = sub.add_parser("health", parents=parents, help="how complete and connected the CMDB is")
+    p.add_argument(
+        "--stale-days",
+        type=int,
+        default=health.STALE_DAYS,
+        metavar="N",
+        help="CIs not verified or updated for N days are stale (default 90)",
+    )
+    p.add_argument(
+        "--warranty-days",
+        type=int,
+        default=health.WARRANTY_DAYS,
+        metavar="N",
+        help="list warranties ending within N days (default 90)",
+    )
     p.set_defaults(func=cmd_health)
 
 
@@ -252,24 +266,39 @@ def cmd_unrelate(ctx: Context, args: argparse.Namespace) -> int:
 
 def cmd_health(ctx: Context, args: argparse.Namespace) -> int:
     cmdb = ctx.open()
-    rep = health.report(cmdb)
+    rep = health.report(cmdb, stale_days=args.stale_days, warranty_days=args.warranty_days)
 
     def lines() -> Iterable[str]:
         yield (
             f"CMDB {cmdb.describe()}: {rep.total_cis:,} CIs, "
-            f"{rep.total_relationships:,} relationships"
+            f"{rep.total_relationships:,} relationships — health score {rep.score:.0f}/100"
         )
         yield ""
-        yield from table(sorted(rep.by_class.items()), ("class", "CIs"))
+        rows = []
+        for cls, n in rep.by_class.items():
+            comp = rep.completeness.get(cls)
+            rows.append(
+                (
+                    cls,
+                    f"{n:,}",
+                    f"{comp.score:.0f}%" if comp else "-",
+                    f"{rep.class_scores.get(cls, 100):.0f}",
+                )
+            )
+        yield from table(rows, ("class", "CIs", "complete", "score"))
         yield ""
-        yield from table(sorted(rep.by_status.items()), ("status", "CIs"))
-        yield ""
-        yield f"Orphans (no relationships where the class expects some): {rep.orphans.count:,}"
-        for ref in rep.orphans.examples[:10]:
-            yield f"  {ref_text(ref)}"
-        yield f"CIs missing a required field: {rep.missing_required.count:,}"
-        for label, n in rep.missing_required_by_field.items():
-            yield f"  {label}: {n:,}"
+        yield from table(
+            [(k or "(none)", f"{v:,}") for k, v in rep.by_status.items()], ("status", "CIs")
+        )
+        for finding in rep.findings.values():
+            yield ""
+            yield f"{finding.title}: {finding.count:,}"
+            if finding.by_class:
+                yield "  " + ", ".join(f"{c} {n:,}" for c, n in finding.by_class.items())
+            for ref in finding.examples[:5]:
+                yield f"  {ref_text(ref)}"
+            if finding.count > 5:
+                yield f"  … (--format json lists up to {health.SAMPLE})"
 
     ctx.emit(rep.to_json(), lines)
     return EXIT_OK

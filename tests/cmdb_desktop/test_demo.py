@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -92,7 +93,7 @@ def test_deterministic(tmp_path: Path) -> None:
     names = []
     for run in range(2):
         with Cmdb.open(tmp_path / f"d{run}.sqlite") as c:
-            demo.generate(c, 300, seed=42)
+            demo.generate(c, 300, seed=42, today=date(2026, 1, 1))
             with c.read() as s:
                 names.append(s.execute(select(CI.name, CI.serial_number).order_by(CI.id)).all())
     assert names[0] == names[1]
