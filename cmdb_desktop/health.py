@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -123,21 +123,28 @@ class HealthReport:
 
 
 def _finding(cmdb: Cmdb, title: str, cond: Any, sample: int) -> Finding:
-    """Count CIs matching ``cond`` overall and per class; list some of them."""
+    """Count CIs matching ``cond`` overall and per class; list the first few.
+
+    One scan: the matching (id, class) pairs come back and are counted here,
+    which costs less than evaluating ``cond`` twice in SQL.
+    """
     meta = cmdb.meta
+    per_class: dict[int, int] = defaultdict(int)
+    first: list[int] = []
     with cmdb.read() as s:
-        per_class = s.execute(
-            select(CI.class_id, func.count()).where(cond).group_by(CI.class_id)
-        ).all()
-        rows = s.execute(
-            select(CI.id, CI.name, CI.class_id).where(cond).order_by(CI.id).limit(sample)
-        ).all()
-    by_class = {meta.class_by_id[c].name: int(n) for c, n in per_class}
+        for ci_id, class_id in s.execute(
+            select(CI.id, CI.class_id).where(cond).order_by(CI.id)
+        ).yield_per(50000):
+            per_class[class_id] += 1
+            if len(first) < sample:
+                first.append(ci_id)
+    by_class = {meta.class_by_id[c].name: n for c, n in per_class.items()}
+    refs = cmdb.items.refs(first)
     return Finding(
         title,
         sum(by_class.values()),
         dict(sorted(by_class.items())),
-        [CiRef(i, n, meta.class_by_id[c].name) for i, n, c in rows],
+        [refs[i] for i in first if i in refs],
     )
 
 
@@ -188,13 +195,14 @@ def missing_required(cmdb: Cmdb, sample: int = SAMPLE) -> Finding:
     if not conds:
         return Finding("CIs missing a required field")
     finding = _finding(cmdb, "CIs missing a required field", or_(*conds), sample)
-    per_field = []
-    with cmdb.read() as s:
-        for cond, d in zip(conds, details, strict=True):
-            n = int(s.scalar(select(func.count()).select_from(CI).where(cond)) or 0)
-            if n:
-                per_field.append({**d, "count": n})
-    finding.details = per_field
+    if finding.count:
+        with cmdb.read() as s:
+            counts = s.execute(
+                select(*(func.sum(case((cond, 1), else_=0)) for cond in conds)).select_from(CI)
+            ).one()
+        finding.details = [
+            {**d, "count": int(n)} for d, n in zip(details, counts, strict=True) if n
+        ]
     return finding
 
 
@@ -230,19 +238,23 @@ def warranties_ending(
 
 def relationships_to_retired(cmdb: Cmdb, sample: int = SAMPLE) -> Finding:
     """Active CIs still related to a Retired or Disposed CI (a stale link to clean up)."""
-    other = aliased(CI)
-    active = or_(CI.status.is_(None), CI.status.not_in(INACTIVE_STATUSES))
-    linked = or_(
-        exists().where(
-            REL.source_id == CI.id, REL.target_id == other.id, other.status.in_(INACTIVE_STATUSES)
-        ),
-        exists().where(
-            REL.target_id == CI.id, REL.source_id == other.id, other.status.in_(INACTIVE_STATUSES)
-        ),
+    gone = aliased(CI)
+    # Start from the (few) inactive CIs and walk their relationships by index.
+    via_target = (
+        select(REL.source_id)
+        .join(gone, gone.id == REL.target_id)
+        .where(gone.status.in_(INACTIVE_STATUSES))
     )
-    return _finding(
-        cmdb, "Active CIs related to retired or disposed CIs", and_(active, linked), sample
+    via_source = (
+        select(REL.target_id)
+        .join(gone, gone.id == REL.source_id)
+        .where(gone.status.in_(INACTIVE_STATUSES))
     )
+    cond = and_(
+        or_(CI.status.is_(None), CI.status.not_in(INACTIVE_STATUSES)),
+        or_(CI.id.in_(via_target), CI.id.in_(via_source)),
+    )
+    return _finding(cmdb, "Active CIs related to retired or disposed CIs", cond, sample)
 
 
 _NON_ALNUM = re.compile(r"[\W_]+", re.UNICODE)
@@ -254,8 +266,10 @@ def name_key(name: str) -> str:
     >>> name_key("Web-Prod 01") == name_key("web_prod01") == name_key("Wéb prod-01")
     True
     """
-    folded = unicodedata.normalize("NFKD", name.casefold())
-    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    folded = name.casefold()
+    if not folded.isascii():
+        folded = unicodedata.normalize("NFKD", folded)
+        folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
     return _NON_ALNUM.sub("", folded)
 
 
@@ -264,44 +278,47 @@ def duplicates(cmdb: Cmdb, sample: int = SAMPLE) -> Finding:
     and names equal within a class once case, accents and punctuation are ignored."""
     meta = cmdb.meta
     groups: list[dict[str, Any]] = []
-    hardware = meta.find_class("Hardware")
     with cmdb.read() as s:
-        if hardware is not None:
-            hw_ids = list(meta.subtree_ids(hardware))
-            for column, label in ((CI.serial_number, "serial number"), (CI.asset_tag, "asset tag")):
-                dup_vals = (
-                    select(column)
-                    .where(CI.class_id.in_(hw_ids), column.is_not(None), column != "")
-                    .group_by(column)
-                    .having(func.count() > 1)
-                ).subquery()
-                rows = s.execute(
-                    select(column, CI.id, CI.name, CI.class_id)
-                    .where(CI.class_id.in_(hw_ids), column.in_(select(dup_vals.c[0])))
-                    .order_by(column, CI.id)
-                ).all()
-                by_val: dict[str | None, list[CiRef]] = defaultdict(list)
-                for val, i, n, c in rows:
-                    by_val[val].append(CiRef(i, n, meta.class_by_id[c].name))
-                groups += [
-                    {"reason": f"same {label}", "value": v, "cis": refs}
-                    for v, refs in by_val.items()
-                ]
-        # Names: group in Python on a normalised key (one streaming scan).
-        by_key: dict[tuple[int, str], list[tuple[int, str]]] = defaultdict(list)
-        for i, n, c in s.execute(select(CI.id, CI.name, CI.class_id)).yield_per(20000):
-            by_key[(c, name_key(n))].append((i, n))
-        for (c, key), members in by_key.items():
-            if len(members) > 1 and key:
-                cls = meta.class_by_id[c].name
-                exact = len({n for _, n in members}) == 1
-                groups.append(
-                    {
-                        "reason": "same name" if exact else "near-identical names",
-                        "value": members[0][1],
-                        "cis": [CiRef(i, n, cls) for i, n in members],
-                    }
-                )
+        # Only hardware classes have these columns (a class change clears them),
+        # so the index on each column answers without a class filter.
+        for column, label in ((CI.serial_number, "serial number"), (CI.asset_tag, "asset tag")):
+            dup_vals = (
+                select(column)
+                .where(column.is_not(None), column != "")
+                .group_by(column)
+                .having(func.count() > 1)
+            )
+            same = s.execute(
+                select(column, CI.id, CI.name, CI.class_id)
+                .where(column.in_(dup_vals))
+                .order_by(column, CI.id)
+            ).all()
+            by_val: dict[str | None, list[CiRef]] = defaultdict(list)
+            for val, i, n, c in same:
+                by_val[val].append(CiRef(i, n, meta.class_by_id[c].name))
+            groups += [
+                {"reason": f"same {label}", "value": v, "cis": refs} for v, refs in by_val.items()
+            ]
+        # Names: group in Python on a normalised key (one scan).
+        rows = s.execute(select(CI.id, CI.name, CI.class_id)).all()
+    keys = [(c, name_key(n)) for _, n, c in rows]
+    # Count first (in C), then gather only the few keys that repeat.
+    repeated = {k for k, n in Counter(keys).items() if n > 1 and k[1]}
+    by_key: dict[tuple[int, str], list[tuple[int, str]]] = defaultdict(list)
+    if repeated:
+        for (i, n, _), k in zip(rows, keys, strict=True):
+            if k in repeated:
+                by_key[k].append((i, n))
+    for (c, _key), members in by_key.items():
+        cls = meta.class_by_id[c].name
+        exact = len({n for _, n in members}) == 1
+        groups.append(
+            {
+                "reason": "same name" if exact else "near-identical names",
+                "value": members[0][1],
+                "cis": [CiRef(i, n, cls) for i, n in members],
+            }
+        )
     groups.sort(key=lambda g: (g["reason"], str(g["value"]).casefold()))
     involved: dict[int, CiRef] = {}
     for g in groups:
