@@ -20,6 +20,7 @@ from cmdb_desktop.catalogue import INACTIVE_STATUSES
 from cmdb_desktop.changes import ChangeSummary
 from cmdb_desktop.errors import (
     AmbiguousReferenceError,
+    ConflictError,
     DuplicateError,
     NotFoundError,
     StaleVersionError,
@@ -29,6 +30,7 @@ from cmdb_desktop.errors import (
 from cmdb_desktop.history import HistoryRecorder, Source
 from cmdb_desktop.metamodel import AttributeInfo, ClassInfo, Metamodel
 from cmdb_desktop.models import ConfigurationItem, ci_table, utcnow
+from cmdb_desktop.progress import Progress
 from cmdb_desktop.values import coerce, from_storage, to_json, to_storage
 
 if TYPE_CHECKING:
@@ -447,48 +449,105 @@ class ItemService:
         A ``"class"`` field moves the CI to another class; attributes the new
         class lacks are cleared (and the history says so).
         """
+        summary = ChangeSummary()
         with self._cmdb.write() as s:
-            existing = self._get(s, ci)
-            if expected_version is not None and existing.version != expected_version:
-                raise StaleVersionError(
-                    f"{existing.class_name} {existing.name!r} (#{ci}) was changed by someone "
-                    f"else: you edited version {expected_version}, it is now at version "
-                    f"{existing.version}. Reload it and apply your change again.",
-                    ci_id=ci,
-                    expected=expected_version,
-                    actual=existing.version,
-                    current=existing.to_json(),
-                )
-            info = self.meta.class_by_id[existing.class_id]
-            new_info = info
-            class_field = next(
-                (v for k, v in fields.items() if k.strip().casefold() == "class"), None
-            )
-            if class_field is not None and str(class_field).strip():
-                new_info = self.meta.concrete_class(str(class_field))
-            base = existing
-            if new_info.id != info.id:
-                kept = {k: existing.values.get(k) for k in self.meta.attribute_map(new_info)}
-                base = CiRecord(
-                    existing.id,
-                    new_info.id,
-                    new_info.name,
-                    existing.name,
-                    existing.version,
-                    kept,
-                    existing.created_at,
-                    existing.updated_at,
-                )
-            name, values = self.prepare(s, new_info, fields, existing=base)
-            summary = ChangeSummary()
             recorder = HistoryRecorder(s, self._cmdb.user, source or Source())
-            changed = self._apply_update(s, existing, new_info, name, values, recorder, summary)
-            if not changed:
+            if not self._update_one(s, ci, fields, expected_version, recorder, summary):
                 return ChangeSummary()
             recorder.flush()
             self._cmdb.bump(s, graph=summary.graph_changed)
         self._cmdb.notify(summary)
         return summary
+
+    def update_many(
+        self,
+        changes: Mapping[int, Mapping[str, Any]],
+        *,
+        expected_versions: Mapping[int, int] | None = None,
+        source: Source | None = None,
+        progress: Progress | None = None,
+    ) -> ChangeSummary:
+        """Change many CIs in ONE transaction (a bulk edit): all or nothing.
+
+        Every CI is validated; all problems are reported together (keys
+        ``"#ID field"``), stale versions as one ConflictError naming them.
+        Cancelling through ``progress`` rolls everything back.
+        """
+        summary = ChangeSummary()
+        problems: dict[str, str] = {}
+        stale: list[int] = []
+        expected = expected_versions or {}
+        progress = progress or Progress()
+        progress.start("Saving changes", len(changes))
+        with self._cmdb.write() as s:
+            recorder = HistoryRecorder(s, self._cmdb.user, source or Source())
+            for n, (ci, fields) in enumerate(changes.items(), start=1):
+                try:
+                    self._update_one(s, ci, fields, expected.get(ci), recorder, summary)
+                except StaleVersionError:
+                    stale.append(ci)
+                except ValidationError as exc:
+                    for key, msg in (exc.problems or {"": str(exc)}).items():
+                        problems[f"#{ci} {key}".strip()] = msg
+                except NotFoundError as exc:
+                    problems[f"#{ci}"] = str(exc)
+                progress.step(n, len(changes))
+            if stale:
+                listed = ", ".join(f"#{i}" for i in stale[:20])
+                raise ConflictError(
+                    f"{len(stale)} CI(s) were changed by someone else since you read them "
+                    f"({listed}); nothing was saved. Reload and apply your change again.",
+                    {"stale": stale},
+                )
+            if problems:
+                raise ValidationError.from_problems(problems, "Nothing was saved")
+            if not summary.updated:
+                return ChangeSummary()
+            recorder.flush()
+            self._cmdb.bump(s, graph=summary.graph_changed)
+        self._cmdb.notify(summary)
+        return summary
+
+    def _update_one(
+        self,
+        s: Session,
+        ci: int,
+        fields: Mapping[str, Any],
+        expected_version: int | None,
+        recorder: HistoryRecorder,
+        summary: ChangeSummary,
+    ) -> bool:
+        existing = self._get(s, ci)
+        if expected_version is not None and existing.version != expected_version:
+            raise StaleVersionError(
+                f"{existing.class_name} {existing.name!r} (#{ci}) was changed by someone "
+                f"else: you edited version {expected_version}, it is now at version "
+                f"{existing.version}. Reload it and apply your change again.",
+                ci_id=ci,
+                expected=expected_version,
+                actual=existing.version,
+                current=existing.to_json(),
+            )
+        info = self.meta.class_by_id[existing.class_id]
+        new_info = info
+        class_field = next((v for k, v in fields.items() if k.strip().casefold() == "class"), None)
+        if class_field is not None and str(class_field).strip():
+            new_info = self.meta.concrete_class(str(class_field))
+        base = existing
+        if new_info.id != info.id:
+            kept = {k: existing.values.get(k) for k in self.meta.attribute_map(new_info)}
+            base = CiRecord(
+                existing.id,
+                new_info.id,
+                new_info.name,
+                existing.name,
+                existing.version,
+                kept,
+                existing.created_at,
+                existing.updated_at,
+            )
+        name, values = self.prepare(s, new_info, fields, existing=base)
+        return self._apply_update(s, existing, new_info, name, values, recorder, summary)
 
     def _apply_update(
         self,

@@ -9,6 +9,7 @@ import pytest
 from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.errors import (
     AmbiguousReferenceError,
+    ConflictError,
     DuplicateError,
     NotFoundError,
     StaleVersionError,
@@ -205,3 +206,25 @@ def test_listener_gets_summary(cmdb: Cmdb) -> None:
     cmdb.items.update(ci, {"owner": "x"})
     assert [s.created for s in seen] == [[ci], []]
     assert seen[1].updated == [ci]
+
+
+def test_update_many_is_all_or_nothing(cmdb: Cmdb) -> None:
+    a = _create(cmdb, "Server", "a")
+    b = _create(cmdb, "Server", "b")
+    with pytest.raises(ValidationError) as err:
+        cmdb.items.update_many({a: {"owner": "x"}, b: {"cost": "lots"}})
+    assert list(err.value.problems) == [f"#{b} cost"]
+    assert cmdb.items.get(a).values["owner"] is None
+    summary = cmdb.items.update_many(
+        {a: {"owner": "x"}, b: {"owner": "y"}}, expected_versions={a: 1, b: 1}
+    )
+    assert sorted(summary.updated) == [a, b]
+    assert len({e.request_id for ci in (a, b) for e in cmdb.history.for_ci(ci)[:1]}) == 1
+
+
+def test_update_many_reports_stale_versions(cmdb: Cmdb) -> None:
+    a = _create(cmdb, "Server", "a")
+    cmdb.items.update(a, {"owner": "other"})
+    with pytest.raises(ConflictError, match="changed by someone else") as err:
+        cmdb.items.update_many({a: {"owner": "me"}}, expected_versions={a: 1})
+    assert err.value.details["stale"] == [a]
