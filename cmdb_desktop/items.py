@@ -148,6 +148,8 @@ class ItemService:
             return self._get(s, ci_id)
 
     def _get(self, s: Session, ci_id: int) -> CiRecord:
+        if not 0 < ci_id < 2**63:  # beyond what a database id can be
+            raise NotFoundError(f"No CI with id #{ci_id}.")
         row = s.execute(select(CI_TABLE).where(CI.id == ci_id)).first()
         if row is None:
             raise NotFoundError(f"No CI with id #{ci_id}.")
@@ -236,6 +238,8 @@ class ItemService:
         )
 
     def _check_id(self, ci_id: int) -> int:
+        if not 0 < ci_id < 2**63:  # beyond what a database id can be
+            raise NotFoundError(f"No CI with id #{ci_id}.")
         with self._cmdb.read() as s:
             if s.scalar(select(CI.id).where(CI.id == ci_id)) is None:
                 raise NotFoundError(f"No CI with id #{ci_id}.")
