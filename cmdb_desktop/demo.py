@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, insert, select
 
 from cmdb_desktop.catalogue import ENVIRONMENTS
+from cmdb_desktop.dialect import sync_id_sequence
 from cmdb_desktop.errors import ValidationError
 from cmdb_desktop.models import (
     ConfigurationItem,
@@ -670,6 +671,7 @@ def _write(
                 ],
             )
             progress.step(len(b.cis) + i + len(rel_part), total)
+        sync_id_sequence(s, "ci")
         cmdb.bump(s, graph=True)
         by_class: dict[str, int] = {}
         for r in b.cis:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import String, and_, case, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from cmdb_desktop.catalogue import INACTIVE_STATUSES
@@ -160,7 +160,9 @@ def _field_expr(cmdb: Cmdb, info: ClassInfo, key: str) -> Any:
 
 
 def _blank(expr: Any) -> Any:
-    return or_(expr.is_(None), expr == "")
+    if isinstance(getattr(expr, "type", None), String):
+        return or_(expr.is_(None), expr == "")
+    return expr.is_(None)
 
 
 # -- checks -------------------------------------------------------------------
