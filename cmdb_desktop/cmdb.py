@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -42,6 +42,9 @@ from cmdb_desktop.relations import RelationService
 from cmdb_desktop.saved import SavedItemService
 from cmdb_desktop.search import SearchService
 
+if TYPE_CHECKING:
+    from cmdb_desktop.analysis import AnalysisService
+
 log = logging.getLogger(__name__)
 
 Listener = Callable[[ChangeSummary], None]
@@ -51,7 +54,7 @@ class Cmdb:
     """An open CMDB database.
 
     Services: :attr:`items`, :attr:`relations`, :attr:`history`,
-    :attr:`classes`, :attr:`search`, :attr:`saved`. Each call opens its own
+    :attr:`classes`, :attr:`search`, :attr:`saved`, :attr:`analysis`. Each call opens its own
     short-lived session, so one ``Cmdb`` may be used from several threads;
     sessions themselves are never shared.
     """
@@ -74,6 +77,21 @@ class Cmdb:
         self.classes = ClassService(self)
         self.search = SearchService(self)
         self.saved = SavedItemService(self)
+        self._analysis: AnalysisService | None = None
+        self._analysis_lock = threading.Lock()
+
+    @property
+    def analysis(self) -> AnalysisService:
+        """Impact analysis (:mod:`cmdb_desktop.analysis`), created on first use.
+
+        Lazy so that commands which never analyse do not load numpy.
+        """
+        with self._analysis_lock:
+            if self._analysis is None:
+                from cmdb_desktop.analysis import AnalysisService
+
+                self._analysis = AnalysisService(self)
+            return self._analysis
 
     # -- opening -------------------------------------------------------------
     @classmethod

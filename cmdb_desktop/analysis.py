@@ -1,0 +1,425 @@
+"""Impact analysis as a service of the facade: ``cmdb.analysis``.
+
+Takes CI ids, answers with :class:`~cmdb_desktop.items.CiRef` s, sorted as
+PRODUCT.md §5 asks. The graph work is :mod:`cmdb_desktop.impact` over the
+cached :class:`~cmdb_desktop.graph.ImpactGraph`; this module adds names,
+classes and criticality, read in the same snapshot the graph was checked
+against, so a result never mixes two states of the database.
+
+Every method may run on a worker thread (each opens its own short session)
+and takes an optional :class:`~cmdb_desktop.progress.Progress` for cancel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cmdb_desktop import impact
+from cmdb_desktop.catalogue import INACTIVE_STATUSES
+from cmdb_desktop.errors import NotFoundError, ValidationError
+from cmdb_desktop.graph import GraphCache, ImpactGraph, IntArray, bulk_objects, fetch_ci_rows
+from cmdb_desktop.impact import BlastRadius, Direction
+from cmdb_desktop.items import CiRef, chunks
+from cmdb_desktop.models import relationship_table
+from cmdb_desktop.progress import Progress
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from cmdb_desktop.cmdb import Cmdb
+
+#: Ids per ``IN (…)`` when reading relationships (well below every database's parameter limit).
+_NAME_CHUNK = 5000
+#: Sorts after every real criticality (1 = most critical … 4).
+_UNSET_CRITICALITY = 1_000_000
+
+
+class CiFacts(NamedTuple):
+    """What the analysis reads about a CI besides the graph."""
+
+    ref: CiRef
+    status: str | None
+    criticality: int | None
+    service: bool
+
+
+# -- results ----------------------------------------------------------------------
+class ImpactedCi(NamedTuple):
+    """One impacted CI: its state, distance and one shortest path (names) from the change set."""
+
+    ci: CiRef
+    state: str
+    distance: int
+    path: list[str]
+    service: bool
+    criticality: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        ref = self.ci
+        return {
+            "id": ref.id,
+            "name": ref.name,
+            "class": ref.class_name,
+            "state": self.state,
+            "distance": self.distance,
+            "path": self.path,
+        }
+
+
+@dataclass(frozen=True)
+class ImpactReport:
+    """The blast radius of a change set, ready to show or export.
+
+    ``impacted`` lists service-class CIs first (by criticality, 1 first and
+    unset last; then down before degraded; then name), then every other CI by
+    distance, then down before degraded, then name. With ``depth`` only CIs
+    within that distance are listed, and ``counts`` count what is listed.
+    ``inactive`` names members of the change set that are Retired or Disposed
+    (they take no part in impact). ``radius`` keeps the raw result (ids,
+    paths as ids) for graph views.
+    """
+
+    changed: list[CiRef]
+    impacted: list[ImpactedCi]
+    depth: int | None
+    inactive: list[CiRef]
+    radius: BlastRadius = field(repr=False)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        down = sum(1 for i in self.impacted if i.state == impact.DOWN)
+        return {"down": down, "degraded": len(self.impacted) - down}
+
+    @property
+    def services(self) -> list[ImpactedCi]:
+        return [i for i in self.impacted if i.service]
+
+    def path_ids(self, ci_id: int) -> list[int]:
+        """The explanation path of one CI as ids (to highlight it in a graph view)."""
+        return self.radius.path(ci_id)
+
+    def to_json(self) -> dict[str, Any]:
+        """The PRODUCT.md §6 shape (plus ``depth``)."""
+        return {
+            "changed": [c.to_json() for c in self.changed],
+            "impacted": [i.to_json() for i in self.impacted],
+            "counts": self.counts,
+            "depth": self.depth,
+        }
+
+
+class Dependency(NamedTuple):
+    ci: CiRef
+    distance: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.ci.to_json(), "distance": self.distance}
+
+
+class Layer(NamedTuple):
+    """The dependencies of one class: how many, and the nearest one's distance."""
+
+    class_name: str
+    cis: int
+    nearest: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"class": self.class_name, "count": self.cis, "distance": self.nearest}
+
+
+@dataclass(frozen=True)
+class DependencyMap:
+    """Every CI with an impact path to ``ci``, nearest first (then class, then name)."""
+
+    ci: CiRef
+    dependencies: list[Dependency]
+    active: bool = True
+
+    @property
+    def layers(self) -> list[Layer]:
+        """Dependencies grouped by class, the nearest layer first."""
+        seen: dict[str, list[int]] = {}
+        for dep in self.dependencies:
+            entry = seen.setdefault(dep.ci.class_name, [0, dep.distance])
+            entry[0] += 1
+            entry[1] = min(entry[1], dep.distance)
+        layers = [Layer(name, n, nearest) for name, (n, nearest) in seen.items()]
+        layers.sort(key=lambda layer: (layer.nearest, layer.class_name.casefold()))
+        return layers
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ci": self.ci.to_json(),
+            "dependencies": [d.to_json() for d in self.dependencies],
+            "layers": [layer.to_json() for layer in self.layers],
+        }
+
+
+@dataclass(frozen=True)
+class SpofReport:
+    """The single points of failure of ``ci``, nearest first (then class, then name)."""
+
+    ci: CiRef
+    spof: list[Dependency]
+    dependencies: int
+    active: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ci": self.ci.to_json(),
+            "spof": [s.to_json() for s in self.spof],
+            "dependencies": self.dependencies,
+        }
+
+
+@dataclass(frozen=True)
+class ImpactCycle:
+    """CIs that impact one another; ``example`` is one shortest cycle (first CI repeated)."""
+
+    members: list[CiRef]
+    example: list[CiRef]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "members": [m.to_json() for m in self.members],
+            "example": [e.to_json() for e in self.example],
+        }
+
+
+# -- the service ------------------------------------------------------------------
+class AnalysisService:
+    """Blast radius, dependencies, single points of failure, paths and cycles."""
+
+    def __init__(self, cmdb: Cmdb) -> None:
+        self._cmdb = cmdb
+        self.cache = GraphCache(cmdb)
+
+    def graph(self, progress: Progress | None = None) -> ImpactGraph:
+        """The current impact graph (cached; patched or reloaded when the database moved on)."""
+        return self.cache.get(progress)
+
+    # -- reading facts ------------------------------------------------------------
+    def _facts(self, s: Session, ids: Iterable[int]) -> dict[int, CiFacts]:
+        meta = self._cmdb.meta
+        services = meta.service_class_ids
+        out: dict[int, CiFacts] = {}
+        for ci_id, name, class_id, status, crit in fetch_ci_rows(s, list(ids)):
+            out[ci_id] = CiFacts(
+                CiRef(ci_id, name, self._class_name(class_id)), status, crit, class_id in services
+            )
+        return out
+
+    def _class_name(self, class_id: int) -> str:
+        info = self._cmdb.meta.class_by_id.get(class_id)
+        return info.name if info is not None else f"class #{class_id}"
+
+    def _require(self, s: Session, ids: Sequence[int]) -> dict[int, CiFacts]:
+        facts = self._facts(s, ids)
+        missing = [i for i in ids if i not in facts]
+        if missing:
+            shown = ", ".join(f"#{i}" for i in missing[:20])
+            raise NotFoundError(f"No CI with id {shown}.")
+        return facts
+
+    # -- blast radius ---------------------------------------------------------------
+    def impact(
+        self,
+        cis: Iterable[int],
+        *,
+        depth: int | None = None,
+        progress: Progress | None = None,
+    ) -> ImpactReport:
+        """What breaks if the CIs ``cis`` (the change set) fail or change.
+
+        NotFoundError if a CI does not exist; ValidationError for an empty
+        change set or a negative depth.
+        """
+        changed_ids = list(dict.fromkeys(int(c) for c in cis))
+        if not changed_ids:
+            raise ValidationError("Name at least one CI to assess.", {"ci": "required"})
+        if depth is not None and depth < 0:
+            raise ValidationError("The depth must be 0 or more.", {"depth": "negative"})
+        with self._cmdb.read() as s:
+            changed = self._require(s, changed_ids)
+            graph = self.cache.get(progress, s)
+            radius = impact.blast_radius(graph, changed_ids, progress)
+            mask = radius.within(depth)
+            ids = radius.ids[mask]
+            with bulk_objects():
+                rows = {r[0]: r for r in fetch_ci_rows(s, ids.tolist())}
+        with bulk_objects():
+            ordered = [rows[i] for i in ids.tolist()]
+            down = radius.down[mask]
+            distances = radius.distances[mask]
+            names = [r[1] for r in ordered]
+            class_ids = np.array([r[2] for r in ordered], dtype=np.int64)
+            criticality = [r[4] for r in ordered]
+            service = np.isin(class_ids, np.array(sorted(self._cmdb.meta.service_class_ids)))
+            order = _impact_order(ids, names, criticality, service, down, distances)
+            labels = dict(zip(ids.tolist(), names, strict=True))
+            labels.update((i, f.ref.name) for i, f in changed.items())
+            paths = radius.paths(labels, mask)
+            class_names = {c: self._class_name(c) for c in set(class_ids.tolist())}
+            state = (impact.DEGRADED, impact.DOWN)
+            down_list, dist_list, service_list = down.tolist(), distances.tolist(), service.tolist()
+            impacted = []
+            for k in order.tolist():
+                row = ordered[k]
+                impacted.append(
+                    ImpactedCi(
+                        CiRef(row[0], row[1], class_names[row[2]]),
+                        state[down_list[k]],
+                        dist_list[k],
+                        paths[k],
+                        service_list[k],
+                        row[4],
+                    )
+                )
+        return ImpactReport(
+            changed=[changed[i].ref for i in changed_ids],
+            impacted=impacted,
+            depth=depth,
+            inactive=[
+                changed[i].ref for i in changed_ids if changed[i].status in INACTIVE_STATUSES
+            ],
+            radius=radius,
+        )
+
+    # -- dependencies ---------------------------------------------------------------
+    def depends(self, ci: int, *, depth: int | None = None) -> DependencyMap:
+        """Every CI whose failure can reach ``ci`` (its service dependency map)."""
+        with self._cmdb.read() as s:
+            own = self._require(s, [ci])[ci]
+            graph = self.cache.get(None, s)
+            reach = impact.dependencies(graph, ci, depth)
+            ids = reach.ids.tolist()
+            facts = self._facts(s, ids)
+        deps = [
+            Dependency(facts[i].ref, d) for i, d in zip(ids, reach.distances.tolist(), strict=True)
+        ]
+        deps.sort(key=_dependency_order)
+        return DependencyMap(own.ref, deps, own.status not in INACTIVE_STATUSES)
+
+    def spof(self, ci: int, *, progress: Progress | None = None) -> SpofReport:
+        """Each CI whose failure alone takes ``ci`` down, honouring redundancy rules."""
+        with self._cmdb.read() as s:
+            own = self._require(s, [ci])[ci]
+            graph = self.cache.get(progress, s)
+            reach = impact.dependencies(graph, ci)
+            found = impact.single_points_of_failure(graph, ci, progress)
+            distance = dict(zip(reach.ids.tolist(), reach.distances.tolist(), strict=True))
+            facts = self._facts(s, found)
+        spof = [Dependency(facts[i].ref, distance[i]) for i in found]
+        spof.sort(key=_dependency_order)
+        return SpofReport(own.ref, spof, len(reach), own.status not in INACTIVE_STATUSES)
+
+    def path(self, source: int, target: int) -> list[CiRef]:
+        """One shortest impact path from ``source`` to ``target``; [] when impact cannot flow."""
+        with self._cmdb.read() as s:
+            self._require(s, [source, target])
+            graph = self.cache.get(None, s)
+            ids = impact.shortest_path(graph, source, target)
+            facts = self._facts(s, ids)
+        return [facts[i].ref for i in ids]
+
+    def cycles(self, progress: Progress | None = None) -> list[ImpactCycle]:
+        """Groups of CIs that impact one another, largest first (for the health view)."""
+        with self._cmdb.read() as s:
+            graph = self.cache.get(progress, s)
+            groups = impact.cycle_groups(graph)
+            examples = [impact.example_cycle(graph, g) for g in groups]
+            facts = self._facts(s, {i for g in groups for i in g})
+        out = [
+            ImpactCycle(
+                sorted((facts[i].ref for i in g), key=lambda r: (r.name.casefold(), r.id)),
+                [facts[i].ref for i in ex],
+            )
+            for g, ex in zip(groups, examples, strict=True)
+        ]
+        out.sort(key=lambda c: (-len(c.members), c.members[0].name.casefold()))
+        return out
+
+    # -- graph views ---------------------------------------------------------------
+    def neighbourhood(self, ci: int, depth: int = 1, direction: Direction = "both") -> nx.DiGraph:
+        """The CIs within ``depth`` impact edges of ``ci``, as a ``networkx.DiGraph``.
+
+        ``direction``: ``upstream`` (what can impact it), ``downstream`` (what
+        it impacts) or ``both``. Nodes are CI ids with ``name``, ``class``,
+        ``status``, ``criticality``, ``service`` and ``distance``; edges point
+        the way impact flows and carry ``types``, the relationship types
+        (forward names) that make them. Retired CIs take no part in impact and
+        so only ever appear as the centre.
+        """
+        if depth < 0:
+            raise ValidationError("The depth must be 0 or more.", {"depth": "negative"})
+        with self._cmdb.read() as s:
+            own = self._require(s, [ci])
+            graph = self.cache.get(None, s)
+            reach = impact.neighbourhood(graph, ci, depth, direction)
+            ids = reach.ids.tolist()
+            facts = self._facts(s, ids)
+            facts.update(own)
+            view = graph.to_networkx(ids)
+            types = self._edge_types(s, ids)
+        view.add_node(ci)
+        for ci_id, d in zip(ids, reach.distances.tolist(), strict=True):
+            f = facts[ci_id]
+            view.nodes[ci_id].update(
+                name=f.ref.name,
+                status=f.status,
+                criticality=f.criticality,
+                service=f.service,
+                distance=d,
+                **{"class": f.ref.class_name},
+            )
+        for u, v, data in view.edges(data=True):
+            data["types"] = sorted(types.get((u, v), ()))
+        return view
+
+    def _edge_types(self, s: Session, ids: list[int]) -> dict[tuple[int, int], set[str]]:
+        """Relationship types behind each impact edge among ``ids``, keyed (from, to)."""
+        meta = self._cmdb.meta
+        inside = set(ids)
+        rel = relationship_table.c
+        out: dict[tuple[int, int], set[str]] = {}
+        for part in chunks(ids, _NAME_CHUNK):
+            stmt = select(rel.source_id, rel.type_id, rel.target_id).where(rel.source_id.in_(part))
+            for source, type_id, target in s.execute(stmt):
+                rtype = meta.relationship_type_by_id.get(type_id)
+                if target not in inside or rtype is None:
+                    continue
+                edge = rtype.impact_edge(source, target)
+                if edge is not None:
+                    out.setdefault(edge, set()).add(rtype.name)
+        return out
+
+
+def _impact_order(
+    ids: IntArray,
+    names: list[str],
+    criticality: list[int | None],
+    service: npt.NDArray[np.bool_],
+    down: npt.NDArray[np.bool_],
+    distances: IntArray,
+) -> IntArray:
+    """Positions in report order: services by criticality (unset last), then state
+    (down first), then name; then the others by distance, state and name. Ties
+    go to the smaller id, so the order is total and stable."""
+    n = len(names)
+    folded = [name.casefold() for name in names]
+    rank = np.empty(n, dtype=np.int64)
+    rank[np.array(sorted(range(n), key=folded.__getitem__), dtype=np.int64)] = np.arange(n)
+    crit = np.array([_UNSET_CRITICALITY if c is None else c for c in criticality], dtype=np.int64)
+    second = np.where(service, crit, distances)
+    return np.lexsort((ids, rank, (~down).astype(np.int64), second, (~service).astype(np.int64)))
+
+
+def _dependency_order(dep: Dependency) -> tuple[Any, ...]:
+    return (dep.distance, dep.ci.class_name.casefold(), dep.ci.name.casefold(), dep.ci.id)
