@@ -1,40 +1,173 @@
-"""GUI entry point: ``cmdb-desktop [--db PATH_OR_URL] [--screenshot OUT.png …]``."""
+"""GUI entry point: ``cmdb-desktop [--db PATH_OR_URL] [--screenshot OUT.png
+[--view table|ci|impact|graph|health|import] [--select CI] [--theme light|dark]]``.
+
+Without ``--db`` the CMDB is the default one (``cmdb.sqlite`` in the user data
+folder, ``$CMDB_DB`` overrides); on the very first start it does not exist
+yet and the window offers to create the demo CMDB. With ``--screenshot`` the
+window renders offscreen, is saved as a PNG and the program exits: 0 on
+success, 2 on bad input (unknown CI, view not available, no CMDB).
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
-
-from cmdb_desktop.cli.common import default_db_path
-from cmdb_desktop.cmdb import Cmdb
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="cmdb-desktop")
-    parser.add_argument("--db", default=None, help="CMDB file or SQLAlchemy URL")
-    parser.add_argument("--screenshot", metavar="OUT.png", help="render offscreen, save, exit")
+    from ui.screenshot import ALL_VIEWS
+
+    parser = argparse.ArgumentParser(prog="cmdb-desktop", description="CMDB Desktop")
+    parser.add_argument(
+        "--db",
+        default=None,
+        metavar="PATH_OR_URL",
+        help="CMDB file or SQLAlchemy URL (default: your user data folder)",
+    )
+    parser.add_argument(
+        "--screenshot", metavar="OUT.png", help="render a view offscreen, save it as PNG and exit"
+    )
+    parser.add_argument(
+        "--view",
+        default="table",
+        choices=ALL_VIEWS,
+        help="which view --screenshot renders (default: table)",
+    )
+    parser.add_argument("--select", metavar="CI", help="#ID, Class/Name or a unique Name")
+    parser.add_argument(
+        "--theme",
+        choices=("system", "light", "dark"),
+        default=None,
+        help="colour theme (default: as last chosen, else the system's)",
+    )
+    parser.add_argument(
+        "--size",
+        default="1440x900",
+        metavar="WxH",
+        help="window size for --screenshot (default 1440x900)",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    cmdb = Cmdb.open(args.db or default_db_path())
-    window = QMainWindow()
-    window.setWindowTitle(f"CMDB Desktop — {cmdb.describe()}")
-    window.setCentralWidget(QLabel(f"{cmdb.items.count():,} CIs"))
-    window.resize(800, 500)
+    try:
+        args = parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code) if isinstance(exc.code, int) else EXIT_BAD_INPUT
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.screenshot:
-        window.grab().save(args.screenshot)
-        cmdb.close()
-        return 0
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        return _screenshot(args)
+    return _interactive(args)
+
+
+def _app():  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("CMDB Desktop")
+    app.setOrganizationName("cmdb-desktop")
+    app.setDesktopFileName("cmdb-desktop")
+    return app
+
+
+#: What the offscreen platform says about every window it cannot resize for real.
+OFFSCREEN_NOISE = ("This plugin does not support propagateSizeHints()",)
+
+
+def _quiet_offscreen_warnings() -> None:
+    """Drop the offscreen platform's harmless notices; pass everything else on."""
+    from PySide6.QtCore import QtMsgType, qInstallMessageHandler
+
+    def handler(kind: QtMsgType, _context: object, message: str) -> None:
+        if message in OFFSCREEN_NOISE:
+            return
+        level = logging.WARNING if kind != QtMsgType.QtDebugMsg else logging.DEBUG
+        logging.getLogger("qt").log(level, "%s", message)
+
+    qInstallMessageHandler(handler)
+
+
+def _interactive(args: argparse.Namespace) -> int:
+    from cmdb_desktop.cli.common import default_db_path
+    from ui.main_window import MainWindow, default_settings
+    from ui.theme import Theme
+
+    app = _app()
+    settings = default_settings()
+    theme = Theme(app, args.theme or str(settings.value("theme", "system")))
+    window = MainWindow(settings, theme)
+    target = args.db or str(default_db_path())
+    if args.db or Path(target).exists():
+        window.open_database(target)
+    else:
+        window.show_welcome(first_start=True)
     window.show()
-    code = app.exec()
-    cmdb.close()
-    return int(code)
+    return int(app.exec())
+
+
+def _screenshot(args: argparse.Namespace) -> int:
+    from PySide6.QtCore import QSettings
+
+    from cmdb_desktop.cli.common import default_db_path
+    from cmdb_desktop.errors import CmdbError
+    from ui import screenshot
+    from ui.main_window import MainWindow
+    from ui.theme import Theme
+
+    if args.view not in screenshot.VIEWS:
+        print(
+            f"error: the {args.view!r} view is not available yet "
+            f"(available: {', '.join(screenshot.VIEWS)})",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
+    try:
+        width, height = (int(v) for v in args.size.lower().split("x"))
+    except ValueError:
+        print(f"error: --size must look like 1440x900, not {args.size!r}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    target = args.db or str(default_db_path())
+    if "://" not in target and not Path(target).exists():
+        print(
+            f"error: no CMDB at {target} (create one with `cmdb --db {target} demo`)",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
+    _quiet_offscreen_warnings()
+    app = _app()
+    theme = Theme(app, args.theme or "light")
+    with tempfile.TemporaryDirectory() as tmp:
+        # a private settings file: the user's layout must not change the picture
+        settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(settings, theme)
+        window.interactive = False
+        window.resize(width, height)
+        window.show()
+        failures: list[str] = []
+        window.errorReported.connect(lambda _title, text: failures.append(text))
+        window.open_database(target, create=False)
+        try:
+            screenshot.settle(window)
+            if window.cmdb is None:
+                print(f"error: cannot open {target}: {'; '.join(failures)}", file=sys.stderr)
+                return EXIT_BAD_INPUT
+            out = screenshot.take(window, args.view, args.select, args.screenshot)
+        except CmdbError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        finally:
+            window.close()
+    print(out)
+    return EXIT_OK
 
 
 if __name__ == "__main__":

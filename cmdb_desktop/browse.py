@@ -1,0 +1,402 @@
+"""The queries behind the CI table: filter, sort, count, page through ids, fetch rows.
+
+The GUI's table holds only the *ids* of the CIs a filter selects, in the
+chosen order, plus a small cache of rows for what is on screen (the Anki
+browser's design). Everything here is plain SQLAlchemy so the widgets never
+hold SQL, and it stays fast at a million CIs:
+
+* counting and the first page use the indexes on ``ci`` (name, class+name,
+  status) and the FTS5 text index;
+* :func:`iter_ids` streams every matching id straight from the DB-API cursor
+  in chunks (a million ids in ~0.3 s when the order has an index), checking
+  for cancellation between chunks;
+* :func:`rows` fetches whole rows for a bounded set of ids by primary key.
+
+>>> import tempfile, os
+>>> from cmdb_desktop.cmdb import Cmdb
+>>> with tempfile.TemporaryDirectory() as d:
+...     with Cmdb.open(os.path.join(d, "x.sqlite")) as cmdb:
+...         for n in ("web02", "web01", "db01"):
+...             _ = cmdb.items.create("Server", {"name": n, "status": "In Use"})
+...         flt = BrowseFilter(text="web")
+...         ids = page_ids(cmdb, flt, BrowseSort("name"))
+...         count(cmdb, flt), [rows(cmdb, ids, ["name"])[i][0] for i in ids]
+(2, ['web01', 'web02'])
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy.orm import Session
+
+from cmdb_desktop.dialect import json_text
+from cmdb_desktop.items import CI, CI_TABLE, chunks
+from cmdb_desktop.metamodel import AttributeInfo, ClassInfo, Metamodel
+from cmdb_desktop.progress import Progress
+from cmdb_desktop.values import from_storage
+
+if TYPE_CHECKING:
+    from cmdb_desktop.cmdb import Cmdb
+
+#: How many ids :func:`iter_ids` hands over at a time.
+ID_CHUNK = 65536
+
+#: Columns every CI has that are not attribute definitions.
+SYSTEM_COLUMNS: dict[str, tuple[str, str]] = {
+    # key: (label, type)
+    "id": ("ID", "id"),
+    "name": ("Name", "text"),
+    "class": ("Class", "class"),
+    "created_at": ("Created", "timestamp"),
+    "updated_at": ("Updated", "timestamp"),
+    "version": ("Version", "integer"),
+}
+
+#: What the table shows before the user chooses columns.
+DEFAULT_COLUMNS = (
+    "name",
+    "class",
+    "status",
+    "environment",
+    "criticality",
+    "owner",
+    "support_group",
+    "updated_at",
+)
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column the table can show: a system field or an attribute of the class."""
+
+    key: str
+    label: str
+    type: str
+    attribute: AttributeInfo | None = None
+
+    @property
+    def is_custom(self) -> bool:
+        return self.attribute is not None and self.attribute.column is None
+
+
+def columns_for(meta: Metamodel, info: ClassInfo | None = None) -> list[Column]:
+    """Every column that makes sense for CIs of ``info`` (and its subclasses).
+
+    Without a class (or for the root) these are the system fields and the
+    attributes every CI has. Order: name, class, the attributes as the class
+    lists them, then id, created, updated, version.
+    """
+    info = info or meta.root
+    out = [Column("name", "Name", "text"), Column("class", "Class", "class")]
+    for attr in meta.attributes_of(info):
+        out.append(Column(attr.key, attr.label, attr.type, attr))
+    for key in ("id", "created_at", "updated_at", "version"):
+        label, type_ = SYSTEM_COLUMNS[key]
+        out.append(Column(key, label, type_))
+    return out
+
+
+def column_map(meta: Metamodel) -> dict[str, Column]:
+    """Every column of every class by key (the first definition of a key wins)."""
+    out = {c.key: c for c in columns_for(meta)}
+    for key, attr in meta.all_attribute_keys.items():
+        out.setdefault(key, Column(key, attr.label, attr.type, attr))
+    return out
+
+
+@dataclass(frozen=True)
+class BrowseFilter:
+    """What the table shows. Empty fields do not filter.
+
+    ``class_id`` selects the class *and its subclasses*; ``statuses``,
+    ``environments`` and ``criticalities`` are sets of allowed values;
+    ``owner`` matches case-insensitively anywhere in the owner; ``text`` is
+    full-text search (every word, the last one as a prefix); ``ids`` limits
+    the result to an explicit set (the navigator's problem lists).
+    """
+
+    class_id: int | None = None
+    statuses: tuple[str, ...] = ()
+    environments: tuple[str, ...] = ()
+    criticalities: tuple[int, ...] = ()
+    owner: str = ""
+    text: str = ""
+    ids: tuple[int, ...] | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return self == BrowseFilter()
+
+    def to_json(self, meta: Metamodel) -> dict[str, Any]:
+        """A saved-filter document (the class by name, so it survives id changes)."""
+        data: dict[str, Any] = {}
+        if self.class_id is not None and self.class_id in meta.class_by_id:
+            data["class"] = meta.class_by_id[self.class_id].name
+        if self.statuses:
+            data["status"] = list(self.statuses)
+        if self.environments:
+            data["environment"] = list(self.environments)
+        if self.criticalities:
+            data["criticality"] = list(self.criticalities)
+        if self.owner:
+            data["owner"] = self.owner
+        if self.text:
+            data["text"] = self.text
+        return data
+
+    @classmethod
+    def from_json(cls, meta: Metamodel, data: Mapping[str, Any]) -> BrowseFilter:
+        """The inverse of :meth:`to_json`; an unknown class name selects every class."""
+        info = meta.find_class(str(data["class"])) if data.get("class") else None
+        return cls(
+            class_id=info.id if info is not None else None,
+            statuses=tuple(str(s) for s in data.get("status", ())),
+            environments=tuple(str(e) for e in data.get("environment", ())),
+            criticalities=tuple(int(c) for c in data.get("criticality", ())),
+            owner=str(data.get("owner", "")),
+            text=str(data.get("text", "")),
+        )
+
+    def describe(self, meta: Metamodel) -> str:
+        """A short human description, e.g. ``Server · In Use · "web"``."""
+        parts: list[str] = []
+        if self.class_id is not None and self.class_id in meta.class_by_id:
+            parts.append(meta.class_by_id[self.class_id].name)
+        parts.extend(self.statuses)
+        parts.extend(self.environments)
+        parts.extend(f"criticality {c}" for c in self.criticalities)
+        if self.owner:
+            parts.append(f"owner ~ {self.owner}")
+        if self.text:
+            parts.append(f'"{self.text}"')
+        if self.ids is not None:
+            parts.append(f"{len(self.ids):,} listed CIs")
+        return " · ".join(parts) if parts else "All CIs"
+
+
+@dataclass(frozen=True)
+class BrowseSort:
+    """The table's order: a column key and a direction. Ties break on the id."""
+
+    key: str = "name"
+    descending: bool = False
+
+
+@dataclass
+class ClassCounts:
+    """CIs per class: ``own`` (exactly that class) and ``total`` (with subclasses)."""
+
+    own: dict[int, int] = field(default_factory=dict)
+    total: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def grand_total(self) -> int:
+        return sum(self.own.values())
+
+
+# -- building statements ------------------------------------------------------
+
+
+def _column_expr(meta: Metamodel, key: str, dialect: str) -> Any:
+    if key == "class":
+        # Order by class *name*, which is what the table shows.
+        ranked = sorted(meta.classes, key=lambda c: c.name.casefold())
+        return case({c.id: n for n, c in enumerate(ranked)}, value=CI.class_id, else_=len(ranked))
+    if key in ("id", "name", "created_at", "updated_at", "version"):
+        return CI_TABLE.c[key]
+    attr = column_map(meta).get(key)
+    if attr is None or attr.attribute is None:
+        raise KeyError(f"unknown column {key!r}")
+    if attr.attribute.column is not None:
+        return CI_TABLE.c[attr.attribute.column]
+    return json_text(CI.attributes, key, dialect)
+
+
+def conditions(cmdb: Cmdb, session: Session, flt: BrowseFilter) -> list[ColumnElement[bool]]:
+    """The WHERE clauses on ``ci`` for ``flt``."""
+    meta = cmdb.meta
+    out: list[ColumnElement[bool]] = []
+    if flt.class_id is not None:
+        info = meta.class_by_id.get(flt.class_id)
+        ids = sorted(meta.subtree_ids(info)) if info is not None else [flt.class_id]
+        out.append(CI.class_id == ids[0] if len(ids) == 1 else CI.class_id.in_(ids))
+    if flt.statuses:
+        out.append(CI.status.in_(list(flt.statuses)))
+    if flt.environments:
+        out.append(CI.environment.in_(list(flt.environments)))
+    if flt.criticalities:
+        out.append(CI.criticality.in_(list(flt.criticalities)))
+    if flt.owner.strip():
+        pattern = "%" + flt.owner.strip().lower().replace("%", "").replace("_", "") + "%"
+        out.append(func.lower(CI.owner).like(pattern))
+    if flt.text.strip():
+        clause = cmdb.search.filter_clause(session, flt.text)
+        if clause is not None:
+            out.append(clause)
+    if flt.ids is not None:
+        out.append(CI.id.in_(list(flt.ids)) if flt.ids else CI.id.is_(None))
+    return out
+
+
+def id_statement(cmdb: Cmdb, session: Session, flt: BrowseFilter, sort: BrowseSort) -> Select[Any]:
+    """``SELECT ci.id … WHERE <filter> ORDER BY <sort>, id``."""
+    expr = _column_expr(cmdb.meta, sort.key, cmdb.engine.dialect.name)
+    order = [expr.desc(), CI.id.desc()] if sort.descending else [expr.asc(), CI.id.asc()]
+    if sort.key == "id":
+        order = order[:1]
+    return select(CI.id).where(*conditions(cmdb, session, flt)).order_by(*order)
+
+
+# -- queries ------------------------------------------------------------------
+
+
+def count(cmdb: Cmdb, flt: BrowseFilter) -> int:
+    """How many CIs ``flt`` selects."""
+    with cmdb.read() as s:
+        where = conditions(cmdb, s, flt)
+        return int(s.scalar(select(func.count()).select_from(CI_TABLE).where(*where)) or 0)
+
+
+def page_ids(
+    cmdb: Cmdb, flt: BrowseFilter, sort: BrowseSort, offset: int = 0, limit: int = 200
+) -> list[int]:
+    """One page of ids in table order (``OFFSET`` walks the index: fine for the first pages)."""
+    with cmdb.read() as s:
+        stmt = id_statement(cmdb, s, flt, sort).offset(offset).limit(limit)
+        return list(s.scalars(stmt))
+
+
+def iter_ids(
+    cmdb: Cmdb,
+    flt: BrowseFilter,
+    sort: BrowseSort,
+    *,
+    chunk: int = ID_CHUNK,
+    progress: Progress | None = None,
+    total: int = 0,
+) -> Iterator[array[int]]:
+    """Every id ``flt`` selects, in table order, as arrays of up to ``chunk`` ids.
+
+    Rows come straight from the DB-API cursor (ids need no type processing,
+    which makes this ~4× faster than a Result at a million rows). One read
+    transaction covers the whole walk, so the ids are one consistent
+    snapshot. ``progress`` is stepped (and checked for cancellation) once per
+    chunk; ``total`` is only used for the progress figure.
+    """
+    done = 0
+    with cmdb.read() as s:
+        result = s.connection().execute(id_statement(cmdb, s, flt, sort))
+        try:
+            cursor = result.cursor
+            while True:
+                if progress is not None:
+                    progress.check()
+                rows = cursor.fetchmany(chunk)
+                if not rows:
+                    break
+                done += len(rows)
+                if progress is not None:
+                    progress.step(done, total)
+                yield array("q", [r[0] for r in rows])
+        finally:
+            result.close()
+
+
+def all_ids(
+    cmdb: Cmdb, flt: BrowseFilter, sort: BrowseSort, *, progress: Progress | None = None
+) -> array[int]:
+    """Every id ``flt`` selects, in table order (8 bytes per CI)."""
+    out: array[int] = array("q")
+    for part in iter_ids(cmdb, flt, sort, progress=progress):
+        out.extend(part)
+    return out
+
+
+def rows(cmdb: Cmdb, ids: Iterable[int], keys: Sequence[str]) -> dict[int, tuple[Any, ...]]:
+    """Typed values of the columns ``keys`` for each CI id that still exists.
+
+    ``"class"`` gives the class name; custom attributes come out of the JSON
+    document converted to their type; a key the CI's class lacks gives None.
+    Meant for a screenful of ids at a time (one primary-key lookup each).
+    """
+    meta = cmdb.meta
+    cols = column_map(meta)
+    plain: list[str] = []
+    for key in keys:
+        if key in ("id", "name", "class", "created_at", "updated_at", "version"):
+            continue
+        col = cols.get(key)
+        if col is not None and col.attribute is not None and col.attribute.column is not None:
+            plain.append(col.attribute.column)
+    wanted: list[Any] = [CI.id, CI.class_id, CI.name, CI.created_at, CI.updated_at, CI.version]
+    wanted += [CI_TABLE.c[c] for c in dict.fromkeys(plain)]
+    need_custom = any(cols.get(k) is not None and cols[k].is_custom for k in keys)
+    if need_custom:
+        wanted.append(CI.attributes)
+    out: dict[int, tuple[Any, ...]] = {}
+    with cmdb.read() as s:
+        for part in chunks(ids):
+            for row in s.execute(select(*wanted).where(CI.id.in_(part))):
+                m = row._mapping
+                out[row.id] = tuple(_cell(meta, cols, m, key) for key in keys)
+    return out
+
+
+def _cell(meta: Metamodel, cols: dict[str, Column], m: Mapping[Any, Any], key: str) -> Any:
+    if key == "class":
+        info = meta.class_by_id.get(m["class_id"])
+        return info.name if info is not None else None
+    if key in ("id", "name", "created_at", "updated_at", "version"):
+        return m[key]
+    col = cols.get(key)
+    if col is None or col.attribute is None:
+        return None
+    attr = col.attribute
+    info = meta.class_by_id.get(m["class_id"])
+    if info is None or attr.key not in meta.attribute_map(info):
+        return None
+    if attr.column is not None:
+        return m[attr.column]
+    doc = m["attributes"] or {}
+    return from_storage(attr, doc.get(attr.key))
+
+
+def position_of(ids: Sequence[int], ci_id: int) -> int | None:
+    """The row of ``ci_id`` in an id list, or None."""
+    try:
+        return ids.index(ci_id)
+    except ValueError:
+        return None
+
+
+def class_counts(cmdb: Cmdb) -> ClassCounts:
+    """CIs per class, with subtree totals for the navigator (one grouped query)."""
+    meta = cmdb.meta
+    with cmdb.read() as s:
+        own = {
+            int(cid): int(n)
+            for cid, n in s.execute(select(CI.class_id, func.count()).group_by(CI.class_id))
+        }
+    total: dict[int, int] = {}
+    for info in meta.classes:
+        total[info.id] = sum(own.get(c, 0) for c in meta.subtree_ids(info))
+    return ClassCounts(own, total)
+
+
+def distinct_values(cmdb: Cmdb, key: str, *, limit: int = 500) -> list[Any]:
+    """The most common non-empty values of a column (for filter completion)."""
+    expr = _column_expr(cmdb.meta, key, cmdb.engine.dialect.name)
+    with cmdb.read() as s:
+        stmt = (
+            select(expr, func.count())
+            .where(expr.is_not(None))
+            .group_by(expr)
+            .order_by(func.count().desc())
+            .limit(limit)
+        )
+        return [v for v, _n in s.execute(stmt) if v not in ("", None)]

@@ -1,0 +1,395 @@
+"""Everything the GUI runs off its thread, as plain functions (no Qt in here).
+
+Each job is ``fn(state, *args) -> result``: it reports progress and checks for
+cancellation through ``state.progress`` (a core
+:class:`~cmdb_desktop.progress.Progress`), may hand over partial results
+with ``state.partial(value)``, and talks to the CMDB only through the facade,
+which opens a short session per call. :class:`ui.tasks.TaskRunner` runs them
+one at a time on its worker thread; tests call them directly.
+"""
+
+from __future__ import annotations
+
+import os
+from array import array
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from cmdb_desktop import browse, demo, health
+from cmdb_desktop.browse import BrowseFilter, BrowseSort
+from cmdb_desktop.changes import ChangeSummary
+from cmdb_desktop.cmdb import Cmdb
+from cmdb_desktop.history import HistoryEntry, Source
+from cmdb_desktop.items import CiRecord, CiRef
+from cmdb_desktop.progress import Progress
+from cmdb_desktop.relations import RelationshipView
+from cmdb_desktop.values import to_text
+
+#: How many CIs a problem list puts in the table at most (an explicit id filter).
+PROBLEM_LIMIT = 20_000
+#: How many history entries the CI panel shows.
+HISTORY_LIMIT = 500
+
+
+class JobState:
+    """What a running job may use: progress + cancellation, and a partial-result channel."""
+
+    def __init__(
+        self, progress: Progress | None = None, partial: Callable[[Any], None] | None = None
+    ) -> None:
+        self.progress = progress or Progress()
+        self._partial = partial
+
+    def partial(self, value: Any) -> None:
+        if self._partial is not None:
+            self._partial(value)
+
+    def check(self) -> None:
+        """Raise CancelledError if the job was cancelled."""
+        self.progress.check()
+
+
+# -- opening ------------------------------------------------------------------
+
+
+def open_cmdb(state: JobState, target: str | os.PathLike[str], user: str | None = None) -> Cmdb:
+    """Open (creating if needed) a CMDB and load its catalogue."""
+    state.progress.start("Opening the CMDB")
+    cmdb = Cmdb.open(target, user=user)
+    cmdb.reload_meta()
+    return cmdb
+
+
+def create_demo(state: JobState, target: str | os.PathLike[str], size: int, seed: int = 1) -> Cmdb:
+    """Create a CMDB at ``target`` filled with the demo data (refuses a non-empty one)."""
+    cmdb = Cmdb.open(target)
+    try:
+        demo.generate(cmdb, size, seed, progress=state.progress)
+    except BaseException:
+        cmdb.close()
+        raise
+    return cmdb
+
+
+def close_cmdb(state: JobState, cmdb: Cmdb) -> None:
+    """Close after every job queued before it has finished (the worker runs in order)."""
+    cmdb.close()
+
+
+def save_copy(state: JobState, cmdb: Cmdb, dest: str) -> Path:
+    state.progress.start("Saving a copy")
+    return cmdb.save_copy(dest)
+
+
+def generations(state: JobState, cmdb: Cmdb) -> tuple[dict[str, int], bool]:
+    """The change counters, and whether the catalogue had to be reloaded."""
+    reloaded = cmdb.refresh()
+    return cmdb.generations(), reloaded
+
+
+# -- the table ----------------------------------------------------------------
+
+
+def first_page(
+    state: JobState, cmdb: Cmdb, flt: BrowseFilter, sort: BrowseSort, limit: int
+) -> list[int]:
+    return browse.page_ids(cmdb, flt, sort, 0, limit)
+
+
+@dataclass(frozen=True)
+class IdChunk:
+    """A slice of the table's ids starting at row ``offset``."""
+
+    offset: int
+    ids: array[int]
+
+
+def count_and_ids(state: JobState, cmdb: Cmdb, flt: BrowseFilter, sort: BrowseSort) -> int:
+    """Count, then stream every id in order: partial results are the count (an
+    ``int``) first, then :class:`IdChunk` s. Returns how many ids there were."""
+    total = browse.count(cmdb, flt)
+    state.partial(total)
+    state.progress.start("Loading CIs", total)
+    offset = 0
+    for part in browse.iter_ids(cmdb, flt, sort, progress=state.progress, total=total):
+        state.partial(IdChunk(offset, part))
+        offset += len(part)
+    return offset
+
+
+def class_counts(state: JobState, cmdb: Cmdb) -> browse.ClassCounts:
+    return browse.class_counts(cmdb)
+
+
+def distinct_values(state: JobState, cmdb: Cmdb, key: str) -> list[Any]:
+    return browse.distinct_values(cmdb, key)
+
+
+def saved_filters(state: JobState, cmdb: Cmdb) -> list[tuple[str, dict[str, Any]]]:
+    return [(name, cmdb.saved.load("filter", name)) for name in cmdb.saved.names("filter")]
+
+
+def save_filter(state: JobState, cmdb: Cmdb, name: str, data: dict[str, Any]) -> str:
+    cmdb.saved.save("filter", name, data)
+    return name
+
+
+def delete_filter(state: JobState, cmdb: Cmdb, name: str) -> str:
+    cmdb.saved.delete("filter", name)
+    return name
+
+
+# -- problems (from the health checks) ----------------------------------------
+
+
+@dataclass(frozen=True)
+class ProblemCheck:
+    key: str
+    title: str
+    run: Callable[[Cmdb, int], health.Finding]
+
+
+#: The health checks the navigator lists; GUI part 2's dashboard shows them all.
+PROBLEM_CHECKS: tuple[ProblemCheck, ...] = (
+    ProblemCheck("orphans", "Orphans", lambda c, n: health.orphans(c, sample=n)),
+    ProblemCheck(
+        "missing_required", "Missing required fields", lambda c, n: health.missing_required(c, n)
+    ),
+    ProblemCheck(
+        "related_to_retired",
+        "Related to retired CIs",
+        lambda c, n: health.relationships_to_retired(c, n),
+    ),
+    ProblemCheck(
+        "warranty",
+        "Warranty ending",
+        lambda c, n: health.warranties_ending(c, date.today(), sample=n),
+    ),
+)
+
+
+def problem_counts(state: JobState, cmdb: Cmdb) -> dict[str, int]:
+    """How many CIs each problem check finds (partial results: ``(key, count)``)."""
+    out: dict[str, int] = {}
+    state.progress.start("Checking for problems", len(PROBLEM_CHECKS))
+    for n, check in enumerate(PROBLEM_CHECKS, start=1):
+        state.check()
+        out[check.key] = check.run(cmdb, 0).count
+        state.partial((check.key, out[check.key]))
+        state.progress.step(n, len(PROBLEM_CHECKS))
+    return out
+
+
+def problem_ids(state: JobState, cmdb: Cmdb, key: str) -> tuple[int, tuple[int, ...]]:
+    """(count, the first PROBLEM_LIMIT CI ids) of one problem check."""
+    check = next(c for c in PROBLEM_CHECKS if c.key == key)
+    finding = check.run(cmdb, PROBLEM_LIMIT)
+    return finding.count, tuple(ref.id for ref in finding.examples)
+
+
+# -- one CI -------------------------------------------------------------------
+
+
+@dataclass
+class CiDetails:
+    """Everything the CI panel shows about one CI, read in one go."""
+
+    record: CiRecord
+    relationships: list[RelationshipView]
+    history: list[HistoryEntry]
+    references: dict[int, CiRef] = field(default_factory=dict)
+
+
+def load_ci(state: JobState, cmdb: Cmdb, ci_id: int) -> CiDetails:
+    record = cmdb.items.get(ci_id)
+    info = cmdb.meta.class_by_id[record.class_id]
+    ref_ids = [
+        record.values[a.key]
+        for a in cmdb.meta.attributes_of(info)
+        if a.type == "reference" and isinstance(record.values.get(a.key), int)
+    ]
+    return CiDetails(
+        record,
+        cmdb.relations.of(ci_id),
+        cmdb.history.for_ci(ci_id, limit=HISTORY_LIMIT),
+        cmdb.items.refs(ref_ids),
+    )
+
+
+def search_cis(
+    state: JobState, cmdb: Cmdb, text: str, class_ids: Iterable[int] | None, limit: int = 50
+) -> list[CiRef]:
+    """CIs matching ``text`` (a ``#ID`` finds that CI), for pickers and completion."""
+    text = text.strip()
+    if text.startswith("#") and text[1:].isdigit():
+        return list(cmdb.items.refs([int(text[1:])]).values())
+    ids = cmdb.search.search(
+        text, limit=limit, class_ids=list(class_ids) if class_ids is not None else None
+    )
+    refs = cmdb.items.refs(ids)
+    return [refs[i] for i in ids if i in refs]
+
+
+# -- writes -------------------------------------------------------------------
+
+GUI = Source("gui")
+UNDO = Source("undo")
+
+
+def create_ci(
+    state: JobState, cmdb: Cmdb, class_name: str, fields: Mapping[str, Any], source: Source = GUI
+) -> ChangeSummary:
+    return cmdb.items.create(class_name, fields, source=source)
+
+
+def update_ci(
+    state: JobState,
+    cmdb: Cmdb,
+    ci_id: int,
+    fields: Mapping[str, Any],
+    expected_version: int | None,
+    source: Source = GUI,
+) -> ChangeSummary:
+    return cmdb.items.update(ci_id, fields, expected_version=expected_version, source=source)
+
+
+def update_many(
+    state: JobState,
+    cmdb: Cmdb,
+    changes: Mapping[int, Mapping[str, Any]],
+    expected_versions: Mapping[int, int] | None,
+    source: Source = GUI,
+) -> ChangeSummary:
+    """One all-or-nothing transaction (the core's bulk edit)."""
+    return cmdb.items.update_many(
+        changes, expected_versions=expected_versions, source=source, progress=state.progress
+    )
+
+
+def bulk_set(
+    state: JobState, cmdb: Cmdb, ids: Sequence[int], key: str, value: Any
+) -> tuple[ChangeSummary, dict[int, int]]:
+    """Set one field to one value on many CIs in one transaction (the table's
+    *Set field…*). Returns the summary and the versions the CIs had before."""
+    versions = versions_of(state, cmdb, ids)
+    summary = update_many(state, cmdb, {i: {key: value} for i in ids}, versions)
+    return summary, versions
+
+
+def delete_cis(
+    state: JobState, cmdb: Cmdb, ids: Sequence[int], versions: Mapping[int, int] | None = None
+) -> list[ChangeSummary]:
+    """Delete CIs, all or none: if one is refused (changed by someone else, gone),
+    the ones already deleted are restored and the refusal is raised.
+
+    The core deletes one CI per transaction, so "none" is reached by putting
+    back what was deleted (the history shows both); the summaries' snapshots
+    are what an undo needs.
+    """
+    done: list[ChangeSummary] = []
+    state.progress.start("Deleting CIs", len(ids))
+    try:
+        for n, ci_id in enumerate(ids, start=1):
+            state.check()
+            expected = versions.get(ci_id) if versions else None
+            done.append(cmdb.items.delete(ci_id, expected_version=expected, source=GUI))
+            state.progress.step(n, len(ids))
+    except BaseException:
+        restore_cis(JobState(), cmdb, [s.snapshots[i] for s in done for i in s.deleted])
+        raise
+    return done
+
+
+def restore_cis(
+    state: JobState, cmdb: Cmdb, snapshots: Sequence[Mapping[str, Any]]
+) -> list[ChangeSummary]:
+    """Undo deletions made in the order of ``snapshots``: re-create each CI with its
+    id, fields and relationships.
+
+    They come back in *reverse* order: a relationship between two deleted CIs
+    sits in the snapshot of the one deleted first, which is restored last,
+    when the other end exists again.
+    """
+    out = []
+    for n, snap in enumerate(reversed(snapshots), start=1):
+        out.append(cmdb.items.restore(snap, source=UNDO))
+        state.progress.step(n, len(snapshots))
+    return out
+
+
+def versions_of(state: JobState, cmdb: Cmdb, ids: Sequence[int]) -> dict[int, int]:
+    return {i: rec.version for i, rec in cmdb.items.get_many(ids).items()}
+
+
+def relate(
+    state: JobState, cmdb: Cmdb, a: int, type_name: str, b: int, source: Source = GUI
+) -> ChangeSummary:
+    return cmdb.relations.relate(a, type_name, b, source=source)
+
+
+def unrelate(
+    state: JobState, cmdb: Cmdb, a: int, type_name: str, b: int, source: Source = GUI
+) -> ChangeSummary:
+    return cmdb.relations.unrelate(a, type_name, b, source=source)
+
+
+def call(state: JobState, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run one facade method (class manager operations, saved items…)."""
+    return method(*args, **kwargs)
+
+
+# -- export and copy ----------------------------------------------------------
+
+
+def _text_rows(
+    state: JobState, cmdb: Cmdb, ids: Sequence[int], keys: Sequence[str]
+) -> Iterable[tuple[Any, ...]]:
+    step = 2000
+    for start in range(0, len(ids), step):
+        state.check()
+        part = list(ids[start : start + step])
+        got = browse.rows(cmdb, part, keys)
+        for ci_id in part:
+            if ci_id in got:
+                yield got[ci_id]
+        state.progress.step(min(start + step, len(ids)), len(ids))
+
+
+def tsv_text(state: JobState, cmdb: Cmdb, ids: Sequence[int], keys: Sequence[str]) -> str:
+    """Tab-separated text with a header line; tabs and newlines in values become spaces."""
+    cols = browse.column_map(cmdb.meta)
+    state.progress.start("Copying", len(ids))
+
+    def clean(value: Any) -> str:
+        return " ".join(to_text(value).split())
+
+    lines = ["\t".join(cols[k].label if k in cols else k for k in keys)]
+    lines += ["\t".join(clean(v) for v in row) for row in _text_rows(state, cmdb, ids, keys)]
+    return "\n".join(lines) + "\n"
+
+
+def export_xlsx(
+    state: JobState, cmdb: Cmdb, ids: Sequence[int], keys: Sequence[str], path: str
+) -> Path:
+    """Write the CIs to a workbook in the canonical layout (sheet ``CIs``: Name,
+    Class, then attribute labels), so it can be edited and imported back."""
+    from openpyxl import Workbook
+
+    from importers.cells import safe_row
+
+    cols = browse.column_map(cmdb.meta)
+    keys = ["name", "class", *[k for k in keys if k not in ("name", "class")]]
+    state.progress.start("Exporting", len(ids))
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("CIs")
+    ws.append(safe_row(ws, [cols[k].label if k in cols else k for k in keys]))
+    for row in _text_rows(state, cmdb, ids, keys):
+        ws.append(safe_row(ws, list(row)))
+    out = Path(path)
+    tmp = out.with_name(out.name + ".partial")
+    wb.save(tmp)
+    tmp.replace(out)
+    return out

@@ -1,0 +1,1134 @@
+"""The main window: menus, toolbar, status bar, the browser, the navigator and the CI panel.
+
+It owns the shared machinery and wires the views together; it holds no SQL
+and no business rules. Extension points for later parts (impact workspace,
+graph view, import and audit wizards, health dashboard):
+
+* ``runner`` (:class:`ui.tasks.TaskRunner`): run jobs off the GUI thread;
+* ``editor`` (:class:`ui.editing.Editor`): every write, undoable;
+* ``bridge`` (:class:`ui.changes.ChangeBridge`): ``changed(summary)`` after
+  our writes, ``external(catalogue_reloaded)`` after other programs' writes;
+* ``databaseChanged(cmdb | None)`` and ``ciSelected(ci_id)`` signals,
+  :meth:`selected_ids`, :meth:`show_ci`;
+* :meth:`add_workspace` (a tab in the centre), :meth:`add_dock`, and
+  ``menus`` (``"file"``, ``"edit"``, ``"ci"``, ``"view"``, ``"tools"``,
+  ``"help"``) plus ``toolbar`` for their actions.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QTabWidget,
+    QToolBar,
+    QWidget,
+)
+
+from cmdb_desktop.browse import BrowseFilter
+from cmdb_desktop.changes import ChangeSummary
+from cmdb_desktop.cli.common import default_db_path
+from cmdb_desktop.cmdb import Cmdb
+from cmdb_desktop.errors import CmdbError
+from ui import jobs
+from ui.changes import ChangeBridge
+from ui.editing import Editor
+from ui.navigation import NavigationHistory
+from ui.tasks import Task, TaskRunner
+from ui.theme import MODES, Theme, app_icon, icon
+from ui.views.browser import BrowserView
+from ui.views.ci_panel import CiPanel
+from ui.views.class_manager import ClassManager
+from ui.views.job_status import JobStatus
+from ui.views.navigator import NavigatorView
+from ui.views.welcome import WelcomePage
+
+log = logging.getLogger(__name__)
+
+RECENT_LIMIT = 8
+#: How often other programs' changes are looked for (ms).
+POLL_MS = 3000
+#: The table's search box waits this long after the last keystroke (ms).
+SEARCH_DEBOUNCE_MS = 150
+#: Up to this many CIs the problem counts are kept up to date automatically;
+#: above it they are computed when asked for (each check scans the CMDB and
+#: would hold the single worker for seconds).
+PROBLEMS_AUTO_LIMIT = 100_000
+#: Name fragments of fields that "Set field on selection…" does not offer.
+_SETTABLE_SKIP = ("name",)
+
+
+def default_settings() -> QSettings:
+    return QSettings("cmdb-desktop", "CMDB Desktop")
+
+
+class MainWindow(QMainWindow):
+    databaseChanged = Signal(object)
+    ciSelected = Signal(object)
+    #: ``(title, message)`` of every error shown to the user (or, when not
+    #: ``interactive``, instead of showing it: screenshots must never block).
+    errorReported = Signal(str, str)
+
+    def __init__(self, settings: QSettings | None = None, theme: Theme | None = None) -> None:
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.setWindowIcon(app_icon())
+        self.settings = settings or default_settings()
+        self.theme = theme
+        self.cmdb: Cmdb | None = None
+        self.runner = TaskRunner(self)
+        self.bridge = ChangeBridge(self)
+        self.editor = Editor(self.runner, self)
+        self.navigation = NavigationHistory()
+        self.class_manager: ClassManager | None = None
+        self._workspaces: dict[str, QWidget] = {}
+        self._docks: dict[str, QDockWidget] = {}
+        self._closing = False
+        self.interactive = True
+
+        self.browser = BrowserView(self.runner, self.settings, self)
+        self.workspaces = QTabWidget(self)
+        self.workspaces.setObjectName("workspaces")
+        self.workspaces.setDocumentMode(True)
+        self.workspaces.setTabBarAutoHide(True)
+        self.add_workspace("browse", "Browse", self.browser, "search")
+        self.welcome = WelcomePage(self)
+        self.centre = QStackedWidget(self)
+        self.centre.addWidget(self.welcome)
+        self.centre.addWidget(self.workspaces)
+        self.setCentralWidget(self.centre)
+
+        self.navigator = NavigatorView(self)
+        self.panel = CiPanel(self.runner, self.editor, self)
+        self.navigator.setMinimumWidth(190)
+        self.panel.setMinimumWidth(380)
+        self.add_dock(
+            "navigator", "Navigator", self.navigator, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
+        self.add_dock("ci", "CI", self.panel, Qt.DockWidgetArea.RightDockWidgetArea)
+
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self._build_status_bar()
+        self._connect()
+        self._poll_timer = QTimer(self)
+        self._poll_timer.setInterval(POLL_MS)
+        self._poll_timer.timeout.connect(self._poll)
+        self._counts_timer = QTimer(self)
+        self._counts_timer.setSingleShot(True)
+        self._counts_timer.setInterval(400)
+        self._counts_timer.timeout.connect(self.refresh_counts)
+        self._problems_timer = QTimer(self)
+        self._problems_timer.setSingleShot(True)
+        self._problems_timer.setInterval(3000)
+        self._problems_timer.timeout.connect(self.refresh_problems)
+        self.resize(1400, 860)
+        self._restore_layout()
+        self._set_cmdb(None)
+
+    # -- extension points ----------------------------------------------------
+    def add_workspace(self, key: str, title: str, widget: QWidget, icon_name: str = "") -> int:
+        """Add a tab to the centre (GUI part 2: impact, graph, health…)."""
+        self._workspaces[key] = widget
+        if icon_name:
+            return self.workspaces.addTab(widget, icon(icon_name), title)
+        return self.workspaces.addTab(widget, title)
+
+    def show_workspace(self, key: str) -> None:
+        self.workspaces.setCurrentWidget(self._workspaces[key])
+
+    def add_dock(
+        self, key: str, title: str, widget: QWidget, area: Qt.DockWidgetArea
+    ) -> QDockWidget:
+        """Add a dockable panel; its visibility and place are remembered."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{key}")
+        dock.setWidget(widget)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
+        self.addDockWidget(area, dock)
+        self._docks[key] = dock
+        return dock
+
+    def dock(self, key: str) -> QDockWidget:
+        return self._docks[key]
+
+    def selected_ids(self) -> list[int]:
+        """The CIs selected in the table (in table order)."""
+        return self.browser.selected_ids()
+
+    # -- building ------------------------------------------------------------
+    def _action(
+        self, text: str, slot: Any, shortcut: Any = None, icon_name: str = "", tip: str = ""
+    ) -> QAction:
+        action = QAction(text, self)
+        if icon_name:
+            action.setIcon(icon(icon_name))
+            action.setData(icon_name)
+        if shortcut is not None:
+            if isinstance(shortcut, list):
+                action.setShortcuts(shortcut)
+            else:
+                action.setShortcut(shortcut)
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(tip)
+        action.triggered.connect(slot)
+        return action
+
+    def _build_actions(self) -> None:
+        key = QKeySequence
+        self.new_db_action = self._action(
+            "&New CMDB…",
+            self.ask_new_database,
+            key("Ctrl+Shift+N"),
+            "new",
+            "Create an empty CMDB file",
+        )
+        self.open_action = self._action(
+            "&Open…", self.ask_open_database, key.StandardKey.Open, "open", "Open a CMDB file"
+        )
+        self.demo_action = self._action(
+            "Create &Demo CMDB…",
+            self.ask_create_demo,
+            None,
+            "database",
+            "Create a CMDB filled with demo data",
+        )
+        self.save_copy_action = self._action(
+            "Save a &Copy…",
+            self.ask_save_copy,
+            key("Ctrl+Shift+S"),
+            "save",
+            "Write a consistent copy of this CMDB",
+        )
+        self.close_action = self._action(
+            "&Close", self.close_database, key.StandardKey.Close, "close", "Close this CMDB"
+        )
+        self.quit_action = self._action("&Quit", self.close, key.StandardKey.Quit)
+        self.find_action = self._action(
+            "&Find", self.focus_search, key.StandardKey.Find, "search", "Search the CMDB (Ctrl+F)"
+        )
+        self.new_ci_action = self._action(
+            "&New CI…", lambda: self.new_ci(), key.StandardKey.New, "new_ci", "Create a CI (Ctrl+N)"
+        )
+        self.edit_ci_action = self._action(
+            "&Edit CI", self.edit_current, key("F2"), "edit", "Edit the current CI (F2)"
+        )
+        self.delete_action = self._action(
+            "&Delete…",
+            self.delete_selected,
+            key.StandardKey.Delete,
+            "delete",
+            "Delete the selected CIs (Del)",
+        )
+        self.set_field_action = self._action(
+            "Set &Field on Selection…",
+            self.ask_bulk_set,
+            None,
+            "edit",
+            "Give all selected CIs the same value",
+        )
+        self.add_relationship_action = self._action(
+            "Add &Relationship…",
+            self.add_relationship,
+            key("Ctrl+L"),
+            "link_add",
+            "Relate the current CI to another one (Ctrl+L)",
+        )
+        self.back_action = self._action(
+            "&Back", self.go_back, key("Alt+Left"), "back", "Previous CI (Alt+Left)"
+        )
+        self.forward_action = self._action(
+            "&Forward", self.go_forward, key("Alt+Right"), "forward", "Next CI (Alt+Right)"
+        )
+        self.refresh_action = self._action(
+            "&Refresh",
+            self.refresh_all,
+            key.StandardKey.Refresh,
+            "refresh",
+            "Reload everything (F5)",
+        )
+        self.class_manager_action = self._action(
+            "&Class Manager…",
+            self.open_class_manager,
+            key("Ctrl+Shift+M"),
+            "classes",
+            "Classes, attributes and identification rules",
+        )
+        self.save_filter_action = self._action(
+            "Save Current &Filter…",
+            self.save_filter,
+            None,
+            "star",
+            "Save what the table shows as a filter",
+        )
+        self.shortcuts_action = self._action(
+            "&Keyboard Shortcuts", self.show_shortcuts, key("Ctrl+/")
+        )
+        self.about_action = self._action("&About CMDB Desktop", self.show_about)
+        self.panel.set_navigation_actions(self.back_action, self.forward_action)
+        # The table's Delete works on the table; with focus elsewhere the
+        # window's Delete would eat the key from line edits, so scope it.
+        self.delete_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.browser.table.addAction(self.delete_action)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        self.menus: dict[str, Any] = {}
+        m = self.menus["file"] = bar.addMenu("&File")
+        m.addActions([self.new_db_action, self.open_action])
+        self.recent_menu = m.addMenu("Open &Recent")
+        m.addAction(self.demo_action)
+        m.addSeparator()
+        m.addActions([self.save_copy_action, self.close_action])
+        m.addSeparator()
+        m.addAction(self.quit_action)
+        m = self.menus["edit"] = bar.addMenu("&Edit")
+        m.addActions([self.editor.undo_action, self.editor.redo_action])
+        m.addSeparator()
+        m.addActions([self.browser.copy_action, self.browser.export_action])
+        m.addSeparator()
+        m.addAction(self.find_action)
+        m = self.menus["ci"] = bar.addMenu("&CI")
+        m.addActions(
+            [
+                self.new_ci_action,
+                self.edit_ci_action,
+                self.panel.save_action,
+                self.panel.revert_action,
+                self.delete_action,
+            ]
+        )
+        m.addSeparator()
+        m.addActions([self.set_field_action, self.add_relationship_action])
+        m.addSeparator()
+        m.addActions([self.back_action, self.forward_action])
+        m = self.menus["view"] = bar.addMenu("&View")
+        for dock in self._docks.values():
+            m.addAction(dock.toggleViewAction())
+        m.addAction(self.browser.columns_action)
+        m.addSeparator()
+        theme_menu = m.addMenu(icon("theme"), "&Theme")
+        group = QActionGroup(self)
+        self.theme_actions: dict[str, QAction] = {}
+        for mode in MODES:
+            action = theme_menu.addAction(
+                mode.capitalize() if mode != "system" else "Follow the system"
+            )
+            action.setCheckable(True)
+            action.setData(mode)
+            group.addAction(action)
+            action.triggered.connect(lambda _c=False, md=mode: self.set_theme(md))
+            self.theme_actions[mode] = action
+        current = self.theme.mode if self.theme is not None else "system"
+        self.theme_actions[current].setChecked(True)
+        m.addSeparator()
+        m.addActions([self.save_filter_action, self.refresh_action])
+        m = self.menus["tools"] = bar.addMenu("&Tools")
+        m.addAction(self.class_manager_action)
+        m = self.menus["help"] = bar.addMenu("&Help")
+        m.addActions([self.shortcuts_action, self.about_action])
+
+    def _build_toolbar(self) -> None:
+        tb = self.toolbar = QToolBar("Main toolbar", self)
+        tb.setObjectName("mainToolbar")
+        tb.setMovable(False)
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
+        tb.addActions([self.new_ci_action, self.delete_action])
+        tb.addSeparator()
+        tb.addActions([self.editor.undo_action, self.editor.redo_action])
+        tb.addSeparator()
+        tb.addActions([self.back_action, self.forward_action])
+        tb.addSeparator()
+        tb.addActions([self.browser.export_action, self.class_manager_action, self.refresh_action])
+        spacer = QWidget()
+        spacer.setSizePolicy(
+            spacer.sizePolicy().horizontalPolicy().Expanding, spacer.sizePolicy().verticalPolicy()
+        )
+        tb.addWidget(spacer)
+        self.search_box = QLineEdit(self)
+        self.search_box.setObjectName("searchBox")
+        self.search_box.setPlaceholderText("Search names, serials, owners, tags…  (Ctrl+F)")
+        self.search_box.setClearButtonEnabled(True)
+        self.search_box.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
+        self.search_box.setMinimumWidth(340)
+        self.search_box.setMaximumWidth(460)
+        tb.addWidget(self.search_box)
+        self.match_label = QLabel("")
+        self.match_label.setObjectName("matchLabel")
+        self.match_label.setProperty("role", "muted")
+        self.match_label.setMinimumWidth(110)
+        tb.addWidget(self.match_label)
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(SEARCH_DEBOUNCE_MS)
+        self._search_timer.timeout.connect(self.apply_search)
+        self.search_box.textChanged.connect(lambda _t: self._search_timer.start())
+        clear = QAction(self.search_box)
+        clear.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+        clear.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        clear.triggered.connect(self.search_box.clear)
+        self.search_box.addAction(clear)
+
+    def _build_status_bar(self) -> None:
+        sb = self.statusBar()
+        self.db_label = QLabel()
+        self.db_label.setObjectName("dbLabel")
+        self.count_label = QLabel()
+        self.count_label.setObjectName("ciCountLabel")
+        self.selection_label = QLabel()
+        self.job_status = JobStatus(self.runner, self)
+        sb.addWidget(self.db_label, 1)
+        sb.addPermanentWidget(self.job_status)
+        sb.addPermanentWidget(self.selection_label)
+        sb.addPermanentWidget(self.count_label)
+
+    def _connect(self) -> None:
+        self.welcome.demoRequested.connect(self.create_demo_default)
+        self.welcome.newRequested.connect(self.ask_new_database)
+        self.welcome.openRequested.connect(self.ask_open_database)
+        self.welcome.recentChosen.connect(self.open_database)
+        self.browser.currentCiChanged.connect(self._table_current_changed)
+        self.browser.activated.connect(self._table_activated)
+        self.browser.resultChanged.connect(self._update_counts_label)
+        self.browser.selectionChanged.connect(self._selection_changed)
+        self.browser.message.connect(self.show_message)
+        self.panel.navigateRequested.connect(self.show_ci)
+        self.panel.created.connect(self._created)
+        self.panel.message.connect(self.show_message)
+        self.panel.dirtyChanged.connect(lambda _d: self._update_actions())
+        self.navigator.classChosen.connect(self._class_chosen)
+        self.navigator.filterChosen.connect(self._filter_chosen)
+        self.navigator.problemChosen.connect(self._problem_chosen)
+        self.navigator.deleteFilterRequested.connect(self.delete_filter)
+        self.navigator.saveFilterRequested.connect(self.save_filter)
+        self.navigator.problemsWanted.connect(self.refresh_problems)
+        self.bridge.changed.connect(self._on_changed)
+        self.bridge.external.connect(self._on_external_change)
+        self.runner.failed.connect(self._job_failed)
+        self.editor.busyChanged.connect(lambda _b: self._update_actions())
+        if self.theme is not None:
+            self.theme.changed.connect(self._theme_changed)
+
+    # -- layout and settings -------------------------------------------------
+    def _restore_layout(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        state = self.settings.value("window/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+        else:
+            self.resizeDocks(
+                [self.dock("navigator"), self.dock("ci")], [250, 460], Qt.Orientation.Horizontal
+            )
+
+    def save_layout(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.sync()
+
+    def recent(self) -> list[str]:
+        value = self.settings.value("recent")
+        return [str(v) for v in value] if isinstance(value, list) else []
+
+    def _remember(self, cmdb: Cmdb) -> None:
+        if cmdb.path is None:
+            return
+        path = str(cmdb.path)
+        paths = [path] + [p for p in self.recent() if p != path]
+        self.settings.setValue("recent", paths[:RECENT_LIMIT])
+        self._fill_recent_menu()
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        paths = self.recent()
+        for path in paths:
+            self.recent_menu.addAction(icon("database"), path, lambda p=path: self.open_database(p))
+        if paths:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear the list", self._clear_recent)
+        self.recent_menu.setEnabled(bool(paths))
+        self.welcome.set_recent([p for p in paths if Path(p).exists()])
+
+    def _clear_recent(self) -> None:
+        self.settings.remove("recent")
+        self._fill_recent_menu()
+
+    def set_theme(self, mode: str) -> None:
+        self.settings.setValue("theme", mode)
+        if self.theme is not None:
+            self.theme.set_mode(mode)
+
+    def _theme_changed(self) -> None:
+        for action in self.findChildren(QAction):
+            name = action.data()
+            if isinstance(name, str) and name:
+                action.setIcon(icon(name))
+        self.editor.undo_action.setIcon(icon("undo"))
+        self.editor.redo_action.setIcon(icon("redo"))
+        self.browser.copy_action.setIcon(icon("copy"))
+        self.browser.export_action.setIcon(icon("export"))
+        self.browser.columns_action.setIcon(icon("columns"))
+        self.browser.model.invalidate()
+
+    # -- opening and closing -------------------------------------------------
+    def show_welcome(self, *, first_start: bool = False) -> None:
+        self.welcome.set_first_start(default_db_path() if first_start else None)
+        self.centre.setCurrentWidget(self.welcome)
+
+    def open_database(self, target: str | os.PathLike[str], *, create: bool = True) -> None:
+        """Open (in the worker) and show a CMDB; the current one is closed first."""
+        target = os.fspath(target)
+        if "://" not in target and not create and not Path(target).exists():
+            QMessageBox.warning(self, "Open", f"There is no file {target}.")
+            return
+        self.close_database()
+        self.show_message(f"Opening {target}…")
+        self.runner.submit(
+            f"Opening {Path(target).name}",
+            jobs.open_cmdb,
+            target,
+            on_done=self._opened,
+            on_error=self._open_failed,
+            cancellable=False,
+        )
+
+    def create_demo(self, target: str | os.PathLike[str], size: int, seed: int = 1) -> None:
+        """Create a demo CMDB at ``target`` (in the worker, with progress) and show it."""
+        self.close_database()
+        self.runner.submit(
+            f"Creating the demo CMDB ({size:,} CIs)",
+            jobs.create_demo,
+            os.fspath(target),
+            size,
+            seed,
+            on_done=self._opened,
+            on_error=self._open_failed,
+        )
+
+    def create_demo_default(self, size: int) -> None:
+        path = default_db_path()
+        if path.exists():
+            self.open_database(path)
+        else:
+            self.create_demo(path, size)
+
+    def _opened(self, cmdb: Cmdb) -> None:
+        if self._closing:
+            cmdb.close()
+            return
+        self._set_cmdb(cmdb)
+        self._remember(cmdb)
+        note = f"Opened {cmdb.describe()}"
+        if cmdb.backup_path is not None:
+            note += f" (schema upgraded; backup at {cmdb.backup_path})"
+        self.show_message(note)
+
+    def _open_failed(self, exc: BaseException) -> None:
+        self.show_welcome()
+        self.report_error("Cannot open the CMDB", exc)
+
+    def close_database(self) -> None:
+        """Detach every view, then close the CMDB after the jobs queued before it."""
+        cmdb = self.cmdb
+        if cmdb is None:
+            return
+        if self.panel.dirty and not self.panel.confirm_discard():
+            return
+        self.runner.cancel()
+        self._set_cmdb(None)
+        self.runner.submit("Closing", jobs.close_cmdb, cmdb, visible=False, cancellable=False)
+
+    def _set_cmdb(self, cmdb: Cmdb | None) -> None:
+        self.cmdb = cmdb
+        self.bridge.attach(cmdb)
+        self.editor.set_cmdb(cmdb)
+        self.navigation.clear()
+        self.panel.set_cmdb(cmdb)
+        self.browser.set_cmdb(cmdb)
+        self.navigator.set_meta(cmdb.meta if cmdb is not None else None)
+        self.navigator.set_filters([])
+        self.navigator.model.set_problem_checks()
+        self.search_box.blockSignals(True)
+        self.search_box.clear()
+        self.search_box.blockSignals(False)
+        if self.class_manager is not None:
+            self.class_manager.close()
+            self.class_manager = None
+        if cmdb is None:
+            self._poll_timer.stop()
+            self.setWindowTitle("CMDB Desktop")
+            self.db_label.setText("No CMDB open")
+            self.centre.setCurrentWidget(self.welcome)
+        else:
+            self.setWindowTitle(f"{cmdb.describe()} — CMDB Desktop")
+            self.db_label.setText(cmdb.describe())
+            self.db_label.setToolTip(cmdb.url)
+            self.centre.setCurrentWidget(self.workspaces)
+            self._total_cis = None
+            self.refresh_counts()
+            self.refresh_filters()
+            self._poll_timer.start()
+        self._fill_recent_menu()
+        self._update_actions()
+        self._update_counts_label()
+        self.databaseChanged.emit(cmdb)
+
+    def ask_open_database(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            "Open a CMDB",
+            str(self._last_folder()),
+            "CMDB files (*.sqlite *.db);;All files (*)",
+        )
+        if path:
+            self.open_database(path, create=False)
+
+    def ask_new_database(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "New CMDB", str(self._last_folder() / "cmdb.sqlite"), "CMDB files (*.sqlite)"
+        )
+        if not path:
+            return
+        if Path(path).exists():
+            QMessageBox.warning(self, "New CMDB", f"{path} already exists; open it instead.")
+            return
+        self.open_database(path)
+
+    def ask_create_demo(self) -> None:
+        size, ok = QInputDialog.getInt(
+            self, "Demo CMDB", "How many CIs?", 5000, 100, 2_000_000, 1000
+        )
+        if not ok:
+            return
+        path, _ = QFileDialog.getSaveFileName(
+            self,
+            "Save the demo CMDB as",
+            str(self._last_folder() / "demo.sqlite"),
+            "CMDB files (*.sqlite)",
+        )
+        if path:
+            if Path(path).exists():
+                QMessageBox.warning(self, "Demo CMDB", f"{path} already exists; choose a new file.")
+                return
+            self.create_demo(path, size)
+
+    def ask_save_copy(self) -> None:
+        if self.cmdb is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(
+            self,
+            "Save a copy of the CMDB",
+            str(self._last_folder() / "cmdb-copy.sqlite"),
+            "CMDB files (*.sqlite)",
+        )
+        if path:
+            self.save_copy(path)
+
+    def save_copy(self, path: str) -> None:
+        if self.cmdb is None:
+            return
+        self.runner.submit(
+            "Saving a copy",
+            jobs.save_copy,
+            self.cmdb,
+            path,
+            on_done=lambda out: self.show_message(f"Copy saved to {out}."),
+            cancellable=False,
+        )
+
+    def _last_folder(self) -> Path:
+        if self.cmdb is not None and self.cmdb.path is not None:
+            return self.cmdb.path.parent
+        return Path.home()
+
+    # -- counts, filters, problems -------------------------------------------
+    def refresh_counts(self) -> None:
+        if self.cmdb is None:
+            return
+        self.runner.submit(
+            "Counting",
+            jobs.class_counts,
+            self.cmdb,
+            on_done=self._counts_loaded,
+            key="counts",
+            replace=True,
+            visible=False,
+        )
+
+    def _counts_loaded(self, counts: Any) -> None:
+        first = self._total_cis is None
+        self.navigator.set_counts(counts)
+        self._total_cis = counts.grand_total
+        self._update_counts_label()
+        if first and self._problems_automatic():
+            self.refresh_problems()
+
+    def _problems_automatic(self) -> bool:
+        return self._total_cis is not None and self._total_cis <= PROBLEMS_AUTO_LIMIT
+
+    def refresh_filters(self) -> None:
+        if self.cmdb is None:
+            return
+        self.runner.submit(
+            "Loading saved filters",
+            jobs.saved_filters,
+            self.cmdb,
+            on_done=self.navigator.set_filters,
+            key="filters",
+            replace=True,
+            visible=False,
+        )
+
+    def refresh_problems(self) -> None:
+        if self.cmdb is None:
+            return
+        self.runner.submit(
+            "Checking for problems",
+            jobs.problem_counts,
+            self.cmdb,
+            on_partial=lambda kv: self.navigator.set_problem_count(*kv),
+            key="problems",
+            replace=True,
+            visible=False,
+        )
+
+    def _class_chosen(self, class_id: int | None) -> None:
+        self.browser.set_class(class_id)
+
+    def _filter_chosen(self, name: str, data: dict[str, Any]) -> None:
+        if self.cmdb is None:
+            return
+        flt = BrowseFilter.from_json(self.cmdb.meta, data)
+        self.search_box.blockSignals(True)
+        self.search_box.setText(flt.text)
+        self.search_box.blockSignals(False)
+        self.browser.set_filter(flt)
+        self.show_message(f"Filter “{name}”: {flt.describe(self.cmdb.meta)}")
+
+    def _problem_chosen(self, key: str, title: str) -> None:
+        if self.cmdb is None:
+            return
+
+        def done(result: tuple[int, tuple[int, ...]]) -> None:
+            count, ids = result
+            self.navigator.set_problem_count(key, count)
+            label = f"{title} ({count:,})"
+            self.browser.set_ids(ids, label)
+            if count > len(ids):
+                self.show_message(f"{title}: showing the first {len(ids):,} of {count:,}.")
+
+        self.runner.submit(
+            f"Finding {title.lower()}",
+            jobs.problem_ids,
+            self.cmdb,
+            key,
+            on_done=done,
+            key="problem-ids",
+            replace=True,
+        )
+
+    def save_filter(self) -> None:
+        answer = self.browser.ask_save_filter()
+        if answer is None or self.cmdb is None:
+            return
+        name, data = answer
+        self.runner.submit(
+            "Saving filter",
+            jobs.save_filter,
+            self.cmdb,
+            name,
+            data,
+            on_done=lambda _n: self.refresh_filters(),
+            visible=False,
+        )
+
+    def delete_filter(self, name: str) -> None:
+        if self.cmdb is None:
+            return
+        answer = QMessageBox.question(
+            self, "Delete saved filter", f"Delete the saved filter “{name}”?"
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.runner.submit(
+                "Deleting filter",
+                jobs.delete_filter,
+                self.cmdb,
+                name,
+                on_done=lambda _n: self.refresh_filters(),
+                visible=False,
+            )
+
+    # -- search --------------------------------------------------------------
+    def focus_search(self) -> None:
+        self.search_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search_box.selectAll()
+
+    def apply_search(self) -> None:
+        self._search_timer.stop()
+        self.browser.set_text(self.search_box.text())
+
+    # -- navigation ----------------------------------------------------------
+    def show_ci(self, ci_id: int, *, visit: bool = True) -> None:
+        """Show a CI in the panel (and select it in the table when it is listed)."""
+        if self.cmdb is None:
+            return
+        if self.panel.dirty and ci_id != self.panel.ci_id and not self.panel.confirm_discard():
+            if self.panel.ci_id is not None:
+                self.browser.select_ci(self.panel.ci_id)
+            return
+        if visit:
+            self.navigation.visit(ci_id)
+        self.panel.show_ci(ci_id, force=self.panel.dirty)
+        self.browser.select_ci(ci_id)
+        self.dock("ci").show()
+        self._update_actions()
+        self.ciSelected.emit(ci_id)
+
+    def _table_current_changed(self, ci_id: int | None) -> None:
+        if ci_id is not None and ci_id != self.panel.ci_id:
+            self.show_ci(ci_id)
+
+    def _table_activated(self, ci_id: int) -> None:
+        self.show_ci(ci_id)
+        self.edit_current()
+
+    def go_back(self) -> None:
+        ci_id = self.navigation.back()
+        if ci_id is not None:
+            self.show_ci(ci_id, visit=False)
+
+    def go_forward(self) -> None:
+        ci_id = self.navigation.forward()
+        if ci_id is not None:
+            self.show_ci(ci_id, visit=False)
+
+    # -- editing -------------------------------------------------------------
+    def new_ci(self, class_name: str | None = None) -> None:
+        """Start a new CI; the class is the navigator's (if concrete) or asked for."""
+        if self.cmdb is None:
+            return
+        meta = self.cmdb.meta
+        if class_name is None:
+            info = meta.class_by_id.get(self.browser.filter.class_id or -1)
+            if info is not None and not info.abstract:
+                class_name = info.name
+            else:
+                names = sorted(c.name for c in meta.classes if not c.abstract)
+                default = names.index("Server") if "Server" in names else 0
+                chosen, ok = QInputDialog.getItem(
+                    self, "New CI", "Class of the new CI:", names, default, False
+                )
+                if not ok:
+                    return
+                class_name = chosen
+        self.dock("ci").show()
+        self.panel.new_ci(class_name)
+
+    def edit_current(self) -> None:
+        if self.panel.ci_id is None and not self.panel.form.is_new:
+            current = self.browser.current_ci()
+            if current is None:
+                return
+            self.show_ci(current)
+        self.dock("ci").show()
+        self.dock("ci").raise_()
+        self.panel.tabs.setCurrentIndex(0)
+        self.panel.form.focus_first()
+
+    def _created(self, ci_id: int) -> None:
+        self.navigation.visit(ci_id)
+        self._update_actions()
+        self.browser.select_ci(ci_id)
+
+    def delete_selected(self) -> None:
+        if self.cmdb is None or self.editor.busy:
+            return
+        ids = self.browser.selected_ids()
+        if not ids and self.panel.ci_id is not None:
+            ids = [self.panel.ci_id]
+        if not ids:
+            return
+        if len(ids) == 1:
+            name = self.cmdb.items.refs(ids).get(ids[0])
+            what = f"{name.class_name} “{name.name}”" if name else f"CI #{ids[0]}"
+        else:
+            what = f"these {len(ids):,} CIs"
+        answer = QMessageBox.question(
+            self,
+            "Delete",
+            f"Delete {what} and their relationships?\nYou can undo this with Ctrl+Z.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        self.editor.delete_cis(
+            ids, on_done=lambda s: self.show_message(f"Deleted {len(s):,} CI(s).")
+        )
+
+    def ask_bulk_set(self) -> None:
+        if self.cmdb is None:
+            return
+        ids = self.browser.selected_ids()
+        if not ids:
+            self.show_message("Select the CIs to change first.")
+            return
+        meta = self.cmdb.meta
+        info = meta.class_by_id.get(self.browser.filter.class_id or -1) or meta.root
+        attrs = [a for a in meta.attributes_of(info) if a.key not in _SETTABLE_SKIP]
+        labels = [a.label for a in attrs]
+        label, ok = QInputDialog.getItem(
+            self, "Set field", f"Field to set on {len(ids):,} CIs:", labels, 0, False
+        )
+        if not ok:
+            return
+        attr = attrs[labels.index(label)]
+        if attr.choices:
+            options = ["(empty)"] + [str(c) for c in attr.choices]
+            value, ok = QInputDialog.getItem(self, "Set field", f"New {label}:", options, 0, False)
+            raw: Any = None if value == "(empty)" else value
+        else:
+            value, ok = QInputDialog.getText(self, "Set field", f"New {label} (empty clears it):")
+            raw = value if value.strip() else None
+        if ok:
+            self.editor.bulk_set(
+                ids,
+                attr.key,
+                raw,
+                label,
+                on_done=lambda s: self.show_message(f"Set {label} on {len(s.updated):,} CI(s)."),
+            )
+
+    def add_relationship(self) -> None:
+        if self.panel.ci_id is None:
+            current = self.browser.current_ci()
+            if current is None:
+                return
+            self.show_ci(current)
+        self.panel.tabs.setCurrentIndex(1)
+        self.panel.open_picker()
+
+    def open_class_manager(self) -> None:
+        if self.cmdb is None:
+            return
+        if self.class_manager is None:
+            self.class_manager = ClassManager(self.runner, self.cmdb, self)
+        info = self.cmdb.meta.class_by_id.get(self.browser.filter.class_id or -1)
+        if info is not None:
+            self.class_manager.select_class(info.name)
+        self.class_manager.show()
+        self.class_manager.raise_()
+
+    # -- refreshing after changes -------------------------------------------
+    def _on_changed(self, summary: ChangeSummary) -> None:
+        if self.cmdb is None:
+            return
+        if summary.catalogue_changed:
+            self.navigator.set_meta(self.cmdb.meta)
+            self.browser.model.invalidate()
+            self.browser._set_columns_for_class()
+        self.browser.model.invalidate(summary.updated)
+        changed_keys = {k for after in summary.after.values() for k in after}
+        if (
+            summary.created
+            or summary.deleted
+            or summary.catalogue_changed
+            or (
+                summary.updated
+                and (
+                    not self.browser.filter.is_empty
+                    or self.browser.sort.key in changed_keys
+                    or "class" in changed_keys
+                )
+            )
+        ):
+            self.browser.schedule_refresh()
+        if (
+            summary.created
+            or summary.deleted
+            or "class" in changed_keys
+            or summary.catalogue_changed
+        ):
+            self._counts_timer.start()
+        if summary.deleted:
+            self.navigation.forget(set(summary.deleted))
+            self._update_actions()
+        if self._problems_automatic():
+            self._problems_timer.start()
+        self.panel.on_changed(summary)
+
+    def _on_external_change(self, catalogue_reloaded: bool) -> None:
+        if self.cmdb is None:
+            return
+        if catalogue_reloaded:
+            self.navigator.set_meta(self.cmdb.meta)
+            self.browser._set_columns_for_class()
+        self.browser.model.invalidate()
+        self.browser.schedule_refresh()
+        self._counts_timer.start()
+        if self._problems_automatic():
+            self._problems_timer.start()
+        self.panel.on_changed(None)
+        self.refresh_filters()
+        self.show_message("The CMDB was changed by another program; refreshed.")
+
+    def _poll(self) -> None:
+        if self.cmdb is None or not self.runner.is_idle():
+            return
+        self.runner.submit(
+            "Checking for changes",
+            jobs.generations,
+            self.cmdb,
+            on_done=lambda r: self.bridge.note_generations(*r),
+            key="poll",
+            replace=True,
+            visible=False,
+        )
+
+    def refresh_all(self) -> None:
+        if self.cmdb is None:
+            return
+        self.browser.model.invalidate()
+        self.browser.refresh()
+        self.refresh_counts()
+        self.refresh_filters()
+        self.refresh_problems()
+        self.panel.reload()
+
+    # -- status --------------------------------------------------------------
+    _total_cis: int | None = None
+
+    def _update_counts_label(self) -> None:
+        if self.cmdb is None:
+            self.count_label.setText("")
+            self.match_label.setText("")
+            return
+        total = self._total_cis
+        shown = self.browser.model.total
+        text = f"{total:,} CIs" if total is not None else ""
+        if shown is not None and total is not None and shown != total:
+            text = f"{shown:,} of {total:,} CIs"
+        self.count_label.setText(text)
+        if self.browser.filter.text and shown is not None:
+            self.match_label.setText(f"{shown:,} match{'es' if shown != 1 else ''}")
+        elif self.browser.filter.text:
+            self.match_label.setText("Searching…")
+        else:
+            self.match_label.setText("")
+
+    def _selection_changed(self, n: int) -> None:
+        self.selection_label.setText(f"{n:,} selected" if n > 1 else "")
+        self._update_actions()
+
+    def show_message(self, text: str, ms: int = 6000) -> None:
+        self.statusBar().showMessage(text, ms)
+
+    def _update_actions(self) -> None:
+        open_ = self.cmdb is not None
+        for action in (
+            self.save_copy_action,
+            self.close_action,
+            self.new_ci_action,
+            self.edit_ci_action,
+            self.delete_action,
+            self.set_field_action,
+            self.add_relationship_action,
+            self.refresh_action,
+            self.find_action,
+            self.class_manager_action,
+            self.save_filter_action,
+            self.browser.copy_action,
+            self.browser.export_action,
+            self.browser.columns_action,
+        ):
+            action.setEnabled(open_)
+        if open_:
+            self.delete_action.setEnabled(not self.editor.busy)
+        self.back_action.setEnabled(open_ and self.navigation.can_back)
+        self.forward_action.setEnabled(open_ and self.navigation.can_forward)
+        self.search_box.setEnabled(open_)
+
+    def _job_failed(self, task: Task, exc: BaseException) -> None:
+        self.report_error(task.title, exc)
+
+    def report_error(self, title: str, exc: BaseException | str) -> None:
+        """Tell the user (a CmdbError says what to fix; anything else is a bug)."""
+        if isinstance(exc, str) or isinstance(exc, CmdbError):
+            text = str(exc)
+        else:
+            text = f"Unexpected error: {exc}\nDetails are in the log."
+        self.errorReported.emit(title, text)
+        if not self.interactive:
+            log.warning("%s: %s", title, text)
+        elif isinstance(exc, str) or isinstance(exc, CmdbError):
+            QMessageBox.warning(self, title, text)
+        else:
+            QMessageBox.critical(self, title, text)
+
+    # -- help ----------------------------------------------------------------
+    def show_shortcuts(self) -> None:
+        rows = [
+            ("Ctrl+F", "Search"),
+            ("Ctrl+N", "New CI"),
+            ("F2", "Edit the current CI"),
+            ("Ctrl+S", "Save the CI"),
+            ("Del", "Delete (asks first)"),
+            ("Ctrl+Z / Ctrl+Y", "Undo / redo"),
+            ("Alt+Left / Alt+Right", "Back / forward"),
+            ("Ctrl+L", "Add a relationship"),
+            ("Ctrl+C", "Copy the selection as text"),
+            ("Ctrl+E", "Export the selection to .xlsx"),
+            ("F5", "Refresh"),
+            ("Ctrl+Shift+M", "Class manager"),
+            ("Ctrl+O", "Open a CMDB"),
+        ]
+        text = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in rows)
+        QMessageBox.information(self, "Keyboard shortcuts", f"<table>{text}</table>")
+
+    def show_about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About CMDB Desktop",
+            "<b>CMDB Desktop</b><br>An offline-first CMDB: CIs, relationships, "
+            "impact analysis, spreadsheet import and audit.",
+        )
+
+    # -- closing -------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.panel.dirty and not self.panel.confirm_discard():
+            event.ignore()
+            return
+        self._closing = True
+        self.save_layout()
+        self._poll_timer.stop()
+        cmdb = self.cmdb
+        self.runner.cancel()
+        self._set_cmdb(None)
+        if self.class_manager is not None:
+            self.class_manager.close()
+        if not self.runner.shutdown():
+            log.warning("the worker did not stop in time")
+        if cmdb is not None:
+            cmdb.close()
+        event.accept()

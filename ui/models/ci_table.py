@@ -1,0 +1,362 @@
+"""The CI table's model: the ids of the current result in order, plus a small row cache.
+
+Invariants:
+
+* ``rowCount()`` is the result's size as soon as it is counted (before that,
+  the length of the first page); rows whose id has not arrived yet show a
+  placeholder and are filled in when it does (``put_ids``).
+* Row values are fetched for a block of ids around the first one asked for
+  (a primary-key lookup of ``BLOCK`` ids, ~1 ms), kept in an LRU cache of
+  ``CACHE_ROWS`` rows, and dropped when the CI changes (``invalidate``).
+  Nothing else touches the database on the GUI thread.
+* Sorting and filtering never happen here: ``sort()`` only asks the owner
+  (``sortRequested``) to run a new query in the worker.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
+
+from cmdb_desktop.browse import Column
+from cmdb_desktop.catalogue import INACTIVE_STATUSES
+from cmdb_desktop.cmdb import Cmdb
+from cmdb_desktop.values import to_text
+from ui import theme
+
+Index = QModelIndex | QPersistentModelIndex
+
+#: Ids fetched per cache miss.
+BLOCK = 128
+#: Rows kept in the cache.
+CACHE_ROWS = 8192
+#: Role that returns the CI id of a row.
+CI_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+#: Role that returns the raw (typed) value of a cell.
+VALUE_ROLE = Qt.ItemDataRole.UserRole + 2
+
+_NUMERIC = frozenset({"integer", "decimal", "id"})
+
+
+def format_value(column: Column, value: Any) -> str:
+    """How a cell reads: timestamps in local time to the minute, the rest as ``to_text``."""
+    if value is None:
+        return ""
+    if column.type == "timestamp" and isinstance(value, datetime):
+        local = value.replace(tzinfo=UTC).astimezone()
+        return local.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()
+    if column.type == "decimal" and isinstance(value, float):
+        return f"{value:,.2f}" if column.key == "cost" else to_text(value)
+    return to_text(value)
+
+
+_dots: dict[str, QIcon] = {}
+
+
+def status_dot(status: str) -> QIcon:
+    """A small coloured dot for a lifecycle status."""
+    if status not in _dots:
+        pm = QPixmap(24, 24)
+        pm.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pm)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(theme.STATUS_COLOURS.get(status, "#8e9aaf")))
+        painter.drawEllipse(6, 6, 12, 12)
+        painter.end()
+        _dots[status] = QIcon(pm)
+    return _dots[status]
+
+
+class CiTableModel(QAbstractTableModel):
+    """Rows are CIs of the current result, columns are :class:`Column` s."""
+
+    sortRequested = Signal(str, bool)
+    countChanged = Signal()
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._cmdb: Cmdb | None = None
+        self._columns: list[Column] = []
+        self._ids: array[int] = array("q")
+        self._total: int | None = None
+        self._complete = False
+        self._cache: OrderedDict[int, tuple[Any, ...]] = OrderedDict()
+        self._ref_names: dict[int, str] = {}
+
+    # -- configuration -------------------------------------------------------
+    def set_cmdb(self, cmdb: Cmdb | None) -> None:
+        self.beginResetModel()
+        self._cmdb = cmdb
+        self._ids = array("q")
+        self._total = None
+        self._complete = cmdb is None
+        self._cache.clear()
+        self._ref_names.clear()
+        self.endResetModel()
+        self.countChanged.emit()
+
+    @property
+    def columns(self) -> list[Column]:
+        return list(self._columns)
+
+    def set_columns(self, columns: Sequence[Column]) -> None:
+        self.beginResetModel()
+        self._columns = list(columns)
+        self._cache.clear()
+        self.endResetModel()
+
+    def column_of(self, key: str) -> int | None:
+        for n, col in enumerate(self._columns):
+            if col.key == key:
+                return n
+        return None
+
+    # -- feeding results -----------------------------------------------------
+    def set_first_page(self, ids: Sequence[int]) -> None:
+        """Start a new result with its first page (its size is not known yet)."""
+        self.beginResetModel()
+        self._ids = array("q", ids)
+        self._total = None
+        self._complete = False
+        self._cache.clear()
+        self.endResetModel()
+        self.countChanged.emit()
+
+    def set_result(self, ids: array[int]) -> None:
+        """Replace the whole result at once (a refresh after the data changed)."""
+        self.beginResetModel()
+        self._ids = ids
+        self._total = len(ids)
+        self._complete = True
+        self._cache.clear()
+        self.endResetModel()
+        self.countChanged.emit()
+
+    def set_total(self, total: int) -> None:
+        """The result's size is now known: grow or shrink to it."""
+        self._resize(max(total, 0))
+        self.countChanged.emit()
+
+    def put_ids(self, offset: int, ids: Sequence[int]) -> None:
+        """Ids for rows ``offset …``: they replace placeholders (or the first page)."""
+        end = offset + len(ids)
+        if end > self.rowCount():
+            self._resize(end)
+        changed_from = offset
+        if len(self._ids) < offset:
+            self._ids.extend([0] * (offset - len(self._ids)))
+        old = self._ids[offset:end]
+        self._ids[offset:end] = array("q", ids)
+        if old == self._ids[offset : offset + len(old)]:
+            changed_from = offset + len(old)  # the first page came back unchanged
+        if changed_from < end and self._columns:
+            self.dataChanged.emit(
+                self.index(changed_from, 0), self.index(end - 1, len(self._columns) - 1)
+            )
+
+    def finish(self, total: int) -> None:
+        """Every id has arrived; the result has exactly ``total`` rows."""
+        self._resize(total)
+        del self._ids[total:]
+        self._complete = True
+        self.countChanged.emit()
+
+    def _resize(self, rows: int) -> None:
+        current = self.rowCount()
+        if rows > current:
+            self.beginInsertRows(QModelIndex(), current, rows - 1)
+            self._total = rows
+            self.endInsertRows()
+        elif rows < current:
+            self.beginRemoveRows(QModelIndex(), rows, current - 1)
+            self._total = rows
+            del self._ids[rows:]
+            self.endRemoveRows()
+        else:
+            self._total = rows
+
+    def invalidate(self, ci_ids: Iterable[int] | None = None) -> None:
+        """Forget cached rows (of ``ci_ids``, or all) and repaint."""
+        if ci_ids is None:
+            self._cache.clear()
+        else:
+            for ci_id in ci_ids:
+                self._cache.pop(ci_id, None)
+        self._ref_names.clear()
+        if self.rowCount() and self._columns:
+            self.dataChanged.emit(
+                self.index(0, 0), self.index(self.rowCount() - 1, len(self._columns) - 1)
+            )
+
+    # -- queries -------------------------------------------------------------
+    @property
+    def complete(self) -> bool:
+        """True once every id of the result has arrived."""
+        return self._complete
+
+    @property
+    def total(self) -> int | None:
+        """The result's size, or None while it is being counted."""
+        return self._total
+
+    @property
+    def ids(self) -> array[int]:
+        return self._ids
+
+    def ci_id(self, row: int) -> int | None:
+        if 0 <= row < len(self._ids) and row < self.rowCount():
+            return self._ids[row]
+        return None
+
+    def row_of(self, ci_id: int) -> int | None:
+        try:
+            row = self._ids.index(ci_id)
+        except ValueError:
+            return None
+        return row if row < self.rowCount() else None
+
+    def ids_of_rows(self, ranges: Iterable[tuple[int, int]]) -> list[int]:
+        """Ids of the rows in the inclusive ``(top, bottom)`` ranges, in row order."""
+        out: list[int] = []
+        limit = min(len(self._ids), self.rowCount())
+        for top, bottom in sorted(ranges):
+            out.extend(self._ids[max(top, 0) : min(bottom + 1, limit)])
+        return out
+
+    def values(self, row: int) -> tuple[Any, ...] | None:
+        ci_id = self.ci_id(row)
+        if ci_id is None or self._cmdb is None:
+            return None
+        cached = self._cache.get(ci_id)
+        if cached is not None:
+            self._cache.move_to_end(ci_id)
+            return cached
+        self._fetch_block(row)
+        return self._cache.get(ci_id)
+
+    def _fetch_block(self, row: int) -> None:
+        from cmdb_desktop import browse
+
+        assert self._cmdb is not None
+        start = max(0, row - BLOCK // 4)
+        end = min(len(self._ids), self.rowCount(), start + BLOCK)
+        wanted = [i for i in self._ids[start:end] if i not in self._cache]
+        keys = [c.key for c in self._columns]
+        got = browse.rows(self._cmdb, wanted, keys)
+        refs = [
+            n
+            for n, c in enumerate(self._columns)
+            if c.attribute is not None and c.attribute.type == "reference"
+        ]
+        if refs:
+            ref_ids = {v[n] for v in got.values() for n in refs if isinstance(v[n], int)}
+            missing = [i for i in ref_ids if i not in self._ref_names]
+            for ci_id, ref in self._cmdb.items.refs(missing).items():
+                self._ref_names[ci_id] = ref.name
+        for ci_id in wanted:
+            # A CI deleted since the query gets an empty row until the next refresh.
+            self._cache[ci_id] = got.get(ci_id, (None,) * len(keys))
+        while len(self._cache) > CACHE_ROWS:
+            self._cache.popitem(last=False)
+
+    # -- Qt model interface --------------------------------------------------
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        if parent.isValid():
+            return 0
+        return self._total if self._total is not None else len(self._ids)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._columns)
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(self._columns):
+            return None
+        col = self._columns[section]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return col.label
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{col.label} ({col.key}) — click to sort"
+        if role == Qt.ItemDataRole.TextAlignmentRole and col.type in _NUMERIC:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not self.checkIndex(index):
+            return None
+        row, colno = index.row(), index.column()
+        col = self._columns[colno]
+        if role == CI_ID_ROLE:
+            return self.ci_id(row)
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            if col.type in _NUMERIC:
+                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        if role not in (
+            Qt.ItemDataRole.DisplayRole,
+            Qt.ItemDataRole.DecorationRole,
+            Qt.ItemDataRole.ToolTipRole,
+            Qt.ItemDataRole.ForegroundRole,
+            VALUE_ROLE,
+        ):
+            return None
+        vals = self.values(row)
+        if vals is None:
+            if role == Qt.ItemDataRole.DisplayRole and colno == 0:
+                return "Loading…"
+            return None
+        value = vals[colno]
+        if role == VALUE_ROLE:
+            return value
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col.attribute is not None and col.attribute.type == "reference":
+                if isinstance(value, int):
+                    return self._ref_names.get(value, f"#{value}")
+            return format_value(col, value)
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._decoration(col, vals, value)
+        if role == Qt.ItemDataRole.ForegroundRole:
+            status_col = self.column_of("status")
+            if status_col is not None and vals[status_col] in INACTIVE_STATUSES:
+                return QGuiApplication.palette().color(QPalette.ColorRole.PlaceholderText)
+            return None
+        if role == Qt.ItemDataRole.ToolTipRole and col.key == "name":
+            class_col = self.column_of("class")
+            cls = vals[class_col] if class_col is not None else ""
+            return f"#{self.ci_id(row)} {cls}/{value}".replace(" /", " ")
+        return None
+
+    def _decoration(self, col: Column, vals: tuple[Any, ...], value: Any) -> Any:
+        if col.key == "class" and isinstance(value, str) and self._cmdb is not None:
+            info = self._cmdb.meta.find_class(value)
+            return theme.class_icon(info.icon if info is not None else "")
+        if col.key == "status" and isinstance(value, str):
+            return status_dot(value)
+        return None
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if 0 <= column < len(self._columns):
+            self.sortRequested.emit(
+                self._columns[column].key, order == Qt.SortOrder.DescendingOrder
+            )

@@ -1,0 +1,105 @@
+"""``cmdb-desktop --screenshot OUT.png --view NAME [--select CI]``: render a view
+offscreen, save it, exit (PRODUCT.md §6; the docs' pictures come from here).
+
+Views are a small explicit table, :data:`VIEWS`: a name and a function
+``render(window, ci_id) -> QWidget`` that prepares the main window (the
+database is already open and settled) and returns the widget to grab. GUI
+part 2 adds its views (impact, graph, health, import) to the table and
+removes them from :data:`PLANNED_VIEWS`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QEventLoop, Qt, QTimer
+from PySide6.QtWidgets import QWidget
+
+from cmdb_desktop.errors import CmdbError
+from ui.main_window import MainWindow
+
+Render = Callable[[MainWindow, int | None], QWidget]
+
+#: How long a screenshot may wait for the database work to finish (s).
+SETTLE_TIMEOUT = 120.0
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = SETTLE_TIMEOUT) -> bool:
+    """Run the event loop until ``predicate()`` holds (True) or time runs out (False)."""
+    deadline = time.monotonic() + timeout
+    loop = QEventLoop()
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        QTimer.singleShot(20, loop.quit)
+        loop.exec()
+    return True
+
+
+def settle(window: MainWindow, timeout: float = SETTLE_TIMEOUT) -> bool:
+    """Wait until the worker is idle and the table has its result, then paint."""
+    ok = wait_until(lambda: window.runner.is_idle() and not window.browser.loading, timeout)
+    # a few more turns of the loop so timers (debounces) and paints run
+    for _ in range(5):
+        loop = QEventLoop()
+        QTimer.singleShot(30, loop.quit)
+        loop.exec()
+        if not window.runner.is_idle():
+            wait_until(window.runner.is_idle, timeout)
+    return ok
+
+
+def render_table(window: MainWindow, ci_id: int | None) -> QWidget:
+    """The whole window: navigator, table (and the CI panel when a CI is selected)."""
+    window.dock("ci").setVisible(ci_id is not None)
+    if ci_id is not None:
+        window.show_ci(ci_id)
+    return window
+
+
+def render_ci(window: MainWindow, ci_id: int | None) -> QWidget:
+    """The CI panel of the selected CI (the first one in the table without --select)."""
+    if ci_id is None:
+        ci_id = window.browser.model.ci_id(0)
+    if ci_id is None:
+        raise CmdbError("The CMDB is empty: there is no CI to show (use --select).")
+    dock = window.dock("ci")
+    dock.show()
+    window.resizeDocks([dock], [620], Qt.Orientation.Horizontal)
+    window.show_ci(ci_id)
+    return window.panel
+
+
+VIEWS: dict[str, Render] = {
+    "table": render_table,
+    "ci": render_ci,
+}
+
+#: Views PRODUCT.md names that GUI part 2 provides.
+PLANNED_VIEWS = ("impact", "graph", "health", "import")
+ALL_VIEWS = (*VIEWS, *PLANNED_VIEWS)
+
+
+def take(window: MainWindow, view: str, select: str | None, out: str | Path) -> Path:
+    """Render ``view`` of the open CMDB into ``out`` (PNG). Raises CmdbError for bad input."""
+    if view not in VIEWS:
+        raise CmdbError(
+            f"The {view!r} view cannot be rendered yet (it comes with a later version); "
+            f"available: {', '.join(VIEWS)}."
+        )
+    if not settle(window):
+        raise CmdbError("Timed out waiting for the CMDB to load.")
+    ci_id = None
+    if select is not None:
+        assert window.cmdb is not None
+        ci_id = window.cmdb.items.resolve(select)
+    widget = VIEWS[view](window, ci_id)
+    settle(window)
+    image = widget.grab()
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not image.save(str(path)):
+        raise CmdbError(f"Cannot write {path}.")
+    return path

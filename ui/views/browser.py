@@ -1,0 +1,731 @@
+"""The CI browser: filter bar, the big table, and the queries behind it.
+
+A new filter or sort runs two jobs in the worker: the first page (painted as
+soon as it arrives), then the count and every id of the result, streamed in
+chunks (rows whose id has not arrived show "Loading…"). A refresh after a
+change loads the new ids quietly and swaps them in, keeping the current CI
+and the scroll position. Newer queries cancel older ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import partial
+from typing import Any
+
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCompleter,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QMessageBox,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cmdb_desktop import browse
+from cmdb_desktop.browse import BrowseFilter, BrowseSort, Column
+from cmdb_desktop.catalogue import CRITICALITIES, ENVIRONMENTS, STATUSES
+from cmdb_desktop.cmdb import Cmdb
+from cmdb_desktop.metamodel import ClassInfo, Metamodel
+from ui import jobs
+from ui.models.ci_table import CI_ID_ROLE, CiTableModel
+from ui.tasks import TaskRunner
+from ui.theme import icon
+
+#: Rows in the first page of a new result.
+FIRST_PAGE = 200
+#: Above this many rows, copying runs in the worker.
+SYNC_COPY_LIMIT = 2000
+
+#: Extra columns shown by default for some families of classes.
+_FAMILY_COLUMNS = {
+    "Hardware": ["serial_number", "asset_tag", "manufacturer", "model"],
+    "Application": ["software_version", "vendor"],
+    "Software": ["software_version", "vendor"],
+}
+
+
+def default_columns(meta: Metamodel, info: ClassInfo | None) -> list[str]:
+    """What a class shows before the user picks columns."""
+    keys = ["name", "class", "status", "environment", "criticality", "owner"]
+    if info is not None:
+        for ancestor in meta.ancestors(info):
+            keys += _FAMILY_COLUMNS.get(ancestor.name, [])
+    keys += ["support_group", "updated_at"]
+    available = {c.key for c in browse.columns_for(meta, info)}
+    return [k for k in dict.fromkeys(keys) if k in available]
+
+
+class MultiChoiceButton(QToolButton):
+    """A filter button with a checkable menu (Status ▾, Environment ▾…)."""
+
+    changed = Signal()
+
+    def __init__(self, title: str, choices: Sequence[Any], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._title = title
+        self.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        menu = QMenu(self)
+        self.actions_: list[QAction] = []
+        for choice in choices:
+            action = menu.addAction(str(choice))
+            action.setCheckable(True)
+            action.setData(choice)
+            action.toggled.connect(self._toggled)
+            self.actions_.append(action)
+        self.setMenu(menu)
+        self._refresh_text()
+
+    def selected(self) -> tuple[Any, ...]:
+        return tuple(a.data() for a in self.actions_ if a.isChecked())
+
+    def set_selected(self, values: Sequence[Any]) -> None:
+        wanted = set(values)
+        for a in self.actions_:
+            a.blockSignals(True)
+            a.setChecked(a.data() in wanted)
+            a.blockSignals(False)
+        self._refresh_text()
+
+    def _toggled(self, _checked: bool) -> None:
+        self._refresh_text()
+        self.changed.emit()
+
+    def _refresh_text(self) -> None:
+        chosen = self.selected()
+        if not chosen:
+            self.setText(f"{self._title}: any")
+        elif len(chosen) == 1:
+            self.setText(f"{self._title}: {chosen[0]}")
+        else:
+            self.setText(f"{self._title}: {len(chosen)} selected")
+
+
+class BrowserView(QWidget):
+    """Signals: ``currentCiChanged(ci_id | None)``, ``activated(ci_id)`` (Enter or
+    double-click), ``resultChanged()`` (count or loading state moved),
+    ``filterChanged(BrowseFilter)``, ``saveFilterRequested()``."""
+
+    currentCiChanged = Signal(object)
+    activated = Signal(int)
+    resultChanged = Signal()
+    filterChanged = Signal(object)
+    selectionChanged = Signal(int)
+    message = Signal(str)
+
+    def __init__(
+        self, runner: TaskRunner, settings: QSettings, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("browser")
+        self.runner = runner
+        self.settings = settings
+        self.cmdb: Cmdb | None = None
+        self.filter = BrowseFilter()
+        self.sort = BrowseSort()
+        self._generation = 0
+        self._loading = False
+        self._restore_id: int | None = None
+        self._refresh_pending = False
+        self._first_page_painted: int | None = None
+        self._owner_completion_loaded = False
+        self._quiet = False
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self._build_filter_bar())
+
+        self.model = CiTableModel(self)
+        self.model.sortRequested.connect(self._sort_requested)
+        self.model.countChanged.connect(self.resultChanged)
+        self.table = QTableView(self)
+        self.table.setObjectName("ciTable")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setShowGrid(False)
+        self.table.setWordWrap(False)
+        self.table.setTabKeyNavigation(False)
+        self.table.setCornerButtonEnabled(False)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 8)
+        header = self.table.horizontalHeader()
+        header.setSectionsMovable(True)
+        header.setHighlightSections(False)
+        header.setStretchLastSection(True)
+        header.setSortIndicatorShown(True)
+        header.setSortIndicator(0, Qt.SortOrder.AscendingOrder)
+        header.sortIndicatorChanged.connect(self._header_sort)
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        header.customContextMenuRequested.connect(self.show_column_menu)
+        self.table.doubleClicked.connect(self._activated)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.table.selectionModel().currentRowChanged.connect(self._current_changed)
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        layout.addWidget(self.table, 1)
+
+        open_action = QAction("Open", self.table)
+        open_action.setShortcuts([QKeySequence(Qt.Key.Key_Return), QKeySequence(Qt.Key.Key_Enter)])
+        open_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        open_action.triggered.connect(self._open_current)
+        self.table.addAction(open_action)
+        self.copy_action = QAction(icon("copy"), "&Copy as Text", self)
+        self.copy_action.setShortcut(QKeySequence.StandardKey.Copy)
+        self.copy_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.copy_action.triggered.connect(self.copy_selection)
+        self.table.addAction(self.copy_action)
+        self.export_action = QAction(icon("export"), "&Export Selection…", self)
+        self.export_action.setShortcut(QKeySequence("Ctrl+E"))
+        self.export_action.triggered.connect(self.export_selection)
+        self.table.addAction(self.export_action)
+        self.columns_action = QAction(icon("columns"), "Choose &Columns…", self)
+        self.columns_action.triggered.connect(
+            lambda: self.show_column_menu(self.table.horizontalHeader().rect().bottomLeft())
+        )
+
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(250)
+        self._refresh_timer.timeout.connect(self.refresh)
+        self._set_columns_for_class()
+
+    # -- filter bar ----------------------------------------------------------
+    def _build_filter_bar(self) -> QWidget:
+        bar = QFrame(self)
+        bar.setObjectName("filterBar")
+        row = QHBoxLayout(bar)
+        row.setContentsMargins(8, 4, 8, 4)
+        row.setSpacing(6)
+        self.scope_label = QLabel("All CIs")
+        self.scope_label.setProperty("role", "chip")
+        self.scope_label.setObjectName("scopeLabel")
+        row.addWidget(self.scope_label)
+        self.status_button = MultiChoiceButton("Status", STATUSES, bar)
+        self.environment_button = MultiChoiceButton("Environment", ENVIRONMENTS, bar)
+        self.criticality_button = MultiChoiceButton("Criticality", CRITICALITIES, bar)
+        for b in (self.status_button, self.environment_button, self.criticality_button):
+            b.changed.connect(self._filter_widgets_changed)
+            row.addWidget(b)
+        self.owner_edit = QLineEdit(bar)
+        self.owner_edit.setObjectName("ownerFilter")
+        self.owner_edit.setPlaceholderText("Owner contains…")
+        self.owner_edit.setClearButtonEnabled(True)
+        self.owner_edit.setMaximumWidth(180)
+        self._owner_timer = QTimer(self)
+        self._owner_timer.setSingleShot(True)
+        self._owner_timer.setInterval(300)
+        self._owner_timer.timeout.connect(self._filter_widgets_changed)
+        self.owner_edit.textEdited.connect(lambda _t: self._owner_timer.start())
+        self.owner_edit.textEdited.connect(lambda _t: self._load_owner_completion())
+        row.addWidget(self.owner_edit)
+        self.clear_button = QToolButton(bar)
+        self.clear_button.setText("Clear filters")
+        self.clear_button.setAutoRaise(True)
+        self.clear_button.clicked.connect(self.clear_filters)
+        row.addWidget(self.clear_button)
+        row.addStretch(1)
+        self.count_label = QLabel("")
+        self.count_label.setObjectName("countLabel")
+        self.count_label.setProperty("role", "muted")
+        row.addWidget(self.count_label)
+        return bar
+
+    def _filter_widgets_changed(self) -> None:
+        self.set_filter(
+            BrowseFilter(
+                class_id=self.filter.class_id,
+                statuses=tuple(self.status_button.selected()),
+                environments=tuple(self.environment_button.selected()),
+                criticalities=tuple(int(c) for c in self.criticality_button.selected()),
+                owner=self.owner_edit.text().strip(),
+                text=self.filter.text,
+                ids=self.filter.ids,
+            )
+        )
+
+    def _sync_filter_widgets(self) -> None:
+        self.status_button.set_selected(self.filter.statuses)
+        self.environment_button.set_selected(self.filter.environments)
+        self.criticality_button.set_selected(self.filter.criticalities)
+        if self.owner_edit.text().strip() != self.filter.owner:
+            self.owner_edit.setText(self.filter.owner)
+
+    def _load_owner_completion(self) -> None:
+        if self._owner_completion_loaded or self.cmdb is None:
+            return
+        self._owner_completion_loaded = True
+
+        def done(values: list[Any]) -> None:
+            completer = QCompleter(sorted(str(v) for v in values), self.owner_edit)
+            completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+            completer.setFilterMode(Qt.MatchFlag.MatchContains)
+            self.owner_edit.setCompleter(completer)
+
+        self.runner.submit(
+            "Loading owners", jobs.distinct_values, self.cmdb, "owner", on_done=done, visible=False
+        )
+
+    # -- database ------------------------------------------------------------
+    def set_cmdb(self, cmdb: Cmdb | None) -> None:
+        self.runner.cancel("browse")
+        self.cmdb = cmdb
+        self.filter = BrowseFilter()
+        self.sort = BrowseSort()
+        self._owner_completion_loaded = False
+        self.owner_edit.setCompleter(None)
+        self._sync_filter_widgets()
+        self.model.set_cmdb(cmdb)
+        self._set_columns_for_class()
+        if cmdb is not None:
+            self.run_query()
+        self._update_labels()
+
+    # -- filtering and sorting -----------------------------------------------
+    def set_filter(self, flt: BrowseFilter) -> None:
+        """Show what ``flt`` selects (a new query, first page first)."""
+        class_changed = flt.class_id != self.filter.class_id
+        self.filter = flt
+        self._sync_filter_widgets()
+        if class_changed:
+            self._set_columns_for_class()
+        self.filterChanged.emit(flt)
+        self.run_query()
+
+    def set_class(self, class_id: int | None) -> None:
+        self.set_filter(
+            BrowseFilter(
+                class_id=class_id,
+                statuses=self.filter.statuses,
+                environments=self.filter.environments,
+                criticalities=self.filter.criticalities,
+                owner=self.filter.owner,
+                text=self.filter.text,
+            )
+        )
+
+    def set_text(self, text: str) -> None:
+        """The search box's text (already debounced by the caller)."""
+        if text.strip() == self.filter.text.strip():
+            return
+        f = self.filter
+        self.set_filter(
+            BrowseFilter(
+                f.class_id,
+                f.statuses,
+                f.environments,
+                f.criticalities,
+                f.owner,
+                text.strip(),
+                f.ids,
+            )
+        )
+
+    def set_ids(self, ids: Sequence[int], label: str) -> None:
+        """Show an explicit list of CIs (a problem list); other filters are cleared."""
+        self.set_filter(BrowseFilter(ids=tuple(ids)))
+        self.scope_label.setText(label)
+
+    def clear_filters(self) -> None:
+        self.set_filter(BrowseFilter(class_id=self.filter.class_id, text=self.filter.text))
+
+    def _header_sort(self, section: int, order: Qt.SortOrder) -> None:
+        self.model.sort(section, order)
+
+    def _sort_requested(self, key: str, descending: bool) -> None:
+        sort = BrowseSort(key, descending)
+        if sort != self.sort:
+            self.sort = sort
+            self.run_query()
+
+    # -- columns -------------------------------------------------------------
+    def _class_info(self) -> ClassInfo | None:
+        if self.cmdb is None or self.filter.class_id is None:
+            return None
+        return self.cmdb.meta.class_by_id.get(self.filter.class_id)
+
+    def _settings_key(self) -> str:
+        info = self._class_info()
+        return f"columns/{info.name if info else '*'}"
+
+    def _set_columns_for_class(self) -> None:
+        if self.cmdb is None:
+            self.model.set_columns([])
+            return
+        meta = self.cmdb.meta
+        info = self._class_info()
+        available = {c.key: c for c in browse.columns_for(meta, info)}
+        saved = self.settings.value(self._settings_key())
+        keys = [str(k) for k in saved] if isinstance(saved, list) else []
+        keys = [k for k in keys if k in available] or default_columns(meta, info)
+        self._apply_columns([available[k] for k in keys])
+
+    def _apply_columns(self, columns: list[Column]) -> None:
+        self.model.set_columns(columns)
+        header = self.table.horizontalHeader()
+        widths = {
+            "name": 230,
+            "class": 130,
+            "status": 110,
+            "criticality": 95,
+            "environment": 115,
+            "owner": 140,
+            "updated_at": 130,
+            "created_at": 130,
+            "id": 70,
+            "version": 60,
+        }
+        for n, col in enumerate(columns):
+            header.resizeSection(n, widths.get(col.key, 120))
+        sort_col = self.model.column_of(self.sort.key)
+        header.blockSignals(True)
+        if sort_col is None:
+            header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        else:
+            order = (
+                Qt.SortOrder.DescendingOrder
+                if self.sort.descending
+                else Qt.SortOrder.AscendingOrder
+            )
+            header.setSortIndicator(sort_col, order)
+        header.blockSignals(False)
+
+    def visible_keys(self) -> list[str]:
+        return [c.key for c in self.model.columns]
+
+    def set_visible_keys(self, keys: Sequence[str]) -> None:
+        """Show these columns (for this class) and remember the choice."""
+        if self.cmdb is None:
+            return
+        available = {c.key: c for c in browse.columns_for(self.cmdb.meta, self._class_info())}
+        chosen = [available[k] for k in keys if k in available]
+        if not chosen:
+            return
+        self.settings.setValue(self._settings_key(), [c.key for c in chosen])
+        self._apply_columns(chosen)
+
+    def show_column_menu(self, pos: Any) -> None:
+        if self.cmdb is None:
+            return
+        menu = QMenu(self)
+        shown = self.visible_keys()
+        for col in browse.columns_for(self.cmdb.meta, self._class_info()):
+            action = menu.addAction(col.label)
+            action.setCheckable(True)
+            action.setChecked(col.key in shown)
+            action.setEnabled(col.key != "name")
+            action.toggled.connect(partial(self._toggle_column, col.key))
+        menu.addSeparator()
+        menu.addAction("Reset to defaults", self._reset_columns)
+        menu.popup(self.table.horizontalHeader().mapToGlobal(pos))
+
+    def _toggle_column(self, key: str, on: bool) -> None:
+        keys = self.visible_keys()
+        if on and key not in keys:
+            keys.append(key)
+        elif not on and key in keys:
+            keys.remove(key)
+        self.set_visible_keys(keys)
+
+    def _reset_columns(self) -> None:
+        self.settings.remove(self._settings_key())
+        self._set_columns_for_class()
+
+    # -- queries -------------------------------------------------------------
+    def run_query(self) -> None:
+        """A new result: the first page, then the count and every id."""
+        if self.cmdb is None:
+            return
+        self._generation += 1
+        gen = self._generation
+        self._restore_id = self.current_ci()
+        self.runner.cancel("browse")
+        self._loading = True
+        self._update_labels()
+        self.runner.submit(
+            "Searching",
+            jobs.first_page,
+            self.cmdb,
+            self.filter,
+            self.sort,
+            FIRST_PAGE,
+            on_done=partial(self._first_page, gen),
+            on_error=partial(self._query_failed, gen),
+            key="browse",
+            visible=False,
+        )
+        self._submit_ids(gen, refresh=False)
+
+    def refresh(self) -> None:
+        """Reload the ids of the same filter after a change, keeping position."""
+        if self.cmdb is None:
+            return
+        if self.runner.busy_with("browse"):
+            self._refresh_pending = True
+            return
+        self._generation += 1
+        self._loading = True
+        self._update_labels()
+        self._submit_ids(self._generation, refresh=True)
+
+    def schedule_refresh(self) -> None:
+        self._refresh_timer.start()
+
+    def _submit_ids(self, gen: int, *, refresh: bool) -> None:
+        assert self.cmdb is not None
+        buffer: list[Any] = []
+        self.runner.submit(
+            "Loading CIs",
+            jobs.count_and_ids,
+            self.cmdb,
+            self.filter,
+            self.sort,
+            on_partial=partial(self._ids_partial, gen, refresh, buffer),
+            on_done=partial(self._ids_done, gen, refresh, buffer),
+            on_error=partial(self._query_failed, gen),
+            key="browse",
+        )
+
+    def _first_page(self, gen: int, ids: list[int]) -> None:
+        if gen != self._generation:
+            return
+        self.model.set_first_page(ids)
+        self._restore_current()
+
+    def _ids_partial(self, gen: int, refresh: bool, buffer: list[Any], value: Any) -> None:
+        if gen != self._generation:
+            return
+        if refresh:
+            buffer.append(value)
+            return
+        if isinstance(value, int):
+            self.model.set_total(value)
+        else:
+            self.model.put_ids(value.offset, value.ids)
+            if self._restore_id is not None and self.model.row_of(self._restore_id) is not None:
+                self._restore_current()
+
+    def _ids_done(self, gen: int, refresh: bool, buffer: list[Any], total: int) -> None:
+        if gen != self._generation:
+            return
+        if refresh:
+            from array import array
+
+            ids: array[int] = array("q")
+            for value in buffer:
+                if not isinstance(value, int):
+                    ids.extend(value.ids)
+            self._swap_result(ids)
+        else:
+            self.model.finish(total)
+            self._restore_current()
+        self._loading = False
+        self._update_labels()
+        if self._refresh_pending:
+            self._refresh_pending = False
+            self.schedule_refresh()
+
+    def _swap_result(self, ids: Any) -> None:
+        current = self.current_ci()
+        selected = set(self.selected_ids(limit=10000))
+        scroll = self.table.verticalScrollBar().value()
+        self.model.set_result(ids)
+        self.table.verticalScrollBar().setValue(scroll)
+        if selected:
+            selection = QItemSelection()
+            for ci_id in selected:
+                row = self.model.row_of(ci_id)
+                if row is not None:
+                    selection.select(
+                        self.model.index(row, 0),
+                        self.model.index(row, self.model.columnCount() - 1),
+                    )
+            self.table.selectionModel().select(selection, QItemSelectionModel.SelectionFlag.Select)
+        if current is not None:
+            row = self.model.row_of(current)
+            if row is not None:
+                self.table.selectionModel().setCurrentIndex(
+                    self.model.index(row, 0), QItemSelectionModel.SelectionFlag.NoUpdate
+                )
+
+    def _query_failed(self, gen: int, exc: BaseException) -> None:
+        if gen != self._generation:
+            return
+        self._loading = False
+        self._update_labels()
+        self.message.emit(f"Search failed: {exc}")
+
+    def _restore_current(self) -> None:
+        if self._restore_id is None:
+            return
+        row = self.model.row_of(self._restore_id)
+        if row is None:
+            return
+        self._restore_id = None
+        self._select_row(row, emit=False)
+
+    @property
+    def loading(self) -> bool:
+        return self._loading
+
+    def _update_labels(self) -> None:
+        total = self.model.total
+        if self.cmdb is None:
+            text = ""
+        elif total is None:
+            text = "Searching…"
+        else:
+            what = "match" if self.filter.text else "CI"
+            plural = "es" if what == "match" else "s"
+            text = f"{total:,} {what}{plural if total != 1 else ''}"
+            if self._loading:
+                text += " · loading…"
+        self.count_label.setText(text)
+        if self.filter.ids is None:
+            meta = self.cmdb.meta if self.cmdb is not None else None
+            info = self._class_info()
+            self.scope_label.setText(info.name if info is not None else "All CIs")
+            if meta is not None and self.filter.text:
+                self.scope_label.setText(f"{self.scope_label.text()} · “{self.filter.text}”")
+        self.resultChanged.emit()
+
+    # -- selection -----------------------------------------------------------
+    def current_ci(self) -> int | None:
+        index = self.table.currentIndex()
+        return self.model.ci_id(index.row()) if index.isValid() else None
+
+    def selected_ids(self, limit: int | None = None) -> list[int]:
+        """Ids of the selected rows, in table order (ranges, never one index per row)."""
+        ranges = [(r.top(), r.bottom()) for r in self.table.selectionModel().selection()]
+        merged = sorted(set(ranges))
+        ids = self.model.ids_of_rows(merged)
+        seen: set[int] = set()
+        out = [i for i in ids if not (i in seen or seen.add(i))]
+        return out[:limit] if limit is not None else out
+
+    def select_ci(self, ci_id: int) -> bool:
+        """Make ``ci_id`` the current row if it is in the result; False if it is not."""
+        row = self.model.row_of(ci_id)
+        if row is None:
+            if not self.model.complete:
+                self._restore_id = ci_id
+            return False
+        self._select_row(row, emit=False)
+        return True
+
+    def _select_row(self, row: int, *, emit: bool) -> None:
+        index = self.model.index(row, 0)
+        self._quiet = not emit
+        try:
+            self.table.selectionModel().setCurrentIndex(
+                index,
+                QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows,
+            )
+        finally:
+            self._quiet = False
+        self.table.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
+
+    def _current_changed(self, current: Any, _previous: Any) -> None:
+        if self._quiet:
+            return
+        ci_id = current.data(CI_ID_ROLE) if current.isValid() else None
+        self.currentCiChanged.emit(ci_id)
+
+    def _selection_changed(self, *_: object) -> None:
+        n = sum(r.bottom() - r.top() + 1 for r in self.table.selectionModel().selection())
+        self.selectionChanged.emit(n)
+
+    def _activated(self, index: Any) -> None:
+        ci_id = index.data(CI_ID_ROLE)
+        if ci_id is not None:
+            self.activated.emit(int(ci_id))
+
+    def _open_current(self) -> None:
+        ci_id = self.current_ci()
+        if ci_id is not None:
+            self.activated.emit(ci_id)
+
+    # -- copy and export -----------------------------------------------------
+    def copy_selection(self) -> None:
+        ids = self.selected_ids()
+        if not ids or self.cmdb is None:
+            return
+        keys = self.visible_keys()
+        if len(ids) <= SYNC_COPY_LIMIT:
+            text = jobs.tsv_text(jobs.JobState(), self.cmdb, ids, keys)
+            self._to_clipboard(text, len(ids))
+            return
+        self.runner.submit(
+            f"Copying {len(ids):,} CIs",
+            jobs.tsv_text,
+            self.cmdb,
+            ids,
+            keys,
+            on_done=lambda text: self._to_clipboard(text, len(ids)),
+        )
+
+    def _to_clipboard(self, text: str, n: int) -> None:
+        QGuiApplication.clipboard().setText(text)
+        self.message.emit(f"Copied {n:,} CI{'s' if n != 1 else ''} as tab-separated text.")
+
+    def export_selection(self, path: str | None = None) -> None:
+        """Write the selected CIs (or, with nothing selected, the whole result) to .xlsx."""
+        if self.cmdb is None:
+            return
+        ids = self.selected_ids() or list(self.model.ids)
+        if not ids:
+            return
+        if not self.model.complete and not self.selected_ids():
+            QMessageBox.information(
+                self, "Export", "The result is still loading; try again in a moment."
+            )
+            return
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Export to a workbook", "cmdb-export.xlsx", "Excel workbook (*.xlsx)"
+            )
+            if not path:
+                return
+            if not path.lower().endswith(".xlsx"):
+                path += ".xlsx"
+        keys = self.visible_keys()
+        self.runner.submit(
+            f"Exporting {len(ids):,} CIs",
+            jobs.export_xlsx,
+            self.cmdb,
+            ids,
+            keys,
+            path,
+            on_done=lambda out: self.message.emit(f"Exported {len(ids):,} CIs to {out}."),
+        )
+
+    def ask_save_filter(self) -> tuple[str, dict[str, Any]] | None:
+        """Ask for a name for the current filter; (name, document) or None."""
+        if self.cmdb is None:
+            return None
+        name, ok = QInputDialog.getText(
+            self,
+            "Save filter",
+            "Name of the saved filter:",
+            QLineEdit.EchoMode.Normal,
+            self.filter.describe(self.cmdb.meta),
+        )
+        if not ok or not name.strip():
+            return None
+        return name.strip(), self.filter.to_json(self.cmdb.meta)

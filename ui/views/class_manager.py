@@ -1,0 +1,614 @@
+"""The class manager: classes, their attributes, required fields, identification rules.
+
+Every change goes through ``cmdb.classes`` in the worker; the core validates
+it and migrates stored data (retyping converts every value first and refuses
+with the list of CIs to fix). Problems show in the dialog's message line.
+The catalogue reloads after each change and every view rebuilds from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cmdb_desktop.catalogue import ATTRIBUTE_TYPES
+from cmdb_desktop.cmdb import Cmdb
+from cmdb_desktop.errors import CmdbError, ValidationError
+from cmdb_desktop.metamodel import ClassInfo, Metamodel
+from ui import jobs
+from ui.tasks import TaskRunner
+from ui.theme import class_icon, icon
+
+TYPE_LABELS = {
+    "text": "Text",
+    "integer": "Whole number",
+    "decimal": "Decimal number",
+    "date": "Date",
+    "boolean": "Yes / no",
+    "choice": "Choice list",
+    "reference": "Reference to a CI",
+}
+
+
+class AttributeDialog(QDialog):
+    """Ask for a new attribute: label, type, choices or referenced class, required."""
+
+    def __init__(self, parent: QWidget | None, meta: Metamodel, info: ClassInfo) -> None:
+        super().__init__(parent)
+        self.setObjectName("attributeDialog")
+        self.setWindowTitle(f"Add an attribute to {info.name}")
+        form = QFormLayout(self)
+        self.label_edit = QLineEdit(self)
+        self.label_edit.setPlaceholderText("e.g. Rack Units")
+        form.addRow("Label", self.label_edit)
+        self.type_combo = QComboBox(self)
+        for t in ATTRIBUTE_TYPES:
+            self.type_combo.addItem(TYPE_LABELS.get(t, t), t)
+        form.addRow("Type", self.type_combo)
+        self.choices_edit = QLineEdit(self)
+        self.choices_edit.setPlaceholderText("Comma-separated, e.g. Gold, Silver, Bronze")
+        form.addRow("Choices", self.choices_edit)
+        self.reference_combo = QComboBox(self)
+        self.reference_combo.addItem("Any class", None)
+        for c in sorted(meta.classes, key=lambda c: c.name.casefold()):
+            self.reference_combo.addItem(c.name, c.name)
+        form.addRow("Refers to", self.reference_combo)
+        self.description_edit = QLineEdit(self)
+        form.addRow("Description", self.description_edit)
+        self.required_box = QCheckBox("Required (only possible while the class holds no CIs)")
+        form.addRow("", self.required_box)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+        self.type_combo.currentIndexChanged.connect(self._type_changed)
+        self._type_changed()
+
+    def _type_changed(self, *_: object) -> None:
+        kind = self.type_combo.currentData()
+        self.choices_edit.setEnabled(kind == "choice")
+        self.reference_combo.setEnabled(kind == "reference")
+
+    def spec(self) -> dict[str, Any]:
+        kind = self.type_combo.currentData()
+        spec: dict[str, Any] = {
+            "label": self.label_edit.text().strip(),
+            "type_": kind,
+            "description": self.description_edit.text().strip(),
+            "required": self.required_box.isChecked(),
+        }
+        if kind == "choice":
+            spec["choices"] = [c.strip() for c in self.choices_edit.text().split(",")]
+        if kind == "reference":
+            spec["reference_class"] = self.reference_combo.currentData()
+        return spec
+
+
+class RuleDialog(QDialog):
+    """Pick the attributes that together identify a CI (one rule)."""
+
+    def __init__(self, parent: QWidget | None, fields: list[tuple[str, str]]) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Add an identification rule")
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("A CI is identified by the values of all the checked fields:"))
+        self.list = QListWidget(self)
+        for key, label in fields:
+            item = QListWidgetItem(label)
+            item.setData(Qt.ItemDataRole.UserRole, key)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Unchecked)
+            self.list.addItem(item)
+        layout.addWidget(self.list)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def rule(self) -> list[str]:
+        out = []
+        for n in range(self.list.count()):
+            item = self.list.item(n)
+            if item.checkState() == Qt.CheckState.Checked:
+                out.append(str(item.data(Qt.ItemDataRole.UserRole)))
+        return out
+
+
+class ClassManager(QDialog):
+    """A non-modal window over the class catalogue; ``changed()`` after each change."""
+
+    changed = Signal()
+
+    def __init__(self, runner: TaskRunner, cmdb: Cmdb, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("classManager")
+        self.setWindowTitle("Class manager")
+        self.runner = runner
+        self.cmdb = cmdb
+        self.current: ClassInfo | None = None
+        self.attribute_dialog: AttributeDialog | None = None
+        self.rule_dialog: RuleDialog | None = None
+        self._rules: list[list[str]] = []
+        self._loading = False
+
+        layout = QVBoxLayout(self)
+        splitter = QSplitter(self)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        self.tree = QTreeWidget(left)
+        self.tree.setObjectName("classTree")
+        self.tree.setHeaderHidden(True)
+        self.tree.currentItemChanged.connect(self._class_selected)
+        left_layout.addWidget(self.tree, 1)
+        self.add_class_button = QPushButton(icon("new"), "Add subclass…")
+        self.add_class_button.clicked.connect(self.ask_add_class)
+        left_layout.addWidget(self.add_class_button)
+        splitter.addWidget(left)
+        splitter.addWidget(self._build_details())
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([230, 620])
+        layout.addWidget(splitter, 1)
+        self.message = QLabel("")
+        self.message.setObjectName("classManagerMessage")
+        self.message.setWordWrap(True)
+        layout.addWidget(self.message)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.close)
+        layout.addWidget(buttons)
+        self.resize(900, 640)
+        self.reload()
+
+    # -- building ------------------------------------------------------------
+    def _build_details(self) -> QWidget:
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(6, 0, 0, 0)
+        group = QGroupBox("Class")
+        form = QFormLayout(group)
+        self.name_edit = QLineEdit()
+        self.name_edit.setObjectName("className")
+        form.addRow("Name", self.name_edit)
+        self.parent_label = QLabel()
+        form.addRow("Parent", self.parent_label)
+        self.description_edit = QLineEdit()
+        form.addRow("Description", self.description_edit)
+        flags = QHBoxLayout()
+        self.abstract_box = QCheckBox("Abstract (groups subclasses, holds no CIs)")
+        self.service_box = QCheckBox("Service class (listed first in impact)")
+        flags.addWidget(self.abstract_box)
+        flags.addWidget(self.service_box)
+        flags.addStretch(1)
+        form.addRow("", flags)
+        self.apply_class_button = QPushButton("Apply")
+        self.apply_class_button.clicked.connect(self.apply_class)
+        form.addRow("", self.apply_class_button)
+        layout.addWidget(group)
+
+        group = QGroupBox("Attributes (inherited ones first; tick the required fields)")
+        col = QVBoxLayout(group)
+        self.attributes = QTableWidget(0, 5)
+        self.attributes.setObjectName("attributeTable")
+        self.attributes.setHorizontalHeaderLabels(
+            ["Label", "Key", "Type", "Defined in", "Required"]
+        )
+        self.attributes.verticalHeader().hide()
+        self.attributes.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.attributes.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.attributes.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.attributes.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.attributes.itemChanged.connect(self._required_toggled)
+        col.addWidget(self.attributes, 1)
+        row = QHBoxLayout()
+        self.add_attribute_button = QPushButton(icon("new"), "Add attribute…")
+        self.add_attribute_button.setObjectName("addAttributeButton")
+        self.add_attribute_button.clicked.connect(self.ask_add_attribute)
+        self.rename_attribute_button = QPushButton("Rename…")
+        self.rename_attribute_button.clicked.connect(self.ask_rename_attribute)
+        self.delete_attribute_button = QPushButton(icon("delete"), "Delete")
+        self.delete_attribute_button.clicked.connect(self.delete_attribute)
+        for b in (
+            self.add_attribute_button,
+            self.rename_attribute_button,
+            self.delete_attribute_button,
+        ):
+            row.addWidget(b)
+        row.addStretch(1)
+        col.addLayout(row)
+        layout.addWidget(group, 1)
+
+        group = QGroupBox("Identification (first rule whose values are all present wins)")
+        col = QVBoxLayout(group)
+        self.rules_list = QListWidget()
+        self.rules_list.setObjectName("rulesList")
+        self.rules_list.setMaximumHeight(96)
+        col.addWidget(self.rules_list)
+        row = QHBoxLayout()
+        self.scope_combo = QComboBox()
+        self.scope_combo.addItem("Identity space: inherited", "inherit")
+        self.scope_combo.addItem("Identity space: this class only", "class")
+        self.scope_combo.addItem("Identity space: this class and its subclasses", "subtree")
+        row.addWidget(self.scope_combo)
+        add_rule = QPushButton("Add rule…")
+        add_rule.clicked.connect(self.ask_add_rule)
+        remove_rule = QPushButton("Remove")
+        remove_rule.clicked.connect(self._remove_rule)
+        up = QPushButton("Move up")
+        up.clicked.connect(self._rule_up)
+        inherit = QPushButton("Use inherited")
+        inherit.clicked.connect(self._inherit_rules)
+        self.apply_rules_button = QPushButton("Apply rules")
+        self.apply_rules_button.clicked.connect(self.apply_rules)
+        for b in (add_rule, remove_rule, up, inherit, self.apply_rules_button):
+            row.addWidget(b)
+        row.addStretch(1)
+        col.addLayout(row)
+        layout.addWidget(group)
+        return box
+
+    # -- showing -------------------------------------------------------------
+    @property
+    def meta(self) -> Metamodel:
+        return self.cmdb.meta
+
+    def reload(self) -> None:
+        """Rebuild from the current catalogue, keeping the selected class."""
+        keep = self.current.name if self.current else None
+        meta = self.meta
+        self.tree.blockSignals(True)
+        self.tree.clear()
+        items: dict[int, QTreeWidgetItem] = {}
+
+        def add(parent: QTreeWidgetItem | None, info: ClassInfo) -> None:
+            item = QTreeWidgetItem([info.name])
+            item.setIcon(0, class_icon(info.icon))
+            item.setData(0, Qt.ItemDataRole.UserRole, info.id)
+            if parent is None:
+                self.tree.addTopLevelItem(item)
+            else:
+                parent.addChild(item)
+            items[info.id] = item
+            for child in meta.children.get(info.id, []):
+                add(item, child)
+
+        add(None, meta.root)
+        self.tree.expandAll()
+        self.tree.blockSignals(False)
+        target = meta.find_class(keep) if keep else None
+        self.tree.setCurrentItem(items[(target or meta.root).id])
+        self._show(target or meta.root)
+
+    def select_class(self, name: str) -> None:
+        info = self.meta.get_class(name)
+        for item in self.tree.findItems(
+            info.name, Qt.MatchFlag.MatchRecursive | Qt.MatchFlag.MatchExactly
+        ):
+            self.tree.setCurrentItem(item)
+
+    def _class_selected(self, item: QTreeWidgetItem | None, _prev: Any) -> None:
+        if item is None:
+            return
+        info = self.meta.class_by_id.get(item.data(0, Qt.ItemDataRole.UserRole))
+        if info is not None:
+            self._show(info)
+
+    def _show(self, info: ClassInfo) -> None:
+        meta = self.meta
+        self.current = info
+        self._loading = True
+        try:
+            self.name_edit.setText(info.name)
+            parent = meta.class_by_id.get(info.parent_id) if info.parent_id else None
+            self.parent_label.setText(parent.name if parent else "— (root)")
+            self.description_edit.setText(info.description)
+            self.abstract_box.setChecked(info.abstract)
+            self.service_box.setChecked(info.service)
+            required = set(meta.required_fields(info))
+            own_required = set(info.required_fields)
+            attrs = meta.attributes_of(info)
+            self.attributes.setRowCount(len(attrs))
+            for r, attr in enumerate(attrs):
+                owner = meta.class_by_id[attr.class_id].name
+                cells = [attr.label, attr.key, TYPE_LABELS.get(attr.type, attr.type), owner]
+                for c, text in enumerate(cells):
+                    cell = QTableWidgetItem(text)
+                    cell.setData(Qt.ItemDataRole.UserRole, attr.key)
+                    self.attributes.setItem(r, c, cell)
+                check = QTableWidgetItem()
+                check.setData(Qt.ItemDataRole.UserRole, attr.key)
+                flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+                inherited_required = attr.key in required and attr.key not in own_required
+                if not inherited_required:
+                    flags |= Qt.ItemFlag.ItemIsUserCheckable
+                check.setFlags(flags)
+                check.setCheckState(
+                    Qt.CheckState.Checked if attr.key in required else Qt.CheckState.Unchecked
+                )
+                if inherited_required:
+                    check.setToolTip("Required by a class above this one")
+                self.attributes.setItem(r, 4, check)
+            own = info.id_rules is not None
+            ident = meta.identification(info)
+            self._rules = [list(r) for r in (info.id_rules or ident.rules)]
+            self._show_rules(inherited=not own)
+            scope = info.identity_scope or "inherit"
+            self.scope_combo.setCurrentIndex(max(self.scope_combo.findData(scope), 0))
+        finally:
+            self._loading = False
+
+    def _show_rules(self, *, inherited: bool = False) -> None:
+        labels = self._labels()
+        self.rules_list.clear()
+        for n, rule in enumerate(self._rules, start=1):
+            text = f"{n}. " + " + ".join(labels.get(k, k) for k in rule)
+            if inherited:
+                text += "   (inherited)"
+            self.rules_list.addItem(text)
+
+    def _labels(self) -> dict[str, str]:
+        assert self.current is not None
+        out = {"name": "Name"}
+        out.update({a.key: a.label for a in self.meta.attributes_of(self.current)})
+        return out
+
+    def selected_attribute(self) -> str | None:
+        row = self.attributes.currentRow()
+        item = self.attributes.item(row, 1) if row >= 0 else None
+        return item.text() if item is not None else None
+
+    # -- running changes -----------------------------------------------------
+    def _run(
+        self,
+        title: str,
+        method: Callable[..., Any],
+        *args: Any,
+        select: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Run one ``cmdb.classes`` method in the worker; afterwards show ``select``."""
+        self.message.setText(f"{title}…")
+        self.message.setProperty("role", "muted")
+        self._repolish(self.message)
+        self.runner.submit(
+            title,
+            jobs.call,
+            method,
+            *args,
+            on_done=lambda _r: self._done(title, select),
+            on_error=self._failed,
+            **kwargs,
+        )
+
+    def _done(self, title: str, select: str | None = None) -> None:
+        self.message.setText(f"{title}: done.")
+        self.reload()
+        if select is not None and self.meta.find_class(select) is not None:
+            self.select_class(select)
+        self.changed.emit()
+
+    def _failed(self, exc: BaseException) -> None:
+        if not isinstance(exc, CmdbError):
+            raise exc
+        text = str(exc)
+        if isinstance(exc, ValidationError) and exc.problems and not text:
+            text = "; ".join(f"{k}: {v}" for k, v in exc.problems.items())
+        self.message.setText(text)
+        self.message.setProperty("role", "error")
+        self._repolish(self.message)
+        self.reload()
+
+    @staticmethod
+    def _repolish(widget: QWidget) -> None:
+        widget.style().unpolish(widget)
+        widget.style().polish(widget)
+
+    # -- class operations ----------------------------------------------------
+    def ask_add_class(self) -> None:
+        if self.current is None:
+            return
+        parent = self.current
+        name, ok = QInputDialog.getText(
+            self, "Add subclass", f"Name of the new subclass of {parent.name}:"
+        )
+        if ok and name.strip():
+            self.add_class(name.strip(), parent.name)
+
+    def add_class(self, name: str, parent: str, **flags: Any) -> None:
+        self._run(
+            f"Adding class {name}", self.cmdb.classes.add_class, name, parent, select=name, **flags
+        )
+
+    def apply_class(self) -> None:
+        if self.current is None:
+            return
+        info = self.current
+        new_name = self.name_edit.text().strip()
+        changes: dict[str, Any] = {}
+        if new_name != info.name:
+            changes["new_name"] = new_name
+        if self.description_edit.text() != info.description:
+            changes["description"] = self.description_edit.text()
+        if self.abstract_box.isChecked() != info.abstract:
+            changes["abstract"] = self.abstract_box.isChecked()
+        if self.service_box.isChecked() != info.service:
+            changes["service"] = self.service_box.isChecked()
+        if not changes:
+            self.message.setText("Nothing to change.")
+            return
+        self._run(
+            f"Changing class {info.name}",
+            self.cmdb.classes.update_class,
+            info.name,
+            select=new_name,
+            **changes,
+        )
+
+    # -- attribute operations ------------------------------------------------
+    def ask_add_attribute(self) -> None:
+        if self.current is None:
+            return
+        self.attribute_dialog = AttributeDialog(self, self.meta, self.current)
+        self.attribute_dialog.accepted.connect(self._attribute_dialog_accepted)
+        self.attribute_dialog.open()
+
+    def _attribute_dialog_accepted(self) -> None:
+        dialog = self.attribute_dialog
+        self.attribute_dialog = None
+        if dialog is None or self.current is None:
+            return
+        spec = dialog.spec()
+        self.add_attribute(self.current.name, **spec)
+
+    def add_attribute(
+        self, class_name: str, label: str, type_: str = "text", **options: Any
+    ) -> None:
+        self._run(
+            f"Adding attribute {label}",
+            self.cmdb.classes.add_attribute,
+            class_name,
+            label,
+            type_,
+            **options,
+        )
+
+    def ask_rename_attribute(self) -> None:
+        key = self.selected_attribute()
+        if key is None or self.current is None:
+            return
+        label = self._labels().get(key, key)
+        text, ok = QInputDialog.getText(
+            self, "Rename attribute", "New label:", QLineEdit.EchoMode.Normal, label
+        )
+        if ok and text.strip() and text.strip() != label:
+            self._run(
+                f"Renaming {label}",
+                self.cmdb.classes.update_attribute,
+                self.current.name,
+                key,
+                label=text.strip(),
+            )
+
+    def delete_attribute(self) -> None:
+        key = self.selected_attribute()
+        if key is None or self.current is None:
+            return
+        from PySide6.QtWidgets import QMessageBox
+
+        label = self._labels().get(key, key)
+        answer = QMessageBox.question(
+            self,
+            "Delete attribute",
+            f"Delete the attribute {label}? CIs holding a value lose it (the history keeps it).",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self._run(
+                f"Deleting attribute {label}",
+                self.cmdb.classes.delete_attribute,
+                self.current.name,
+                key,
+            )
+
+    def _required_toggled(self, item: QTableWidgetItem) -> None:
+        if self._loading or item.column() != 4 or self.current is None:
+            return
+        info = self.current
+        key = str(item.data(Qt.ItemDataRole.UserRole))
+        own = [k for k in info.required_fields if k != key]
+        if item.checkState() == Qt.CheckState.Checked:
+            own.append(key)
+        self._run(
+            f"Changing required fields of {info.name}",
+            self.cmdb.classes.update_class,
+            info.name,
+            required_fields=own,
+        )
+
+    # -- identification rules ------------------------------------------------
+    def ask_add_rule(self) -> None:
+        if self.current is None:
+            return
+        fields = list(self._labels().items())
+        self.rule_dialog = RuleDialog(self, fields)
+        self.rule_dialog.accepted.connect(self._rule_dialog_accepted)
+        self.rule_dialog.open()
+
+    def _rule_dialog_accepted(self) -> None:
+        dialog = self.rule_dialog
+        self.rule_dialog = None
+        if dialog is not None and dialog.rule():
+            self._rules.append(dialog.rule())
+            self._show_rules()
+
+    def _remove_rule(self) -> None:
+        row = self.rules_list.currentRow()
+        if 0 <= row < len(self._rules):
+            del self._rules[row]
+            self._show_rules()
+
+    def _rule_up(self) -> None:
+        row = self.rules_list.currentRow()
+        if 0 < row < len(self._rules):
+            self._rules[row - 1], self._rules[row] = self._rules[row], self._rules[row - 1]
+            self._show_rules()
+            self.rules_list.setCurrentRow(row - 1)
+
+    def _inherit_rules(self) -> None:
+        if self.current is None:
+            return
+        self._run(
+            f"Identification of {self.current.name}",
+            self.cmdb.classes.update_class,
+            self.current.name,
+            id_rules=None,
+            identity_scope=None,
+        )
+
+    def set_rules(self, rules: list[list[str]], scope: str | None = None) -> None:
+        self._rules = [list(r) for r in rules]
+        if scope is not None:
+            self.scope_combo.setCurrentIndex(max(self.scope_combo.findData(scope), 0))
+        self._show_rules()
+
+    def apply_rules(self) -> None:
+        if self.current is None:
+            return
+        scope = self.scope_combo.currentData()
+        self._run(
+            f"Identification of {self.current.name}",
+            self.cmdb.classes.update_class,
+            self.current.name,
+            id_rules=self._rules or None,
+            identity_scope=None if scope == "inherit" else scope,
+        )
