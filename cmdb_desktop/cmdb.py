@@ -23,6 +23,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cmdb_desktop import catalogue
+from cmdb_desktop.batches import BatchService
 from cmdb_desktop.changes import ChangeSummary
 from cmdb_desktop.classes import ClassService
 from cmdb_desktop.db import (
@@ -77,6 +78,7 @@ class Cmdb:
         self.classes = ClassService(self)
         self.search = SearchService(self)
         self.saved = SavedItemService(self)
+        self.batches = BatchService(self)
         self._analysis: AnalysisService | None = None
         self._analysis_lock = threading.Lock()
 

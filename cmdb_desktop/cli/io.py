@@ -1,0 +1,299 @@
+"""Commands that move data in and out: import, batches, rollback, export, template.
+
+``import`` prints the JSON of PRODUCT.md §6 — also when row errors make the
+exit code 2, in which case nothing was written. With ``--skip-errors`` the
+rows that passed are committed and the rejected ones are written to a
+workbook with an ``Error`` column (``"rejects"`` in the JSON says where);
+the exit code is then 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from cmdb_desktop.cli.common import EXIT_BAD_INPUT, EXIT_OK, Context, parse_assignments, table
+from cmdb_desktop.errors import BadFileError, NotFoundError
+from cmdb_desktop.values import to_text
+from importers.apply import ImportResult, import_file
+from importers.export import export_workbook, write_template
+from importers.mapping import BLANK_RULES, ImportMapping, load_profile, parse_keys
+
+#: Errors listed in text output (JSON lists all).
+TEXT_ERRORS = 50
+
+
+def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "import",
+        parents=parents,
+        help="import a spreadsheet (CIs and relationships) as one batch",
+        description="Import .xlsx/.xlsm/.xlsb/.xls/.ods/.csv/.tsv. Every row is checked "
+        "first; by default a file with any error writes nothing.",
+    )
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
+    p.add_argument(
+        "--skip-errors",
+        action="store_true",
+        help="commit the rows that passed; write the rejected rows to a workbook",
+    )
+    p.add_argument(
+        "--key",
+        action="append",
+        default=[],
+        metavar="ATTR[,ATTR]",
+        help="identification key for this import (repeat for ranked fallbacks)",
+    )
+    p.add_argument(
+        "--mapping",
+        metavar="FILE",
+        help="mapping profile: a JSON file, or the name of a profile saved in the CMDB",
+    )
+    p.add_argument(
+        "--blank",
+        choices=BLANK_RULES,
+        help="blank cells: ignore (keep the CI's value, the default) or clear it",
+    )
+    p.add_argument("--class", dest="cls", metavar="CLASS", help="class of rows without one")
+    p.add_argument(
+        "--default",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="value for new CIs that the file leaves blank (e.g. status='In Use')",
+    )
+    p.add_argument(
+        "--sheet", action="append", default=[], metavar="NAME", help="import only these sheets"
+    )
+    p.add_argument("--rejects", metavar="FILE", help="where --skip-errors writes rejected rows")
+    p.add_argument(
+        "--save-mapping",
+        metavar="FILE",
+        help="also write the mapping used (suggested + options) as a JSON profile",
+    )
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("batches", parents=parents, help="list import batches, newest first")
+    p.add_argument("--limit", type=int, default=50, help="how many (default 50; 0 for all)")
+    p.set_defaults(func=cmd_batches)
+
+    p = sub.add_parser(
+        "rollback",
+        parents=parents,
+        help="undo a whole batch (refused, exit 3, if later changes touched its CIs)",
+    )
+    p.add_argument("batch", metavar="BATCH", type=_batch_id)
+    p.set_defaults(func=cmd_rollback)
+
+    p = sub.add_parser("export", parents=parents, help="write the canonical workbook (.xlsx)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE")
+    p.add_argument(
+        "--class",
+        dest="classes",
+        action="append",
+        default=[],
+        metavar="CLASS",
+        help="only this class and its subclasses (repeatable)",
+    )
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser(
+        "template", parents=parents, help="write an empty workbook with drop-down lists"
+    )
+    p.add_argument("-o", "--output", required=True, metavar="FILE")
+    p.add_argument("--class", dest="cls", metavar="CLASS", help="columns of this class only")
+    p.set_defaults(func=cmd_template)
+
+
+def _batch_id(text: str) -> int:
+    try:
+        value = int(text.lstrip("#"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a batch number") from None
+    if value < 1 or value > 2**63 - 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a batch number")
+    return value
+
+
+def _mapping(ctx: Context, spec: str | None) -> ImportMapping | None:
+    if not spec:
+        return None
+    path = Path(spec).expanduser()
+    if path.exists() or path.suffix.lower() == ".json":
+        return ImportMapping.load(path)
+    try:
+        return load_profile(ctx.open(), spec)
+    except NotFoundError:
+        raise BadFileError(
+            f"No mapping file {spec!r} and no saved mapping profile of that name."
+        ) from None
+
+
+def _import_lines(result: ImportResult) -> Iterable[str]:
+    data = result.to_json()
+    cis, rels = data["cis"], data["relationships"]
+    if result.dry_run:
+        head = "Dry run (nothing written)"
+    elif result.written and result.batch_id is not None:
+        head = f"Imported as batch {result.batch_id}"
+    elif result.written:
+        head = "Nothing to change"
+    else:
+        head = "Nothing written: fix the errors below, or use --skip-errors"
+    yield f"{head}: {result.plan.source.path.name}"
+    yield (
+        f"  CIs: {cis['created']} created, {cis['updated']} updated, "
+        f"{cis['unchanged']} unchanged, {cis['errors']} with errors"
+    )
+    yield (
+        f"  Relationships: {rels['created']} created, {rels['unchanged']} unchanged, "
+        f"{rels['errors']} with errors"
+    )
+    if result.dry_run or not result.written:
+        shown = 0
+        for outcome in result.plan.rows:
+            if outcome.status == "updated" and shown < 20:
+                shown += 1
+                changes = ", ".join(
+                    f"{k}: {to_text(o) or '∅'} → {to_text(n) or '∅'}"
+                    for k, (o, n) in outcome.changes.items()
+                )
+                yield f"  ~ {outcome.sheet} row {outcome.row} {outcome.name}: {changes}"
+    if result.errors:
+        yield f"Errors ({len(result.errors)}):"
+        for err in result.errors[:TEXT_ERRORS]:
+            yield f"  {err}"
+        if len(result.errors) > TEXT_ERRORS:
+            yield f"  … and {len(result.errors) - TEXT_ERRORS} more (--format json lists all)"
+    if result.rejects is not None:
+        yield f"Rejected rows written to {result.rejects}"
+    for warning in result.warnings[:TEXT_ERRORS]:
+        yield f"warning: {warning}"
+
+
+def cmd_import(ctx: Context, args: argparse.Namespace) -> int:
+    # Like `demo`, importing into a path that holds no CMDB yet creates one.
+    cmdb = ctx.open(create=True)
+    path = Path(args.file).expanduser()
+    try:
+        mapping = _mapping(ctx, args.mapping)
+        keys = parse_keys(cmdb.meta, args.key)
+        defaults = parse_assignments(args.default) if args.default else None
+        if args.cls:
+            cmdb.meta.concrete_class(args.cls)
+        result = import_file(
+            cmdb,
+            path,
+            mapping=mapping,
+            keys=keys,
+            blank=args.blank,
+            default_class=args.cls,
+            defaults={k: v for k, v in (defaults or {}).items() if v is not None},
+            sheets=args.sheet or None,
+            dry_run=args.dry_run,
+            skip_errors=args.skip_errors,
+            rejects_path=args.rejects,
+            progress=ctx.progress(),
+        )
+    except BadFileError as exc:
+        # The file itself is unreadable: still the import document, plus the error.
+        data = {
+            "dry_run": bool(args.dry_run),
+            "batch": None,
+            "cis": {"created": 0, "updated": 0, "unchanged": 0, "errors": 0},
+            "relationships": {"created": 0, "unchanged": 0, "errors": 0},
+            "errors": [{"sheet": None, "row": None, "column": None, "message": str(exc)}],
+            "warnings": [],
+            "file": str(path),
+            "written": False,
+            "rejects": None,
+            "error": type(exc).__name__,
+            "message": str(exc),
+        }
+        if ctx.json:
+            ctx.emit(data)
+        print(f"error: {exc}", file=ctx.err)
+        return EXIT_BAD_INPUT
+    if args.save_mapping:
+        result.plan.mapping.save(Path(args.save_mapping).expanduser())
+    ctx.emit(result.to_json(), lambda: _import_lines(result))
+    if result.errors and not (args.skip_errors and result.written):
+        return EXIT_BAD_INPUT
+    return EXIT_OK
+
+
+def cmd_batches(ctx: Context, args: argparse.Namespace) -> int:
+    cmdb = ctx.open()
+    batches = cmdb.batches.list(limit=args.limit or None)
+    data = {"batches": [b.to_json() for b in batches]}
+
+    def lines() -> Iterable[str]:
+        if not batches:
+            yield "No batches yet."
+            return
+        rows = []
+        for b in batches:
+            counts = b.counts.get("cis", b.counts)
+            if isinstance(counts, dict) and "created" in counts:
+                what = f"{counts.get('created', 0)} new, {counts.get('updated', 0)} updated CIs"
+                rels = b.counts.get("relationships", {})
+                if isinstance(rels, dict) and rels.get("created"):
+                    what += f", {rels['created']} relationships"
+            else:
+                what = ", ".join(f"{k} {v}" for k, v in b.counts.items())
+            rows.append(
+                (
+                    b.id,
+                    to_text(b.created_at),
+                    b.user,
+                    b.kind,
+                    Path(b.file).name if b.file else "",
+                    what,
+                    "rolled back" if b.status == "rolled_back" else "",
+                )
+            )
+        yield from table(rows, ("batch", "when (UTC)", "who", "kind", "file", "changes", ""))
+
+    ctx.emit(data, lines)
+    return EXIT_OK
+
+
+def cmd_rollback(ctx: Context, args: argparse.Namespace) -> int:
+    cmdb = ctx.open()
+    summary = cmdb.batches.rollback(args.batch, progress=ctx.progress())
+    data = {
+        "batch": args.batch,
+        "rolled_back": True,
+        "cis": {"deleted": len(summary.deleted), "restored": len(summary.updated)},
+        "relationships": {"deleted": len(summary.relationships_deleted)},
+    }
+    ctx.emit(
+        data,
+        f"Rolled back batch {args.batch}: {len(summary.deleted)} CIs deleted, "
+        f"{len(summary.updated)} restored, {len(summary.relationships_deleted)} relationships "
+        "deleted",
+    )
+    return EXIT_OK
+
+
+def cmd_export(ctx: Context, args: argparse.Namespace) -> int:
+    cmdb = ctx.open()
+    result = export_workbook(
+        cmdb, args.output, classes=args.classes or None, progress=ctx.progress()
+    )
+    ctx.emit(
+        result.to_json(),
+        f"Exported {result.cis:,} CIs and {result.relationships:,} relationships to "
+        f"{result.path} ({', '.join(result.sheets)})",
+    )
+    return EXIT_OK
+
+
+def cmd_template(ctx: Context, args: argparse.Namespace) -> int:
+    cmdb = ctx.open()
+    out = write_template(cmdb, args.output, class_name=args.cls)
+    ctx.emit({"file": str(out), "class": args.cls}, f"Template written to {out}")
+    return EXIT_OK

@@ -1,0 +1,564 @@
+"""Reading spreadsheets: workbooks through python-calamine, CSV/TSV through :mod:`csv`.
+
+>>> import tempfile, pathlib
+>>> with tempfile.TemporaryDirectory() as d:
+...     path = pathlib.Path(d) / "assets.csv"
+...     _ = path.write_bytes(b"Inventory 2024\\nName;Serial\\nweb01;SN1\\n")
+...     with open_spreadsheet(path) as book:
+...         table = book.read(book.sheet_names[0])
+>>> table.header_row, [c.header for c in table.columns], table.row_numbers
+(2, ['Name', 'Serial'], [3])
+
+What a :class:`Table` guarantees:
+
+* ``row_numbers[i]`` is the 1-based row number a spreadsheet program shows for
+  ``rows[i]`` (header detection and blank rows never shift it); for CSV it is
+  the record number (a quoted multi-line cell is one row, as in Excel).
+* every column has a unique, non-empty ``header``: a repeated header becomes
+  ``"Category (2)"`` and a blank header over data becomes ``"Column E"`` (both
+  with a warning); columns with neither header nor data are left out.
+* ``rows[i][column.index]`` is the raw cell value: ``str``, ``int``,
+  ``float``, ``bool``, ``date``/``datetime``/``time`` or ``""`` for blank.
+  Nothing is coerced here; :mod:`importers.mapping` does that per column.
+
+Files are checked for what they really are (by content, then extension) and
+anything that cannot be read raises :class:`~cmdb_desktop.errors.BadFileError`
+with a message naming the file; :mod:`importers.untrusted` makes sure no sheet
+can exhaust memory or crash the process.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import python_calamine as pc
+
+from cmdb_desktop.errors import BadFileError
+from cmdb_desktop.progress import Progress
+from importers import untrusted
+from importers.untrusted import column_letter
+
+WORKBOOK_FORMATS = ("xlsx", "xlsm", "xlsb", "xls", "ods")
+TEXT_FORMATS = ("csv", "tsv")
+#: Extensions offered in file dialogs.
+EXTENSIONS = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods", ".csv", ".tsv", ".txt")
+
+#: Largest CSV file read (it is decoded in memory).
+MAX_TEXT_BYTES = 512 * 1024 * 1024
+#: How many leading rows header detection looks at.
+HEADER_WINDOW = 30
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_NOT_SPREADSHEETS = {
+    b"%PDF": "a PDF document",
+    b"\x89PNG": "a PNG image",
+    b"GIF8": "a GIF image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"\x1f\x8b": "a gzip archive",
+    b"7z\xbc\xaf": "a 7-Zip archive",
+    b"Rar!": "a RAR archive",
+    b"SQLite format 3": "an SQLite database",
+}
+_DELIMITERS = (",", ";", "\t", "|")
+
+#: Scores a header candidate (how many cells name known attributes); optional.
+HeaderScorer = Callable[[Sequence[str]], int]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table: where its values sit and what it is called."""
+
+    index: int
+    letter: str
+    header: str
+    original: str
+
+
+@dataclass
+class Table:
+    """The data rows of one sheet below its header row (see the module docstring)."""
+
+    sheet: str
+    header_row: int
+    columns: list[Column]
+    rows: list[list[Any]]
+    row_numbers: list[int]
+    warnings: list[str] = field(default_factory=list)
+
+    def column(self, header: str) -> Column | None:
+        wanted = header.strip().casefold()
+        for col in self.columns:
+            if col.header.casefold() == wanted:
+                return col
+        return None
+
+    @property
+    def headers(self) -> list[str]:
+        return [c.header for c in self.columns]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+@dataclass(frozen=True)
+class SheetInfo:
+    name: str
+    visible: bool = True
+
+
+def sniff_format(path: Path) -> str:
+    """What the file really is: one of WORKBOOK_FORMATS or "csv"/"tsv".
+
+    Raises BadFileError for files that are no spreadsheet at all.
+    """
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(8192)
+    except FileNotFoundError:
+        raise BadFileError(f"{path} does not exist.") from None
+    except IsADirectoryError:
+        raise BadFileError(f"{path} is a folder, not a spreadsheet.") from None
+    except OSError as exc:
+        raise BadFileError(f"Cannot read {path}: {exc.strerror}.") from None
+    ext = path.suffix.lower().lstrip(".")
+    if not head:
+        raise BadFileError(f"{path.name} is empty (0 bytes).")
+    if head.startswith(b"PK"):
+        return _zip_format(path, ext)
+    if head.startswith(_OLE_MAGIC):
+        if b"E\x00n\x00c\x00r\x00y\x00p\x00t\x00e\x00d\x00P\x00a\x00c\x00k\x00a\x00g\x00e" in (
+            _whole_head(path)
+        ):
+            raise BadFileError(
+                f"{path.name} is password-protected (encrypted); save an unprotected copy "
+                "and import that."
+            )
+        return "xls"
+    for magic, what in _NOT_SPREADSHEETS.items():
+        if head.startswith(magic):
+            raise BadFileError(f"{path.name} is {what}, not a spreadsheet.")
+    lowered = head.lstrip(b"\xef\xbb\xbf \r\n\t").lower()
+    if lowered.startswith((b"<html", b"<!doctype html", b"<table")):
+        raise BadFileError(
+            f"{path.name} is a web page (HTML) saved with a spreadsheet name; open it in a "
+            "spreadsheet program, save it as .xlsx and import that."
+        )
+    if lowered.startswith(b"<?xml"):
+        raise BadFileError(
+            f"{path.name} is an XML document (perhaps Excel 2003 XML); save it as .xlsx "
+            "and import that."
+        )
+    if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise BadFileError(f"{path.name} is a binary file, not a spreadsheet or CSV text.")
+    if ext in WORKBOOK_FORMATS:
+        # e.g. "CSV saved as .xls" by some exporters: read it as the text it is.
+        return "csv"
+    return "tsv" if ext == "tsv" else "csv"
+
+
+def _whole_head(path: Path, size: int = 1 << 20) -> bytes:
+    with path.open("rb") as fh:
+        return fh.read(size)
+
+
+def _zip_format(path: Path, ext: str) -> str:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            if "xl/workbook.xml" in names:
+                return "xlsm" if ext == "xlsm" else "xlsx"
+            if "xl/workbook.bin" in names:
+                return "xlsb"
+            if "content.xml" in names:
+                try:
+                    mime = zf.read("mimetype")[:100]
+                except KeyError:
+                    mime = b""
+                if b"spreadsheet" in mime:
+                    return "ods"
+                raise BadFileError(
+                    f"{path.name} is an OpenDocument file but not a spreadsheet "
+                    f"({mime.decode('ascii', 'replace') or 'unknown type'})."
+                )
+            if "word/document.xml" in names:
+                raise BadFileError(f"{path.name} is a Word document, not a spreadsheet.")
+            if "ppt/presentation.xml" in names:
+                raise BadFileError(f"{path.name} is a PowerPoint file, not a spreadsheet.")
+    except zipfile.BadZipFile:
+        raise BadFileError(
+            f"{path.name} is damaged or truncated: it starts like an .xlsx (ZIP) file but "
+            "its contents cannot be read. Save it again from your spreadsheet program."
+        ) from None
+    raise BadFileError(f"{path.name} is a ZIP archive without a workbook inside.")
+
+
+class Spreadsheet:
+    """An open spreadsheet file: its sheets, and a way to read each one as a Table.
+
+    Use as a context manager (or call :meth:`close`). ``warnings`` collects
+    file-level notes (e.g. the text encoding guessed for a CSV file).
+    """
+
+    def __init__(self, path: Path, fmt: str) -> None:
+        self.path = path
+        self.format = fmt
+        self.warnings: list[str] = []
+        self.encoding: str | None = None
+        self.delimiter: str | None = None
+        self._book: Any = None
+        self._zip: zipfile.ZipFile | None = None
+        self._parts: dict[str, str] = {}
+        self._checked: set[str] = set()
+        self._text_rows: list[list[str]] | None = None
+        self.sheets: list[SheetInfo] = []
+        if fmt in TEXT_FORMATS:
+            self._open_text()
+        else:
+            self._open_workbook()
+
+    # -- opening -------------------------------------------------------------
+    def _open_workbook(self) -> None:
+        path = self.path
+        if self.format in ("xlsx", "xlsm"):
+            try:
+                self._zip = zipfile.ZipFile(path)
+                untrusted.check_zip_members(path, self._zip)
+                self._parts = untrusted.xlsx_sheet_parts(self._zip)
+            except zipfile.BadZipFile:
+                raise BadFileError(f"{path.name} is damaged or truncated.") from None
+            except BadFileError:
+                self.close()
+                raise
+        else:
+            probed = untrusted.probe_in_child(path)
+            self._checked = {p.name for p in probed}
+        try:
+            self._book = pc.CalamineWorkbook.from_path(str(path))
+        except pc.CalamineError as exc:
+            self.close()
+            raise BadFileError(
+                untrusted.describe_calamine_error(path, type(exc).__name__, str(exc))
+            ) from None
+        self.sheets = [
+            SheetInfo(m.name, str(m.visible).endswith(".Visible"))
+            for m in self._book.sheets_metadata
+            if str(m.typ).endswith(".WorkSheet")
+        ]
+        if not self.sheets:
+            self.close()
+            raise BadFileError(f"{path.name} has no worksheets.")
+
+    def _open_text(self) -> None:
+        path = self.path
+        size = path.stat().st_size
+        if size > MAX_TEXT_BYTES:
+            raise BadFileError(
+                f"{path.name} is {size / 1e6:,.0f} MB; text files over "
+                f"{MAX_TEXT_BYTES / 1e6:,.0f} MB are not read. Split it, or save it as .xlsx."
+            )
+        raw = path.read_bytes()
+        text, encoding, note = decode_text(raw)
+        self.encoding = encoding
+        if note:
+            self.warnings.append(f"{path.name}: {note}")
+        if not text.strip():
+            raise BadFileError(f"{path.name} holds no data (only blank lines).")
+        self.delimiter = sniff_delimiter(text, prefer_tab=self.format == "tsv")
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=self.delimiter)
+        try:
+            self._text_rows = list(reader)
+        except csv.Error as exc:
+            raise BadFileError(
+                f"{path.name}: line {reader.line_num} cannot be read as CSV ({exc})."
+            ) from None
+        self.sheets = [SheetInfo(path.stem or path.name)]
+
+    # -- reading -------------------------------------------------------------
+    @property
+    def sheet_names(self) -> list[str]:
+        return [s.name for s in self.sheets]
+
+    def raw_rows(self, sheet: str, progress: Progress | None = None) -> tuple[list[list[Any]], int]:
+        """All rows of ``sheet`` as (rows, first column index); row i is sheet row i + 1."""
+        if self._text_rows is not None:
+            return self._text_rows, 0
+        if self._book is None:
+            raise BadFileError(f"{self.path.name} is closed.")
+        if sheet not in self.sheet_names:
+            known = ", ".join(repr(s) for s in self.sheet_names)
+            raise BadFileError(f"{self.path.name} has no sheet {sheet!r} (sheets: {known}).")
+        if self._zip is not None and sheet not in self._checked:
+            member = self._parts.get(sheet)
+            if member is not None:
+                try:
+                    untrusted.check_xlsx_sheet(self.path, self._zip, sheet, member)
+                except (zipfile.BadZipFile, EOFError, OSError) as exc:
+                    raise BadFileError(
+                        f"{self.path.name}: sheet {sheet!r} is damaged or truncated ({exc})."
+                    ) from None
+                except Exception as exc:  # zlib.error and friends: a damaged member
+                    if isinstance(exc, BadFileError):
+                        raise
+                    raise BadFileError(
+                        f"{self.path.name}: sheet {sheet!r} is damaged or truncated ({exc})."
+                    ) from None
+            self._checked.add(sheet)
+        try:
+            cal_sheet = self._book.get_sheet_by_name(sheet)
+            start = cal_sheet.start
+            rows: list[list[Any]] = []
+            for n, row in enumerate(cal_sheet.iter_rows(), start=1):
+                rows.append(row)
+                if progress is not None and n % 5000 == 0:
+                    progress.step(n, cal_sheet.total_height or 0)
+        except pc.CalamineError as exc:
+            raise BadFileError(
+                untrusted.describe_calamine_error(self.path, type(exc).__name__, str(exc))
+            ) from None
+        first_col = start[1] if start else 0
+        return rows, first_col
+
+    def read(
+        self,
+        sheet: str,
+        *,
+        header_row: int | None = None,
+        scorer: HeaderScorer | None = None,
+        progress: Progress | None = None,
+    ) -> Table:
+        """Read ``sheet`` as a Table. ``header_row`` (1-based) overrides detection."""
+        rows, first_col = self.raw_rows(sheet, progress)
+        return build_table(sheet, rows, first_col, header_row=header_row, scorer=scorer)
+
+    def close(self) -> None:
+        if self._book is not None:
+            try:
+                self._book.close()
+            except pc.CalamineError:
+                pass
+            self._book = None
+        if self._zip is not None:
+            self._zip.close()
+            self._zip = None
+
+    def __enter__(self) -> Spreadsheet:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def open_spreadsheet(path: str | Path) -> Spreadsheet:
+    """Open a workbook or CSV/TSV file (format by content); BadFileError if unreadable."""
+    p = Path(path).expanduser()
+    return Spreadsheet(p, sniff_format(p))
+
+
+# -- text files ------------------------------------------------------------------
+
+
+def decode_text(raw: bytes) -> tuple[str, str, str | None]:
+    """Decode a text file: (text, encoding, a note for the user or None).
+
+    UTF-8 (with or without BOM) and UTF-16 with BOM are taken as they are.
+    Anything else is legacy: a file with old-Mac CR-only line ends is read as
+    Mac Roman (that is what "CSV (Macintosh)" writes), otherwise cp1252
+    (Windows Western); bytes cp1252 leaves undefined become U+FFFD.
+    """
+    if raw.startswith(codecs.BOM_UTF8):
+        return _text(raw[3:], "utf-8"), "utf-8-sig", None
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return raw.decode("utf-16"), "utf-16", None
+        except UnicodeDecodeError:
+            raise BadFileError("The file claims to be UTF-16 text but is not.") from None
+    try:
+        return raw.decode("utf-8"), "utf-8", None
+    except UnicodeDecodeError:
+        pass
+    cr_only = b"\r" in raw and b"\n" not in raw
+    if cr_only:
+        return raw.decode("mac_roman"), "mac_roman", "not UTF-8; read as Mac Roman (old Mac CSV)"
+    try:
+        return raw.decode("cp1252"), "cp1252", "not UTF-8; read as Windows-1252 (cp1252)"
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252", errors="replace")
+        bad = text.count("\ufffd")
+        return (
+            text,
+            "cp1252",
+            f"not UTF-8; read as Windows-1252 (cp1252) with {bad} undecodable byte(s) shown as �",
+        )
+
+
+def _text(raw: bytes, encoding: str) -> str:
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise BadFileError(
+            f"The file starts with a UTF-8 marker but byte {exc.start:,} is not UTF-8."
+        ) from None
+
+
+def sniff_delimiter(text: str, *, prefer_tab: bool = False) -> str:
+    """The delimiter that splits the first lines into the most consistent columns."""
+    sample_lines = text[:65536].splitlines()[:50]
+    sample = "\n".join(line for line in sample_lines if line.strip())
+    best = "\t" if prefer_tab else ","
+    best_score = 0.0
+    for delim in _DELIMITERS:
+        try:
+            rows = list(csv.reader(io.StringIO(sample), delimiter=delim))
+        except csv.Error:
+            continue
+        widths = [len(r) for r in rows if r]
+        if not widths:
+            continue
+        common = max(set(widths), key=widths.count)
+        if common < 2:
+            continue
+        consistency = widths.count(common) / len(widths)
+        score = consistency * 10 + min(common, 50) / 50
+        if prefer_tab and delim == "\t":
+            score += 0.5
+        if score > best_score:
+            best, best_score = delim, score
+    return best
+
+
+# -- header detection and table building ------------------------------------------
+
+
+def _cell_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return " ".join(str(value).split())
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def detect_header(rows: Sequence[Sequence[Any]], scorer: HeaderScorer | None = None) -> int:
+    """0-based index of the header row among ``rows`` (the first 30 non-blank are considered).
+
+    With a ``scorer`` (how many cells name known attributes) the best-scoring
+    row wins; otherwise the first row whose cells are all text and fill at
+    least half of the widest row, so a title line above the table is skipped.
+    """
+    window: list[int] = []
+    for i, row in enumerate(rows):
+        if any(not _is_blank(v) for v in row):
+            window.append(i)
+            if len(window) >= HEADER_WINDOW:
+                break
+    if not window:
+        return 0
+    counts = {i: sum(1 for v in rows[i] if not _is_blank(v)) for i in window}
+    if scorer is not None:
+        scores = {i: scorer([_cell_text(v) for v in rows[i] if not _is_blank(v)]) for i in window}
+        top = max(scores.values())
+        if top >= 1:
+            return next(i for i in window if scores[i] == top)
+    widest = max(counts.values())
+    for i in window:
+        cells = [v for v in rows[i] if not _is_blank(v)]
+        if all(isinstance(v, str) for v in cells) and len(cells) * 2 >= widest:
+            return i
+    return window[0]
+
+
+def build_table(
+    sheet: str,
+    rows: list[list[Any]],
+    first_col: int = 0,
+    *,
+    header_row: int | None = None,
+    scorer: HeaderScorer | None = None,
+) -> Table:
+    """Split raw rows into header and data (see :class:`Table` for the guarantees)."""
+    if not any(any(not _is_blank(v) for v in r) for r in rows):
+        raise BadFileError(f"Sheet {sheet!r} is empty.")
+    if header_row is not None:
+        if header_row < 1 or header_row > len(rows):
+            raise BadFileError(
+                f"Sheet {sheet!r} has no row {header_row} to use as the header "
+                f"(it has {len(rows)} rows)."
+            )
+        h = header_row - 1
+    else:
+        h = detect_header(rows, scorer)
+    header_cells = rows[h]
+    data = rows[h + 1 :]
+    width = max([len(header_cells), *(len(r) for r in data)]) if data else len(header_cells)
+    warnings: list[str] = []
+    columns: list[Column] = []
+    seen: dict[str, Column] = {}
+    for idx in range(width):
+        raw = header_cells[idx] if idx < len(header_cells) else ""
+        letter = column_letter(first_col + idx)
+        original = "" if _is_blank(raw) else _cell_text(raw)
+        if not original:
+            if not any(idx < len(r) and not _is_blank(r[idx]) for r in data):
+                continue  # neither header nor data: not a column
+            label = f"Column {letter}"
+            warnings.append(f"Sheet {sheet!r}: column {letter} has data but no header.")
+        else:
+            label = original
+        key = label.casefold()
+        if key in seen:
+            n = 2
+            while f"{label} ({n})".casefold() in seen:
+                n += 1
+            first = seen[key]
+            warnings.append(
+                f"Sheet {sheet!r}: header {original!r} of column {letter} repeats column "
+                f"{first.letter}; it is read as '{label} ({n})'."
+            )
+            label = f"{label} ({n})"
+            key = label.casefold()
+        col = Column(idx, letter, label, original)
+        seen[key] = col
+        columns.append(col)
+    if not columns:
+        raise BadFileError(f"Sheet {sheet!r} has no header row.")
+    body: list[list[Any]] = []
+    numbers: list[int] = []
+    for offset, row in enumerate(data):
+        n = len(row)
+        if row.count("") == n or all(_is_blank(v) for v in row):
+            continue
+        if n < width:
+            row = row + [""] * (width - n)
+        body.append(row)
+        numbers.append(h + 2 + offset)
+    return Table(sheet, h + 1, columns, body, numbers, warnings)
+
+
+def read_table(
+    path: str | Path,
+    sheet: str | None = None,
+    *,
+    header_row: int | None = None,
+    scorer: HeaderScorer | None = None,
+) -> Table:
+    """Read one sheet (default: the first visible one) of a file in one call."""
+    with open_spreadsheet(path) as book:
+        name = sheet or next((s.name for s in book.sheets if s.visible), book.sheet_names[0])
+        table = book.read(name, header_row=header_row, scorer=scorer)
+        table.warnings[:0] = book.warnings
+        return table
