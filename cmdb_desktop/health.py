@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -372,26 +371,20 @@ def completeness(cmdb: Cmdb) -> dict[str, Completeness]:
 def cycles(cmdb: Cmdb, sample: int = SAMPLE) -> Finding:
     """CIs on a cycle of the impact graph (A needs B needs … needs A).
 
-    Uses the analysis service when it is available; cycles are legal (the
-    impact fixpoint handles them) but usually mean a modelling mistake.
+    Cycles are legal (the impact fixpoint handles them) but usually mean a
+    modelling mistake; ``details`` gives each group and one shortest cycle.
     """
-    analysis = getattr(cmdb, "analysis", None)
-    finder: Callable[..., Any] | None = getattr(analysis, "cycles", None)
-    if finder is None:
-        return Finding("CIs on impact-graph cycles")
-    components: Iterable[Iterable[int]] = finder()
-    comps = [sorted(c) for c in components]
-    ids = [i for comp in comps for i in comp]
-    refs = cmdb.items.refs(ids)
+    groups = cmdb.analysis.cycles()
+    members = [ref for g in groups for ref in g.members]
     by_class: dict[str, int] = defaultdict(int)
-    for ref in refs.values():
+    for ref in members:
         by_class[ref.class_name] += 1
     return Finding(
         "CIs on impact-graph cycles",
-        len(ids),
+        len(members),
         dict(sorted(by_class.items())),
-        [refs[i] for i in ids[:sample] if i in refs],
-        [{"cis": [refs[i].to_json() for i in comp if i in refs]} for comp in comps[:sample]],
+        members[:sample],
+        [g.to_json() for g in groups[:sample]],
     )
 
 

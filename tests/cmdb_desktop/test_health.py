@@ -113,3 +113,15 @@ def test_demo_has_something_to_report(demo_cmdb: Cmdb) -> None:
     assert rep.findings["duplicates"].count > 0
     assert rep.findings["stale"].count > 0
     assert sum(rep.by_class.values()) == 2000
+
+
+def test_cycles(cmdb: Cmdb) -> None:
+    a = _add(cmdb, "Application", "auth")
+    b = _add(cmdb, "Application", "user")
+    c = _add(cmdb, "Database", "db")
+    cmdb.relations.relate(a, "Depends on", b)
+    cmdb.relations.relate(b, "Depends on", a)
+    cmdb.relations.relate(a, "Depends on", c)
+    f = health.cycles(cmdb)
+    assert f.count == 2 and {e.id for e in f.examples} == {a, b}
+    assert len(f.details) == 1
