@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import bench_demo
+from bench import bench_demo, bench_impact
 from bench.harness import Figure, machine, report
 
 
@@ -21,6 +21,9 @@ def main() -> None:
     sizes = [10_000] if args.quick else [10_000, 1_000_000]
     for size in sizes:
         figures += bench_demo.run(size)
+    # Impact: issue 3's target graph is the ~125k-CI demo (~250k relationships).
+    for size in [10_000] if args.quick else [125_000, 1_000_000]:
+        figures += bench_impact.run(size)
     print()
     report(figures)
 

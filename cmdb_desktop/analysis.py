@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -74,6 +75,29 @@ class ImpactedCi(NamedTuple):
 
 
 @dataclass(frozen=True)
+class ImpactColumns:
+    """The impacted CIs as parallel columns, already in report order.
+
+    What a table view or a streaming writer wants: no object per row. Row
+    ``k`` is the CI ``ids[k]`` named ``names[k]`` of class ``classes[k]``,
+    ``states[k]`` ("down"/"degraded") at ``distances[k]`` along ``paths[k]``
+    (names from a member of the change set to it).
+    """
+
+    ids: list[int]
+    names: list[str]
+    classes: list[str]
+    states: list[str]
+    distances: list[int]
+    paths: list[list[str]]
+    services: list[bool]
+    criticalities: list[int | None]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass(frozen=True)
 class ImpactReport:
     """The blast radius of a change set, ready to show or export.
 
@@ -82,20 +106,40 @@ class ImpactReport:
     distance, then down before degraded, then name. With ``depth`` only CIs
     within that distance are listed, and ``counts`` count what is listed.
     ``inactive`` names members of the change set that are Retired or Disposed
-    (they take no part in impact). ``radius`` keeps the raw result (ids,
-    paths as ids) for graph views.
+    (they take no part in impact). ``columns`` holds the same rows as
+    columns (cheaper for big tables and streaming); ``radius`` the raw result
+    (ids, paths as ids) for graph views.
     """
 
     changed: list[CiRef]
-    impacted: list[ImpactedCi]
+    columns: ImpactColumns = field(repr=False)
     depth: int | None
     inactive: list[CiRef]
     radius: BlastRadius = field(repr=False)
 
+    @cached_property
+    def impacted(self) -> list[ImpactedCi]:
+        c = self.columns
+        with bulk_objects():
+            return [
+                ImpactedCi(CiRef(i, n, k), state, d, path, service, crit)
+                for i, n, k, state, d, path, service, crit in zip(
+                    c.ids,
+                    c.names,
+                    c.classes,
+                    c.states,
+                    c.distances,
+                    c.paths,
+                    c.services,
+                    c.criticalities,
+                    strict=True,
+                )
+            ]
+
     @property
     def counts(self) -> dict[str, int]:
-        down = sum(1 for i in self.impacted if i.state == impact.DOWN)
-        return {"down": down, "degraded": len(self.impacted) - down}
+        down = self.columns.states.count(impact.DOWN)
+        return {"down": down, "degraded": len(self.columns) - down}
 
     @property
     def services(self) -> list[ImpactedCi]:
@@ -105,11 +149,12 @@ class ImpactReport:
         """The explanation path of one CI as ids (to highlight it in a graph view)."""
         return self.radius.path(ci_id)
 
-    def to_json(self) -> dict[str, Any]:
-        """The PRODUCT.md §6 shape (plus ``depth``)."""
+    def to_json(self, *, items: bool = True) -> dict[str, Any]:
+        """The PRODUCT.md §6 shape (plus ``depth``); ``items=False`` leaves ``impacted`` empty
+        for a caller that streams the items itself."""
         return {
             "changed": [c.to_json() for c in self.changed],
-            "impacted": [i.to_json() for i in self.impacted],
+            "impacted": [i.to_json() for i in self.impacted] if items else [],
             "counts": self.counts,
             "depth": self.depth,
         }
@@ -255,36 +300,34 @@ class AnalysisService:
             with bulk_objects():
                 rows = {r[0]: r for r in fetch_ci_rows(s, ids.tolist())}
         with bulk_objects():
-            ordered = [rows[i] for i in ids.tolist()]
+            id_list = ids.tolist()
+            ordered = [rows[i] for i in id_list]
             down = radius.down[mask]
             distances = radius.distances[mask]
             names = [r[1] for r in ordered]
             class_ids = np.array([r[2] for r in ordered], dtype=np.int64)
             criticality = [r[4] for r in ordered]
             service = np.isin(class_ids, np.array(sorted(self._cmdb.meta.service_class_ids)))
-            order = _impact_order(ids, names, criticality, service, down, distances)
-            labels = dict(zip(ids.tolist(), names, strict=True))
+            order = _impact_order(ids, names, criticality, service, down, distances).tolist()
+            labels = dict(zip(id_list, names, strict=True))
             labels.update((i, f.ref.name) for i, f in changed.items())
             paths = radius.paths(labels, mask)
             class_names = {c: self._class_name(c) for c in set(class_ids.tolist())}
             state = (impact.DEGRADED, impact.DOWN)
             down_list, dist_list, service_list = down.tolist(), distances.tolist(), service.tolist()
-            impacted = []
-            for k in order.tolist():
-                row = ordered[k]
-                impacted.append(
-                    ImpactedCi(
-                        CiRef(row[0], row[1], class_names[row[2]]),
-                        state[down_list[k]],
-                        dist_list[k],
-                        paths[k],
-                        service_list[k],
-                        row[4],
-                    )
-                )
+            columns = ImpactColumns(
+                ids=[id_list[k] for k in order],
+                names=[names[k] for k in order],
+                classes=[class_names[ordered[k][2]] for k in order],
+                states=[state[down_list[k]] for k in order],
+                distances=[dist_list[k] for k in order],
+                paths=[paths[k] for k in order],
+                services=[service_list[k] for k in order],
+                criticalities=[criticality[k] for k in order],
+            )
         return ImpactReport(
             changed=[changed[i].ref for i in changed_ids],
-            impacted=impacted,
+            columns=columns,
             depth=depth,
             inactive=[
                 changed[i].ref for i in changed_ids if changed[i].status in INACTIVE_STATUSES

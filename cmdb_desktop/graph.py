@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cmdb_desktop.catalogue import IMPACT_NONE, IMPACT_TO_SOURCE, INACTIVE_STATUSES
@@ -375,17 +375,35 @@ def gather(ptr: IntArray, idx: IntArray, nodes: IntArray) -> tuple[IntArray, Int
     return idx[_ranges(starts, counts)], np.repeat(nodes, counts)
 
 
+def _number_nodes(src: IntArray, dst: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+    """Number the CIs that occur in the edges 0…n-1 in id order: (ids, from, to).
+
+    CI ids are mostly dense (autoincrement), so a lookup table indexed by id
+    does it in linear time; ids that are too sparse for a table (explicit
+    huge ids) fall back to sorting.
+    """
+    if src.size == 0:
+        return _EMPTY, _EMPTY, _EMPTY
+    top = int(max(int(src.max()), int(dst.max())))
+    if top <= 4 * src.size + 1_000_000:
+        present = np.zeros(top + 1, dtype=bool)
+        present[src] = True
+        present[dst] = True
+        slot = np.cumsum(present, dtype=np.int64) - 1
+        return np.flatnonzero(present).astype(np.int64), slot[src], slot[dst]
+    ids, inverse = np.unique(np.concatenate([src, dst]), return_inverse=True)
+    m = int(src.size)
+    return ids.astype(np.int64), inverse[:m].astype(np.int64), inverse[m:].astype(np.int64)
+
+
 def compile_graph(rows: GraphRows) -> ImpactGraph:
     """Turn database rows into an :class:`ImpactGraph` (vectorised, O(E log E))."""
     src, dst = rows.sources, rows.targets
     if rows.inactive.size:
         live = ~(_member(rows.inactive, src) | _member(rows.inactive, dst))
         src, dst = src[live], dst[live]
-    ids, inverse = np.unique(np.concatenate([src, dst]), return_inverse=True)
+    ids, u, v = _number_nodes(src, dst)
     n = int(ids.size)
-    m = int(src.size)
-    u = inverse[:m].astype(np.int64)
-    v = inverse[m:].astype(np.int64)
     # One edge per (from, to): sorting the packed pair also orders the CSR.
     packed = np.unique(u * max(n, 1) + v)
     u, v = packed // max(n, 1), packed % max(n, 1)
@@ -470,11 +488,25 @@ def fetch_relationships(session: Session, *, packed: bool = True) -> IntArray:
 
 
 def _rule_rows(rows: Sequence[Any]) -> tuple[IntArray, IntArray, FloatArray]:
-    ordered = sorted((int(r[0]), r[1], r[2]) for r in rows)
+    ordered = sorted(tuple(r) for r in rows)
     ids = np.array([r[0] for r in ordered], dtype=np.int64)
-    min_up = np.array([-1 if r[1] is None else int(r[1]) for r in ordered], dtype=np.int64)
-    pct = np.array([np.nan if r[2] is None else float(r[2]) for r in ordered], dtype=np.float64)
+    min_up = np.array([-1 if r[1] is None else r[1] for r in ordered], dtype=np.int64)
+    pct = np.array([np.nan if r[2] is None else r[2] for r in ordered], dtype=np.float64)
     return ids, min_up, pct
+
+
+def _driver_rows(session: Session, sql: str) -> list[Any]:
+    """Rows of a parameterless, portable query straight from the driver's cursor.
+
+    Skips building a SQLAlchemy Row per result row, which for the tens of
+    thousands of redundancy rules of a large CMDB is most of the cost.
+    """
+    cursor = session.connection().connection.cursor()
+    try:
+        cursor.execute(sql)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
 
 
 def _counters(session: Session) -> tuple[int, int]:
@@ -502,26 +534,23 @@ def load_rows(session: Session, progress: Progress | None = None) -> GraphRows:
     flows = _impact_types(session)
     sources, targets = _orient(fetch_relationships(session), flows)
     progress.step(1, 3)
+    statuses = ", ".join(f"'{status}'" for status in sorted(INACTIVE_STATUSES))
     inactive = np.unique(
         np.array(
-            session.scalars(
-                select(ci_table.c.id).where(ci_table.c.status.in_(sorted(INACTIVE_STATUSES)))
-            ).all(),
+            [
+                r[0]
+                for r in _driver_rows(session, f"SELECT id FROM ci WHERE status IN ({statuses})")
+            ],
             dtype=np.int64,
         )
     )
     progress.step(2, 3)
     rule_ids, min_up, pct = _rule_rows(
-        session.execute(
-            select(
-                ci_table.c.id, ci_table.c.redundancy_min_up, ci_table.c.redundancy_min_up_pct
-            ).where(
-                or_(
-                    ci_table.c.redundancy_min_up.is_not(None),
-                    ci_table.c.redundancy_min_up_pct.is_not(None),
-                )
-            )
-        ).all()
+        _driver_rows(
+            session,
+            "SELECT id, redundancy_min_up, redundancy_min_up_pct FROM ci"
+            " WHERE redundancy_min_up IS NOT NULL OR redundancy_min_up_pct IS NOT NULL",
+        )
     )
     progress.step(3, 3)
     return GraphRows(
