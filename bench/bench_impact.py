@@ -83,15 +83,14 @@ def _ids_of_class(conn: sqlite3.Connection, cls: str) -> list[int]:
 
 
 def _pick_hub(graph: Any, sites: list[int]) -> list[int]:
-    from cmdb_desktop.impact import dependents
+    """The sites with the largest blast radii, as many as it takes to reach HUB_TARGET."""
+    from cmdb_desktop.impact import blast_radius, dependents
 
-    sizes = sorted(((len(dependents(graph, s)), s) for s in sites), reverse=True)
+    ranked = sorted(sites, key=lambda s: -len(dependents(graph, s)))
     chosen: list[int] = []
-    reach = 0
-    for size, site in sizes:
+    for site in ranked:
         chosen.append(site)
-        reach += size
-        if reach >= HUB_TARGET:
+        if len(blast_radius(graph, chosen)) >= HUB_TARGET:
             break
     return chosen
 

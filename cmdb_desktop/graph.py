@@ -183,7 +183,7 @@ class GraphRows:
         return cls(
             sources=pairs[:, 0].copy(),
             targets=pairs[:, 1].copy(),
-            inactive=np.unique(np.array(list(inactive), dtype=np.int64)),
+            inactive=unique_sorted(np.array(list(inactive), dtype=np.int64)),
             rule_ids=np.array([i for i, _ in rule_items], dtype=np.int64),
             min_up=np.array(
                 [-1 if r[0] is None else int(r[0]) for _, r in rule_items], dtype=np.int64
@@ -192,6 +192,31 @@ class GraphRows:
                 [np.nan if r[1] is None else float(r[1]) for _, r in rule_items], dtype=np.float64
             ),
         )
+
+
+def unique_sorted(values: IntArray) -> IntArray:
+    """The distinct values, ascending (a sort and a mask: several times quicker than
+    ``np.unique``, whose hashing is slow on large integer arrays)."""
+    if values.size == 0:
+        return values.astype(np.int64)
+    ordered = np.sort(values)
+    keep = np.empty(ordered.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    out: IntArray = ordered[keep]
+    return out
+
+
+def unique_first(values: IntArray) -> tuple[IntArray, IntArray]:
+    """The distinct values ascending, and where each first occurs in ``values``."""
+    if values.size == 0:
+        return values.astype(np.int64), np.zeros(0, dtype=np.int64)
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    keep = np.empty(ordered.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep], order[keep]
 
 
 def _member(sorted_values: IntArray, x: IntArray) -> npt.NDArray[np.bool_]:
@@ -335,7 +360,7 @@ class ImpactGraph:
             nodes = np.arange(self.ids.size, dtype=np.int64)
         else:
             nodes = self.index(list(ci_ids))
-            nodes = np.unique(nodes[nodes >= 0])
+            nodes = unique_sorted(nodes[nodes >= 0])
         graph = nx.DiGraph()
         keep = np.zeros(self.ids.size, dtype=bool)
         keep[nodes] = True
@@ -405,7 +430,7 @@ def compile_graph(rows: GraphRows) -> ImpactGraph:
     ids, u, v = _number_nodes(src, dst)
     n = int(ids.size)
     # One edge per (from, to): sorting the packed pair also orders the CSR.
-    packed = np.unique(u * max(n, 1) + v)
+    packed = unique_sorted(u * max(n, 1) + v)
     u, v = packed // max(n, 1), packed % max(n, 1)
     out_ptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(u, minlength=n), out=out_ptr[1:])
@@ -535,7 +560,7 @@ def load_rows(session: Session, progress: Progress | None = None) -> GraphRows:
     sources, targets = _orient(fetch_relationships(session), flows)
     progress.step(1, 3)
     statuses = ", ".join(f"'{status}'" for status in sorted(INACTIVE_STATUSES))
-    inactive = np.unique(
+    inactive = unique_sorted(
         np.array(
             [
                 r[0]
@@ -568,7 +593,7 @@ def fetch_ci_rows(session: Session, ids: Sequence[int], chunk: int = 5000) -> li
     if not ids:
         return []
     conn = session.connection()
-    columns = "id, name, class_id, status, criticality"
+    columns = "id, name, class_id, status, criticality"  # the order of the tuples returned
     if conn.dialect.name == "sqlite":
         cursor = conn.connection.cursor()
         try:

@@ -73,7 +73,14 @@ from typing import Any, Literal, TypeVar
 
 import numpy as np
 
-from cmdb_desktop.graph import NEVER, ImpactGraph, IntArray, gather
+from cmdb_desktop.graph import (
+    NEVER,
+    ImpactGraph,
+    IntArray,
+    gather,
+    unique_first,
+    unique_sorted,
+)
 from cmdb_desktop.progress import Progress
 
 T = TypeVar("T")
@@ -197,7 +204,7 @@ class BlastRadius:
                 present, self.graph.ids[np.maximum(steps, 0)], -1
             )
         else:
-            used = np.unique(steps[present])
+            used = unique_sorted(steps[present])
             table = np.empty(len(self.graph), dtype=object)
             table[used] = [labels[i] for i in self.graph.ids[used].tolist()]
             cells = table[np.maximum(steps, 0)]
@@ -222,7 +229,7 @@ def blast_radius(
     progress = progress or Progress()
     changed = tuple(dict.fromkeys(int(c) for c in change_set))
     index = graph.index(changed)
-    sources = np.unique(index[index >= 0])
+    sources = unique_sorted(index[index >= 0])
     n = len(graph)
     dist = np.full(n, -1, dtype=np.int64)
     parent_of = np.full(n, -1, dtype=np.int64)
@@ -236,7 +243,7 @@ def blast_radius(
         new = dist[reached] < 0
         if not new.any():
             break
-        reached, first = np.unique(reached[new], return_index=True)
+        reached, first = unique_first(reached[new])
         level += 1
         dist[reached] = level
         parent_of[reached] = owner[new][first]
@@ -296,7 +303,7 @@ def _bfs(
     level = 0
     while frontier.size and (depth is None or level < depth):
         reached, _ = gather(ptr, idx, frontier)
-        reached = np.unique(reached[dist[reached] < 0])
+        reached = unique_sorted(reached[dist[reached] < 0])
         if reached.size == 0:
             break
         level += 1
@@ -349,7 +356,7 @@ def neighbourhood(
     dist = np.concatenate([p.distances for p in parts])
     order = np.lexsort((ids, dist))
     ids, dist = ids[order], dist[order]
-    _, first = np.unique(ids, return_index=True)
+    _, first = unique_first(ids)
     first.sort()
     return Reach(ids[first], dist[first])
 
@@ -374,7 +381,7 @@ def shortest_path(graph: ImpactGraph, source: int, target: int) -> list[int]:
     while frontier.size and not seen[goal]:
         reached, owner = gather(graph.out_ptr, graph.out_idx, frontier)
         new = ~seen[reached]
-        reached, first = np.unique(reached[new], return_index=True)
+        reached, first = unique_first(reached[new])
         seen[reached] = True
         parent_of[reached] = owner[new][first]
         frontier = reached
@@ -531,7 +538,7 @@ def cycle_groups(graph: ImpactGraph) -> list[list[int]]:
         pred, _ = gather(graph.in_ptr, graph.in_idx, dead)
         np.subtract.at(indeg, succ, 1)
         np.subtract.at(outdeg, pred, 1)
-        touched = np.unique(np.concatenate([succ, pred]))
+        touched = unique_sorted(np.concatenate([succ, pred]))
         touched = touched[alive[touched]]
         dead = touched[(indeg[touched] <= 0) | (outdeg[touched] <= 0)]
     rest = np.flatnonzero(alive)
