@@ -103,12 +103,15 @@ def required_up(n: int | IntArray, min_up: int | IntArray, min_up_pct: float | F
 
     ``min_up`` < 0 and ``min_up_pct`` NaN mean "not set". A percentage ``p``
     asks for ``ceil(p·n/100)``, computed exactly on ``p`` rounded to
-    :data:`PCT_DECIMALS` places (so 33.3 % of 3 is 1, not 0.999… rounded up
-    by float noise). When both are set the CI needs both, so the larger ``k``
-    wins. Without either, the result is -1. Works on scalars and arrays.
+    :data:`PCT_DECIMALS` places: 64.4 % of 250 is exactly 161, where floating
+    point says 161.00000000000003 and would round up to 162. When both are
+    set the CI needs both, so the larger ``k`` wins. Without either, the
+    result is -1. Works on scalars and arrays.
 
     >>> int(required_up(3, -1, 50.0)), int(required_up(3, -1, 33.3)), int(required_up(4, 1, 50.0))
     (2, 1, 2)
+    >>> int(required_up(250, -1, 64.4))
+    161
     """
     n_arr = np.asarray(n, dtype=np.int64)
     k_count = np.asarray(min_up, dtype=np.int64)
@@ -309,7 +312,7 @@ class ImpactGraph:
         return np.where(self.ids[pos] == wanted, pos, -1).astype(np.int64)
 
     def __contains__(self, ci_id: object) -> bool:
-        return isinstance(ci_id, int) and int(self.index([ci_id])[0]) >= 0
+        return isinstance(ci_id, int | np.integer) and int(self.index([int(ci_id)])[0]) >= 0
 
     def successors(self, ci_id: int) -> list[int]:
         """CIs that ``ci_id`` impacts directly (ascending ids)."""
@@ -666,9 +669,11 @@ def patch_rows(session: Session, rows: GraphRows) -> GraphRows | None:
                 if x is not None:
                     touched.add(int(x))
     last_change = int(records[-1][0])
-    if not touched:
-        return replace(rows, generation=generation, last_change=last_change)
     flows = _impact_types(session)
+    if not touched:
+        if rows.sources.size != _impact_relationship_count(session, flows):
+            return None
+        return replace(rows, generation=generation, last_change=last_change)
     affected = np.array(sorted(touched), dtype=np.int64)
     keep = ~(_member(affected, rows.sources) | _member(affected, rows.targets))
     rel = relationship_table.c

@@ -139,7 +139,11 @@ def cmd_impact(ctx: Context, args: argparse.Namespace) -> int:
         from importers.impact_report import write_impact_report
 
         written = write_impact_report(
-            report, Path(args.output), cmdb=cmdb.describe(), user=cmdb.user
+            report,
+            Path(args.output),
+            cmdb=cmdb.describe(),
+            user=cmdb.user,
+            progress=ctx.progress(),
         )
         ctx.note(f"Impact report written to {written}")
     if ctx.json:

@@ -187,6 +187,10 @@ def test_writes_that_skip_the_history_force_a_reload(cmdb: Cmdb) -> None:
     cmdb.relations.relate(c, "Located in", d)
     assert set(cmdb.analysis.graph().edges()) == {(b, a), (c, b), (e, a), (d, c)}
     assert cache.loads == 3
+    sneak(b, e)  # and the only history since is an edit of a field the graph ignores
+    cmdb.items.update(a, {"owner": "Bob"})
+    assert (e, b) in set(cmdb.analysis.graph().edges())
+    assert cache.loads == 4
 
 
 def test_a_long_backlog_reloads(cmdb: Cmdb, monkeypatch: pytest.MonkeyPatch) -> None:
