@@ -35,8 +35,7 @@ from sqlalchemy import select
 
 from cmdb_desktop.batches import BatchWriter, CiChange, NewCi, NewRelationship
 from cmdb_desktop.changes import ChangeSummary
-from cmdb_desktop.items import chunks
-from cmdb_desktop.models import CmdbState, ci_table
+from cmdb_desktop.models import CmdbState
 from cmdb_desktop.progress import Progress
 from importers.cells import safe_cell
 from importers.mapping import ImportMapping
@@ -46,6 +45,7 @@ from importers.plan import (
     UPDATED,
     ImportPlan,
     RowError,
+    gc_paused,
     load_source,
     plan_import,
     suggest_mapping,
@@ -140,7 +140,7 @@ def apply_import(
         return ImportResult(plan, dry_run=False)
     summary: ChangeSummary | None = None
     batch_id: int | None = None
-    with cmdb.write() as s:
+    with gc_paused(), cmdb.write() as s:
         generation = s.scalar(select(CmdbState.data_generation).where(CmdbState.id == 1))
         if int(generation or 0) != plan.generation:
             plan = plan_import(cmdb, plan.source, plan.mapping, progress=progress, session=s)
@@ -171,7 +171,6 @@ def _has_work(plan: ImportPlan) -> bool:
 
 
 def _write(cmdb: Cmdb, s: Any, plan: ImportPlan, progress: Progress) -> ChangeSummary:
-    meta = cmdb.meta
     source = plan.source
     writer = BatchWriter(
         cmdb,
@@ -221,50 +220,20 @@ def _write(cmdb: Cmdb, s: Any, plan: ImportPlan, progress: Progress) -> ChangeSu
     new_ids = writer.create_cis([c for _, c in creates], total=total)
     id_of_row = {ref: ci_id for (ref, _), ci_id in zip(creates, new_ids, strict=True)}
     writer.update_cis(updates, done_before=len(creates), total=total)
-    # Ends of relationships: (id, class name, name), for CIs of the file and of the CMDB.
-    briefs: dict[int, tuple[int, str, str]] = {}
-    for ref, ci_id in id_of_row.items():
-        o = plan.rows[ref]
-        briefs[ci_id] = (ci_id, o.class_name or "", o.name or "")
-    for o in plan.rows:
-        if o.kind == KIND_CIS and o.ci_id is not None and o.status != ERROR:
-            briefs[o.ci_id] = (o.ci_id, o.class_name or "", o.name or "")
-    missing: set[int] = set()
     rels: list[NewRelationship] = []
-    resolved: list[tuple[int, int, int, int]] = []
+    rows = plan.rows
     for ref in rel_rows:
-        o = plan.rows[ref]
+        o = rows[ref]
         assert o.rel is not None
-        (skind, sval), type_id, (dkind, dval) = o.rel
-        src = id_of_row[sval] if skind == "row" else sval
-        dst = id_of_row[dval] if dkind == "row" else dval
-        missing.update(i for i in (src, dst) if i not in briefs)
-        resolved.append((ref, src, type_id, dst))
-    if missing:
-        briefs.update(_briefs(cmdb, s, missing))
-    types = meta.relationship_type_by_id
-    for ref, src, type_id, dst in resolved:
-        o = plan.rows[ref]
-        rels.append(
-            NewRelationship(briefs[src], type_id, types[type_id].name, briefs[dst], o.sheet, o.row)
-        )
+        src, type_id, dst = o.rel
+        # Ends: a CI id (> 0), or -(plan index + 1) of a CI this import creates.
+        if src < 0:
+            src = id_of_row[-src - 1]
+        if dst < 0:
+            dst = id_of_row[-dst - 1]
+        rels.append(NewRelationship(src, type_id, dst, o.sheet, o.row))
     writer.create_relationships(rels, done_before=len(creates) + len(updates), total=total)
-    counts = plan.counts()
-    counts["cis"]["errors"] = sum(1 for r in plan.rows if r.kind == KIND_CIS and r.status == ERROR)
-    return writer.finish(counts)
-
-
-def _briefs(cmdb: Cmdb, s: Any, ids: set[int]) -> dict[int, tuple[int, str, str]]:
-    meta = cmdb.meta
-    out: dict[int, tuple[int, str, str]] = {}
-    for part in chunks(ids, 900):
-        for ci_id, class_id, name in s.execute(
-            select(ci_table.c.id, ci_table.c.class_id, ci_table.c.name).where(
-                ci_table.c.id.in_(part)
-            )
-        ):
-            out[ci_id] = (ci_id, meta.class_by_id[class_id].name, name)
-    return out
+    return writer.finish(plan.counts())
 
 
 # -- rejected rows -------------------------------------------------------------------

@@ -34,6 +34,7 @@ import csv
 import io
 import zipfile
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -287,45 +288,55 @@ class Spreadsheet:
     def sheet_names(self) -> list[str]:
         return [s.name for s in self.sheets]
 
-    def raw_rows(self, sheet: str, progress: Progress | None = None) -> tuple[list[list[Any]], int]:
-        """All rows of ``sheet`` as (rows, first column index); row i is sheet row i + 1."""
-        if self._text_rows is not None:
-            return self._text_rows, 0
+    def _check(self, sheet: str) -> None:
+        """Make sure calamine can load ``sheet`` in bounded memory (see :mod:`untrusted`)."""
         if self._book is None:
             raise BadFileError(f"{self.path.name} is closed.")
         if sheet not in self.sheet_names:
             known = ", ".join(repr(s) for s in self.sheet_names)
             raise BadFileError(f"{self.path.name} has no sheet {sheet!r} (sheets: {known}).")
-        if self._zip is not None and sheet not in self._checked:
-            member = self._parts.get(sheet)
-            if member is not None:
-                try:
-                    untrusted.check_xlsx_sheet(self.path, self._zip, sheet, member)
-                except (zipfile.BadZipFile, EOFError, OSError) as exc:
-                    raise BadFileError(
-                        f"{self.path.name}: sheet {sheet!r} is damaged or truncated ({exc})."
-                    ) from None
-                except Exception as exc:  # zlib.error and friends: a damaged member
-                    if isinstance(exc, BadFileError):
-                        raise
-                    raise BadFileError(
-                        f"{self.path.name}: sheet {sheet!r} is damaged or truncated ({exc})."
-                    ) from None
-            self._checked.add(sheet)
+        if self._zip is None or sheet in self._checked:
+            return
+        member = self._parts.get(sheet)
+        if member is not None:
+            try:
+                untrusted.check_xlsx_sheet(self.path, self._zip, sheet, member)
+            except BadFileError:
+                raise
+            except Exception as exc:  # BadZipFile, zlib.error, EOFError: a damaged member
+                raise BadFileError(
+                    f"{self.path.name}: sheet {sheet!r} is damaged or truncated ({exc})."
+                ) from None
+        self._checked.add(sheet)
+
+    def _load(self, sheet: str) -> Any:
+        """The calamine sheet (checked first). calamine releases the GIL while loading."""
+        self._check(sheet)
         try:
-            cal_sheet = self._book.get_sheet_by_name(sheet)
-            start = cal_sheet.start
-            rows: list[list[Any]] = []
-            for n, row in enumerate(cal_sheet.iter_rows(), start=1):
-                rows.append(row)
-                if progress is not None and n % 5000 == 0:
-                    progress.step(n, cal_sheet.total_height or 0)
+            return self._book.get_sheet_by_name(sheet)
         except pc.CalamineError as exc:
             raise BadFileError(
                 untrusted.describe_calamine_error(self.path, type(exc).__name__, str(exc))
             ) from None
-        first_col = start[1] if start else 0
-        return rows, first_col
+
+    def _rows(self, cal_sheet: Any) -> tuple[list[list[Any]], int, int]:
+        start = cal_sheet.start
+        if start is None:
+            return [], 0, 0
+        try:
+            rows = cal_sheet.to_python()
+        except pc.CalamineError as exc:
+            raise BadFileError(
+                untrusted.describe_calamine_error(self.path, type(exc).__name__, str(exc))
+            ) from None
+        return rows, start[0], start[1]
+
+    def raw_rows(self, sheet: str) -> tuple[list[list[Any]], int, int]:
+        """All rows of ``sheet`` as (rows, first row index, first column index), 0-based:
+        ``rows[i]`` is sheet row ``first_row + i + 1``."""
+        if self._text_rows is not None:
+            return self._text_rows, 0, 0
+        return self._rows(self._load(sheet))
 
     def read(
         self,
@@ -336,8 +347,73 @@ class Spreadsheet:
         progress: Progress | None = None,
     ) -> Table:
         """Read ``sheet`` as a Table. ``header_row`` (1-based) overrides detection."""
-        rows, first_col = self.raw_rows(sheet, progress)
-        return build_table(sheet, rows, first_col, header_row=header_row, scorer=scorer)
+        result = self.read_many([sheet], header_row=header_row, scorer=scorer, progress=progress)
+        if isinstance(result[0], BadFileError):
+            raise result[0]
+        return result[0]
+
+    def read_many(
+        self,
+        sheets: Sequence[str],
+        *,
+        header_row: int | None = None,
+        scorer: HeaderScorer | None = None,
+        progress: Progress | None = None,
+    ) -> list[Table | BadFileError]:
+        """Read several sheets; a sheet that fails gives its BadFileError in its place.
+
+        Loading is pipelined: calamine loads sheet *n* + 1 on a helper thread
+        (it releases the GIL) while this thread checks the next sheet's
+        extent and turns sheet *n* into a Table.
+        """
+        progress = progress or Progress()
+        if self._text_rows is not None:
+            out: list[Table | BadFileError] = []
+            for sheet in sheets:
+                try:
+                    out.append(
+                        build_table(sheet, self._text_rows, header_row=header_row, scorer=scorer)
+                    )
+                except BadFileError as exc:
+                    out.append(exc)
+            return out
+        results: list[Table | BadFileError] = []
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="calamine") as pool:
+            pending: Future[Any] | None = None
+            for n, sheet in enumerate(sheets):
+                progress.step(n, len(sheets))
+                if pending is None:
+                    pending = _submit(pool, self._load, sheet)
+                loaded = pending
+                pending = None
+                if n + 1 < len(sheets):
+                    # Check the next sheet now, so it can load while this one converts.
+                    try:
+                        self._check(sheets[n + 1])
+                    except BadFileError:
+                        pass  # reported when its turn comes
+                try:
+                    cal_sheet = loaded.result()
+                except BadFileError as exc:
+                    results.append(exc)
+                    continue
+                if n + 1 < len(sheets):
+                    pending = _submit(pool, self._load, sheets[n + 1])
+                try:
+                    rows, first_row, first_col = self._rows(cal_sheet)
+                    results.append(
+                        build_table(
+                            sheet,
+                            rows,
+                            first_col,
+                            first_row=first_row,
+                            header_row=header_row,
+                            scorer=scorer,
+                        )
+                    )
+                except BadFileError as exc:
+                    results.append(exc)
+        return results
 
     def close(self) -> None:
         if self._book is not None:
@@ -487,6 +563,7 @@ def build_table(
     rows: list[list[Any]],
     first_col: int = 0,
     *,
+    first_row: int = 0,
     header_row: int | None = None,
     scorer: HeaderScorer | None = None,
 ) -> Table:
@@ -494,12 +571,12 @@ def build_table(
     if not any(any(not _is_blank(v) for v in r) for r in rows):
         raise BadFileError(f"Sheet {sheet!r} is empty.")
     if header_row is not None:
-        if header_row < 1 or header_row > len(rows):
+        h = header_row - 1 - first_row
+        if h < 0 or h >= len(rows):
             raise BadFileError(
                 f"Sheet {sheet!r} has no row {header_row} to use as the header "
-                f"(it has {len(rows)} rows)."
+                f"(its data is in rows {first_row + 1} to {first_row + len(rows)})."
             )
-        h = header_row - 1
     else:
         h = detect_header(rows, scorer)
     header_cells = rows[h]
@@ -538,15 +615,24 @@ def build_table(
         raise BadFileError(f"Sheet {sheet!r} has no header row.")
     body: list[list[Any]] = []
     numbers: list[int] = []
+    base = first_row + h + 2
     for offset, row in enumerate(data):
         n = len(row)
-        if row.count("") == n or all(_is_blank(v) for v in row):
+        blanks = row.count("")
+        if blanks == n:
+            continue
+        # Only sparse rows can be white space alone; don't test every full one.
+        if blanks + 3 >= n and all(_is_blank(v) for v in row):
             continue
         if n < width:
             row = row + [""] * (width - n)
         body.append(row)
-        numbers.append(h + 2 + offset)
-    return Table(sheet, h + 1, columns, body, numbers, warnings)
+        numbers.append(base + offset)
+    return Table(sheet, first_row + h + 1, columns, body, numbers, warnings)
+
+
+def _submit(pool: ThreadPoolExecutor, fn: Callable[[str], Any], sheet: str) -> Future[Any]:
+    return pool.submit(fn, sheet)
 
 
 def read_table(

@@ -48,8 +48,10 @@ def key_of(value: Any) -> Hashable | None:
     """The form a key value is compared in (None for blank)."""
     if value is None:
         return None
-    if isinstance(value, str):
-        folded = " ".join(value.casefold().split())
+    if type(value) is str:
+        folded = value.strip().casefold()
+        if "  " in folded or "\t" in folded or "\n" in folded:
+            folded = " ".join(folded.split())
         return folded or None
     if isinstance(value, float) and value.is_integer():
         return int(value)
@@ -197,6 +199,7 @@ class Matcher:
         self.index = index
         self.keys = tuple(tuple(k) for k in keys) if keys else None
         self._ident: dict[int | None, Identification] = {}
+        self._base: dict[int, Identification] = {}
         self._all = frozenset(c.id for c in meta.classes)
 
     def identification(self, info: ClassInfo | None) -> Identification:
@@ -267,7 +270,9 @@ class Matcher:
         The last rule (usually the name) may repeat — real inventories reuse
         names — but a serial number or asset tag belongs to one CI.
         """
-        ident = self.meta.identification(info)
+        ident = self._base.get(info.id)
+        if ident is None:
+            ident = self._base[info.id] = self.meta.identification(info)
         out = []
         for rule in ident.rules[:-1]:
             if not all(key_of(values.get(f)) is not None for f in rule):

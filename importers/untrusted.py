@@ -196,13 +196,15 @@ def _chunks(zf: zipfile.ZipFile, member: str) -> Iterator[tuple[bytes, int]]:
         yield tail, len(tail)
 
 
-# Cell references that can make a range big: 2-3 letters (column 27 on) or
-# 6-7 digits (row 100,000 on). Narrow, short sheets have none of them.
-# The same pass matches cell tags without ``r="`` first (all groups empty).
-_FAR_REF = re.compile(rb'<c(?: r="(?:([A-Z]{2,3})([0-9]{1,7})|[A-Z]([0-9]{6,7}))"|[>/]| (?!r="))')
-_ROWS_WITHOUT_FAR_REFS = 99_999
+# Cell references with 2-3 column letters (column 27 on); the same pass
+# counts cell tags without ``r="`` first (all groups empty).
+_WIDE_REF = re.compile(rb'<c(?: r="([A-Z]{2,3})[0-9]{1,7}"|[>/]| (?!r="))')
+_SEVEN_DIGITS = re.compile(rb'<c r="[A-Z]{1,3}[0-9]{7}"')
+# 6-digit rows whose first digit is at least d (d = 1…9).
+_SIX_DIGITS = {d: re.compile(rb'<c r="[A-Z]{1,3}[%d-9][0-9]{5}"' % d) for d in range(1, 10)}
 #: Cells without an ``r`` attribute (positions implied) tolerated by the quick pass.
 _MAX_SLACK = 1000
+_ROWS_WITHOUT_FAR_REFS = 99_999
 # One <row …> or <c …> tag (any namespace prefix); group 3 is "/" when self-closing.
 _TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c)\b([^>]*?)(/?)>")
 _R_ATTR = re.compile(rb'\br="([A-Z]{0,3})([0-9]{1,7})"')
@@ -211,12 +213,13 @@ _R_ATTR = re.compile(rb'\br="([A-Z]{0,3})([0-9]{1,7})"')
 def _quick_bound(zf: zipfile.ZipFile, member: str) -> int | None:
     """An upper bound of the sheet's range in cells, or None when only the precise pass knows.
 
-    Every cell is assumed to hold a value. Rows are bounded by 99,999 unless
-    a reference with 6-7 digits occurs, columns by Z unless one with 2-3
-    letters does (one regex pass finds the few such references in ordinary
-    sheets). Cell tags without ``r="`` first (positions implied) can each
-    widen the range by one column; many of them, or namespace-prefixed tags,
-    defer to the precise pass.
+    Every cell is assumed to hold a value. Columns are bounded by Z unless a
+    reference with 2-3 letters occurs (one regex pass finds the few such
+    references in ordinary sheets); rows by 99,999, or by the first digit of
+    the 6-digit row numbers that occur (a few searches bisect it), or by
+    9,999,999 if a 7-digit one occurs. Cell tags without ``r="`` first
+    (positions implied) can each widen the range by one column; many of them,
+    or namespace-prefixed tags, defer to the precise pass.
     """
     last_col = 25
     last_row = _ROWS_WITHOUT_FAR_REFS
@@ -227,16 +230,28 @@ def _quick_bound(zf: zipfile.ZipFile, member: str) -> int | None:
             first = False
             if b":sheetData" in data:
                 return None
-        for letters, row, tall_row in _FAR_REF.findall(data, 0, end):
+        found = _WIDE_REF.findall(data, 0, end)
+        slack += found.count(b"")
+        for letters in set(found):
             if letters:
                 last_col = max(last_col, column_index(letters))
-                last_row = max(last_row, int(row) - 1)
-            elif tall_row:
-                last_row = max(last_row, int(tall_row) - 1)
-            else:
-                slack += 1
         if slack > _MAX_SLACK:
             return None
+        if last_row >= 1_000_000 or _SEVEN_DIGITS.search(data, 0, end):
+            last_row = 9_999_999
+            continue
+        # The largest first digit d of 6-digit rows here, by bisection: rows < (d+1)·100,000.
+        lo = last_row // 100_000 + 1  # only digits above what earlier chunks showed matter
+        hi = 9
+        if lo <= hi and not _SIX_DIGITS[lo].search(data, 0, end):
+            continue
+        while lo <= hi:
+            mid = (lo + hi) // 2
+            if _SIX_DIGITS[mid].search(data, 0, end):
+                last_row = (mid + 1) * 100_000 - 1
+                lo = mid + 1
+            else:
+                hi = mid - 1
     return (last_row + 1) * (last_col + 1 + slack)
 
 

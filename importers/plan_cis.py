@@ -1,0 +1,727 @@
+"""Planning the rows of a CIs sheet (part of :mod:`importers.plan`).
+
+Two passes per sheet, so the CMDB is read in bulk, never row by row:
+
+1. :meth:`CiSheetPlanner.identify` reads each row's name, class and key
+   values and matches it (:class:`~importers.reconcile.Matcher`):
+   ambiguous → error; several rows on one CI → errors (at the end).
+2. :meth:`CiSheetPlanner.complete`, once the matched CIs are loaded
+   (:func:`load_records`, one scan), coerces every mapped cell (an error per
+   bad cell), then diffs against the CI (updated/unchanged) or checks what a
+   new CI needs (created).
+
+Fast path, which makes an unchanged re-import cheap: a matched row whose
+cells equal what an export of that CI would hold (same name, class and
+attribute values, compared as raw cells) is *unchanged* without coercing
+anything. Any difference, even one that coerces to the same value (" 2" vs
+2), takes the full path, which decides correctly.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cmdb_desktop.items import MAX_NAME_LENGTH, CiRecord, chunks
+from cmdb_desktop.metamodel import AttributeInfo, ClassInfo, Metamodel
+from cmdb_desktop.models import ci_table
+from cmdb_desktop.values import coerce, from_storage, to_storage
+from importers.mapping import (
+    BLANK,
+    BLANK_CLEAR,
+    CLASS,
+    ID,
+    NAME,
+    SheetMapping,
+    column_date_order,
+    converter,
+    is_blank_cell,
+    translate,
+)
+from importers.plan import CREATED, ERROR, UNCHANGED, UPDATED, RowError, RowOutcome, labels
+from importers.plan import rule_values as values_text
+from importers.readers import Column, Table
+from importers.reconcile import key_of
+from importers.workbook import KIND_CIS
+
+if TYPE_CHECKING:
+    from importers.plan import PlanContext
+
+_CI_COLUMNS = [c.name for c in ci_table.c]
+_POS = {name: i for i, name in enumerate(_CI_COLUMNS)}
+_DATE_COLUMNS = [_POS[c.name] for c in ci_table.c if type(c.type).__name__ in ("Date", "DATE")]
+#: Load every CI in one scan (instead of by id) when the file matches this share of them.
+_SCAN_SHARE = 0.2
+
+_ColumnPlan = tuple[int, str, str, Any, bool, Callable[[Any], Any] | None, bool]
+
+
+# -- the matched CIs, loaded in bulk --------------------------------------------------
+
+
+class DbRecords:
+    """Rows of ``ci`` for the matched CIs: raw (for the fast compare) and typed."""
+
+    def __init__(self, meta: Metamodel) -> None:
+        self.meta = meta
+        self.raw: dict[int, tuple[Any, ...]] = {}
+        self._cells: dict[int, list[Any]] = {}
+
+    def cells(self, ci_id: int) -> list[Any]:
+        """The CI as cells of an export would hold it: "" for empty, dates as dates,
+        then the class name and the custom attributes document appended."""
+        found = self._cells.get(ci_id)
+        if found is None:
+            raw = self.raw[ci_id]
+            found = ["" if v is None else v for v in raw]
+            for p in _DATE_COLUMNS:
+                v = found[p]
+                if v != "" and not isinstance(v, date):
+                    found[p] = date.fromisoformat(str(v)[:10])
+            found.append(self.meta.class_by_id[raw[_POS["class_id"]]].name)
+            found.append(_document(raw[_POS["attributes"]]))
+            self._cells[ci_id] = found
+        return found
+
+    def record(self, ci_id: int) -> CiRecord:
+        """The CI with typed values (the full path)."""
+        raw = self.raw[ci_id]
+        meta = self.meta
+        info = meta.class_by_id[raw[_POS["class_id"]]]
+        custom = _document(raw[_POS["attributes"]])
+        values: dict[str, Any] = {}
+        for attr in meta.attributes_of(info):
+            if attr.column is not None:
+                v = raw[_POS[attr.column]]
+                if v is not None and attr.type == "date" and not isinstance(v, date):
+                    v = date.fromisoformat(str(v)[:10])
+                values[attr.key] = v
+            else:
+                values[attr.key] = from_storage(attr, custom.get(attr.key))
+        created = raw[_POS["created_at"]]
+        updated = raw[_POS["updated_at"]]
+        return CiRecord(
+            id=ci_id,
+            class_id=info.id,
+            class_name=info.name,
+            name=raw[_POS["name"]],
+            version=raw[_POS["version"]],
+            values=values,
+            created_at=created if isinstance(created, datetime) else datetime.min,
+            updated_at=updated if isinstance(updated, datetime) else datetime.min,
+        )
+
+
+def _document(value: Any) -> dict[str, Any]:
+    if not value:
+        return {}
+    if isinstance(value, str):
+        loaded = json.loads(value)
+        return loaded if isinstance(loaded, dict) else {}
+    return dict(value)
+
+
+def load_records(s: Session, meta: Metamodel, ids: Sequence[int], cmdb_size: int) -> DbRecords:
+    """The ``ci`` rows of ``ids``: one scan when they are many, else by id in chunks."""
+    records = DbRecords(meta)
+    if not ids:
+        return records
+    wanted = set(ids)
+    conn = s.connection()
+    if conn.dialect.name == "sqlite":
+        driver = conn.connection.driver_connection
+        cursor = driver.cursor()  # type: ignore[union-attr]
+        try:
+            cols = ", ".join(_CI_COLUMNS)
+            if len(wanted) >= cmdb_size * _SCAN_SHARE:
+                for raw in cursor.execute(f"SELECT {cols} FROM ci"):
+                    if raw[0] in wanted:
+                        records.raw[raw[0]] = raw
+            else:
+                for part in chunks(sorted(wanted), 900):
+                    marks = ", ".join("?" * len(part))
+                    for raw in cursor.execute(f"SELECT {cols} FROM ci WHERE id IN ({marks})", part):
+                        records.raw[raw[0]] = raw
+        finally:
+            cursor.close()
+        return records
+    for part in chunks(sorted(wanted), 900):
+        for row in s.execute(select(ci_table).where(ci_table.c.id.in_(part))):
+            records.raw[row[0]] = tuple(row)
+    return records
+
+
+# -- one sheet ------------------------------------------------------------------------
+
+
+class CiSheetPlanner:
+    """Plans one CIs sheet within a :class:`~importers.plan.PlanContext`."""
+
+    def __init__(self, ctx: PlanContext, table: Table, sm: SheetMapping) -> None:
+        self.ctx = ctx
+        self.meta = ctx.meta
+        self.table = table
+        self.sm = sm
+        self.fatal: RowError | None = None
+        self.default_class: ClassInfo | None = None
+        self.name_col: Column | None = None
+        self.class_col: Column | None = None
+        self.id_col: Column | None = None
+        self.attr_cols: list[tuple[Column, Any]] = []
+        self.translated = False
+        # (plan index, outcome, class, raw row)
+        self.entries: list[tuple[int, RowOutcome, ClassInfo | None, list[Any]]] = []
+        self._defaults: dict[int, dict[str, Any]] = {}
+        self._columns()
+
+    # -- the mapping ---------------------------------------------------------
+    def _columns(self) -> None:
+        ctx, meta, table, sm = self.ctx, self.meta, self.table, self.sm
+        attrs = meta.all_attribute_keys
+        by_header = {c.header.casefold(): c for c in table.columns}
+        seen: dict[str, str] = {}
+        for cm in sm.columns:
+            col = by_header.get(cm.column.casefold())
+            if col is None:
+                continue
+            if cm.target is None:
+                ctx.unmapped_column(table, col.header, col.letter)
+                continue
+            if cm.target in seen:
+                ctx.error(
+                    table.sheet,
+                    table.header_row,
+                    col.header,
+                    f"maps to {cm.target!r} like column {seen[cm.target]!r}; map only one "
+                    "column to each attribute",
+                )
+                continue
+            seen[cm.target] = col.header
+            if cm.values:
+                self.translated = True
+            if cm.target == NAME:
+                self.name_col = col
+                self.name_map = cm
+            elif cm.target == CLASS:
+                self.class_col = col
+            elif cm.target == ID:
+                self.id_col = col
+            elif cm.target in attrs:
+                self.attr_cols.append((col, cm))
+            else:
+                ctx.error(
+                    table.sheet,
+                    table.header_row,
+                    col.header,
+                    f"is mapped to {cm.target!r}, which is no attribute of any class",
+                )
+        if self.name_col is None:
+            self.fatal = ctx.error(
+                table.sheet,
+                table.header_row,
+                None,
+                "no Name column: map one column to Name (a header such as Name or Hostname)",
+            )
+        if sm.default_class:
+            found = ctx.concrete_class(sm.default_class)
+            if isinstance(found, str):
+                self.fatal = ctx.error(table.sheet, None, None, f"Default class: {found}.")
+            else:
+                self.default_class = found
+        self.plans = self._column_plans()
+        # Key fields any identification rule may need, with this sheet's converters.
+        needed = {f for rule in _all_rules(ctx) for f in rule}
+        generic = self.plans(None)
+        self.key_cols = [(key, idx, conv) for idx, _, key, conv, *_ in generic if key in needed]
+        # Fast compare: file cells vs a CI's export cells, same order.
+        file_idx: list[int] = []
+        db_pos: list[int] = []
+        custom_keys: list[tuple[int, str, AttributeInfo]] = []
+        if self.name_col is not None:
+            file_idx.append(self.name_col.index)
+            db_pos.append(_POS["name"])
+        if self.class_col is not None:
+            file_idx.append(self.class_col.index)
+            db_pos.append(len(_CI_COLUMNS))
+        for col, cm in self.attr_cols:
+            attr = attrs[cm.target]
+            if attr.type == "reference":
+                continue  # exported as Class/Name: always the full path
+            if attr.column is not None:
+                file_idx.append(col.index)
+                db_pos.append(_POS[attr.column])
+            else:
+                custom_keys.append((col.index, cm.target, attr))
+        self.fast = not self.translated and self.name_col is not None
+        self.file_getter = _getter(file_idx)
+        self.db_getter = _getter(db_pos)
+        self.custom_keys = custom_keys
+
+    def _column_plans(self) -> Callable[[ClassInfo | None], list[_ColumnPlan]]:
+        """Per class: (index, header, key, converter, clear-on-blank, translate, applicable)."""
+        meta = self.meta
+        table = self.table
+        orders: dict[str, Any] = {}
+        for col, cm in self.attr_cols:
+            attr = meta.all_attribute_keys[cm.target]
+            if attr.type == "date":
+                orders[cm.target] = cm.date_order or column_date_order(
+                    r[col.index] for r in table.rows
+                )
+        cache: dict[int | None, list[_ColumnPlan]] = {}
+        convs: dict[int, Any] = {}
+
+        def plans(info: ClassInfo | None) -> list[_ColumnPlan]:
+            key = info.id if info is not None else None
+            found = cache.get(key)
+            if found is not None:
+                return found
+            amap = meta.attribute_map(info) if info is not None else meta.all_attribute_keys
+            out: list[_ColumnPlan] = []
+            for col, cm in self.attr_cols:
+                attr: AttributeInfo | None = amap.get(cm.target)
+                applicable = attr is not None
+                if attr is None:
+                    attr = meta.all_attribute_keys[cm.target]
+                conv = convs.get(attr.id)
+                if conv is None:
+                    conv = convs[attr.id] = converter(attr, orders.get(cm.target))
+                trans = translate(cm.values) if cm.values else None
+                out.append(
+                    (
+                        col.index,
+                        col.header,
+                        cm.target,
+                        conv,
+                        cm.blank == BLANK_CLEAR,
+                        trans,
+                        applicable,
+                    )
+                )
+            cache[key] = out
+            return out
+
+        return plans
+
+    # -- pass 1: identity ------------------------------------------------------
+    def identify(self, done: int, total: int) -> int:
+        ctx, meta, table = self.ctx, self.meta, self.table
+        sheet = table.sheet
+        rows = ctx.rows
+        if self.fatal is not None:
+            for n in table.row_numbers:
+                rows.append(RowOutcome(sheet, n, KIND_CIS, ERROR, errors=[self.fatal]))
+            return done + len(table)
+        assert self.name_col is not None
+        name_idx = self.name_col.index
+        name_trans = translate(self.name_map.values) if self.name_map.values else None
+        class_idx = self.class_col.index if self.class_col is not None else None
+        id_idx = self.id_col.index if self.id_col is not None else None
+        classes: dict[Any, ClassInfo | str] = {}
+        matcher = ctx.matcher
+        tracker = ctx.tracker
+        key_cols = self.key_cols
+        hard_rules: dict[int, list[tuple[str, ...]]] = {}
+        numbers = table.row_numbers
+        progress = ctx.progress
+        for i, row in enumerate(table.rows):
+            outcome = RowOutcome(sheet, numbers[i], KIND_CIS)
+            ref = len(rows)
+            rows.append(outcome)
+            raw = row[name_idx]
+            if name_trans is not None:
+                raw = name_trans(raw)
+            if type(raw) is str:
+                name: str | None = raw.strip() or None
+                if name is not None and (len(name) > MAX_NAME_LENGTH or "\x00" in name):
+                    ctx.fail(outcome, self.name_col.header, _name_problem(name))
+                    name = None
+            elif is_blank_cell(raw):
+                name = None
+            else:
+                name = _cell_text(raw)
+            outcome.name = name
+            info = self.default_class
+            if class_idx is not None:
+                craw = row[class_idx]
+                if craw != "" and craw is not None:
+                    found = classes.get(craw)
+                    if found is None:
+                        text = str(craw).strip()
+                        found = ctx.concrete_class(text) if text else ""
+                        classes[craw] = found
+                    if isinstance(found, str):
+                        if found:
+                            ctx.fail(outcome, self.class_col.header, found)  # type: ignore[union-attr]
+                    else:
+                        info = found
+            if info is not None:
+                outcome.class_name = info.name
+                outcome.class_id = info.id
+            keys: dict[str, Any] = {NAME: name} if name is not None else {}
+            for f, idx, conv in key_cols:
+                kraw = row[idx]
+                if kraw == "" or kraw is None:
+                    continue
+                try:
+                    value = conv(kraw)
+                except ValueError:
+                    continue  # reported with the other cells in pass 2
+                if value is not BLANK:
+                    keys[f] = value
+            match = matcher.match(info, keys)
+            ident = matcher.identification(info)
+            ci_id = match.ci_id
+            if match.ambiguous and id_idx is not None:
+                # The export's ID column tells apart CIs that share their keys
+                # (a double registration); it never overrides the rules.
+                hint = _int(row[id_idx])
+                if hint in match.candidates:
+                    ci_id = hint
+            if match.rule is None:
+                rules = ", ".join("+".join(r) for r in ident.rules)
+                ctx.fail(outcome, None, f"none of its identification keys has a value ({rules})")
+            elif ci_id is None and match.ambiguous:
+                listed = ", ".join(ctx.ci_label(c) for c in match.candidates[:5])
+                extra = len(match.candidates) - 5
+                more = f" and {extra} more" if extra > 0 else ""
+                ctx.fail(
+                    outcome,
+                    None,
+                    f"ambiguous match: {labels(meta, match.rule)} "
+                    f"{values_text(match.rule, keys)} fits {len(match.candidates)} CIs "
+                    f"({listed}{more}); add a Class column or a key column (serial number, "
+                    "asset tag) that tells them apart",
+                )
+            elif ci_id is not None:
+                outcome.ci_id = ci_id
+                tracker.claim_ci(ci_id, ref)
+            elif info is not None:
+                # A new CI: its keys must be unique in the file, and its hard keys
+                # (serial, asset tag…) must not belong to a CI already.
+                tracker.claim(ident.class_ids, match.rule, keys, ref)
+                hard = hard_rules.get(info.id)
+                if hard is None:
+                    hard = hard_rules[info.id] = list(meta.identification(info).rules[:-1])
+                for rule in hard:
+                    if rule != match.rule and all(key_of(keys.get(f)) is not None for f in rule):
+                        tracker.claim(ident.class_ids, rule, keys, ref)
+                for rule, other in matcher.hard_conflicts(info, keys, None):
+                    ctx.fail(
+                        outcome,
+                        None,
+                        f"{labels(meta, rule)} {values_text(rule, keys)} already belongs to "
+                        f"{ctx.ci_label(other)}",
+                    )
+            if ci_id is None and match.rule is not None and outcome.status != ERROR:
+                if info is None:
+                    ctx.fail(
+                        outcome,
+                        None,
+                        "a new CI needs a class: add a Class column or choose a class for the rows",
+                    )
+                elif name is None:
+                    ctx.fail(outcome, self.name_col.header, "a name is required for a new CI")
+            self.entries.append((ref, outcome, info, row))
+            done += 1
+            if done % 5000 == 0:
+                progress.step(done, total)
+        return done
+
+    def matched_ids(self) -> list[int]:
+        return [o.ci_id for _, o, _, _ in self.entries if o.ci_id is not None]
+
+    # -- pass 2: values ------------------------------------------------------------
+    def complete(self, records: DbRecords, done: int, total: int) -> int:
+        ctx = self.ctx
+        progress = ctx.progress
+        fast = self.fast
+        file_getter, db_getter = self.file_getter, self.db_getter
+        custom_keys = self.custom_keys
+        references = any(
+            self.meta.all_attribute_keys[cm.target].type == "reference" for _, cm in self.attr_cols
+        )
+        for ref, outcome, info, row in self.entries:
+            done += 1
+            if done % 5000 == 0:
+                progress.step(done, total)
+            ci_id = outcome.ci_id
+            if fast and ci_id is not None and outcome.status != ERROR:
+                cells = records.cells(ci_id)
+                if file_getter(row) == db_getter(cells) and _same_custom(
+                    row, cells[-1], custom_keys
+                ):
+                    outcome.status = UNCHANGED
+                    outcome.class_name = cells[-2]
+                    outcome.class_id = records.raw[ci_id][_POS["class_id"]]
+                    continue
+            if ci_id is not None and outcome.status != ERROR and info is None:
+                info = self.meta.class_by_id[records.raw[ci_id][_POS["class_id"]]]
+            values = self._values(outcome, info, row)
+            if references:
+                self._references(outcome, info, values)
+            if outcome.status == ERROR:
+                continue
+            if ci_id is None:
+                self._complete_new(outcome, info, values)
+            else:
+                self._diff(ref, outcome, info, records.record(ci_id), values)
+        return done
+
+    def _values(
+        self, outcome: RowOutcome, info: ClassInfo | None, row: list[Any]
+    ) -> dict[str, Any]:
+        """Every mapped cell coerced (an error per bad cell); None means "clear"."""
+        values: dict[str, Any] = {}
+        fail = self.ctx.fail
+        for idx, header, key, conv, clear, trans, applicable in self.plans(info):
+            raw = row[idx]
+            if raw == "" or raw is None:
+                if clear and applicable:
+                    values[key] = None
+                continue
+            if trans is not None:
+                raw = trans(raw)
+            try:
+                value = conv(raw)
+            except ValueError as exc:
+                fail(outcome, header, str(exc))
+                continue
+            if value is BLANK:
+                if clear and applicable:
+                    values[key] = None
+                continue
+            if not applicable:
+                assert info is not None
+                fail(outcome, header, f"class {info.name} has no attribute {header!r}")
+                continue
+            values[key] = value
+        return values
+
+    def _references(
+        self, outcome: RowOutcome, info: ClassInfo | None, values: dict[str, Any]
+    ) -> None:
+        meta = self.meta
+        headers = {cm.target: col.header for col, cm in self.attr_cols}
+        for key, value in list(values.items()):
+            attr = meta.all_attribute_keys.get(key)
+            if attr is None or attr.type != "reference" or value is None:
+                continue
+            if info is not None:
+                attr = meta.attribute_map(info).get(key, attr)
+            try:
+                values[key] = self._resolve_reference(attr, value)
+            except ValueError as exc:
+                del values[key]
+                self.ctx.fail(outcome, headers.get(key), str(exc))
+
+    def _resolve_reference(self, attr: AttributeInfo, value: int | str) -> int:
+        meta = self.meta
+        index = self.ctx.index
+        label = self.ctx.ci_label
+        if isinstance(value, int):
+            if value not in index.class_of:
+                raise ValueError(f"no CI #{value}")
+            found = [value]
+        else:
+            cls_info = None
+            name = value
+            if "/" in value:
+                cls_text, _, rest = value.partition("/")
+                cand = meta.find_class(cls_text)
+                if cand is not None and rest.strip():
+                    cls_info, name = cand, rest.strip()
+            space = meta.subtree_ids(cls_info) if cls_info is not None else None
+            found = sorted(
+                {
+                    ci
+                    for ci, _ in index.lookup(NAME, name)
+                    if space is None or index.class_of[ci] in space
+                }
+            )
+            if not found:
+                raise ValueError(f"no CI named {value!r} in the CMDB")
+            if len(found) > 1:
+                listed = ", ".join(label(c) for c in found[:5])
+                raise ValueError(f"{value!r} names {len(found)} CIs ({listed}); write Class/Name")
+        if attr.reference_class_id is not None:
+            allowed = meta.subtree_ids(meta.class_by_id[attr.reference_class_id])
+            if index.class_of[found[0]] not in allowed:
+                want = meta.class_by_id[attr.reference_class_id].name
+                raise ValueError(f"{label(found[0])} is not a {want}")
+        return found[0]
+
+    def _defaults_for(self, info: ClassInfo) -> dict[str, Any]:
+        """The mapping's default values, coerced for ``info`` (errors reported once)."""
+        found = self._defaults.get(info.id)
+        if found is None:
+            found = {}
+            amap = self.meta.attribute_map(info)
+            for key, raw in self.ctx.mapping.defaults.items():
+                attr = amap.get(key) or self.meta.find_attribute(info, key)
+                if attr is None:
+                    continue
+                try:
+                    value = coerce(attr, raw)
+                except ValueError as exc:
+                    self.ctx.error(None, None, attr.label, f"default value: {exc}")
+                    continue
+                if value is not None:
+                    found[attr.key] = value
+            self._defaults[info.id] = found
+        return found
+
+    def _complete_new(
+        self, outcome: RowOutcome, info: ClassInfo | None, values: dict[str, Any]
+    ) -> None:
+        assert info is not None
+        kept = {k: v for k, v in values.items() if v is not None}
+        for key, value in self._defaults_for(info).items():
+            kept.setdefault(key, value)
+        for key in self.meta.required_fields(info):
+            if key != NAME and kept.get(key) is None:
+                attr = self.meta.attribute_map(info).get(key)
+                label = attr.label if attr else key
+                self.ctx.fail(outcome, label, f"{label} is required for a new {info.name}")
+        if outcome.status == ERROR:
+            return
+        outcome.values = kept
+        outcome.status = CREATED
+
+    def _diff(
+        self,
+        ref: int,
+        outcome: RowOutcome,
+        info: ClassInfo | None,
+        existing: CiRecord,
+        values: dict[str, Any],
+    ) -> None:
+        meta = self.meta
+        ctx = self.ctx
+        old_info = meta.class_by_id[existing.class_id]
+        new_info = info or old_info
+        new_attrs = meta.attribute_map(new_info)
+        changes: dict[str, tuple[Any, Any]] = {}
+        custom_changed = False
+        if new_info.id != old_info.id:
+            changes[CLASS] = (old_info.name, new_info.name)
+            for key, old_attr in meta.attribute_map(old_info).items():
+                if key not in new_attrs and existing.values.get(key) is not None:
+                    changes[key] = (existing.values[key], None)
+                    custom_changed |= old_attr.column is None
+        name = outcome.name or existing.name
+        if name != existing.name:
+            changes[NAME] = (existing.name, name)
+        for key, value in values.items():
+            attr = new_attrs.get(key)
+            if attr is None:
+                if value is not None:
+                    label = meta.all_attribute_keys[key].label
+                    ctx.fail(outcome, label, f"class {new_info.name} has no attribute {label!r}")
+                continue
+            old = existing.values.get(key)
+            if old != value:
+                changes[key] = (old, value)
+                custom_changed |= attr.column is None
+        for key in meta.required_fields(new_info):
+            if key == NAME:
+                continue
+            now = changes[key][1] if key in changes else existing.values.get(key)
+            if now is None:
+                required = new_attrs.get(key)
+                label = required.label if required else key
+                ctx.fail(outcome, label, f"{label} is required for {new_info.name}")
+        ident = meta.identification(new_info)
+        hard = [r for r in ident.rules[:-1] if any(f in changes for f in r)]
+        if hard and outcome.status != ERROR:
+            after = {**existing.values, NAME: name, **{k: v[1] for k, v in changes.items()}}
+            for rule in hard:
+                if all(key_of(after.get(f)) is not None for f in rule):
+                    ctx.tracker.claim(ident.class_ids, rule, after, ref)
+            for rule, other in ctx.matcher.hard_conflicts(new_info, after, existing.id):
+                if rule in hard:
+                    ctx.fail(
+                        outcome,
+                        None,
+                        f"{labels(meta, rule)} {values_text(rule, after)} already belongs "
+                        f"to {ctx.ci_label(other)}",
+                    )
+        outcome.class_name = new_info.name
+        outcome.class_id = new_info.id
+        outcome.name = name
+        if outcome.status == ERROR:
+            return
+        if custom_changed:
+            custom: dict[str, Any] = {}
+            for key, attr in new_attrs.items():
+                if attr.column is None:
+                    value = changes[key][1] if key in changes else existing.values.get(key)
+                    if value is not None:
+                        custom[key] = to_storage(attr, value)
+            outcome.custom = custom
+        if changes:
+            outcome.changes = changes
+            outcome.status = UPDATED
+        else:
+            outcome.status = UNCHANGED
+
+
+def _all_rules(ctx: PlanContext) -> list[tuple[str, ...]]:
+    rules: list[tuple[str, ...]] = []
+    matcher = ctx.matcher
+    for info in ctx.meta.classes:
+        rules.extend(matcher.identification(info).rules)
+    rules.extend(matcher.identification(None).rules)
+    return rules
+
+
+def _getter(positions: list[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    if not positions:
+        return lambda _row: ()
+    if len(positions) == 1:
+        only = positions[0]
+        return lambda row: (row[only],)
+    return itemgetter(*positions)
+
+
+def _same_custom(
+    row: list[Any], document: dict[str, Any], keys: list[tuple[int, str, AttributeInfo]]
+) -> bool:
+    for idx, key, attr in keys:
+        stored = from_storage(attr, document.get(key))
+        if ("" if stored is None else stored) != row[idx]:
+            return False
+    return True
+
+
+def _cell_text(raw: Any) -> str:
+    if isinstance(raw, float) and raw.is_integer():
+        return str(int(raw))
+    return " ".join(str(raw).split())
+
+
+def _name_problem(name: str) -> str:
+    if "\x00" in name:
+        return "contains a NUL character"
+    return f"is {len(name)} characters; the limit is {MAX_NAME_LENGTH}"
+
+
+def _int(raw: Any) -> int | None:
+    """An integer in a cell (``12``, ``12.0``, ``"#12"``), else None."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, float) and raw.is_integer():
+        return int(raw)
+    if isinstance(raw, str):
+        text = raw.strip().lstrip("#")
+        if text.isdigit():
+            return int(text)
+    return None
