@@ -37,6 +37,8 @@ from bench.harness import Figure, Measurement, measure
 #: Grow the hub change set until its blast radius reaches this many CIs.
 HUB_TARGET = 40_000
 MEMORY_BUDGET_MB = 1536.0
+#: Issue 3 sets the cold-CLI target (4× the CTE) on a graph of about this size.
+COLD_TARGET_RELATIONSHIPS = 300_000
 
 
 def _flows(conn: sqlite3.Connection) -> tuple[str, str]:
@@ -117,12 +119,16 @@ def _cold_cli(db: Path, seeds: list[int]) -> tuple[float, int]:
     return seconds, len(json.loads(out.stdout)["impacted"])
 
 
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so a child of this
+# (large) benchmark process would report the parent's peak.
 _MEMORY_PROBE = """
-import resource, sys
+import sys
 from cmdb_desktop.cmdb import Cmdb
 with Cmdb.open(sys.argv[1]) as cmdb:
     report = cmdb.analysis.impact([int(x) for x in sys.argv[2:]])
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+with open("/proc/self/status", encoding="ascii") as status:
+    peak = next(line for line in status if line.startswith("VmHWM"))
+print(int(peak.split()[1]) / 1024)
 """
 
 
@@ -204,13 +210,16 @@ def run(size: int) -> list[Figure]:
         )
 
         cold = [_cold_cli(db, hub) for _ in range(3 if size <= 200_000 else 2)]
+        relationships = conn.execute("SELECT count(*) FROM relationship").fetchone()[0]
+        issue3_graph = relationships <= COLD_TARGET_RELATIONSHIPS
         figures.append(
             Figure(
                 f"impact hub cold CLI ({size:,} CIs)",
                 Measurement("cmdb --format json impact (new process)", [c[0] for c in cold]),
                 cte,
-                target=4.0,
-                note="process start, open, graph build, compute, JSON on stdout",
+                target=4.0 if issue3_graph else None,
+                note="process start, open, graph build, compute, JSON on stdout"
+                + ("" if issue3_graph else "; the 4× target is set for ~250k relationships"),
             )
         )
 

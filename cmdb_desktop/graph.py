@@ -223,9 +223,17 @@ def unique_first(values: IntArray) -> tuple[IntArray, IntArray]:
 
 
 def _member(sorted_values: IntArray, x: IntArray) -> npt.NDArray[np.bool_]:
-    """``x[i] in sorted_values`` for every i (binary search; ``sorted_values`` ascends)."""
-    if sorted_values.size == 0:
+    """``x[i] in sorted_values`` for every i (``sorted_values`` ascends, ids are ≥ 0).
+
+    A lookup table when the ids are dense enough, else a binary search.
+    """
+    if sorted_values.size == 0 or x.size == 0:
         return np.zeros(x.shape, dtype=bool)
+    top = int(max(int(sorted_values[-1]), int(x.max())))
+    if top <= 4 * x.size + 1_000_000:
+        table = np.zeros(top + 1, dtype=bool)
+        table[sorted_values] = True
+        return np.asarray(table[x])
     pos = np.searchsorted(sorted_values, x)
     pos[pos == sorted_values.size] = 0
     return np.asarray(sorted_values[pos] == x)
@@ -438,8 +446,9 @@ def compile_graph(rows: GraphRows) -> ImpactGraph:
     out_ptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(u, minlength=n), out=out_ptr[1:])
     out_idx = v.astype(np.int64)
-    order = np.argsort(v, kind="stable")
-    in_idx = u[order].astype(np.int64)
+    # Predecessor lists: sorting the pairs packed the other way round groups them
+    # by target, each group ascending (np.sort is far quicker than a stable argsort).
+    in_idx = np.sort(v * max(n, 1) + u) % max(n, 1)
     in_ptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(v, minlength=n), out=in_ptr[1:])
     indegree = np.diff(in_ptr)
