@@ -387,4 +387,10 @@ def describe_calamine_error(path: Path, kind: str, message: str) -> str:
         return f"{path.name} is damaged or truncated (its ZIP structure is broken: {message})."
     if "detect" in message.lower():
         return f"{path.name} is not a spreadsheet this program can read."
+    if "cell limit" in message.lower():
+        return (
+            f"{path.name} cannot be read safely: a sheet's cells spread too far ({message}). "
+            "Delete the stray cells outside your data (Ctrl+End jumps to the last used cell), "
+            "save, and import again."
+        )
     return f"{path.name} cannot be read: {message}."

@@ -1,0 +1,149 @@
+"""Batches: listed, and rolled back as a whole unless later changes touched them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cmdb_desktop.cmdb import Cmdb
+from cmdb_desktop.errors import ConflictError, NotFoundError
+from importers.apply import import_file
+from tests.importers.conftest import cli, content, write_xlsx
+
+
+def _first(tmp_path: Path) -> Path:
+    return write_xlsx(
+        tmp_path / "first.xlsx",
+        {
+            "CIs": [
+                ["Name", "Class", "Status", "Owner", "Serial Number"],
+                ["web01", "Server", "In Use", "Alice", "SN1"],
+                ["crm", "Application", "In Use", "Bob", None],
+            ],
+            "Relationships": [["Source", "Type", "Target"], ["crm", "Runs on", "web01"]],
+        },
+    )
+
+
+def _second(tmp_path: Path) -> Path:
+    """Updates web01 (owner, status, class → Network Device), creates app2 related to crm."""
+    return write_xlsx(
+        tmp_path / "second.xlsx",
+        {
+            "CIs": [
+                ["Name", "Class", "Status", "Owner", "Serial Number", "Criticality"],
+                ["web01", "Network Device", "In Maintenance", "Carol", "SN1", 2],
+                ["app2", "Application", "Planned", None, None, None],
+            ],
+            "Relationships": [["Source", "Type", "Target"], ["app2", "Depends on", "crm"]],
+        },
+    )
+
+
+def test_list_and_get(cmdb: Cmdb, tmp_path: Path, db_path: Path) -> None:
+    first = import_file(cmdb, _first(tmp_path))
+    (info,) = cmdb.batches.list()
+    assert info.id == first.batch_id and info.kind == "import" and info.user == "tester"
+    assert info.file == str(tmp_path / "first.xlsx") and info.sheets == ["CIs", "Relationships"]
+    assert info.counts["cis"]["created"] == 2 and info.status == "applied"
+    assert info.mapping and info.mapping["sheets"][0]["sheet"] == "CIs"
+    assert cmdb.batches.get(info.id) == info
+    code, data, _ = cli(db_path, "batches")
+    assert code == 0 and data["batches"][0]["id"] == info.id
+    with pytest.raises(NotFoundError):
+        cmdb.batches.get(999)
+
+
+def test_rollback_restores_the_state_before(cmdb: Cmdb, tmp_path: Path, db_path: Path) -> None:
+    import_file(cmdb, _first(tmp_path))
+    web01 = cmdb.items.resolve("web01")
+    before = cmdb.items.get(web01)
+    before_rels = {(r.type, r.other.name) for r in cmdb.relations.of(cmdb.items.resolve("crm"))}
+    second = import_file(cmdb, _second(tmp_path))
+    changed = cmdb.items.get(web01)
+    assert changed.class_name == "Network Device" and changed.values["owner"] == "Carol"
+    code, data, _ = cli(db_path, "rollback", str(second.batch_id))
+    assert code == 0 and data["cis"] == {"deleted": 1, "restored": 1}
+    assert data["relationships"] == {"deleted": 1}
+    after = cmdb.items.get(web01)
+    assert after.class_name == "Server"
+    assert after.values == before.values
+    assert after.version == before.version + 2  # changed, then changed back: never rewritten
+    assert cmdb.items.find_by_name("app2") == []
+    assert {(r.type, r.other.name) for r in cmdb.relations.of(cmdb.items.resolve("crm"))} == (
+        before_rels
+    )
+    history = cmdb.history.for_ci(web01)
+    assert history[0].source == "rollback" and history[0].batch_id == second.batch_id
+    assert {(e.field, e.new_value) for e in history if e.source == "rollback"} >= {
+        ("owner", "Alice"),
+        ("class", "Server"),
+        ("status", "In Use"),
+    }
+    assert cmdb.batches.get(second.batch_id or 0).status == "rolled_back"
+    # A second rollback of the same batch is refused.
+    code, data, err = cli(db_path, "rollback", str(second.batch_id))
+    assert code == 3 and "already rolled back" in err
+
+
+def test_rollback_of_a_whole_import(cmdb: Cmdb, tmp_path: Path, db_path: Path) -> None:
+    empty = content(db_path)
+    first = import_file(cmdb, _first(tmp_path))
+    cmdb.batches.rollback(first.batch_id or 0)
+    now = content(db_path)
+    assert now["ci"] == [] and now["relationship"] == []
+    # Only history and the batch row remember it.
+    assert {
+        k: v for k, v in now.items() if k not in ("change_record", "import_batch", "cmdb_state")
+    } == {
+        k: v for k, v in empty.items() if k not in ("change_record", "import_batch", "cmdb_state")
+    }
+    deleted = [e for e in cmdb.history.for_batch(first.batch_id or 0) if e.action == "delete"]
+    assert {e.entity for e in deleted} == {"ci", "relationship"} and len(deleted) == 3
+
+
+def test_later_edits_block_the_rollback(cmdb: Cmdb, tmp_path: Path, db_path: Path) -> None:
+    first = import_file(cmdb, _first(tmp_path))
+    crm = cmdb.items.resolve("crm")
+    cmdb.items.update(crm, {"owner": "Zed"})
+    before = content(db_path)
+    code, data, err = cli(db_path, "rollback", str(first.batch_id))
+    assert code == 3 and "Application/crm" in err and "changed after it" in err
+    assert data["details"]["cis"] == [crm]
+    assert content(db_path) == before
+    with pytest.raises(ConflictError):
+        cmdb.batches.rollback(first.batch_id or 0)
+
+
+def test_a_later_batch_blocks_until_it_is_rolled_back(cmdb: Cmdb, tmp_path: Path) -> None:
+    first = import_file(cmdb, _first(tmp_path))
+    second = import_file(cmdb, _second(tmp_path))  # touches web01 and relates to crm
+    with pytest.raises(ConflictError, match="web01"):
+        cmdb.batches.rollback(first.batch_id or 0)
+    cmdb.batches.rollback(second.batch_id or 0)
+    # With the later batch undone, nothing stands in the way.
+    cmdb.batches.rollback(first.batch_id or 0)
+    assert cmdb.items.count() == 0
+
+
+def test_relationship_added_later_blocks(cmdb: Cmdb, tmp_path: Path) -> None:
+    first = import_file(cmdb, _first(tmp_path))
+    other = cmdb.items.create("Rack", {"name": "r1", "status": "In Use"}).created[0]
+    cmdb.relations.relate(cmdb.items.resolve("web01"), "Located in", other)
+    with pytest.raises(ConflictError, match="Server/web01"):
+        cmdb.batches.rollback(first.batch_id or 0)
+
+
+def test_rollback_of_the_demo_batch(demo_cmdb: Cmdb) -> None:
+    (demo,) = [b for b in demo_cmdb.batches.list() if b.kind == "demo"]
+    summary = demo_cmdb.batches.rollback(demo.id)
+    assert demo_cmdb.items.count() == 0 and demo_cmdb.relations.count() == 0
+    assert len(summary.deleted) == demo.counts["cis"]
+
+
+def test_unknown_batch(cmdb: Cmdb, db_path: Path) -> None:
+    code, _, err = cli(db_path, "rollback", "42")
+    assert code == 2 and "No batch 42" in err
+    code, _, err = cli(db_path, "rollback", "forty-two")
+    assert code == 2
