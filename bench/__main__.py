@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import bench_demo, bench_impact
+from bench import bench_demo, bench_impact, bench_import
 from bench.harness import Figure, machine, report
 
 
@@ -24,6 +24,11 @@ def main() -> None:
     # Impact: issue 3's target graph is the ~125k-CI demo (~250k relationships).
     for size in [10_000] if args.quick else [125_000, 1_000_000]:
         figures += bench_impact.run(size)
+    # Import: issue 4's workbook is ~63k CIs / 240k relationships (--quick: a tenth).
+    if args.quick:
+        figures += bench_import.run(6_300, 24_000, repeat=1)
+    else:
+        figures += bench_import.run(63_000, 240_000)
     print()
     report(figures)
 
