@@ -181,7 +181,7 @@ class BrowseFilter:
 
 @dataclass(frozen=True)
 class BrowseSort:
-    """The table's order: a column key and a direction. Ties break on the id."""
+    """The table's order: a column key and a direction (ties: name, then id)."""
 
     key: str = "name"
     descending: bool = False
@@ -244,11 +244,20 @@ def conditions(cmdb: Cmdb, session: Session, flt: BrowseFilter) -> list[ColumnEl
 
 
 def id_statement(cmdb: Cmdb, session: Session, flt: BrowseFilter, sort: BrowseSort) -> Select[Any]:
-    """``SELECT ci.id … WHERE <filter> ORDER BY <sort>, id``."""
+    """``SELECT ci.id … WHERE <filter> ORDER BY <sort>, name, id``.
+
+    Ties on the sort column are broken by name (ascending) and then id, so the
+    order is total and stable, and CIs of one class or status read
+    alphabetically.
+    """
     expr = _column_expr(cmdb.meta, sort.key, cmdb.engine.dialect.name)
-    order = [expr.desc(), CI.id.desc()] if sort.descending else [expr.asc(), CI.id.asc()]
+    first = expr.desc() if sort.descending else expr.asc()
     if sort.key == "id":
-        order = order[:1]
+        order = [first]
+    elif sort.key == "name":
+        order = [first, CI.id.desc() if sort.descending else CI.id.asc()]
+    else:
+        order = [first, CI.name.asc(), CI.id.asc()]
     return select(CI.id).where(*conditions(cmdb, session, flt)).order_by(*order)
 
 
@@ -276,7 +285,7 @@ def iter_ids(
     flt: BrowseFilter,
     sort: BrowseSort,
     *,
-    chunk: int = ID_CHUNK,
+    chunk: int | None = None,
     progress: Progress | None = None,
     total: int = 0,
 ) -> Iterator[array[int]]:
@@ -288,6 +297,7 @@ def iter_ids(
     snapshot. ``progress`` is stepped (and checked for cancellation) once per
     chunk; ``total`` is only used for the progress figure.
     """
+    size = chunk or ID_CHUNK
     done = 0
     with cmdb.read() as s:
         result = s.connection().execute(id_statement(cmdb, s, flt, sort))
@@ -296,7 +306,7 @@ def iter_ids(
             while True:
                 if progress is not None:
                     progress.check()
-                rows = cursor.fetchmany(chunk)
+                rows = cursor.fetchmany(size)
                 if not rows:
                     break
                 done += len(rows)

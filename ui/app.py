@@ -80,11 +80,16 @@ def _app():  # type: ignore[no-untyped-def]
 
 
 #: What the offscreen platform says about every window it cannot resize for real.
-OFFSCREEN_NOISE = ("This plugin does not support propagateSizeHints()",)
+OFFSCREEN_NOISE = (
+    "This plugin does not support propagateSizeHints()",
+    "This plugin does not support raise()",
+)
 
 
-def _quiet_offscreen_warnings() -> None:
-    """Drop the offscreen platform's harmless notices; pass everything else on."""
+def _quiet_offscreen_warnings() -> object:
+    """Drop the offscreen platform's harmless notices; pass everything else on.
+
+    Returns the previous handler (to put back when done)."""
     from PySide6.QtCore import QtMsgType, qInstallMessageHandler
 
     def handler(kind: QtMsgType, _context: object, message: str) -> None:
@@ -93,7 +98,7 @@ def _quiet_offscreen_warnings() -> None:
         level = logging.WARNING if kind != QtMsgType.QtDebugMsg else logging.DEBUG
         logging.getLogger("qt").log(level, "%s", message)
 
-    qInstallMessageHandler(handler)
+    return qInstallMessageHandler(handler)
 
 
 def _interactive(args: argparse.Namespace) -> int:
@@ -115,13 +120,8 @@ def _interactive(args: argparse.Namespace) -> int:
 
 
 def _screenshot(args: argparse.Namespace) -> int:
-    from PySide6.QtCore import QSettings
-
     from cmdb_desktop.cli.common import default_db_path
-    from cmdb_desktop.errors import CmdbError
     from ui import screenshot
-    from ui.main_window import MainWindow
-    from ui.theme import Theme
 
     if args.view not in screenshot.VIEWS:
         print(
@@ -142,7 +142,23 @@ def _screenshot(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
-    _quiet_offscreen_warnings()
+    previous_handler = _quiet_offscreen_warnings()
+    try:
+        return _render(args, target, width, height)
+    finally:
+        from PySide6.QtCore import qInstallMessageHandler
+
+        qInstallMessageHandler(previous_handler)  # type: ignore[arg-type]
+
+
+def _render(args: argparse.Namespace, target: str, width: int, height: int) -> int:
+    from PySide6.QtCore import QSettings
+
+    from cmdb_desktop.errors import CmdbError
+    from ui import screenshot
+    from ui.main_window import MainWindow
+    from ui.theme import Theme
+
     app = _app()
     theme = Theme(app, args.theme or "light")
     with tempfile.TemporaryDirectory() as tmp:

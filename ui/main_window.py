@@ -113,8 +113,8 @@ class MainWindow(QMainWindow):
 
         self.navigator = NavigatorView(self)
         self.panel = CiPanel(self.runner, self.editor, self)
-        self.navigator.setMinimumWidth(190)
-        self.panel.setMinimumWidth(380)
+        self.navigator.setMinimumWidth(170)
+        self.panel.setMinimumWidth(340)
         self.add_dock(
             "navigator", "Navigator", self.navigator, Qt.DockWidgetArea.LeftDockWidgetArea
         )
@@ -169,6 +169,16 @@ class MainWindow(QMainWindow):
 
     def dock(self, key: str) -> QDockWidget:
         return self._docks[key]
+
+    def is_settled(self) -> bool:
+        """Nothing queued, running or about to start (debounced searches and refreshes);
+        what the window shows matches the database. Tests and screenshots wait for it."""
+        return (
+            self.runner.is_idle()
+            and not self.browser.loading
+            and not self._search_timer.isActive()
+            and not self._counts_timer.isActive()
+        )
 
     def selected_ids(self) -> list[int]:
         """The CIs selected in the table (in table order)."""
@@ -370,13 +380,13 @@ class MainWindow(QMainWindow):
         self.search_box.setPlaceholderText("Search names, serials, owners, tags…  (Ctrl+F)")
         self.search_box.setClearButtonEnabled(True)
         self.search_box.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
-        self.search_box.setMinimumWidth(340)
+        self.search_box.setMinimumWidth(220)
         self.search_box.setMaximumWidth(460)
         tb.addWidget(self.search_box)
         self.match_label = QLabel("")
         self.match_label.setObjectName("matchLabel")
         self.match_label.setProperty("role", "muted")
-        self.match_label.setMinimumWidth(110)
+        self.match_label.setMinimumWidth(70)
         tb.addWidget(self.match_label)
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
@@ -1116,6 +1126,9 @@ class MainWindow(QMainWindow):
 
     # -- closing -------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self._closing:  # already shut down (a second close() is harmless)
+            event.accept()
+            return
         if self.panel.dirty and not self.panel.confirm_discard():
             event.ignore()
             return

@@ -46,8 +46,8 @@ def settle(window: MainWindow, timeout: float = SETTLE_TIMEOUT) -> bool:
         loop = QEventLoop()
         QTimer.singleShot(30, loop.quit)
         loop.exec()
-        if not window.runner.is_idle():
-            wait_until(window.runner.is_idle, timeout)
+        if not window.is_settled():
+            wait_until(window.is_settled, timeout)
     return ok
 
 

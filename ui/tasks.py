@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal
 
 from cmdb_desktop.errors import CancelledError, CmdbError
 from cmdb_desktop.progress import Progress
@@ -121,6 +121,9 @@ class TaskRunner(QObject):
         self._delivered.connect(self._deliver)
         self._worker = _Worker(self)
         self._worker.start()
+        app = QCoreApplication.instance()
+        if app is not None:  # never leave the thread running when the program ends
+            app.aboutToQuit.connect(self.shutdown)
 
     # -- submitting ----------------------------------------------------------
     def submit(
@@ -183,10 +186,11 @@ class TaskRunner(QObject):
 
     def shutdown(self, timeout_ms: int = 30000) -> bool:
         """Cancel everything, stop the worker and wait for it; False if it would not stop."""
+        if self._worker.isFinished():
+            return True
         self.cancel()
         self._worker.queue.put(None)
-        stopped = self._worker.wait(timeout_ms)
-        return bool(stopped)
+        return bool(self._worker.wait(timeout_ms))
 
     # -- delivery (GUI thread) -----------------------------------------------
     def _deliver(self, task: Task, kind: str, value: Any) -> None:

@@ -106,11 +106,14 @@ class MultiChoiceButton(QToolButton):
     def _refresh_text(self) -> None:
         chosen = self.selected()
         if not chosen:
-            self.setText(f"{self._title}: any")
+            self.setText(self._title)
         elif len(chosen) == 1:
             self.setText(f"{self._title}: {chosen[0]}")
         else:
-            self.setText(f"{self._title}: {len(chosen)} selected")
+            self.setText(f"{self._title}: {len(chosen)}")
+        self.setToolTip(
+            f"{self._title}: " + (", ".join(str(c) for c in chosen) if chosen else "any")
+        )
 
 
 class BrowserView(QWidget):
@@ -215,6 +218,7 @@ class BrowserView(QWidget):
         self.scope_label = QLabel("All CIs")
         self.scope_label.setProperty("role", "chip")
         self.scope_label.setObjectName("scopeLabel")
+        self.scope_label.setMaximumWidth(260)
         row.addWidget(self.scope_label)
         self.status_button = MultiChoiceButton("Status", STATUSES, bar)
         self.environment_button = MultiChoiceButton("Environment", ENVIRONMENTS, bar)
@@ -227,6 +231,7 @@ class BrowserView(QWidget):
         self.owner_edit.setPlaceholderText("Owner contains…")
         self.owner_edit.setClearButtonEnabled(True)
         self.owner_edit.setMaximumWidth(180)
+        self.owner_edit.setMinimumWidth(90)
         self._owner_timer = QTimer(self)
         self._owner_timer.setSingleShot(True)
         self._owner_timer.setInterval(300)
@@ -235,7 +240,8 @@ class BrowserView(QWidget):
         self.owner_edit.textEdited.connect(lambda _t: self._load_owner_completion())
         row.addWidget(self.owner_edit)
         self.clear_button = QToolButton(bar)
-        self.clear_button.setText("Clear filters")
+        self.clear_button.setText("Clear")
+        self.clear_button.setToolTip("Clear the status, environment, criticality and owner filters")
         self.clear_button.setAutoRaise(True)
         self.clear_button.clicked.connect(self.clear_filters)
         row.addWidget(self.clear_button)
@@ -556,12 +562,18 @@ class BrowserView(QWidget):
                         self.model.index(row, self.model.columnCount() - 1),
                     )
             self.table.selectionModel().select(selection, QItemSelectionModel.SelectionFlag.Select)
-        if current is not None:
+        if self._restore_id is not None:
+            self._restore_current()
+        elif current is not None:
             row = self.model.row_of(current)
             if row is not None:
-                self.table.selectionModel().setCurrentIndex(
-                    self.model.index(row, 0), QItemSelectionModel.SelectionFlag.NoUpdate
-                )
+                self._quiet = True
+                try:
+                    self.table.selectionModel().setCurrentIndex(
+                        self.model.index(row, 0), QItemSelectionModel.SelectionFlag.NoUpdate
+                    )
+                finally:
+                    self._quiet = False
 
     def _query_failed(self, gen: int, exc: BaseException) -> None:
         if gen != self._generation:
@@ -581,7 +593,8 @@ class BrowserView(QWidget):
 
     @property
     def loading(self) -> bool:
-        return self._loading
+        """True while a query or a scheduled refresh has not delivered its result."""
+        return self._loading or self._refresh_timer.isActive() or self._refresh_pending
 
     def _update_labels(self) -> None:
         total = self.model.total
@@ -622,8 +635,8 @@ class BrowserView(QWidget):
         """Make ``ci_id`` the current row if it is in the result; False if it is not."""
         row = self.model.row_of(ci_id)
         if row is None:
-            if not self.model.complete:
-                self._restore_id = ci_id
+            if not self.model.complete or self.loading:
+                self._restore_id = ci_id  # select it when the result arrives
             return False
         self._select_row(row, emit=False)
         return True

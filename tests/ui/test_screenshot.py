@@ -1,0 +1,72 @@
+"""``cmdb-desktop --screenshot``: renders offscreen, saves a PNG, exits with the right code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import qInstallMessageHandler
+from PySide6.QtGui import QImage
+
+from ui import app
+
+
+@pytest.fixture(autouse=True)
+def keep_message_handler() -> Any:
+    """The screenshot mode installs its own Qt message handler; give pytest-qt its own back."""
+    previous = qInstallMessageHandler(None)
+    qInstallMessageHandler(previous)
+    yield
+    qInstallMessageHandler(previous)
+
+
+def test_table_screenshot(qapp: Any, demo_path: Path, tmp_path: Path, capsys: Any) -> None:
+    out = tmp_path / "shots" / "table.png"
+    code = app.main(["--db", str(demo_path), "--screenshot", str(out), "--size", "1200x760"])
+    assert code == 0
+    image = QImage(str(out))
+    assert (image.width(), image.height()) == (1200, 760)
+    assert str(out) in capsys.readouterr().out
+
+
+def test_ci_screenshot_of_a_chosen_ci(qapp: Any, demo_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "ci.png"
+    code = app.main(
+        [
+            "--db",
+            str(demo_path),
+            "--screenshot",
+            str(out),
+            "--view",
+            "ci",
+            "--select",
+            "Server/ams1-srv-000001",
+        ]
+    )
+    assert code == 0
+    assert not QImage(str(out)).isNull()
+
+
+@pytest.mark.parametrize("view", ["impact", "graph", "health", "import"])
+def test_views_of_a_later_version_say_so(
+    qapp: Any, demo_path: Path, tmp_path: Path, view: str, capsys: Any
+) -> None:
+    code = app.main(
+        ["--db", str(demo_path), "--screenshot", str(tmp_path / "x.png"), "--view", view]
+    )
+    assert code == 2
+    assert "not available yet" in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_bad_input_exits_2(qapp: Any, demo_path: Path, tmp_path: Path, capsys: Any) -> None:
+    out = tmp_path / "x.png"
+    assert (
+        app.main(["--db", str(demo_path), "--screenshot", str(out), "--select", "no-such-ci"]) == 2
+    )
+    assert "No CI matches" in capsys.readouterr().err
+    assert app.main(["--db", str(tmp_path / "missing.sqlite"), "--screenshot", str(out)]) == 2
+    assert "no CMDB at" in capsys.readouterr().err
+    assert app.main(["--screenshot", str(out), "--view", "nonsense"]) == 2
+    assert not out.exists()
