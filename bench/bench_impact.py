@@ -37,8 +37,9 @@ from bench.harness import Figure, Measurement, measure
 #: Grow the hub change set until its blast radius reaches this many CIs.
 HUB_TARGET = 40_000
 MEMORY_BUDGET_MB = 1536.0
-#: Issue 3 sets the cold-CLI target (4× the CTE) on a graph of about this size.
-COLD_TARGET_RELATIONSHIPS = 300_000
+#: Issue 3 sets the cold-CLI target (4× the CTE) on a graph of ~250k relationships;
+#: on a tiny graph process start alone is many CTEs, on a huge one the build dominates.
+COLD_TARGET_RELATIONSHIPS = (150_000, 350_000)
 
 
 def _flows(conn: sqlite3.Connection) -> tuple[str, str]:
@@ -211,7 +212,8 @@ def run(size: int) -> list[Figure]:
 
         cold = [_cold_cli(db, hub) for _ in range(3 if size <= 200_000 else 2)]
         relationships = conn.execute("SELECT count(*) FROM relationship").fetchone()[0]
-        issue3_graph = relationships <= COLD_TARGET_RELATIONSHIPS
+        low, high = COLD_TARGET_RELATIONSHIPS
+        issue3_graph = low <= relationships <= high
         figures.append(
             Figure(
                 f"impact hub cold CLI ({size:,} CIs)",
