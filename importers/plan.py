@@ -401,15 +401,23 @@ def plan_import(
     *,
     progress: Progress | None = None,
     session: Session | None = None,
+    audit: bool = False,
 ) -> ImportPlan:
     """Classify every row (the dry run). Reads the CMDB in one short read session
-    (or ``session``, e.g. the write transaction that re-checks before applying)."""
+    (or ``session``, e.g. the write transaction that re-checks before applying).
+
+    ``audit=True`` plans for :mod:`importers.audit`, which compares and never
+    creates: an unmatched row is ``created`` ("only in sheet") without the
+    checks a new CI needs (class, name, required fields), its identifying key
+    goes in ``note``; a matched row is compared in the CI's own class (a
+    different Class cell is one difference, not a class change).
+    """
     progress = progress or Progress()
     with gc_paused():
         if session is not None:
-            return PlanContext(cmdb, source, mapping, progress).run(session)
+            return PlanContext(cmdb, source, mapping, progress, audit=audit).run(session)
         with cmdb.read() as s:
-            return PlanContext(cmdb, source, mapping, progress).run(s)
+            return PlanContext(cmdb, source, mapping, progress, audit=audit).run(s)
 
 
 class PlanContext:
@@ -417,9 +425,16 @@ class PlanContext:
     the rows so far, errors and warnings."""
 
     def __init__(
-        self, cmdb: Cmdb, source: ImportSource, mapping: ImportMapping, progress: Progress
+        self,
+        cmdb: Cmdb,
+        source: ImportSource,
+        mapping: ImportMapping,
+        progress: Progress,
+        *,
+        audit: bool = False,
     ) -> None:
         self.cmdb = cmdb
+        self.audit = audit
         self.meta = cmdb.meta
         self.source = source
         self.mapping = mapping

@@ -402,7 +402,7 @@ class CiSheetPlanner:
             elif ci_id is not None:
                 outcome.ci_id = ci_id
                 tracker.claim_ci(ci_id, ref)
-            elif info is not None:
+            elif info is not None and not ctx.audit:
                 # A new CI: its keys must be unique in the file, and its hard keys
                 # (serial, asset tag…) must not belong to a CI already.
                 tracker.claim(ident.class_ids, match.rule, keys, ref)
@@ -419,7 +419,9 @@ class CiSheetPlanner:
                         f"{labels(meta, rule)} {values_text(rule, keys)} already belongs to "
                         f"{ctx.ci_label(other)}",
                     )
-            if ci_id is None and match.rule is not None and outcome.status != ERROR:
+            if ci_id is None and match.rule is not None and ctx.audit:
+                outcome.note = f"{labels(meta, match.rule)} {values_text(match.rule, keys)}"
+            elif ci_id is None and match.rule is not None and outcome.status != ERROR:
                 if info is None:
                     ctx.fail(
                         outcome,
@@ -468,7 +470,9 @@ class CiSheetPlanner:
                 self._references(outcome, info, values)
             if outcome.status == ERROR:
                 continue
-            if ci_id is None:
+            if ci_id is None and self.ctx.audit:
+                outcome.status = CREATED  # only in the sheet: nothing to check for creation
+            elif ci_id is None:
                 self._complete_new(outcome, info, values)
             else:
                 self._diff(ref, outcome, info, records.record(ci_id), values)
@@ -480,6 +484,7 @@ class CiSheetPlanner:
         """Every mapped cell coerced (an error per bad cell); None means "clear"."""
         values: dict[str, Any] = {}
         fail = self.ctx.fail
+        audit = self.ctx.audit
         for idx, header, key, conv, clear, trans, applicable in self.plans(info):
             raw = row[idx]
             if raw == "" or raw is None:
@@ -491,11 +496,19 @@ class CiSheetPlanner:
             try:
                 value = conv(raw)
             except ValueError as exc:
+                if audit:
+                    # An audit shows what the sheet says, even when it is no valid
+                    # value (status "active" vs "In Use"): one more difference.
+                    if applicable:
+                        values[key] = _cell_text(raw)
+                    continue
                 fail(outcome, header, str(exc))
                 continue
             if value is BLANK:
                 if clear and applicable:
                     values[key] = None
+                continue
+            if not applicable and audit:
                 continue
             if not applicable:
                 assert info is not None
@@ -606,8 +619,12 @@ class CiSheetPlanner:
         ctx = self.ctx
         old_info = meta.class_by_id[existing.class_id]
         new_info = info or old_info
-        new_attrs = meta.attribute_map(new_info)
         changes: dict[str, tuple[Any, Any]] = {}
+        if ctx.audit and new_info.id != old_info.id:
+            # An audit compares in the CI's own class; the class is one difference.
+            changes[CLASS] = (old_info.name, new_info.name)
+            new_info = old_info
+        new_attrs = meta.attribute_map(new_info)
         custom_changed = False
         if new_info.id != old_info.id:
             changes[CLASS] = (old_info.name, new_info.name)
@@ -620,6 +637,8 @@ class CiSheetPlanner:
             changes[NAME] = (existing.name, name)
         for key, value in values.items():
             attr = new_attrs.get(key)
+            if attr is None and ctx.audit:
+                continue  # the CI's class has no such attribute: nothing to compare
             if attr is None:
                 if value is not None:
                     label = meta.all_attribute_keys[key].label
@@ -629,7 +648,7 @@ class CiSheetPlanner:
             if old != value:
                 changes[key] = (old, value)
                 custom_changed |= attr.column is None
-        for key in meta.required_fields(new_info):
+        for key in () if ctx.audit else meta.required_fields(new_info):
             if key == NAME:
                 continue
             now = changes[key][1] if key in changes else existing.values.get(key)
@@ -638,7 +657,7 @@ class CiSheetPlanner:
                 label = required.label if required else key
                 ctx.fail(outcome, label, f"{label} is required for {new_info.name}")
         ident = meta.identification(new_info)
-        hard = [r for r in ident.rules[:-1] if any(f in changes for f in r)]
+        hard = [r for r in ident.rules[:-1] if any(f in changes for f in r) and not ctx.audit]
         if hard and outcome.status != ERROR:
             after = {**existing.values, NAME: name, **{k: v[1] for k, v in changes.items()}}
             for rule in hard:

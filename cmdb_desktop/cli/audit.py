@@ -1,0 +1,147 @@
+"""``audit FILE [--key …] [--scope …] [-o REPORT.xlsx]``: compare a spreadsheet with the CMDB.
+
+The audit reads only; ``--stamp-verified`` additionally sets *last verified*
+on the matched CIs as one batch (listed by ``batches``, undone by
+``rollback``). Exit 0 whatever the findings; 2 for a file that cannot be
+read or bad options.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from cmdb_desktop.cli.common import EXIT_OK, Context, ref_text, table
+from cmdb_desktop.values import to_text
+from importers.audit import AuditResult, AuditScope, audit_file, describe, stamp_verified
+from importers.audit_report import write_audit_report
+from importers.mapping import ImportMapping, load_profile, parse_keys
+
+#: Findings listed per kind in text output (JSON lists all).
+TEXT_LIMIT = 25
+
+
+def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "audit",
+        parents=parents,
+        help="compare a spreadsheet (inventory, scan, export) with the CMDB",
+        description="Matches sheet rows to CIs by the identification rules (or --key) and "
+        "reports matched, mismatched fields, only in sheet and only in CMDB. Writes nothing "
+        "unless --stamp-verified.",
+    )
+    p.add_argument("file", metavar="FILE")
+    p.add_argument(
+        "--key",
+        action="append",
+        default=[],
+        metavar="ATTR[,ATTR]",
+        help="identification key (repeat for ranked fallbacks)",
+    )
+    p.add_argument(
+        "--scope",
+        action="append",
+        default=[],
+        metavar="KIND=VALUE[,VALUE]",
+        help="narrow 'only in CMDB': class=…, location=… (CI located in it), status=…; repeatable",
+    )
+    p.add_argument("--class", dest="cls", metavar="CLASS", help="class of rows without one")
+    p.add_argument(
+        "--sheet",
+        action="append",
+        default=[],
+        metavar="SHEET",
+        help="sheet(s) to audit (default: the visible ones)",
+    )
+    p.add_argument(
+        "--mapping",
+        metavar="FILE",
+        help="mapping profile: a JSON file or the name of a saved profile",
+    )
+    p.add_argument("-o", "--output", metavar="REPORT.xlsx", help="write the styled report")
+    p.add_argument(
+        "--stamp-verified",
+        action="store_true",
+        help="set 'last verified' to today on matched CIs (one batch)",
+    )
+    p.set_defaults(func=cmd_audit)
+
+
+def _lines(result: AuditResult, report: Path | None, batch: int | None) -> Iterable[str]:
+    yield f"Audit of {result.file.name}: {describe(result)}"
+    if result.mismatched:
+        yield ""
+        yield f"Mismatched fields ({len(result.mismatched):,}):"
+        rows = [
+            (ref_text(m.ci), m.label, to_text(m.cmdb) or "∅", to_text(m.sheet) or "∅", m.row)
+            for m in result.mismatched[:TEXT_LIMIT]
+        ]
+        yield from table(rows, ("CI", "field", "CMDB", "sheet", "row"))
+    if result.only_in_sheet:
+        yield ""
+        yield f"Only in the sheet ({len(result.only_in_sheet):,}):"
+        yield from table(
+            [
+                (s.row, s.class_name or "", s.name or "", s.key)
+                for s in result.only_in_sheet[:TEXT_LIMIT]
+            ],
+            ("row", "class", "name", "identified by"),
+        )
+    if result.only_in_cmdb:
+        yield ""
+        yield (
+            f"Only in the CMDB ({len(result.only_in_cmdb):,}; scope: "
+            f"{', '.join(result.scope_classes)}):"
+        )
+        for ref in result.only_in_cmdb[:TEXT_LIMIT]:
+            yield f"  {ref_text(ref)}"
+    if result.errors:
+        yield ""
+        yield f"Rows that could not be judged ({len(result.errors):,}):"
+        for err in result.errors[:TEXT_LIMIT]:
+            yield f"  {err}"
+    shown = max(
+        len(result.mismatched),
+        len(result.only_in_sheet),
+        len(result.only_in_cmdb),
+        len(result.errors),
+    )
+    if shown > TEXT_LIMIT:
+        yield f"(lists cut at {TEXT_LIMIT}; --format json or -o REPORT.xlsx has everything)"
+    for w in result.warnings:
+        yield f"note: {w}"
+    if report is not None:
+        yield f"Report written to {report}"
+    if batch is not None:
+        yield f"Stamped 'last verified' on {len(result.matched):,} CIs as batch {batch}"
+
+
+def cmd_audit(ctx: Context, args: argparse.Namespace) -> int:
+    cmdb = ctx.open()
+    mapping: ImportMapping | None = None
+    if args.mapping:
+        path = Path(args.mapping).expanduser()
+        mapping = (
+            ImportMapping.load(path)
+            if path.exists() or path.suffix == ".json"
+            else load_profile(cmdb, args.mapping)
+        )
+    result = audit_file(
+        cmdb,
+        Path(args.file).expanduser(),
+        mapping=mapping,
+        keys=parse_keys(cmdb.meta, args.key),
+        default_class=args.cls,
+        sheets=args.sheet or None,
+        scope=AuditScope.parse(args.scope),
+        progress=ctx.progress(),
+    )
+    report = write_audit_report(result, args.output) if args.output else None
+    batch = stamp_verified(cmdb, result) if args.stamp_verified else None
+    data = result.to_json()
+    data["report"] = str(report) if report else None
+    data["batch"] = batch
+    ctx.emit(data, lambda: _lines(result, report, batch))
+    return EXIT_OK
