@@ -86,4 +86,7 @@ def run() -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         code = 0
-    raise SystemExit(code)
+    sys.stderr.flush()
+    # Output is flushed and the database closed (main's ``finally``): skip the
+    # interpreter's teardown, which would add ~80 ms to every command.
+    os._exit(code)

@@ -11,13 +11,13 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cmdb_desktop.cli.common import EXIT_OK, Context, ref_text, table
 from cmdb_desktop.values import to_text
-from importers.audit import AuditResult, AuditScope, audit_file, describe, stamp_verified
-from importers.audit_report import write_audit_report
-from importers.mapping import ImportMapping, load_profile, parse_keys
+
+if TYPE_CHECKING:
+    from importers.audit import AuditResult
 
 #: Findings listed per kind in text output (JSON lists all).
 TEXT_LIMIT = 25
@@ -70,6 +70,8 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 
 def _lines(result: AuditResult, report: Path | None, batch: int | None) -> Iterable[str]:
+    from importers.audit import describe
+
     yield f"Audit of {result.file.name}: {describe(result)}"
     if result.mismatched:
         yield ""
@@ -119,6 +121,11 @@ def _lines(result: AuditResult, report: Path | None, batch: int | None) -> Itera
 
 
 def cmd_audit(ctx: Context, args: argparse.Namespace) -> int:
+    # Imported here: every other command starts faster without openpyxl and friends.
+    from importers.audit import AuditScope, audit_file, stamp_verified
+    from importers.audit_report import write_audit_report
+    from importers.mapping import ImportMapping, load_profile, parse_keys
+
     cmdb = ctx.open()
     mapping: ImportMapping | None = None
     if args.mapping:
