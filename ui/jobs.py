@@ -55,6 +55,14 @@ class JobState:
 # -- opening ------------------------------------------------------------------
 
 
+def warm_up(state: JobState) -> None:
+    """One-time costs of the ORM (mapper configuration), paid at start-up
+    instead of while the user waits for the first CMDB to open."""
+    from sqlalchemy.orm import configure_mappers
+
+    configure_mappers()
+
+
 def open_cmdb(state: JobState, target: str | os.PathLike[str], user: str | None = None) -> Cmdb:
     """Open (creating if needed) a CMDB and load its catalogue."""
     state.progress.start("Opening the CMDB")
@@ -93,10 +101,28 @@ def generations(state: JobState, cmdb: Cmdb) -> tuple[dict[str, int], bool]:
 # -- the table ----------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class FirstPage:
+    """The first ids of a result and the rows of the first few, fetched together
+    so the table can paint without going back to the database."""
+
+    ids: list[int]
+    keys: tuple[str, ...]
+    rows: dict[int, tuple[Any, ...]]
+
+
 def first_page(
-    state: JobState, cmdb: Cmdb, flt: BrowseFilter, sort: BrowseSort, limit: int
-) -> list[int]:
-    return browse.page_ids(cmdb, flt, sort, 0, limit)
+    state: JobState,
+    cmdb: Cmdb,
+    flt: BrowseFilter,
+    sort: BrowseSort,
+    limit: int,
+    keys: Sequence[str] = (),
+    prefetch: int = 0,
+) -> FirstPage:
+    ids = browse.page_ids(cmdb, flt, sort, 0, limit)
+    rows = browse.rows(cmdb, ids[:prefetch], keys) if keys and prefetch else {}
+    return FirstPage(ids, tuple(keys), rows)
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,7 @@ from ui.views.ci_panel import CiPanel
 from ui.views.class_manager import ClassManager
 from ui.views.job_status import JobStatus
 from ui.views.navigator import NavigatorView
+from ui.views.stable_label import StableLabel
 from ui.views.welcome import WelcomePage
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,7 @@ class MainWindow(QMainWindow):
         self._workspaces: dict[str, QWidget] = {}
         self._docks: dict[str, QDockWidget] = {}
         self._closing = False
+        self._side_panels_for: Cmdb | None = None
         self.interactive = True
 
         self.browser = BrowserView(self.runner, self.settings, self)
@@ -113,8 +115,8 @@ class MainWindow(QMainWindow):
 
         self.navigator = NavigatorView(self)
         self.panel = CiPanel(self.runner, self.editor, self)
-        self.navigator.setMinimumWidth(170)
-        self.panel.setMinimumWidth(340)
+        self.navigator.setMinimumWidth(160)
+        self.panel.setMinimumWidth(300)
         self.add_dock(
             "navigator", "Navigator", self.navigator, Qt.DockWidgetArea.LeftDockWidgetArea
         )
@@ -139,6 +141,8 @@ class MainWindow(QMainWindow):
         self.resize(1400, 860)
         self._restore_layout()
         self._set_cmdb(None)
+        # Pay SQLAlchemy's one-time costs while the user looks at the window.
+        self.runner.submit("Starting", jobs.warm_up, visible=False)
 
     # -- extension points ----------------------------------------------------
     def add_workspace(self, key: str, title: str, widget: QWidget, icon_name: str = "") -> int:
@@ -157,6 +161,8 @@ class MainWindow(QMainWindow):
         """Add a dockable panel; its visibility and place are remembered."""
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{key}")
+        if self.theme is not None and hasattr(self, "toolbar"):
+            self.theme.style(dock)  # docks added later (GUI part 2) get the look too
         dock.setWidget(widget)
         dock.setFeatures(
             QDockWidget.DockWidgetFeature.DockWidgetMovable
@@ -383,10 +389,9 @@ class MainWindow(QMainWindow):
         self.search_box.setMinimumWidth(220)
         self.search_box.setMaximumWidth(460)
         tb.addWidget(self.search_box)
-        self.match_label = QLabel("")
+        self.match_label = StableLabel("8,888,888 matches", self)
         self.match_label.setObjectName("matchLabel")
         self.match_label.setProperty("role", "muted")
-        self.match_label.setMinimumWidth(70)
         tb.addWidget(self.match_label)
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
@@ -403,9 +408,11 @@ class MainWindow(QMainWindow):
         sb = self.statusBar()
         self.db_label = QLabel()
         self.db_label.setObjectName("dbLabel")
-        self.count_label = QLabel()
+        right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        # labels that change often must not re-lay out (and so repaint) the window
+        self.count_label = StableLabel("8,888,888 of 8,888,888 CIs", self, alignment=right)
         self.count_label.setObjectName("ciCountLabel")
-        self.selection_label = QLabel()
+        self.selection_label = StableLabel("88,888,888 selected", self, alignment=right)
         self.job_status = JobStatus(self.runner, self)
         sb.addWidget(self.db_label, 1)
         sb.addPermanentWidget(self.job_status)
@@ -420,6 +427,7 @@ class MainWindow(QMainWindow):
         self.browser.currentCiChanged.connect(self._table_current_changed)
         self.browser.activated.connect(self._table_activated)
         self.browser.resultChanged.connect(self._update_counts_label)
+        self.browser.firstResultShown.connect(self._fill_side_panels)
         self.browser.selectionChanged.connect(self._selection_changed)
         self.browser.message.connect(self.show_message)
         self.panel.navigateRequested.connect(self.show_ci)
@@ -438,6 +446,15 @@ class MainWindow(QMainWindow):
         self.editor.busyChanged.connect(lambda _b: self._update_actions())
         if self.theme is not None:
             self.theme.changed.connect(self._theme_changed)
+            # everything but the central views (see Theme.style)
+            self.theme.style(
+                self.toolbar,
+                self.statusBar(),
+                self.browser.filter_bar,
+                self.welcome,
+                self.workspaces.tabBar(),
+                *self._docks.values(),
+            )
 
     # -- layout and settings -------------------------------------------------
     def _restore_layout(self) -> None:
@@ -570,15 +587,16 @@ class MainWindow(QMainWindow):
         self.runner.submit("Closing", jobs.close_cmdb, cmdb, visible=False, cancellable=False)
 
     def _set_cmdb(self, cmdb: Cmdb | None) -> None:
+        """Show ``cmdb`` (or nothing). The table comes first; the navigator, counts
+        and saved filters follow once its first page is on screen, so that they
+        do not compete with it (see :meth:`_fill_side_panels`)."""
         self.cmdb = cmdb
+        self._side_panels_for = None
+        self.browser.set_cmdb(cmdb)  # first: its query runs while the rest is set up
         self.bridge.attach(cmdb)
         self.editor.set_cmdb(cmdb)
         self.navigation.clear()
         self.panel.set_cmdb(cmdb)
-        self.browser.set_cmdb(cmdb)
-        self.navigator.set_meta(cmdb.meta if cmdb is not None else None)
-        self.navigator.set_filters([])
-        self.navigator.model.set_problem_checks()
         self.search_box.blockSignals(True)
         self.search_box.clear()
         self.search_box.blockSignals(False)
@@ -587,22 +605,35 @@ class MainWindow(QMainWindow):
             self.class_manager = None
         if cmdb is None:
             self._poll_timer.stop()
+            self.navigator.set_meta(None)
+            self.navigator.set_filters([])
             self.setWindowTitle("CMDB Desktop")
             self.db_label.setText("No CMDB open")
             self.centre.setCurrentWidget(self.welcome)
+            self._fill_recent_menu()
         else:
             self.setWindowTitle(f"{cmdb.describe()} — CMDB Desktop")
             self.db_label.setText(cmdb.describe())
             self.db_label.setToolTip(cmdb.url)
             self.centre.setCurrentWidget(self.workspaces)
             self._total_cis = None
-            self.refresh_counts()
-            self.refresh_filters()
-            self._poll_timer.start()
-        self._fill_recent_menu()
         self._update_actions()
         self._update_counts_label()
         self.databaseChanged.emit(cmdb)
+
+    def _fill_side_panels(self) -> None:
+        """Navigator, counts, saved filters, change polling: once per opened CMDB."""
+        cmdb = self.cmdb
+        if cmdb is None or self._side_panels_for is cmdb:
+            return
+        self._side_panels_for = cmdb
+        self.navigator.set_meta(cmdb.meta)
+        self.navigator.set_filters([])
+        self.navigator.model.set_problem_checks()
+        self.refresh_counts()
+        self.refresh_filters()
+        self._poll_timer.start()
+        self._fill_recent_menu()
 
     def ask_open_database(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
@@ -944,6 +975,8 @@ class MainWindow(QMainWindow):
             return
         if self.class_manager is None:
             self.class_manager = ClassManager(self.runner, self.cmdb, self)
+            if self.theme is not None:
+                self.theme.style(self.class_manager)
         info = self.cmdb.meta.class_by_id.get(self.browser.filter.class_id or -1)
         if info is not None:
             self.class_manager.select_class(info.name)

@@ -38,8 +38,8 @@ from ui import theme
 
 Index = QModelIndex | QPersistentModelIndex
 
-#: Ids fetched per cache miss.
-BLOCK = 128
+#: Ids fetched per cache miss (about two screenfuls).
+BLOCK = 64
 #: Rows kept in the cache.
 CACHE_ROWS = 8192
 #: Role that returns the CI id of a row.
@@ -48,6 +48,46 @@ CI_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 VALUE_ROLE = Qt.ItemDataRole.UserRole + 2
 
 _NUMERIC = frozenset({"integer", "decimal", "id"})
+_DECORATED = frozenset({"class", "status"})
+_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
+_DECORATION = int(Qt.ItemDataRole.DecorationRole.value)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole.value)
+_ALIGN = int(Qt.ItemDataRole.TextAlignmentRole.value)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole.value)
+#: Roles a view asks for that this model never answers.
+_UNUSED_ROLES = frozenset(
+    int(r.value)
+    for r in (
+        Qt.ItemDataRole.FontRole,
+        Qt.ItemDataRole.BackgroundRole,
+        Qt.ItemDataRole.CheckStateRole,
+        Qt.ItemDataRole.SizeHintRole,
+        Qt.ItemDataRole.StatusTipRole,
+        Qt.ItemDataRole.WhatsThisRole,
+        Qt.ItemDataRole.EditRole,
+        Qt.ItemDataRole.AccessibleTextRole,
+        Qt.ItemDataRole.AccessibleDescriptionRole,
+    )
+)
+
+
+class CachedRow:
+    """One fetched row: typed values, display texts, icons, and whether it is dimmed."""
+
+    __slots__ = ("values", "texts", "icons", "muted")
+
+    def __init__(
+        self,
+        values: tuple[Any, ...],
+        texts: tuple[str, ...],
+        icons: tuple[Any, ...] | None,
+        muted: bool,
+    ) -> None:
+        self.values = values
+        self.texts = texts
+        self.icons = icons
+        self.muted = muted
 
 
 def format_value(column: Column, value: Any) -> str:
@@ -95,7 +135,12 @@ class CiTableModel(QAbstractTableModel):
         self._ids: array[int] = array("q")
         self._total: int | None = None
         self._complete = False
-        self._cache: OrderedDict[int, tuple[Any, ...]] = OrderedDict()
+        # id -> row; insertion order = age (a screenful is fetched together,
+        # the oldest screenfuls go first)
+        self._cache: OrderedDict[int, CachedRow] = OrderedDict()
+        self._align: list[int] = []
+        #: (lowest, highest) row shown as a placeholder since the result began
+        self._waiting = (0, -1)
         self._ref_names: dict[int, str] = {}
 
     # -- configuration -------------------------------------------------------
@@ -117,6 +162,9 @@ class CiTableModel(QAbstractTableModel):
     def set_columns(self, columns: Sequence[Column]) -> None:
         self.beginResetModel()
         self._columns = list(columns)
+        right = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        left = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self._align = [right if c.type in _NUMERIC else left for c in self._columns]
         self._cache.clear()
         self.endResetModel()
 
@@ -134,8 +182,14 @@ class CiTableModel(QAbstractTableModel):
         self._total = None
         self._complete = False
         self._cache.clear()
+        self._waiting = (len(ids), -1)
         self.endResetModel()
         self.countChanged.emit()
+
+    def prefill(self, rows: dict[int, tuple[Any, ...]], keys: Sequence[str]) -> None:
+        """Rows the worker fetched with the first page (ignored if the columns changed)."""
+        if list(keys) == [c.key for c in self._columns]:
+            self._store(rows.keys(), rows)
 
     def set_result(self, ids: array[int]) -> None:
         """Replace the whole result at once (a refresh after the data changed)."""
@@ -164,10 +218,12 @@ class CiTableModel(QAbstractTableModel):
         self._ids[offset:end] = array("q", ids)
         if old == self._ids[offset : offset + len(old)]:
             changed_from = offset + len(old)  # the first page came back unchanged
-        if changed_from < end and self._columns:
-            self.dataChanged.emit(
-                self.index(changed_from, 0), self.index(end - 1, len(self._columns) - 1)
-            )
+        # Repaint only if a view asked for one of these rows while it was a
+        # placeholder (a view repaints its whole viewport for a range).
+        lo, hi = self._waiting
+        first, last = max(changed_from, lo), min(end - 1, hi)
+        if first <= last and self._columns:
+            self.dataChanged.emit(self.index(first, 0), self.index(last, len(self._columns) - 1))
 
     def finish(self, total: int) -> None:
         """Every id has arrived; the result has exactly ``total`` rows."""
@@ -219,9 +275,9 @@ class CiTableModel(QAbstractTableModel):
         return self._ids
 
     def ci_id(self, row: int) -> int | None:
-        if 0 <= row < len(self._ids) and row < self.rowCount():
-            return self._ids[row]
-        return None
+        # invariant: len(self._ids) <= rowCount() (the result shrinks ids too)
+        ids = self._ids
+        return ids[row] if 0 <= row < len(ids) else None
 
     def row_of(self, ci_id: int) -> int | None:
         try:
@@ -239,12 +295,16 @@ class CiTableModel(QAbstractTableModel):
         return out
 
     def values(self, row: int) -> tuple[Any, ...] | None:
+        """The typed values of a row (fetched on demand), or None for a placeholder."""
+        cached = self._row(row)
+        return cached.values if cached is not None else None
+
+    def _row(self, row: int) -> CachedRow | None:
         ci_id = self.ci_id(row)
         if ci_id is None or self._cmdb is None:
             return None
         cached = self._cache.get(ci_id)
         if cached is not None:
-            self._cache.move_to_end(ci_id)
             return cached
         self._fetch_block(row)
         return self._cache.get(ci_id)
@@ -268,11 +328,32 @@ class CiTableModel(QAbstractTableModel):
             missing = [i for i in ref_ids if i not in self._ref_names]
             for ci_id, ref in self._cmdb.items.refs(missing).items():
                 self._ref_names[ci_id] = ref.name
+        self._store(wanted, got)
+
+    def _store(self, wanted: Iterable[int], got: dict[int, tuple[Any, ...]]) -> None:
+        empty = (None,) * len(self._columns)
         for ci_id in wanted:
             # A CI deleted since the query gets an empty row until the next refresh.
-            self._cache[ci_id] = got.get(ci_id, (None,) * len(keys))
+            self._cache[ci_id] = self._make_row(got.get(ci_id, empty))
         while len(self._cache) > CACHE_ROWS:
             self._cache.popitem(last=False)
+
+    def _make_row(self, vals: tuple[Any, ...]) -> CachedRow:
+        texts = []
+        icons: list[Any] = []
+        for col, value in zip(self._columns, vals, strict=True):
+            if (
+                isinstance(value, int)
+                and col.attribute is not None
+                and col.attribute.type == "reference"
+            ):
+                texts.append(self._ref_names.get(value, f"#{value}"))
+            else:
+                texts.append(format_value(col, value))
+            icons.append(self._decoration(col, value) if col.key in _DECORATED else None)
+        status_col = self.column_of("status")
+        muted = status_col is not None and vals[status_col] in INACTIVE_STATUSES
+        return CachedRow(vals, tuple(texts), tuple(icons) if any(icons) else None, muted)
 
     # -- Qt model interface --------------------------------------------------
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
@@ -284,9 +365,7 @@ class CiTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self._columns)
 
     def flags(self, index: Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        return _FLAGS if index.isValid() else Qt.ItemFlag.NoItemFlags
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
@@ -303,51 +382,42 @@ class CiTableModel(QAbstractTableModel):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not self.checkIndex(index):
+        # The hot path of every paint (each cell asks for ~7 roles): roles we
+        # never answer leave first, the rest are tuple lookups in the row cache.
+        if role in _UNUSED_ROLES or not index.isValid():
             return None
-        row, colno = index.row(), index.column()
-        col = self._columns[colno]
+        colno = index.column()
+        if role == _ALIGN:
+            return self._align[colno] if colno < len(self._align) else None
+        row = index.row()
         if role == CI_ID_ROLE:
             return self.ci_id(row)
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            if col.type in _NUMERIC:
-                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        if role not in (
-            Qt.ItemDataRole.DisplayRole,
-            Qt.ItemDataRole.DecorationRole,
-            Qt.ItemDataRole.ToolTipRole,
-            Qt.ItemDataRole.ForegroundRole,
-            VALUE_ROLE,
-        ):
+        cached = self._row(row)
+        if cached is None:
+            if role == _DISPLAY:
+                lo, hi = self._waiting
+                self._waiting = (min(lo, row), max(hi, row))
+                return "Loading…" if colno == 0 else None
             return None
-        vals = self.values(row)
-        if vals is None:
-            if role == Qt.ItemDataRole.DisplayRole and colno == 0:
-                return "Loading…"
+        if colno >= len(cached.texts):
             return None
-        value = vals[colno]
-        if role == VALUE_ROLE:
-            return value
-        if role == Qt.ItemDataRole.DisplayRole:
-            if col.attribute is not None and col.attribute.type == "reference":
-                if isinstance(value, int):
-                    return self._ref_names.get(value, f"#{value}")
-            return format_value(col, value)
-        if role == Qt.ItemDataRole.DecorationRole:
-            return self._decoration(col, vals, value)
-        if role == Qt.ItemDataRole.ForegroundRole:
-            status_col = self.column_of("status")
-            if status_col is not None and vals[status_col] in INACTIVE_STATUSES:
+        if role == _DISPLAY:
+            return cached.texts[colno]
+        if role == _DECORATION:
+            return cached.icons[colno] if cached.icons is not None else None
+        if role == _FOREGROUND:
+            if cached.muted:
                 return QGuiApplication.palette().color(QPalette.ColorRole.PlaceholderText)
             return None
-        if role == Qt.ItemDataRole.ToolTipRole and col.key == "name":
+        if role == VALUE_ROLE:
+            return cached.values[colno]
+        if role == _TOOLTIP and self._columns[colno].key == "name":
             class_col = self.column_of("class")
-            cls = vals[class_col] if class_col is not None else ""
-            return f"#{self.ci_id(row)} {cls}/{value}".replace(" /", " ")
+            cls = cached.values[class_col] if class_col is not None else ""
+            return f"#{self.ci_id(row)} {cls}/{cached.values[colno]}".replace(" /", " ")
         return None
 
-    def _decoration(self, col: Column, vals: tuple[Any, ...], value: Any) -> Any:
+    def _decoration(self, col: Column, value: Any) -> Any:
         if col.key == "class" and isinstance(value, str) and self._cmdb is not None:
             info = self._cmdb.meta.find_class(value)
             return theme.class_icon(info.icon if info is not None else "")

@@ -37,10 +37,12 @@ from cmdb_desktop import browse
 from cmdb_desktop.browse import BrowseFilter, BrowseSort, Column
 from cmdb_desktop.catalogue import CRITICALITIES, ENVIRONMENTS, STATUSES
 from cmdb_desktop.cmdb import Cmdb
+from cmdb_desktop.errors import CancelledError
 from cmdb_desktop.metamodel import ClassInfo, Metamodel
 from ui import jobs
 from ui.models.ci_table import CI_ID_ROLE, CiTableModel
 from ui.tasks import TaskRunner
+from ui.views.stable_label import StableLabel
 from ui.theme import icon
 
 #: Rows in the first page of a new result.
@@ -94,9 +96,10 @@ class MultiChoiceButton(QToolButton):
     def set_selected(self, values: Sequence[Any]) -> None:
         wanted = set(values)
         for a in self.actions_:
-            a.blockSignals(True)
-            a.setChecked(a.data() in wanted)
-            a.blockSignals(False)
+            if a.isChecked() != (a.data() in wanted):
+                a.blockSignals(True)
+                a.setChecked(a.data() in wanted)
+                a.blockSignals(False)
         self._refresh_text()
 
     def _toggled(self, _checked: bool) -> None:
@@ -106,14 +109,16 @@ class MultiChoiceButton(QToolButton):
     def _refresh_text(self) -> None:
         chosen = self.selected()
         if not chosen:
-            self.setText(self._title)
+            text = self._title
         elif len(chosen) == 1:
-            self.setText(f"{self._title}: {chosen[0]}")
+            text = f"{self._title}: {chosen[0]}"
         else:
-            self.setText(f"{self._title}: {len(chosen)}")
-        self.setToolTip(
-            f"{self._title}: " + (", ".join(str(c) for c in chosen) if chosen else "any")
-        )
+            text = f"{self._title}: {len(chosen)}"
+        if text != self.text():  # an unchanged text must not re-lay out the bar
+            self.setText(text)
+            self.setToolTip(
+                f"{self._title}: " + (", ".join(str(c) for c in chosen) if chosen else "any")
+            )
 
 
 class BrowserView(QWidget):
@@ -122,6 +127,8 @@ class BrowserView(QWidget):
     ``filterChanged(BrowseFilter)``, ``saveFilterRequested()``."""
 
     currentCiChanged = Signal(object)
+    #: The first page of a new database's first query is on screen (or failed).
+    firstResultShown = Signal()
     activated = Signal(int)
     resultChanged = Signal()
     filterChanged = Signal(object)
@@ -156,6 +163,7 @@ class BrowserView(QWidget):
         self.model.countChanged.connect(self.resultChanged)
         self.table = QTableView(self)
         self.table.setObjectName("ciTable")
+        self.table.setFrameShape(QFrame.Shape.NoFrame)
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -212,13 +220,16 @@ class BrowserView(QWidget):
     def _build_filter_bar(self) -> QWidget:
         bar = QFrame(self)
         bar.setObjectName("filterBar")
+        self.filter_bar = bar
         row = QHBoxLayout(bar)
         row.setContentsMargins(8, 4, 8, 4)
         row.setSpacing(6)
-        self.scope_label = QLabel("All CIs")
+        # Labels whose text changes while typing get fixed widths: a label that
+        # grew would re-lay out the whole window (docks included) per keystroke.
+        self.scope_label = StableLabel("M" * 11, bar, padding=24)
+        self.scope_label.setText("All CIs")
         self.scope_label.setProperty("role", "chip")
         self.scope_label.setObjectName("scopeLabel")
-        self.scope_label.setMaximumWidth(260)
         row.addWidget(self.scope_label)
         self.status_button = MultiChoiceButton("Status", STATUSES, bar)
         self.environment_button = MultiChoiceButton("Environment", ENVIRONMENTS, bar)
@@ -246,7 +257,11 @@ class BrowserView(QWidget):
         self.clear_button.clicked.connect(self.clear_filters)
         row.addWidget(self.clear_button)
         row.addStretch(1)
-        self.count_label = QLabel("")
+        self.count_label = StableLabel(
+            "8,888,888 matches …",
+            bar,
+            alignment=Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+        )
         self.count_label.setObjectName("countLabel")
         self.count_label.setProperty("role", "muted")
         row.addWidget(self.count_label)
@@ -345,7 +360,12 @@ class BrowserView(QWidget):
     def set_ids(self, ids: Sequence[int], label: str) -> None:
         """Show an explicit list of CIs (a problem list); other filters are cleared."""
         self.set_filter(BrowseFilter(ids=tuple(ids)))
-        self.scope_label.setText(label)
+        self._set_scope(label)
+
+    def _set_scope(self, text: str) -> None:
+        if text != self.scope_label.text():
+            self.scope_label.setText(text)  # elided when painted
+            self.scope_label.setToolTip(text)
 
     def clear_filters(self) -> None:
         self.set_filter(BrowseFilter(class_id=self.filter.class_id, text=self.filter.text))
@@ -470,12 +490,13 @@ class BrowserView(QWidget):
             self.filter,
             self.sort,
             FIRST_PAGE,
+            self.visible_keys(),
+            self._rows_on_screen(),
             on_done=partial(self._first_page, gen),
             on_error=partial(self._query_failed, gen),
             key="browse",
             visible=False,
         )
-        self._submit_ids(gen, refresh=False)
 
     def refresh(self) -> None:
         """Reload the ids of the same filter after a change, keeping position."""
@@ -507,11 +528,25 @@ class BrowserView(QWidget):
             key="browse",
         )
 
-    def _first_page(self, gen: int, ids: list[int]) -> None:
+    def _rows_on_screen(self) -> int:
+        height = self.table.verticalHeader().defaultSectionSize()
+        return max(self.table.viewport().height() // max(height, 1) + 2, 20)
+
+    def _first_page(self, gen: int, page: jobs.FirstPage) -> None:
         if gen != self._generation:
             return
-        self.model.set_first_page(ids)
+        self.model.set_first_page(page.ids)
+        self.model.prefill(page.rows, page.keys)
         self._restore_current()
+        # Stream the rest only after this page is painted: the worker's Python
+        # work would otherwise compete with the paint for the GIL. (Posted
+        # paint events are handled before zero-delay timers.)
+        QTimer.singleShot(0, partial(self._after_first_page, gen))
+
+    def _after_first_page(self, gen: int) -> None:
+        if gen == self._generation and self.cmdb is not None:
+            self._submit_ids(gen, refresh=False)
+            self.firstResultShown.emit()
 
     def _ids_partial(self, gen: int, refresh: bool, buffer: list[Any], value: Any) -> None:
         if gen != self._generation:
@@ -578,6 +613,9 @@ class BrowserView(QWidget):
     def _query_failed(self, gen: int, exc: BaseException) -> None:
         if gen != self._generation:
             return
+        if isinstance(exc, CancelledError):
+            return
+        self.firstResultShown.emit()
         self._loading = False
         self._update_labels()
         self.message.emit(f"Search failed: {exc}")
@@ -607,14 +645,14 @@ class BrowserView(QWidget):
             plural = "es" if what == "match" else "s"
             text = f"{total:,} {what}{plural if total != 1 else ''}"
             if self._loading:
-                text += " · loading…"
+                text += " …"
         self.count_label.setText(text)
         if self.filter.ids is None:
-            meta = self.cmdb.meta if self.cmdb is not None else None
             info = self._class_info()
-            self.scope_label.setText(info.name if info is not None else "All CIs")
-            if meta is not None and self.filter.text:
-                self.scope_label.setText(f"{self.scope_label.text()} · “{self.filter.text}”")
+            scope = info.name if info is not None else "All CIs"
+            if self.filter.text:
+                scope += f" · “{self.filter.text}”"
+            self._set_scope(scope)
         self.resultChanged.emit()
 
     # -- selection -----------------------------------------------------------

@@ -7,10 +7,11 @@ quick jobs do not flicker.
 from __future__ import annotations
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QToolButton, QWidget
 
 from ui.tasks import Task, TaskRunner
 from ui.theme import icon
+from ui.views.stable_label import StableLabel
 
 SHOW_AFTER_MS = 300
 
@@ -24,7 +25,7 @@ class JobStatus(QWidget):
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(4)
-        self.label = QLabel()
+        self.label = StableLabel("Generating the demo CMDB (1,000,000 CIs)", self)
         self.bar = QProgressBar()
         self.bar.setFixedWidth(160)
         self.bar.setTextVisible(False)

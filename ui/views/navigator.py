@@ -12,6 +12,7 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QMenu,
@@ -49,6 +50,7 @@ class NavigatorView(QWidget):
         self.model = NavigatorModel(self)
         self.tree = QTreeView(self)
         self.tree.setObjectName("navigatorTree")
+        self.tree.setFrameShape(QFrame.Shape.NoFrame)
         self.tree.setModel(self.model)
         self.tree.setHeaderHidden(True)
         self.tree.setUniformRowHeights(True)
