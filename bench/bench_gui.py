@@ -12,8 +12,9 @@ the same demo file, in the same run:
 
 Timings run from the request (open the file / apply the search / press
 Ctrl+End) to the end of the first paint of the table's viewport that shows
-the new rows; both windows are up and idle before the clock starts. A 5 ms heartbeat timer on the GUI thread records the longest gap
-(a stall) over the whole session. ``python -m bench.bench_gui [SIZE]`` runs
+the new rows; both windows are up and idle before the clock starts. A 5 ms
+heartbeat timer on the GUI thread records the longest gap (a stall) over the
+whole session. ``python -m bench.bench_gui [SIZE]`` runs
 it alone; ``--child ours|reference --db FILE`` is one side.
 """
 
@@ -272,7 +273,7 @@ def run(size: int, repeat: int = REPEAT) -> list[Figure]:
     gui = "MainWindow (worker + id list)"
     bare = "bare QSqlQueryModel + QTableView"
     stall = m("GUI: longest GUI-thread stall", ours, "stall")
-    figures = [
+    return [
         Figure(
             f"GUI first painted page, {label}",
             m(gui, ours, "first_page"),
@@ -310,7 +311,6 @@ def run(size: int, repeat: int = REPEAT) -> list[Figure]:
             f"reference stalls {max(r['stall'] for r in ref):.2f} s",
         ),
     ]
-    return figures
 
 
 def main() -> None:

@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
-    QLabel,
     QLineEdit,
     QMenu,
     QMessageBox,
@@ -42,8 +41,8 @@ from cmdb_desktop.metamodel import ClassInfo, Metamodel
 from ui import jobs
 from ui.models.ci_table import CI_ID_ROLE, CiTableModel
 from ui.tasks import TaskRunner
-from ui.views.stable_label import StableLabel
 from ui.theme import icon
+from ui.views.stable_label import StableLabel
 
 #: Rows in the first page of a new result.
 FIRST_PAGE = 200
