@@ -39,7 +39,7 @@ from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.errors import CancelledError
 from cmdb_desktop.metamodel import ClassInfo, Metamodel
 from ui import jobs
-from ui.models.ci_table import CI_ID_ROLE, CiTableModel
+from ui.models.ci_table import BLOCK, CI_ID_ROLE, CiTableModel
 from ui.tasks import TaskRunner
 from ui.theme import icon
 from ui.views.stable_label import StableLabel
@@ -528,8 +528,10 @@ class BrowserView(QWidget):
         )
 
     def _rows_on_screen(self) -> int:
+        """How many rows to fetch with the first page: a screenful, at least a block
+        (the viewport may not have its final height yet when a CMDB opens)."""
         height = self.table.verticalHeader().defaultSectionSize()
-        return max(self.table.viewport().height() // max(height, 1) + 2, 20)
+        return max(self.table.viewport().height() // max(height, 1) + 2, BLOCK)
 
     def _first_page(self, gen: int, page: jobs.FirstPage) -> None:
         if gen != self._generation:
