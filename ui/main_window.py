@@ -503,6 +503,8 @@ class MainWindow(QMainWindow):
 
     def set_theme(self, mode: str) -> None:
         self.settings.setValue("theme", mode)
+        if mode in self.theme_actions:
+            self.theme_actions[mode].setChecked(True)
         if self.theme is not None:
             self.theme.set_mode(mode)
 

@@ -643,3 +643,77 @@ def test_bulk_set_field_and_undo(
     window.editor.undo()
     settle(qtbot, window)
     assert {i: window.cmdb.items.get(i).values["owner"] for i in ids} == before
+
+
+def test_reference_attribute_with_completion(qtbot: Any, make_window: Any, demo_path: Path) -> None:
+    with Cmdb.open(demo_path) as c:
+        c.classes.add_attribute("Server", "Installed In", "reference", reference_class="Site")
+        site = c.items.resolve("Amsterdam DC1")
+    window = make_window(demo_path)
+    ci_id = _open_ci(qtbot, window, "Server/ams1-srv-000001")
+    editor = window.panel.form.editor("installed_in")
+    editor.setFocus()
+    qtbot.keyClicks(editor, "Amster")
+    qtbot.waitUntil(lambda: editor.model.rowCount() > 0, timeout=5000)
+    # only sites are offered
+    assert {editor.model.ref(r).class_name for r in range(editor.model.rowCount())} == {"Site"}
+    from PySide6.QtCore import QModelIndex
+
+    popup_index = editor.completer_.completionModel().index(0, 0)
+    editor.completer_.activated[QModelIndex].emit(popup_index)
+    assert editor.raw() == site
+    window.panel.save()
+    settle(qtbot, window)
+    assert window.cmdb.items.get(ci_id).values["installed_in"] == site
+    # shown by name after reloading, and unchanged raw value is the id again
+    assert window.panel.form.editor("installed_in").text() == "Amsterdam DC1"
+    assert not window.panel.form.changed_fields()
+    # typing a name that is not a site is refused next to the field
+    _fill(qtbot, window.panel.form.editor("installed_in"), "ams1-srv-000003")
+    window.panel.save()
+    settle(qtbot, window)
+    assert "is not a Site" in window.panel.form.problems()["installed_in"]
+
+
+def test_keyboard_shortcuts(
+    qtbot: Any, make_window: Any, demo_path: Path, monkeypatch: Any
+) -> None:
+    from PySide6.QtWidgets import QApplication, QInputDialog
+
+    window = make_window(demo_path)
+    _activate(qtbot, window)
+    qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert QApplication.focusWidget() is window.search_box
+    ci_id = _open_ci(qtbot, window, "Server/ams1-srv-000001")
+    _activate(qtbot, window)
+    qtbot.keyClick(window.browser.table, Qt.Key.Key_F2)
+    assert QApplication.focusWidget() is window.panel.form.editor("name")
+    monkeypatch.setattr(QInputDialog, "getItem", staticmethod(lambda *a, **k: ("Database", True)))
+    qtbot.keyClick(window.browser.table, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    assert window.panel.form.is_new and window.panel.form.info.name == "Database"
+    assert window.panel.ci_id is None and ci_id is not None
+
+
+def test_theme_follows_the_choice(
+    qtbot: Any, qapp: Any, settings: QSettings, demo_path: Path
+) -> None:
+    from PySide6.QtGui import QPalette
+
+    from ui.main_window import MainWindow
+    from ui.theme import DARK, LIGHT, Theme
+
+    theme = Theme(qapp, "light")
+    window = MainWindow(settings, theme)
+    window.interactive = False
+    try:
+        window.show()
+        window.set_theme("dark")
+        assert qapp.palette().color(QPalette.ColorRole.Base).name() == DARK["base"]
+        assert settings.value("theme") == "dark"
+        assert window.theme_actions["dark"].isChecked()
+        window.set_theme("light")
+        assert qapp.palette().color(QPalette.ColorRole.Base).name() == LIGHT["base"]
+        assert "@accent@" not in window.toolbar.styleSheet()  # placeholders are filled
+        assert LIGHT["accent"] in window.toolbar.styleSheet()
+    finally:
+        window.close()
