@@ -97,6 +97,7 @@ def take(window: MainWindow, view: str, select: str | None, out: str | Path) -> 
         ci_id = window.cmdb.items.resolve(select)
     widget = VIEWS[view](window, ci_id)
     settle(window)
+    window.statusBar().clearMessage()  # "Opened …" is a passing note, not the view
     image = widget.grab()
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
