@@ -82,6 +82,7 @@ class Editor(QObject):
         self.cmdb = cmdb
         self.stack.clear()
         self.versions.clear()
+        self._busy = False
         self._update_actions()
 
     @property
@@ -156,7 +157,20 @@ class Editor(QObject):
             self._set_busy(False)
             on_error(exc)
 
-        self.runner.submit(title, fn, self.cmdb, *args, on_done=done, on_error=failed, key="edit")
+        # What a write did is always reported (deliver_if_cancelled); only the
+        # bulk jobs, which check the cancel flag and roll back, offer a cancel.
+        bulk = fn in (jobs.update_many, jobs.bulk_set, jobs.delete_cis, jobs.restore_cis)
+        self.runner.submit(
+            title,
+            fn,
+            self.cmdb,
+            *args,
+            on_done=done,
+            on_error=failed,
+            key="edit",
+            deliver_if_cancelled=True,
+            cancellable=bulk,
+        )
 
     def _report(self, on_error: Failed, title: str) -> Callable[[BaseException], None]:
         def report(exc: BaseException) -> None:

@@ -7,8 +7,12 @@ and progress back to the GUI thread by queued signals. The GUI thread never
 waits for it.
 
 Keys coalesce work: submitting with ``replace=True`` cancels every queued or
-running task with the same key (a newer search makes the old one pointless);
-a cancelled task's results are dropped, never delivered.
+running task with the same key (a newer search makes the old one pointless).
+A cancelled task's result is dropped and its ``on_cancelled`` called instead
+-- except for tasks submitted with ``deliver_if_cancelled`` (writes): what a
+write did is always reported, and a write that stopped on the cancel flag
+reports a CancelledError to ``on_error``. Tasks with ``cancellable=False``
+are never cancelled (``cancel()`` skips them; the status bar offers no button).
 
 Usage (GUI part 2 runs its impact and graph jobs the same way)::
 
@@ -49,6 +53,8 @@ class Task:
     on_done: Callable[[Any], None] | None = None
     on_error: Callable[[BaseException], None] | None = None
     on_partial: Callable[[Any], None] | None = None
+    on_cancelled: Callable[[], None] | None = None
+    deliver_if_cancelled: bool = False
     key: str | None = None
     visible: bool = True
     cancellable: bool = True
@@ -134,6 +140,8 @@ class TaskRunner(QObject):
         on_done: Callable[[Any], None] | None = None,
         on_error: Callable[[BaseException], None] | None = None,
         on_partial: Callable[[Any], None] | None = None,
+        on_cancelled: Callable[[], None] | None = None,
+        deliver_if_cancelled: bool = False,
         key: str | None = None,
         replace: bool = False,
         visible: bool = True,
@@ -153,6 +161,8 @@ class TaskRunner(QObject):
             on_done,
             on_error,
             on_partial,
+            on_cancelled,
+            deliver_if_cancelled,
             key,
             visible,
             cancellable,
@@ -168,9 +178,9 @@ class TaskRunner(QObject):
         return task
 
     def cancel(self, key: str | None = None) -> None:
-        """Cancel every queued or running task (with ``key``: only those)."""
+        """Cancel every cancellable queued or running task (with ``key``: only those)."""
         for task in list(self._pending):
-            if key is None or task.key == key:
+            if task.cancellable and (key is None or task.key == key):
                 task.cancel()
 
     # -- state ---------------------------------------------------------------
@@ -213,14 +223,19 @@ class TaskRunner(QObject):
         if task in self._pending:
             self._pending.remove(task)
         try:
-            if kind == "done" and not task.cancelled:
+            deliver = not task.cancelled or task.deliver_if_cancelled
+            if kind == "cancelled" and task.deliver_if_cancelled:
+                kind, value = "error", value or CancelledError("Cancelled: nothing was written.")
+            if kind == "done" and deliver:
                 if task.on_done is not None:
                     self._call(task, task.on_done, value)
-            elif kind == "error" and not task.cancelled:
+            elif kind == "error" and deliver:
                 if task.on_error is not None:
                     self._call(task, task.on_error, value)
-                else:
+                elif not isinstance(value, CancelledError):
                     self.failed.emit(task, value)
+            elif task.on_cancelled is not None:
+                self._call(task, lambda _v: task.on_cancelled(), None)  # type: ignore[misc]
         finally:
             self.finished.emit(task)
             if not self._pending:

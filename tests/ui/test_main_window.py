@@ -717,3 +717,30 @@ def test_theme_follows_the_choice(
         assert LIGHT["accent"] in window.toolbar.styleSheet()
     finally:
         window.close()
+
+
+def test_stopping_the_load_keeps_what_arrived(
+    qtbot: Any, make_window: Any, demo_path: Path, monkeypatch: Any
+) -> None:
+    from cmdb_desktop import browse
+
+    monkeypatch.setattr(browse, "ID_CHUNK", 500)
+    window = make_window(demo_path)
+    browser = window.browser
+    loaded: list[int] = []
+    original = browser._ids_partial
+
+    def stop_after_first_chunk(gen: int, refresh: bool, buffer: Any, value: Any) -> None:
+        original(gen, refresh, buffer, value)
+        if not isinstance(value, int):
+            loaded.append(len(value.ids))
+            task = next(t for t in window.runner._pending if t.title == "Loading CIs")
+            window.job_status.task = task
+            window.job_status.cancel()  # the status bar's cancel button
+
+    monkeypatch.setattr(browser, "_ids_partial", stop_after_first_chunk)
+    browser.run_query()
+    settle(qtbot, window)
+    assert loaded == [500]
+    assert browser.model.total == 500 and browser.model.complete
+    assert browser.count_label.text() == "500 CIs"

@@ -94,3 +94,69 @@ def test_a_broken_callback_does_not_stop_the_queue(qtbot: Any, runner: TaskRunne
     runner.submit("b", lambda state: 2, on_done=done.append)
     qtbot.waitUntil(runner.is_idle, timeout=5000)
     assert done == [2]
+
+
+def test_cancelled_reads_are_dropped_and_say_so(qtbot: Any, runner: TaskRunner) -> None:
+    gate = threading.Event()
+    events: list[str] = []
+
+    def slow(state: JobState) -> str:
+        while not gate.wait(0.01):
+            state.check()
+        return "result"
+
+    task = runner.submit(
+        "read",
+        slow,
+        on_done=lambda _r: events.append("done"),
+        on_cancelled=lambda: events.append("cancelled"),
+    )
+    task.cancel()
+    gate.set()
+    qtbot.waitUntil(runner.is_idle, timeout=5000)
+    assert events == ["cancelled"]
+
+
+def test_writes_always_report_what_they_did(qtbot: Any, runner: TaskRunner) -> None:
+    from cmdb_desktop.errors import CancelledError
+
+    started = threading.Event()
+    gate = threading.Event()
+    got: list[Any] = []
+
+    def write(state: JobState) -> str:
+        started.set()
+        gate.wait(5)
+        return "written"  # it does not look at the cancel flag: the write happened
+
+    task = runner.submit(
+        "write", write, on_done=got.append, on_error=got.append, deliver_if_cancelled=True
+    )
+    assert started.wait(5)
+    task.cancel()
+    gate.set()
+    qtbot.waitUntil(runner.is_idle, timeout=5000)
+    assert got == ["written"]
+
+    # a write that stops on the flag reports the cancellation as an error
+    def stopping(state: JobState) -> None:
+        while True:
+            state.check()
+            threading.Event().wait(0.01)
+
+    task = runner.submit("bulk", stopping, on_error=got.append, deliver_if_cancelled=True)
+    task.cancel()
+    qtbot.waitUntil(runner.is_idle, timeout=5000)
+    assert isinstance(got[-1], CancelledError)
+
+
+def test_cancel_all_spares_uncancellable_tasks(qtbot: Any, runner: TaskRunner) -> None:
+    gate = threading.Event()
+    done: list[Any] = []
+    runner.submit("hold", lambda state: gate.wait(5), cancellable=False)
+    runner.submit("keep", lambda state: "kept", on_done=done.append, cancellable=False)
+    runner.submit("drop", lambda state: "dropped", on_done=done.append)
+    runner.cancel()
+    gate.set()
+    qtbot.waitUntil(runner.is_idle, timeout=5000)
+    assert done == ["kept"]

@@ -523,6 +523,7 @@ class BrowserView(QWidget):
             self.sort,
             on_partial=partial(self._ids_partial, gen, refresh, buffer),
             on_done=partial(self._ids_done, gen, refresh, buffer),
+            on_cancelled=partial(self._ids_cancelled, gen),
             on_error=partial(self._query_failed, gen),
             key="browse",
         )
@@ -581,6 +582,16 @@ class BrowserView(QWidget):
         if self._refresh_pending:
             self._refresh_pending = False
             self.schedule_refresh()
+
+    def _ids_cancelled(self, gen: int) -> None:
+        """The user stopped loading (a newer query cancels silently: other generation)."""
+        if gen != self._generation:
+            return
+        loaded = len(self.model.ids)
+        self.model.finish(loaded)
+        self._loading = False
+        self._update_labels()
+        self.message.emit(f"Loading stopped: the table lists the first {loaded:,} CIs.")
 
     def _swap_result(self, ids: Any) -> None:
         current = self.current_ci()
