@@ -25,6 +25,7 @@ new relationships. Rules:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,7 +45,10 @@ from importers.plan import (
     ERROR,
     UPDATED,
     ImportPlan,
+    ImportSource,
+    PlanContext,
     RowError,
+    RowOutcome,
     gc_paused,
     load_source,
     plan_import,
@@ -109,7 +113,9 @@ def import_file(
     """Read, map (profile + suggestions), plan and — unless ``dry_run`` — apply."""
     progress = progress or Progress()
     meta = cmdb.meta
-    source = load_source(path, meta=meta, sheets=sheets, progress=progress)
+    source = load_source(
+        path, meta=meta, sheets=sheets, progress=progress, defer_relationships=True
+    )
     full = suggest_mapping(source, meta, mapping, blank=blank)
     if keys:
         full.keys = keys
@@ -118,12 +124,9 @@ def import_file(
     if default_class:
         for sm in full.sheets:
             sm.default_class = sm.default_class or default_class
-    plan = plan_import(cmdb, source, full, progress=progress)
     if dry_run:
-        return ImportResult(plan, dry_run=True)
-    return apply_import(
-        cmdb, plan, skip_errors=skip_errors, rejects_path=rejects_path, progress=progress
-    )
+        return ImportResult(plan_import(cmdb, source, full, progress=progress), dry_run=True)
+    return _plan_and_write(cmdb, source, full, skip_errors, rejects_path, progress)
 
 
 def apply_import(
@@ -152,12 +155,7 @@ def apply_import(
     if summary is not None:
         cmdb.notify(summary)
     result = ImportResult(plan, dry_run=False, batch_id=batch_id, written=True, summary=summary)
-    if skip_errors and any(r.status == ERROR for r in plan.rows):
-        target = Path(rejects_path) if rejects_path else default_rejects_path(plan.source.path)
-        try:
-            result.rejects = write_rejects(plan, target)
-        except OSError as exc:
-            plan.warnings.append(f"The rejected rows could not be written to {target}: {exc}.")
+    _rejects(result, skip_errors, rejects_path)
     return result
 
 
@@ -170,60 +168,54 @@ def _has_work(plan: ImportPlan) -> bool:
     return any(r.status in (CREATED, UPDATED) for r in plan.rows)
 
 
-def _write(cmdb: Cmdb, s: Any, plan: ImportPlan, progress: Progress) -> ChangeSummary:
-    source = plan.source
-    writer = BatchWriter(
+def _writer(cmdb: Cmdb, s: Any, plan: ImportPlan | PlanContext, progress: Progress) -> BatchWriter:
+    return BatchWriter(
         cmdb,
         s,
         kind="import",
-        file=str(source.path),
+        file=str(plan.source.path),
         sheets=[sm.sheet for sm in plan.mapping.sheets if sm.kind != "skip"],
         mapping=plan.mapping.to_json(),
         progress=progress,
     )
+
+
+def _ci_work(rows: list[RowOutcome]) -> tuple[list[tuple[int, NewCi]], list[CiChange]]:
     creates: list[tuple[int, NewCi]] = []
     updates: list[CiChange] = []
-    rel_rows: list[int] = []
-    for ref, outcome in enumerate(plan.rows):
-        if outcome.kind == KIND_CIS:
-            if outcome.status == CREATED:
-                assert outcome.class_id is not None and outcome.name is not None
-                creates.append(
-                    (
-                        ref,
-                        NewCi(
-                            outcome.class_id,
-                            outcome.name,
-                            outcome.values,
-                            outcome.sheet,
-                            outcome.row,
-                        ),
-                    )
-                )
-            elif outcome.status == UPDATED:
-                assert outcome.ci_id is not None and outcome.class_id is not None
-                updates.append(
-                    CiChange(
-                        outcome.ci_id,
-                        outcome.class_id,
-                        outcome.name or "",
-                        outcome.changes,
-                        outcome.custom,
-                        outcome.sheet,
-                        outcome.row,
-                    )
-                )
-        elif outcome.status == CREATED:
-            rel_rows.append(ref)
-    total = len(creates) + len(updates) + len(rel_rows)
-    progress.start("Writing", total)
+    for ref, o in enumerate(rows):
+        if o.kind != KIND_CIS:
+            continue
+        if o.status == CREATED:
+            assert o.class_id is not None and o.name is not None
+            creates.append((ref, NewCi(o.class_id, o.name, o.values, o.sheet, o.row)))
+        elif o.status == UPDATED:
+            assert o.ci_id is not None and o.class_id is not None
+            updates.append(
+                CiChange(o.ci_id, o.class_id, o.name or "", o.changes, o.custom, o.sheet, o.row)
+            )
+    return creates, updates
+
+
+def _write_cis(
+    writer: BatchWriter,
+    creates: list[tuple[int, NewCi]],
+    updates: list[CiChange],
+    total: int,
+) -> dict[int, int]:
+    """Create and update the CIs; returns plan index → id of each created CI."""
     new_ids = writer.create_cis([c for _, c in creates], total=total)
-    id_of_row = {ref: ci_id for (ref, _), ci_id in zip(creates, new_ids, strict=True)}
     writer.update_cis(updates, done_before=len(creates), total=total)
+    return {ref: ci_id for (ref, _), ci_id in zip(creates, new_ids, strict=True)}
+
+
+def _write_relationships(
+    writer: BatchWriter, plan: ImportPlan, id_of_row: dict[int, int], done: int, total: int
+) -> None:
     rels: list[NewRelationship] = []
-    rows = plan.rows
-    for ref in rel_rows:
-        o = rows[ref]
+    for o in plan.rows:
+        if o.kind == KIND_CIS or o.status != CREATED:
+            continue
         assert o.rel is not None
         src, type_id, dst = o.rel
         # Ends: a CI id (> 0), or -(plan index + 1) of a CI this import creates.
@@ -232,8 +224,106 @@ def _write(cmdb: Cmdb, s: Any, plan: ImportPlan, progress: Progress) -> ChangeSu
         if dst < 0:
             dst = id_of_row[-dst - 1]
         rels.append(NewRelationship(src, type_id, dst, o.sheet, o.row))
-    writer.create_relationships(rels, done_before=len(creates) + len(updates), total=total)
+    writer.create_relationships(rels, done_before=done, total=total)
+
+
+def _write(cmdb: Cmdb, s: Any, plan: ImportPlan, progress: Progress) -> ChangeSummary:
+    writer = _writer(cmdb, s, plan, progress)
+    creates, updates = _ci_work(plan.rows)
+    n_rels = sum(1 for o in plan.rows if o.kind != KIND_CIS and o.status == CREATED)
+    total = len(creates) + len(updates) + n_rels
+    progress.start("Writing", total)
+    id_of_row = _write_cis(writer, creates, updates, total)
+    _write_relationships(writer, plan, id_of_row, len(creates) + len(updates), total)
     return writer.finish(plan.counts())
+
+
+class _Silent(Progress):
+    """Progress for a helper thread: draws nothing, but the caller's cancel stops it."""
+
+    def __init__(self, parent: Progress) -> None:
+        super().__init__(None)
+        self._parent = parent
+
+    def check(self) -> None:
+        self._parent.check()
+
+
+class _Refused(Exception):
+    """Leaves the write transaction without committing (the plan has errors)."""
+
+    def __init__(self, plan: ImportPlan) -> None:
+        super().__init__("import refused")
+        self.plan = plan
+
+
+def _plan_and_write(
+    cmdb: Cmdb,
+    source: ImportSource,
+    mapping: ImportMapping,
+    skip_errors: bool,
+    rejects_path: str | Path | None,
+    progress: Progress,
+) -> ImportResult:
+    """Plan inside the write transaction and write the CIs on a helper thread while
+    the relationships are checked (SQLite works without the GIL): the same
+    result as :func:`plan_import` + :func:`apply_import`, sooner. Nothing is
+    committed unless the whole plan allows it."""
+    state: dict[str, Any] = {}
+    summary: ChangeSummary | None = None
+    try:
+        with gc_paused(), cmdb.write() as s, ThreadPoolExecutor(1, "import-write") as pool:
+
+            def after_cis(ctx: PlanContext) -> None:
+                if ctx.errors and not (skip_errors and all(e.sheet for e in ctx.errors)):
+                    return  # refused anyway: nothing to write
+                creates, updates = _ci_work(ctx.rows)
+                if not creates and not updates:
+                    return
+                writer = _writer(cmdb, s, ctx, progress)
+                state["writer"] = writer
+                writer.progress = _Silent(progress)
+                total = len(creates) + len(updates)
+                state["cis"] = total
+                state["ids"] = pool.submit(_write_cis, writer, creates, updates, total)
+
+            plan = plan_import(
+                cmdb, source, mapping, progress=progress, session=s, after_cis=after_cis
+            )
+            id_of_row: dict[int, int] = state["ids"].result() if "ids" in state else {}
+            if plan.errors and not (skip_errors and _row_errors_only(plan)):
+                raise _Refused(plan)
+            n_rels = sum(1 for o in plan.rows if o.kind != KIND_CIS and o.status == CREATED)
+            if "writer" in state or n_rels:
+                writer = state.get("writer") or _writer(cmdb, s, plan, progress)
+                writer.progress = progress
+                done = state.get("cis", 0)
+                progress.start("Writing", done + n_rels)
+                _write_relationships(writer, plan, id_of_row, done, done + n_rels)
+                summary = writer.finish(plan.counts())
+    except _Refused as refused:
+        return ImportResult(refused.plan, dry_run=False)
+    if summary is not None:
+        cmdb.notify(summary)
+    result = ImportResult(
+        plan,
+        dry_run=False,
+        batch_id=summary.batch_id if summary else None,
+        written=True,
+        summary=summary,
+    )
+    _rejects(result, skip_errors, rejects_path)
+    return result
+
+
+def _rejects(result: ImportResult, skip_errors: bool, rejects_path: str | Path | None) -> None:
+    plan = result.plan
+    if skip_errors and any(r.status == ERROR for r in plan.rows):
+        target = Path(rejects_path) if rejects_path else default_rejects_path(plan.source.path)
+        try:
+            result.rejects = write_rejects(plan, target)
+        except OSError as exc:
+            plan.warnings.append(f"The rejected rows could not be written to {target}: {exc}.")
 
 
 # -- rejected rows -------------------------------------------------------------------

@@ -270,6 +270,8 @@ class ImportMapping:
     keys: list[list[str]] | None = None
     defaults: dict[str, Any] = field(default_factory=dict)
     blank: str = BLANK_IGNORE
+    #: How a sheet read later is mapped (set by importers.plan.suggest_mapping; not saved).
+    late: Callable[[Table], SheetMapping] | None = field(default=None, repr=False, compare=False)
 
     def sheet(self, name: str) -> SheetMapping | None:
         wanted = name.casefold()

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -207,15 +207,46 @@ def _shown(value: Any) -> str:
 
 @dataclass
 class ImportSource:
-    """A file read once: its tables, and the sheets left out (with why)."""
+    """A file read once: its tables, and the sheets left out (with why).
+
+    With ``load_source(..., defer_relationships=True)`` the Relationships
+    sheets may still be loading in the background; :meth:`finish` waits for
+    them (the planner calls it when it gets to them).
+    """
 
     path: Path
     format: str
     tables: list[Table]
     warnings: list[str] = field(default_factory=list)
+    _rest: Iterator[tuple[str, Table | BadFileError]] | None = field(default=None, repr=False)
+    _several: bool = field(default=False, repr=False)
 
     def table(self, sheet: str) -> Table | None:
         return next((t for t in self.tables if t.sheet == sheet), None)
+
+    @property
+    def loading(self) -> bool:
+        return self._rest is not None
+
+    def _take(self, name: str, table: Table | BadFileError) -> None:
+        if isinstance(table, BadFileError):
+            if "is empty" in str(table) and self._several:
+                self.warnings.append(f"Sheet {name!r} is empty and was skipped.")
+                return
+            raise table
+        self.warnings.extend(table.warnings)
+        self.tables.append(table)
+
+    def finish(self) -> list[Table]:
+        """Wait for sheets still loading; returns the tables that arrived."""
+        rest, self._rest = self._rest, None
+        before = len(self.tables)
+        if rest is not None:
+            for name, table in rest:
+                self._take(name, table)
+            if not any(len(t) for t in self.tables):
+                raise BadFileError(f"{self.path.name} contains no data rows (only headers).")
+        return self.tables[before:]
 
 
 @dataclass
@@ -303,18 +334,23 @@ def load_source(
     meta: Metamodel | None = None,
     sheets: Sequence[str] | None = None,
     progress: Progress | None = None,
+    defer_relationships: bool = False,
 ) -> ImportSource:
     """Read the sheets to import (BadFileError if the file cannot be read).
 
     Without ``sheets``: hidden sheets are left out; if any sheet has a
     canonical name (``CIs``, ``Relationships``, continuations) only those are
     read, else every visible sheet. ``meta`` improves header detection.
+    With ``defer_relationships``, canonical Relationships sheets that come
+    after other sheets keep loading in the background (see
+    :meth:`ImportSource.finish`), so the CIs can be planned meanwhile.
     """
     progress = progress or Progress()
     p = Path(path)
     progress.start(f"Reading {p.name}")
     scorer = header_scorer(meta) if meta is not None else None
-    with gc_paused(), open_spreadsheet(p) as book:
+    book = open_spreadsheet(p)
+    try:
         warnings = list(book.warnings)
         if sheets:
             names = list(sheets)
@@ -333,23 +369,40 @@ def load_source(
                     )
             if not names:
                 raise BadFileError(f"{p.name} has no visible sheet to import.")
-        tables = []
-        empty: list[str] = []
-        for name, table in zip(
-            names, book.read_many(names, scorer=scorer, progress=progress), strict=True
-        ):
-            if isinstance(table, BadFileError):
-                if "is empty" in str(table) and len(names) > 1:
-                    empty.append(name)
-                    continue
-                raise table
-            warnings.extend(table.warnings)
-            tables.append(table)
-        for name in empty:
-            warnings.append(f"Sheet {name!r} is empty and was skipped.")
-    if not any(len(t) for t in tables):
+    except BaseException:
+        book.close()
+        raise
+    source = ImportSource(p, book.format, [], warnings, _several=len(names) > 1)
+    stream = _stream(book, names, scorer, progress)
+    with gc_paused():
+        try:
+            for n, (name, table) in enumerate(stream):
+                source._take(name, table)
+                later = names[n + 1 :]
+                if (
+                    defer_relationships
+                    and later
+                    and source.tables
+                    and all(sheet_role(x) == KIND_RELATIONSHIPS for x in later)
+                ):
+                    source._rest = stream
+                    break
+        except BaseException:
+            stream.close()
+            raise
+    if source._rest is None and not any(len(t) for t in source.tables):
         raise BadFileError(f"{p.name} contains no data rows (only headers).")
-    return ImportSource(p, book.format, tables, warnings)
+    return source
+
+
+def _stream(
+    book: Any, names: list[str], scorer: Any, progress: Progress
+) -> Generator[tuple[str, Table | BadFileError], None, None]:
+    """The book's tables in order (loading ahead); closes the book when done."""
+    try:
+        yield from book.iter_tables(names, scorer=scorer, progress=progress)
+    finally:
+        book.close()
 
 
 def suggest_mapping(
@@ -359,29 +412,52 @@ def suggest_mapping(
     *,
     blank: str | None = None,
 ) -> ImportMapping:
-    """A mapping for every table of ``source``: the profile's where it fits, else suggestions."""
+    """A mapping for every table of ``source``: the profile's where it fits, else suggestions.
+
+    ``blank`` sets the blank rule of every column the profile does not set.
+    Sheets still loading (see :func:`load_source`) are mapped the same way
+    when they arrive (:func:`map_late_sheets`).
+    """
     base = profile or ImportMapping()
     if blank is not None:
         base = ImportMapping(base.sheets, base.keys, dict(base.defaults), blank)
-    sheets: list[SheetMapping] = []
-    for table in source.tables:
-        if profile is not None:
-            sm = apply_profile(base, table, meta)
-        else:
-            sm = suggest_sheet(table, meta, blank=base.blank)
-        if blank is not None:
-            explicit = profile.sheet(table.sheet) if profile is not None else None
-            for col in sm.columns:
-                if explicit is None or explicit.column(col.column) is None:
-                    col.blank = blank
-        sheets.append(sm)
+    sheets = [_sheet_mapping(table, meta, profile, base, blank) for table in source.tables]
     # In a workbook of several non-canonical sheets, sheets that map neither a
     # Name nor Source/Target columns are notes or summaries: skip them.
     if len(sheets) > 1:
         for sm in sheets:
             if sheet_role(sm.sheet) is None and not _usable(sm):
                 sm.kind = KIND_SKIP
-    return ImportMapping(sheets, base.keys, dict(base.defaults), base.blank)
+    mapping = ImportMapping(sheets, base.keys, dict(base.defaults), base.blank)
+    mapping.late = lambda table: _sheet_mapping(table, meta, profile, base, blank)
+    return mapping
+
+
+def _sheet_mapping(
+    table: Table,
+    meta: Metamodel,
+    profile: ImportMapping | None,
+    base: ImportMapping,
+    blank: str | None,
+) -> SheetMapping:
+    if profile is not None:
+        sm = apply_profile(base, table, meta)
+    else:
+        sm = suggest_sheet(table, meta, blank=base.blank)
+    if blank is not None:
+        explicit = profile.sheet(table.sheet) if profile is not None else None
+        for col in sm.columns:
+            if explicit is None or explicit.column(col.column) is None:
+                col.blank = blank
+    return sm
+
+
+def map_late_sheets(source: ImportSource, mapping: ImportMapping, meta: Metamodel) -> None:
+    """Wait for sheets still loading and add their mappings (suggested like the others)."""
+    for table in source.finish():
+        if mapping.sheet(table.sheet) is None:
+            late = mapping.late
+            mapping.sheets.append(late(table) if late else suggest_sheet(table, meta))
 
 
 def _usable(sm: SheetMapping) -> bool:
@@ -402,6 +478,7 @@ def plan_import(
     progress: Progress | None = None,
     session: Session | None = None,
     audit: bool = False,
+    after_cis: Callable[[PlanContext], None] | None = None,
 ) -> ImportPlan:
     """Classify every row (the dry run). Reads the CMDB in one short read session
     (or ``session``, e.g. the write transaction that re-checks before applying).
@@ -411,13 +488,18 @@ def plan_import(
     checks a new CI needs (class, name, required fields), its identifying key
     goes in ``note``; a matched row is compared in the CI's own class (a
     different Class cell is one difference, not a class change).
+
+    ``after_cis(context)`` is called once every CI row has its final status,
+    before (or, for small sheets, after) the relationships are checked, when
+    the session is free: an import uses it to start writing the CIs while the
+    relationships are checked.
     """
     progress = progress or Progress()
     with gc_paused():
         if session is not None:
-            return PlanContext(cmdb, source, mapping, progress, audit=audit).run(session)
+            return PlanContext(cmdb, source, mapping, progress, audit=audit).run(session, after_cis)
         with cmdb.read() as s:
-            return PlanContext(cmdb, source, mapping, progress, audit=audit).run(s)
+            return PlanContext(cmdb, source, mapping, progress, audit=audit).run(s, after_cis)
 
 
 class PlanContext:
@@ -445,21 +527,48 @@ class PlanContext:
         self.unmapped: list[tuple[str, str]] = []
         self.tracker = DuplicateTracker()
         self._classes: dict[str, ClassInfo | str] = {}
+        self._missing: set[str] = set()
+        self._planned: set[str] = set()
 
-    def run(self, s: Session) -> ImportPlan:
+    def _pairs(self, kind: str, after: set[str] | None = None) -> list[tuple[Table, SheetMapping]]:
+        """(table, mapping) of the sheets of ``kind`` to plan (not those in ``after``)."""
+        out = []
+        for sm in self.mapping.sheets:
+            if sm.kind != kind or (after is not None and sm.sheet in after):
+                continue
+            table = self.source.table(sm.sheet)
+            if table is None:
+                if sm.sheet not in self._missing:
+                    self._missing.add(sm.sheet)
+                    self.error(None, None, None, f"The file has no sheet {sm.sheet!r} to import.")
+                continue
+            out.append((table, sm))
+        return out
+
+    def _plan_cis(self, s: Session, pairs: list[tuple[Table, SheetMapping]]) -> None:
         from importers.plan_cis import CiSheetPlanner, load_records
+
+        if not pairs:
+            return
+        total = sum(len(t) for t, _ in pairs)
+        self.progress.start("Matching CIs", total)
+        planners = [CiSheetPlanner(self, t, m) for t, m in pairs]
+        done = 0
+        for planner in planners:
+            done = planner.identify(done, total)
+        matched = [ci for p in planners for ci in p.matched_ids()]
+        records = load_records(s, self.meta, matched, len(self.index.class_of))
+        self.progress.start("Checking CIs", total)
+        done = 0
+        for planner in planners:
+            done = planner.complete(records, done, total)
+        self._planned.update(sm.sheet for _, sm in pairs)
+
+    def run(self, s: Session, after_cis: Callable[[PlanContext], None] | None = None) -> ImportPlan:
         from importers.plan_relationships import RelationshipPlanner
 
         meta = self.meta
         generation = int(s.scalar(select(CmdbState.data_generation).where(CmdbState.id == 1)) or 0)
-        pairs: list[tuple[Table, SheetMapping]] = []
-        for sm in self.mapping.sheets:
-            table = self.source.table(sm.sheet)
-            if table is None:
-                self.error(None, None, None, f"The file has no sheet {sm.sheet!r} to import.")
-                continue
-            if sm.kind != KIND_SKIP:
-                pairs.append((table, sm))
         keys = self.mapping.keys
         for rule in keys or ():
             for f in rule:
@@ -468,25 +577,27 @@ class PlanContext:
         self.progress.start("Loading the CMDB's identification keys")
         self.index = IdentityIndex.load(s, meta, fields_for(meta, keys), progress=self.progress)
         self.matcher = Matcher(meta, self.index, keys)
-        ci_pairs = [(t, m) for t, m in pairs if m.kind == KIND_CIS]
-        rel_pairs = [(t, m) for t, m in pairs if m.kind == KIND_RELATIONSHIPS]
-        total = sum(len(t) for t, _ in ci_pairs)
-        self.progress.start("Matching CIs", total)
-        planners = [CiSheetPlanner(self, t, m) for t, m in ci_pairs]
-        done = 0
-        for planner in planners:
-            done = planner.identify(done, total)
-        matched = [ci for p in planners for ci in p.matched_ids()]
-        records = load_records(s, meta, matched, len(self.index.class_of))
-        self.progress.start("Checking CIs", total)
-        done = 0
-        for planner in planners:
-            done = planner.complete(records, done, total)
+        self._plan_cis(s, self._pairs(KIND_CIS))
+        if self.source.loading:
+            # Relationships sheets were loading while the CIs were checked.
+            self.progress.start(f"Reading {self.source.path.name}")
+            known = len(self.source.warnings)
+            map_late_sheets(self.source, self.mapping, meta)
+            self.warnings.extend(self.source.warnings[known:])
+            self._plan_cis(s, self._pairs(KIND_CIS, after=self._planned))
         self.duplicates()
+        rel_pairs = self._pairs(KIND_RELATIONSHIPS)
         if rel_pairs:
             total = sum(len(t) for t, _ in rel_pairs)
             self.progress.start("Checking relationships", total)
-            RelationshipPlanner(self).run(s, rel_pairs, total)
+            planner = RelationshipPlanner(self)
+            planner.prepare(s, rel_pairs)
+            if after_cis is not None and not planner.needs_db_after:
+                after_cis(self)
+                after_cis = None
+            planner.run(s, rel_pairs, total)
+        if after_cis is not None:
+            after_cis(self)
         order = {t.sheet: n for n, t in enumerate(self.source.tables)}
         self.errors.sort(key=lambda e: (order.get(e.sheet, -1) if e.sheet else -1, e.row or 0))
         return ImportPlan(

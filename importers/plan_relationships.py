@@ -18,14 +18,14 @@ dictionary lookup per cell.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cmdb_desktop.errors import ValidationError
 from cmdb_desktop.items import chunks
-from cmdb_desktop.metamodel import ClassInfo, RelationshipTypeInfo
+from cmdb_desktop.metamodel import ClassInfo
 from cmdb_desktop.models import relationship_table
 from importers.mapping import (
     NAME,
@@ -62,13 +62,27 @@ class RelationshipPlanner:
             if outcome.kind == KIND_CIS and outcome.name is not None:
                 self._file_names.setdefault(key_of(outcome.name), []).append(ref)
         self._ends: dict[Any, dict[Any, End | str]] = {}
-        self._types: dict[Any, tuple[RelationshipTypeInfo, bool] | str] = {}
+        self._types: dict[Any, tuple[int, str, bool] | str] = {}
         self._classes: dict[Any, ClassInfo | str | None] = {"": None}
         self._spaces: dict[int, frozenset[int]] = {}
 
+    def prepare(self, s: Session, pairs: list[tuple[Table, SheetMapping]]) -> None:
+        """Read what the check needs from the CMDB up front when the sheets are big
+        (every existing relationship, in one scan); small ones check their
+        new-looking rows afterwards, by source (see :attr:`needs_db_after`)."""
+        rows_total = sum(len(t) for t, _ in pairs)
+        self._existing = self._scan_existing(s) if rows_total > _SCAN_ROWS else None
+
+    @property
+    def needs_db_after(self) -> bool:
+        return self._existing is None
+
     def run(self, s: Session, pairs: list[tuple[Table, SheetMapping]], total: int) -> None:
         ctx = self.ctx
-        parsed: list[tuple[RowOutcome, End, int, End]] = []
+        if not hasattr(self, "_existing"):
+            self.prepare(s, pairs)
+        self._seen: dict[tuple[End, int, End], RowOutcome] = {}
+        self._unsure: list[RowOutcome] = []
         done = 0
         for table, sm in pairs:
             cols = self._columns(table, sm)
@@ -79,22 +93,17 @@ class RelationshipPlanner:
                     )
                 done += len(table)
                 continue
-            done = self._sheet(table, cols, parsed, done, total)
-        existing = self._existing(s, parsed)
-        seen: dict[tuple[End, int, End], RowOutcome] = {}
-        for outcome, src, type_id, dst in parsed:
-            key = (src, type_id, dst)
-            first = seen.get(key)
-            if first is not None:
-                outcome.status = UNCHANGED
-                outcome.note = f"repeats {ctx.row_label(first, outcome.sheet)}"
-                continue
-            seen[key] = outcome
-            if src > 0 and dst > 0 and key in existing:
-                outcome.status = UNCHANGED
-            else:
-                outcome.status = CREATED
-                outcome.rel = key
+            done = self._sheet(table, cols, done, total)
+        if self._unsure:
+            found = self._existing_among(s, self._unsure)
+            for outcome in self._unsure:
+                if outcome.rel in found:
+                    outcome.status = UNCHANGED
+                    outcome.rel = None
+        for outcome in ctx.rows:
+            if outcome.status == CREATED and outcome.kind == KIND_RELATIONSHIPS:
+                assert outcome.rel is not None
+                src, _, dst = outcome.rel
                 outcome.name = f"{self._name(src)} {outcome.class_name} {self._name(dst)}"
 
     def _name(self, end: End) -> str:
@@ -138,7 +147,6 @@ class RelationshipPlanner:
         self,
         table: Table,
         cols: dict[str, Any],
-        parsed: list[tuple[RowOutcome, End, int, End]],
         done: int,
         total: int,
     ) -> int:
@@ -157,6 +165,10 @@ class RelationshipPlanner:
         headers = {k: c.header for k, c in cols.items()}
         ends = self._ends
         types = self._types
+        seen = self._seen
+        existing = self._existing
+        unsure = self._unsure.append
+        append = rows.append
         progress = ctx.progress
         for number, s_raw, t_raw, d_raw, sc_raw, dc_raw in zip(
             table.row_numbers,
@@ -168,7 +180,7 @@ class RelationshipPlanner:
             strict=True,
         ):
             outcome = RowOutcome(sheet, number, KIND_RELATIONSHIPS)
-            rows.append(outcome)
+            append(outcome)
             done += 1
             got_type = types.get(t_raw)
             if got_type is None:
@@ -179,9 +191,10 @@ class RelationshipPlanner:
             src = by_name.get(s_raw)
             if src is None:
                 src = by_name[s_raw] = self._end(s_raw, sc_raw, SOURCE)
-            by_name = ends.get(dc_raw)
-            if by_name is None:
-                by_name = ends[dc_raw] = {}
+            if dc_raw != sc_raw:
+                by_name = ends.get(dc_raw)
+                if by_name is None:
+                    by_name = ends[dc_raw] = {}
             dst = by_name.get(d_raw)
             if dst is None:
                 dst = by_name[d_raw] = self._end(d_raw, dc_raw, TARGET)
@@ -190,32 +203,46 @@ class RelationshipPlanner:
                     if isinstance(got, str):
                         ctx.fail(outcome, _column_of(got, which, headers), _message(got))
                 continue
-            assert not isinstance(got_type, str)
-            assert not isinstance(src, str) and not isinstance(dst, str)
-            rtype, reverse = got_type
-            if src < 0:
-                src = self._live(outcome, src, s_raw, headers[SOURCE])
-            if dst < 0:
-                dst = self._live(outcome, dst, d_raw, headers[TARGET])
-            if src == 0 or dst == 0:
+            type_id, type_name, reverse = cast(tuple[int, str, bool], got_type)
+            a, b = cast(int, src), cast(int, dst)
+            if a < 0:
+                a = self._live(outcome, a, s_raw, headers[SOURCE])
+            if b < 0:
+                b = self._live(outcome, b, d_raw, headers[TARGET])
+            if a == 0 or b == 0:
                 continue
             if reverse:
-                src, dst = dst, src
-            if src == dst:
+                a, b = b, a
+            if a == b:
                 ctx.fail(outcome, None, "a relationship cannot join a CI to itself")
-            else:
-                outcome.class_name = rtype.name
-                parsed.append((outcome, src, rtype.id, dst))
+                continue
+            outcome.class_name = type_name
+            key = (a, type_id, b)
+            first = seen.get(key)
+            if first is not None:
+                outcome.note = f"repeats {ctx.row_label(first, sheet)}"
+                continue
+            seen[key] = outcome
+            if a > 0 and b > 0:
+                if existing is not None:
+                    if key in existing:
+                        continue
+                else:
+                    unsure(outcome)
+            outcome.status = CREATED
+            outcome.rel = key
             if done % 10000 == 0:
                 progress.step(done, total)
         return done
 
     # -- resolution ---------------------------------------------------------------
-    def _type(self, raw: Any) -> tuple[RelationshipTypeInfo, bool] | str:
+    def _type(self, raw: Any) -> tuple[int, str, bool] | str:
+        """(type id, forward name, whether the text was the reverse name) or an error."""
         if is_blank_cell(raw):
             return "\x00type\x00Type is empty"
         try:
-            return self.meta.relationship_type(str(raw).strip())
+            rtype, reverse = self.meta.relationship_type(str(raw).strip())
+            return rtype.id, rtype.name, reverse
         except ValidationError:
             names = ", ".join(f"{t.name} / {t.reverse_name}" for t in self.meta.relationship_types)
             return f"\x00type\x00unknown relationship type {str(raw).strip()!r} (known: {names})"
@@ -309,27 +336,25 @@ class RelationshipPlanner:
             return target.ci_id
         return end
 
-    def _existing(
-        self, s: Session, parsed: list[tuple[RowOutcome, End, int, End]]
-    ) -> set[tuple[int, int, int]]:
-        """(source, type, target) of existing relationships among the parsed rows' CIs."""
-        sources = {src for _, src, _, dst in parsed if src > 0 and dst > 0}
-        out: set[tuple[int, int, int]] = set()
-        if not sources:
-            return out
+    def _scan_existing(self, s: Session) -> set[tuple[int, int, int]]:
+        """Every (source, type, target) of the CMDB, in one scan."""
         conn = s.connection()
-        if len(parsed) > _SCAN_ROWS and conn.dialect.name == "sqlite":
+        if conn.dialect.name == "sqlite":
             cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
             try:
-                for triple in cursor.execute(
-                    "SELECT source_id, type_id, target_id FROM relationship"
-                ):
-                    if triple[0] in sources:
-                        out.add(triple)
+                return set(cursor.execute("SELECT source_id, type_id, target_id FROM relationship"))
             finally:
                 cursor.close()
-            return out
         rel = relationship_table.c
+        return {
+            (a, t, b) for a, t, b in s.execute(select(rel.source_id, rel.type_id, rel.target_id))
+        }
+
+    def _existing_among(self, s: Session, outcomes: list[RowOutcome]) -> set[Any]:
+        """(source, type, target) of existing relationships starting at these rows' sources."""
+        sources = {o.rel[0] for o in outcomes if o.rel is not None}
+        rel = relationship_table.c
+        out: set[Any] = set()
         for part in chunks(sorted(sources), 900):
             for a, t, b in s.execute(
                 select(rel.source_id, rel.type_id, rel.target_id).where(rel.source_id.in_(part))

@@ -33,7 +33,7 @@ import codecs
 import csv
 import io
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -309,6 +309,10 @@ class Spreadsheet:
                 ) from None
         self._checked.add(sheet)
 
+    def _load_checked(self, sheet: str) -> Any:
+        self._check(sheet)
+        return self._load(sheet)
+
     def _load(self, sheet: str) -> Any:
         """The calamine sheet (checked first). calamine releases the GIL while loading."""
         self._check(sheet)
@@ -360,60 +364,78 @@ class Spreadsheet:
         scorer: HeaderScorer | None = None,
         progress: Progress | None = None,
     ) -> list[Table | BadFileError]:
-        """Read several sheets; a sheet that fails gives its BadFileError in its place.
+        """Read several sheets; a sheet that fails gives its BadFileError in its place."""
+        return [
+            t
+            for _, t in self.iter_tables(
+                sheets, header_row=header_row, scorer=scorer, progress=progress
+            )
+        ]
 
-        Loading is pipelined: calamine loads sheet *n* + 1 on a helper thread
-        (it releases the GIL) while this thread checks the next sheet's
-        extent and turns sheet *n* into a Table.
+    def iter_tables(
+        self,
+        sheets: Sequence[str],
+        *,
+        header_row: int | None = None,
+        scorer: HeaderScorer | None = None,
+        progress: Progress | None = None,
+    ) -> Iterator[tuple[str, Table | BadFileError]]:
+        """Yield (sheet, Table or its BadFileError) in order, loading ahead.
+
+        A helper thread checks and loads sheet *n* + 1 with calamine (which
+        releases the GIL) while the caller works on sheet *n*, so a consumer
+        that plans one sheet while the next loads uses both cores.
         """
         progress = progress or Progress()
         if self._text_rows is not None:
-            out: list[Table | BadFileError] = []
             for sheet in sheets:
                 try:
-                    out.append(
-                        build_table(sheet, self._text_rows, header_row=header_row, scorer=scorer)
+                    yield (
+                        sheet,
+                        build_table(sheet, self._text_rows, header_row=header_row, scorer=scorer),
                     )
                 except BadFileError as exc:
-                    out.append(exc)
-            return out
-        results: list[Table | BadFileError] = []
+                    yield sheet, exc
+            return
+        # The extent checks (regular expressions: they hold the GIL) run here,
+        # each while calamine (which does not) loads the sheet before it.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="calamine") as pool:
-            pending: Future[Any] | None = None
+            pending = _submit(pool, self._load_checked, sheets[0]) if sheets else None
             for n, sheet in enumerate(sheets):
                 progress.step(n, len(sheets))
-                if pending is None:
-                    pending = _submit(pool, self._load, sheet)
-                loaded = pending
-                pending = None
+                assert pending is not None
+                problem: BadFileError | None = None
                 if n + 1 < len(sheets):
-                    # Check the next sheet now, so it can load while this one converts.
                     try:
                         self._check(sheets[n + 1])
-                    except BadFileError:
-                        pass  # reported when its turn comes
+                    except BadFileError as exc:
+                        problem = exc
                 try:
-                    cal_sheet = loaded.result()
+                    cal_sheet = pending.result()
                 except BadFileError as exc:
-                    results.append(exc)
-                    continue
+                    cal_sheet = exc
+                pending = None
                 if n + 1 < len(sheets):
-                    pending = _submit(pool, self._load, sheets[n + 1])
+                    if problem is None:
+                        pending = _submit(pool, self._load, sheets[n + 1])
+                    else:
+                        pending = _submit(pool, _raise, problem)
+                if isinstance(cal_sheet, BadFileError):
+                    yield sheet, cal_sheet
+                    continue
                 try:
                     rows, first_row, first_col = self._rows(cal_sheet)
-                    results.append(
-                        build_table(
-                            sheet,
-                            rows,
-                            first_col,
-                            first_row=first_row,
-                            header_row=header_row,
-                            scorer=scorer,
-                        )
+                    table: Table | BadFileError = build_table(
+                        sheet,
+                        rows,
+                        first_col,
+                        first_row=first_row,
+                        header_row=header_row,
+                        scorer=scorer,
                     )
                 except BadFileError as exc:
-                    results.append(exc)
-        return results
+                    table = exc
+                yield sheet, table
 
     def close(self) -> None:
         if self._book is not None:
@@ -631,8 +653,12 @@ def build_table(
     return Table(sheet, first_row + h + 1, columns, body, numbers, warnings)
 
 
-def _submit(pool: ThreadPoolExecutor, fn: Callable[[str], Any], sheet: str) -> Future[Any]:
-    return pool.submit(fn, sheet)
+def _submit(pool: ThreadPoolExecutor, fn: Callable[[Any], Any], arg: Any) -> Future[Any]:
+    return pool.submit(fn, arg)
+
+
+def _raise(problem: BadFileError) -> Any:
+    raise problem
 
 
 def read_table(
