@@ -14,6 +14,11 @@ from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.errors import CancelledError
 from cmdb_desktop.progress import Progress
 
+try:  # the PostgreSQL fixtures (skips cleanly without a server or driver)
+    from tests.cmdb_desktop.test_postgres import pg, pg_server  # noqa: F401
+except pytest.skip.Exception:
+    pass
+
 
 @pytest.fixture
 def small(cmdb: Cmdb) -> Cmdb:
@@ -211,3 +216,29 @@ def test_on_the_demo(demo_db: Path) -> None:
         cols = [col.key for col in browse.columns_for(c.meta)]
         got: Any = browse.rows(c, first, cols)
         assert all(len(v) == len(cols) for v in got.values())
+
+
+def test_on_postgres(request: pytest.FixtureRequest) -> None:
+    """The same queries on PostgreSQL (team mode): LIKE search, JSON sort, cursor ids."""
+    pytest.importorskip("psycopg")
+    pg: Cmdb = request.getfixturevalue("pg")
+    for cls, name, fields in (
+        ("Server", "web02", {"status": "In Use", "owner": "Alice"}),
+        ("Server", "web01", {"status": "Retired", "owner": "Bob"}),
+        ("Database", "orders", {"status": "In Use"}),
+    ):
+        pg.items.create(cls, {"name": name, **fields})
+    pg.classes.add_attribute("Server", "Rack Units", "integer")
+    pg.items.update(pg.items.resolve("web01"), {"rack_units": 4})
+    pg.items.update(pg.items.resolve("web02"), {"rack_units": 2})
+    assert names(pg, BrowseFilter()) == ["orders", "web01", "web02"]
+    assert names(pg, BrowseFilter(text="web")) == ["web01", "web02"]
+    assert names(pg, BrowseFilter(statuses=("In Use",), owner="ali")) == ["web02"]
+    server = pg.meta.get_class("Server")
+    assert names(pg, BrowseFilter(class_id=server.id), BrowseSort("rack_units")) == [
+        "web02",
+        "web01",
+    ]
+    assert names(pg, BrowseFilter(), BrowseSort("class")) == ["orders", "web01", "web02"]
+    assert [len(c) for c in browse.iter_ids(pg, BrowseFilter(), BrowseSort(), chunk=2)] == [2, 1]
+    assert browse.class_counts(pg).grand_total == 3
