@@ -64,7 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code) if isinstance(exc.code, int) else EXIT_BAD_INPUT
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.screenshot:
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        # never on screen, even on a desktop (no effect if Qt already started)
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
         return _screenshot(args)
     return _interactive(args)
 
