@@ -12,7 +12,8 @@ graph view, import and audit wizards, health dashboard):
   :meth:`selected_ids`, :meth:`show_ci`;
 * :meth:`add_workspace` (a tab in the centre), :meth:`add_dock`, and
   ``menus`` (``"file"``, ``"edit"``, ``"ci"``, ``"view"``, ``"tools"``,
-  ``"help"``) plus ``toolbar`` for their actions.
+  ``"help"``) plus ``toolbar`` for their actions (built in
+  :mod:`ui.window_menus`).
 """
 
 from __future__ import annotations
@@ -23,18 +24,15 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QInputDialog,
-    QLabel,
-    QLineEdit,
     QMainWindow,
     QMessageBox,
     QStackedWidget,
     QTabWidget,
-    QToolBar,
     QWidget,
 )
 
@@ -43,27 +41,24 @@ from cmdb_desktop.changes import ChangeSummary
 from cmdb_desktop.cli.common import default_db_path
 from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.errors import CmdbError
-from ui import jobs
+from ui import jobs, window_menus
 from ui.changes import ChangeBridge
 from ui.editing import Editor
 from ui.navigation import NavigationHistory
 from ui.tasks import Task, TaskRunner
-from ui.theme import MODES, Theme, app_icon, icon
+from ui.theme import Theme, app_icon, icon
 from ui.views.browser import BrowserView
 from ui.views.ci_panel import CiPanel
 from ui.views.class_manager import ClassManager
-from ui.views.job_status import JobStatus
 from ui.views.navigator import NavigatorView
-from ui.views.stable_label import StableLabel
 from ui.views.welcome import WelcomePage
+from ui.window_menus import SEARCH_DEBOUNCE_MS  # noqa: F401 - part of this module's API
 
 log = logging.getLogger(__name__)
 
 RECENT_LIMIT = 8
 #: How often other programs' changes are looked for (ms).
 POLL_MS = 3000
-#: The table's search box waits this long after the last keystroke (ms).
-SEARCH_DEBOUNCE_MS = 150
 #: Up to this many CIs the problem counts are kept up to date automatically;
 #: above it they are computed when asked for (each check scans the CMDB and
 #: would hold the single worker for seconds).
@@ -122,10 +117,10 @@ class MainWindow(QMainWindow):
         )
         self.add_dock("ci", "CI", self.panel, Qt.DockWidgetArea.RightDockWidgetArea)
 
-        self._build_actions()
-        self._build_menus()
-        self._build_toolbar()
-        self._build_status_bar()
+        window_menus.build_actions(self)
+        window_menus.build_menus(self)
+        window_menus.build_toolbar(self)
+        window_menus.build_status_bar(self)
         self._connect()
         self._poll_timer = QTimer(self)
         self._poll_timer.setInterval(POLL_MS)
@@ -190,234 +185,11 @@ class MainWindow(QMainWindow):
         """The CIs selected in the table (in table order)."""
         return self.browser.selected_ids()
 
-    # -- building ------------------------------------------------------------
-    def _action(
-        self, text: str, slot: Any, shortcut: Any = None, icon_name: str = "", tip: str = ""
-    ) -> QAction:
-        action = QAction(text, self)
-        if icon_name:
-            action.setIcon(icon(icon_name))
-            action.setData(icon_name)
-        if shortcut is not None:
-            if isinstance(shortcut, list):
-                action.setShortcuts(shortcut)
-            else:
-                action.setShortcut(shortcut)
-        if tip:
-            action.setStatusTip(tip)
-            action.setToolTip(tip)
-        action.triggered.connect(slot)
-        return action
+    def show_shortcuts(self) -> None:
+        window_menus.show_shortcuts(self)
 
-    def _build_actions(self) -> None:
-        key = QKeySequence
-        self.new_db_action = self._action(
-            "&New CMDB…",
-            self.ask_new_database,
-            key("Ctrl+Shift+N"),
-            "new",
-            "Create an empty CMDB file",
-        )
-        self.open_action = self._action(
-            "&Open…", self.ask_open_database, key.StandardKey.Open, "open", "Open a CMDB file"
-        )
-        self.demo_action = self._action(
-            "Create &Demo CMDB…",
-            self.ask_create_demo,
-            None,
-            "database",
-            "Create a CMDB filled with demo data",
-        )
-        self.save_copy_action = self._action(
-            "Save a &Copy…",
-            self.ask_save_copy,
-            key("Ctrl+Shift+S"),
-            "save",
-            "Write a consistent copy of this CMDB",
-        )
-        self.close_action = self._action(
-            "&Close", self.close_database, key.StandardKey.Close, "close", "Close this CMDB"
-        )
-        self.quit_action = self._action("&Quit", self.close, key.StandardKey.Quit)
-        self.find_action = self._action(
-            "&Find", self.focus_search, key.StandardKey.Find, "search", "Search the CMDB (Ctrl+F)"
-        )
-        self.new_ci_action = self._action(
-            "&New CI…", lambda: self.new_ci(), key.StandardKey.New, "new_ci", "Create a CI (Ctrl+N)"
-        )
-        self.edit_ci_action = self._action(
-            "&Edit CI", self.edit_current, key("F2"), "edit", "Edit the current CI (F2)"
-        )
-        self.delete_action = self._action(
-            "&Delete…",
-            self.delete_selected,
-            key.StandardKey.Delete,
-            "delete",
-            "Delete the selected CIs (Del)",
-        )
-        self.set_field_action = self._action(
-            "Set &Field on Selection…",
-            self.ask_bulk_set,
-            None,
-            "edit",
-            "Give all selected CIs the same value",
-        )
-        self.add_relationship_action = self._action(
-            "Add &Relationship…",
-            self.add_relationship,
-            key("Ctrl+L"),
-            "link_add",
-            "Relate the current CI to another one (Ctrl+L)",
-        )
-        self.back_action = self._action(
-            "&Back", self.go_back, key("Alt+Left"), "back", "Previous CI (Alt+Left)"
-        )
-        self.forward_action = self._action(
-            "&Forward", self.go_forward, key("Alt+Right"), "forward", "Next CI (Alt+Right)"
-        )
-        self.refresh_action = self._action(
-            "&Refresh",
-            self.refresh_all,
-            key.StandardKey.Refresh,
-            "refresh",
-            "Reload everything (F5)",
-        )
-        self.class_manager_action = self._action(
-            "&Class Manager…",
-            self.open_class_manager,
-            key("Ctrl+Shift+M"),
-            "classes",
-            "Classes, attributes and identification rules",
-        )
-        self.save_filter_action = self._action(
-            "Save Current &Filter…",
-            self.save_filter,
-            None,
-            "star",
-            "Save what the table shows as a filter",
-        )
-        self.shortcuts_action = self._action(
-            "&Keyboard Shortcuts", self.show_shortcuts, key("Ctrl+/")
-        )
-        self.about_action = self._action("&About CMDB Desktop", self.show_about)
-        self.panel.set_navigation_actions(self.back_action, self.forward_action)
-        # The table's Delete works on the table; with focus elsewhere the
-        # window's Delete would eat the key from line edits, so scope it.
-        self.delete_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        self.browser.table.addAction(self.delete_action)
-
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        self.menus: dict[str, Any] = {}
-        m = self.menus["file"] = bar.addMenu("&File")
-        m.addActions([self.new_db_action, self.open_action])
-        self.recent_menu = m.addMenu("Open &Recent")
-        m.addAction(self.demo_action)
-        m.addSeparator()
-        m.addActions([self.save_copy_action, self.close_action])
-        m.addSeparator()
-        m.addAction(self.quit_action)
-        m = self.menus["edit"] = bar.addMenu("&Edit")
-        m.addActions([self.editor.undo_action, self.editor.redo_action])
-        m.addSeparator()
-        m.addActions([self.browser.copy_action, self.browser.export_action])
-        m.addSeparator()
-        m.addAction(self.find_action)
-        m = self.menus["ci"] = bar.addMenu("&CI")
-        m.addActions(
-            [
-                self.new_ci_action,
-                self.edit_ci_action,
-                self.panel.save_action,
-                self.panel.revert_action,
-                self.delete_action,
-            ]
-        )
-        m.addSeparator()
-        m.addActions([self.set_field_action, self.add_relationship_action])
-        m.addSeparator()
-        m.addActions([self.back_action, self.forward_action])
-        m = self.menus["view"] = bar.addMenu("&View")
-        for dock in self._docks.values():
-            m.addAction(dock.toggleViewAction())
-        m.addAction(self.browser.columns_action)
-        m.addSeparator()
-        theme_menu = m.addMenu(icon("theme"), "&Theme")
-        group = QActionGroup(self)
-        self.theme_actions: dict[str, QAction] = {}
-        for mode in MODES:
-            action = theme_menu.addAction(
-                mode.capitalize() if mode != "system" else "Follow the system"
-            )
-            action.setCheckable(True)
-            action.setData(mode)
-            group.addAction(action)
-            action.triggered.connect(lambda _c=False, md=mode: self.set_theme(md))
-            self.theme_actions[mode] = action
-        current = self.theme.mode if self.theme is not None else "system"
-        self.theme_actions[current].setChecked(True)
-        m.addSeparator()
-        m.addActions([self.save_filter_action, self.refresh_action])
-        m = self.menus["tools"] = bar.addMenu("&Tools")
-        m.addAction(self.class_manager_action)
-        m = self.menus["help"] = bar.addMenu("&Help")
-        m.addActions([self.shortcuts_action, self.about_action])
-
-    def _build_toolbar(self) -> None:
-        tb = self.toolbar = QToolBar("Main toolbar", self)
-        tb.setObjectName("mainToolbar")
-        tb.setMovable(False)
-        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
-        tb.addActions([self.new_ci_action, self.delete_action])
-        tb.addSeparator()
-        tb.addActions([self.editor.undo_action, self.editor.redo_action])
-        tb.addSeparator()
-        tb.addActions([self.back_action, self.forward_action])
-        tb.addSeparator()
-        tb.addActions([self.browser.export_action, self.class_manager_action, self.refresh_action])
-        spacer = QWidget()
-        spacer.setSizePolicy(
-            spacer.sizePolicy().horizontalPolicy().Expanding, spacer.sizePolicy().verticalPolicy()
-        )
-        tb.addWidget(spacer)
-        self.search_box = QLineEdit(self)
-        self.search_box.setObjectName("searchBox")
-        self.search_box.setPlaceholderText("Search names, serials, owners, tags…  (Ctrl+F)")
-        self.search_box.setClearButtonEnabled(True)
-        self.search_box.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
-        self.search_box.setMinimumWidth(220)
-        self.search_box.setMaximumWidth(460)
-        tb.addWidget(self.search_box)
-        self.match_label = StableLabel("8,888,888 matches", self)
-        self.match_label.setObjectName("matchLabel")
-        self.match_label.setProperty("role", "muted")
-        tb.addWidget(self.match_label)
-        self._search_timer = QTimer(self)
-        self._search_timer.setSingleShot(True)
-        self._search_timer.setInterval(SEARCH_DEBOUNCE_MS)
-        self._search_timer.timeout.connect(self.apply_search)
-        self.search_box.textChanged.connect(lambda _t: self._search_timer.start())
-        clear = QAction(self.search_box)
-        clear.setShortcut(QKeySequence(Qt.Key.Key_Escape))
-        clear.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-        clear.triggered.connect(self.search_box.clear)
-        self.search_box.addAction(clear)
-
-    def _build_status_bar(self) -> None:
-        sb = self.statusBar()
-        self.db_label = QLabel()
-        self.db_label.setObjectName("dbLabel")
-        right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-        # labels that change often must not re-lay out (and so repaint) the window
-        self.count_label = StableLabel("8,888,888 of 8,888,888 CIs", self, alignment=right)
-        self.count_label.setObjectName("ciCountLabel")
-        self.selection_label = StableLabel("88,888,888 selected", self, alignment=right)
-        self.job_status = JobStatus(self.runner, self)
-        sb.addWidget(self.db_label, 1)
-        sb.addPermanentWidget(self.job_status)
-        sb.addPermanentWidget(self.selection_label)
-        sb.addPermanentWidget(self.count_label)
+    def show_about(self) -> None:
+        window_menus.show_about(self)
 
     def _connect(self) -> None:
         self.welcome.demoRequested.connect(self.create_demo_default)
@@ -1130,34 +902,6 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, title, text)
         else:
             QMessageBox.critical(self, title, text)
-
-    # -- help ----------------------------------------------------------------
-    def show_shortcuts(self) -> None:
-        rows = [
-            ("Ctrl+F", "Search"),
-            ("Ctrl+N", "New CI"),
-            ("F2", "Edit the current CI"),
-            ("Ctrl+S", "Save the CI"),
-            ("Del", "Delete (asks first)"),
-            ("Ctrl+Z / Ctrl+Y", "Undo / redo"),
-            ("Alt+Left / Alt+Right", "Back / forward"),
-            ("Ctrl+L", "Add a relationship"),
-            ("Ctrl+C", "Copy the selection as text"),
-            ("Ctrl+E", "Export the selection to .xlsx"),
-            ("F5", "Refresh"),
-            ("Ctrl+Shift+M", "Class manager"),
-            ("Ctrl+O", "Open a CMDB"),
-        ]
-        text = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in rows)
-        QMessageBox.information(self, "Keyboard shortcuts", f"<table>{text}</table>")
-
-    def show_about(self) -> None:
-        QMessageBox.about(
-            self,
-            "About CMDB Desktop",
-            "<b>CMDB Desktop</b><br>An offline-first CMDB: CIs, relationships, "
-            "impact analysis, spreadsheet import and audit.",
-        )
 
     # -- closing -------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
