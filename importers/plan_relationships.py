@@ -71,6 +71,7 @@ class RelationshipPlanner:
         (every existing relationship, in one scan); small ones check their
         new-looking rows afterwards, by source (see :attr:`needs_db_after`)."""
         rows_total = sum(len(t) for t, _ in pairs)
+        self._exported: set[tuple[Any, ...]] = set()
         self._existing = self._scan_existing(s) if rows_total > _SCAN_ROWS else None
 
     @property
@@ -166,6 +167,8 @@ class RelationshipPlanner:
         ends = self._ends
         types = self._types
         seen = self._seen
+        exported = self._exported
+        repeated: dict[tuple[Any, ...], RowOutcome] = {}
         existing = self._existing
         unsure = self._unsure.append
         append = rows.append
@@ -182,6 +185,17 @@ class RelationshipPlanner:
             outcome = RowOutcome(sheet, number, KIND_RELATIONSHIPS)
             append(outcome)
             done += 1
+            if exported:
+                cells = (s_raw, t_raw, d_raw, sc_raw, dc_raw)
+                if cells in exported:
+                    # Exactly as exported: that existing relationship, unchanged.
+                    outcome.class_name = t_raw
+                    first = repeated.get(cells)
+                    if first is None:
+                        repeated[cells] = outcome
+                    else:
+                        outcome.note = f"repeats {ctx.row_label(first, sheet)}"
+                    continue
             got_type = types.get(t_raw)
             if got_type is None:
                 got_type = types[t_raw] = self._type(t_raw)
@@ -337,18 +351,57 @@ class RelationshipPlanner:
         return end
 
     def _scan_existing(self, s: Session) -> set[tuple[int, int, int]]:
-        """Every (source, type, target) of the CMDB, in one scan."""
+        """Every (source, type, target) of the CMDB, in one scan.
+
+        Also collects, in :attr:`_exported`, the cells an export writes for
+        each existing relationship whose two ends are unambiguous by name and
+        class (and not shadowed by a new CI of this file): a row with exactly
+        those cells is that relationship, unchanged, without resolving names.
+        """
+        meta = self.meta
+        index = self.ctx.index
+        classes = {c.id: c.name for c in meta.classes}
+        types = {t.id: t.name for t in meta.relationship_types}
+        # CIs that their (name, class) identifies alone, and that no new row shadows.
+        class_of = index.class_of
+        safe: set[int] = set()
+        for hits in index.by_field[NAME].values():
+            if len(hits) == 1:
+                safe.add(hits[0][0])
+                continue
+            per_class: dict[int, list[int]] = {}
+            for ci_id, _ in hits:
+                per_class.setdefault(class_of[ci_id], []).append(ci_id)
+            safe.update(ids[0] for ids in per_class.values() if len(ids) == 1)
+        for key, refs in self._file_names.items():
+            for ref in refs:
+                row = self.ctx.rows[ref]
+                if row.ci_id is None and row.class_id is not None:
+                    for ci_id, _ in index.by_field[NAME].get(key, ()):
+                        if class_of[ci_id] == row.class_id:
+                            safe.discard(ci_id)
+        name_of = index.name_of
+        rel = relationship_table.c
         conn = s.connection()
         if conn.dialect.name == "sqlite":
             cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
             try:
-                return set(cursor.execute("SELECT source_id, type_id, target_id FROM relationship"))
+                triples = set(
+                    cursor.execute("SELECT source_id, type_id, target_id FROM relationship")
+                )
             finally:
                 cursor.close()
-        rel = relationship_table.c
-        return {
-            (a, t, b) for a, t, b in s.execute(select(rel.source_id, rel.type_id, rel.target_id))
+        else:
+            triples = {
+                (a, t, b)
+                for a, t, b in s.execute(select(rel.source_id, rel.type_id, rel.target_id))
+            }
+        self._exported = {
+            (name_of[a], types[t], name_of[b], classes[class_of[a]], classes[class_of[b]])
+            for a, t, b in triples
+            if a in safe and b in safe
         }
+        return triples
 
     def _existing_among(self, s: Session, outcomes: list[RowOutcome]) -> set[Any]:
         """(source, type, target) of existing relationships starting at these rows' sources."""

@@ -413,3 +413,20 @@ def test_mapping_file_and_saved_profile_on_the_command_line(
     assert code == 0 and data["cis"]["unchanged"] == 1
     code, data, err = cli(db_path, "import", str(path), "--mapping", "nope")
     assert code == 2 and "no saved mapping profile" in err
+
+
+@pytest.mark.parametrize("phase", ["Checking CIs", "Checking relationships", "Writing"])
+def test_cancel_during_a_one_call_import(
+    cmdb: Cmdb, servers_xlsx: Path, db_path: Path, phase: str
+) -> None:
+    before = content(db_path)
+    progress = Progress()
+
+    def stop(at: str, done: int, total: int) -> None:
+        if at == phase:
+            progress.cancel()
+
+    progress = Progress(stop, interval=0)
+    with pytest.raises(CancelledError):
+        import_file(cmdb, servers_xlsx, progress=progress)
+    assert content(db_path) == before
