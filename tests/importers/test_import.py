@@ -430,3 +430,46 @@ def test_cancel_during_a_one_call_import(
     with pytest.raises(CancelledError):
         import_file(cmdb, servers_xlsx, progress=progress)
     assert content(db_path) == before
+
+
+def test_custom_attributes_round_trip(cmdb: Cmdb, tmp_path: Path) -> None:
+    cmdb.classes.add_attribute("Server", "Rack Units", "integer", min_value=1)
+    cmdb.classes.add_attribute("Server", "Backup", "boolean")
+    cmdb.classes.add_attribute("Server", "Tier", "choice", choices=["Gold", "Silver"])
+    cmdb.classes.add_attribute("Server", "Commissioned", "date")
+    cmdb.classes.add_attribute("Server", "Primary Rack", "reference", reference_class="Rack")
+    cmdb.items.create("Rack", {"name": "r1", "status": "In Use"})
+    path = write_xlsx(
+        tmp_path / "custom.xlsx",
+        {
+            "CIs": [
+                [
+                    "Name",
+                    "Class",
+                    "Status",
+                    "Rack Units",
+                    "Backup",
+                    "Tier",
+                    "Commissioned",
+                    "Primary Rack",
+                ],
+                ["web01", "Server", "In Use", 2, "yes", "gold", "2024-02-01", "Rack/r1"],
+                ["web02", "Server", "In Use", "zero", "maybe", "Bronze", "never", "r9"],
+            ]
+        },
+    )
+    plan = plan_import(cmdb, *_source(cmdb, path))
+    assert plan.rows[0].status == "created"
+    bad = {e.column for e in plan.rows[1].errors}
+    assert bad == {"Rack Units", "Backup", "Tier", "Commissioned", "Primary Rack"}
+    import_file(cmdb, path, skip_errors=True, rejects_path=tmp_path / "rej.xlsx")
+    values = cmdb.items.get("web01").values
+    assert values["rack_units"] == 2 and values["backup"] is True and values["tier"] == "Gold"
+    assert values["commissioned"] == date(2024, 2, 1)
+    assert values["primary_rack"] == cmdb.items.resolve("r1")
+    from importers.export import export_workbook
+
+    out = export_workbook(cmdb, tmp_path / "back.xlsx").path
+    again = import_file(cmdb, out)
+    assert not again.errors and again.batch_id is None
+    assert again.to_json()["cis"]["unchanged"] == 2
