@@ -8,7 +8,7 @@ in one transaction with their history, and return a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -622,36 +622,77 @@ class ItemService:
 
         The summary's ``snapshots`` holds what :meth:`restore` needs to undo it.
         """
+        versions = {ci: expected_version} if expected_version is not None else None
+        return self.delete_many([ci], expected_versions=versions, source=source)
+
+    def delete_many(
+        self,
+        ids: Sequence[int],
+        *,
+        expected_versions: Mapping[int, int] | None = None,
+        source: Source | None = None,
+        progress: Progress | None = None,
+    ) -> ChangeSummary:
+        """Delete CIs and their relationships in ONE transaction: all or nothing.
+
+        A stale expected version refuses the whole delete (StaleVersionError for
+        one CI, ConflictError naming them for several). ``snapshots`` in the
+        summary hold what :meth:`restore_many` needs to undo it.
+        """
+        expected = expected_versions or {}
+        progress = progress or Progress()
+        unique = list(dict.fromkeys(ids))
+        progress.start("Deleting", len(unique))
         with self._cmdb.write() as s:
-            existing = self._get(s, ci)
-            if expected_version is not None and existing.version != expected_version:
-                raise StaleVersionError(
-                    f"{existing.class_name} {existing.name!r} (#{ci}) was changed by someone "
-                    f"else (version {existing.version}, you have {expected_version}); "
-                    "reload it before deleting.",
-                    ci_id=ci,
-                    expected=expected_version,
-                    actual=existing.version,
-                    current=existing.to_json(),
+            records: list[CiRecord] = []
+            stale: list[StaleVersionError] = []
+            for ci in unique:
+                existing = self._get(s, ci)
+                want = expected.get(ci)
+                if want is not None and existing.version != want:
+                    stale.append(
+                        StaleVersionError(
+                            f"{existing.class_name} {existing.name!r} (#{ci}) was changed by "
+                            f"someone else (version {existing.version}, you have {want}); "
+                            "reload it before deleting.",
+                            ci_id=ci,
+                            expected=want,
+                            actual=existing.version,
+                            current=existing.to_json(),
+                        )
+                    )
+                records.append(existing)
+            if len(stale) == 1 and len(unique) == 1:
+                raise stale[0]
+            if stale:
+                listed = ", ".join(f"#{e.ci_id}" for e in stale[:20])
+                raise ConflictError(
+                    f"{len(stale)} CI(s) were changed by someone else since you read them "
+                    f"({listed}); nothing was deleted. Reload and try again.",
+                    {"stale": [e.ci_id for e in stale]},
                 )
             recorder = HistoryRecorder(s, self._cmdb.user, source or Source())
             summary = ChangeSummary(graph_changed=True)
-            rels = self._cmdb.relations._delete_touching(s, [ci], recorder, summary)
-            s.execute(CI_TABLE.delete().where(CI.id == ci))
-            recorder.ci_deleted(
-                ci, existing.class_name, existing.name, {"name": existing.name, **existing.values}
-            )
+            rels = self._cmdb.relations._delete_touching(s, unique, recorder, summary)
+            for n, part in enumerate(chunks(unique), start=1):
+                s.execute(CI_TABLE.delete().where(CI.id.in_(part)))
+                progress.step(min(n * _CHUNK, len(unique)), len(unique))
+            for rec in records:
+                recorder.ci_deleted(
+                    rec.id, rec.class_name, rec.name, {"name": rec.name, **rec.values}
+                )
             recorder.flush()
             self._cmdb.bump(s, graph=True)
-        summary.deleted.append(ci)
-        summary.snapshots[ci] = {
-            "id": ci,
-            "class": existing.class_name,
-            "name": existing.name,
-            "values": dict(existing.values),
-            "created_at": existing.created_at,
-            "relationships": rels,
-        }
+        for rec in records:
+            summary.deleted.append(rec.id)
+            summary.snapshots[rec.id] = {
+                "id": rec.id,
+                "class": rec.class_name,
+                "name": rec.name,
+                "values": dict(rec.values),
+                "created_at": rec.created_at,
+                "relationships": [r for r in rels if rec.id in (r["source_id"], r["target_id"])],
+            }
         self._cmdb.notify(summary)
         return summary
 
@@ -662,22 +703,32 @@ class ItemService:
 
         Relationships whose other end no longer exists are skipped.
         """
-        info = self.meta.concrete_class(snapshot["class"])
+        return self.restore_many([snapshot], source=source)
+
+    def restore_many(
+        self, snapshots: Sequence[Mapping[str, Any]], *, source: Source | None = None
+    ) -> ChangeSummary:
+        """Re-create deleted CIs (ids, fields, relationships) in one transaction."""
         with self._cmdb.write() as s:
             recorder = HistoryRecorder(s, self._cmdb.user, source or Source("undo"))
-            attrs = self.meta.attribute_map(info)
-            values = {k: v for k, v in snapshot["values"].items() if k in attrs}
-            ci_id = self._insert(
-                s,
-                info,
-                snapshot["name"],
-                values,
-                recorder,
-                ci_id=snapshot["id"],
-                created_at=snapshot.get("created_at"),
-            )
-            summary = ChangeSummary(created=[ci_id], graph_changed=True)
-            self._cmdb.relations._restore(s, snapshot.get("relationships", []), recorder, summary)
+            summary = ChangeSummary(graph_changed=True)
+            for snap in snapshots:
+                info = self.meta.concrete_class(snap["class"])
+                attrs = self.meta.attribute_map(info)
+                values = {k: v for k, v in snap["values"].items() if k in attrs}
+                summary.created.append(
+                    self._insert(
+                        s,
+                        info,
+                        snap["name"],
+                        values,
+                        recorder,
+                        ci_id=snap["id"],
+                        created_at=snap.get("created_at"),
+                    )
+                )
+            rels = {r["id"]: r for snap in snapshots for r in snap.get("relationships", [])}
+            self._cmdb.relations._restore(s, list(rels.values()), recorder, summary)
             recorder.flush()
             self._cmdb.bump(s, graph=True)
         self._cmdb.notify(summary)

@@ -228,3 +228,17 @@ def test_update_many_reports_stale_versions(cmdb: Cmdb) -> None:
     with pytest.raises(ConflictError, match="changed by someone else") as err:
         cmdb.items.update_many({a: {"owner": "me"}}, expected_versions={a: 1})
     assert err.value.details["stale"] == [a]
+
+
+def test_delete_many_and_restore_many(cmdb: Cmdb) -> None:
+    a, b, c = (_create(cmdb, "Server", n) for n in "abc")
+    cmdb.relations.relate(a, "Depends on", b)
+    cmdb.relations.relate(b, "Depends on", c)
+    cmdb.items.update(c, {"owner": "x"})
+    with pytest.raises(ConflictError):
+        cmdb.items.delete_many([a, c], expected_versions={a: 1, c: 1})
+    assert cmdb.items.count() == 3
+    summary = cmdb.items.delete_many([a, b])
+    assert cmdb.items.count() == 1 and cmdb.relations.count() == 0
+    cmdb.items.restore_many(list(summary.snapshots.values()))
+    assert cmdb.items.count() == 3 and cmdb.relations.count() == 2
