@@ -308,42 +308,26 @@ def bulk_set(
 def delete_cis(
     state: JobState, cmdb: Cmdb, ids: Sequence[int], versions: Mapping[int, int] | None = None
 ) -> list[ChangeSummary]:
-    """Delete CIs, all or none: if one is refused (changed by someone else, gone),
-    the ones already deleted are restored and the refusal is raised.
+    """Delete CIs in ONE transaction (``items.delete_many``): all or none. A CI
+    changed by someone else since ``versions`` refuses the whole delete.
 
-    The core deletes one CI per transaction, so "none" is reached by putting
-    back what was deleted (the history shows both); the summaries' snapshots
-    are what an undo needs.
+    Returns a list (of one summary) whose snapshots are what an undo needs.
     """
-    done: list[ChangeSummary] = []
-    state.progress.start("Deleting CIs", len(ids))
-    try:
-        for n, ci_id in enumerate(ids, start=1):
-            state.check()
-            expected = versions.get(ci_id) if versions else None
-            done.append(cmdb.items.delete(ci_id, expected_version=expected, source=GUI))
-            state.progress.step(n, len(ids))
-    except BaseException:
-        restore_cis(JobState(), cmdb, [s.snapshots[i] for s in done for i in s.deleted])
-        raise
-    return done
+    return [
+        cmdb.items.delete_many(
+            ids, expected_versions=versions or None, source=GUI, progress=state.progress
+        )
+    ]
 
 
 def restore_cis(
     state: JobState, cmdb: Cmdb, snapshots: Sequence[Mapping[str, Any]]
 ) -> list[ChangeSummary]:
-    """Undo deletions made in the order of ``snapshots``: re-create each CI with its
-    id, fields and relationships.
-
-    They come back in *reverse* order: a relationship between two deleted CIs
-    sits in the snapshot of the one deleted first, which is restored last,
-    when the other end exists again.
-    """
-    out = []
-    for n, snap in enumerate(reversed(snapshots), start=1):
-        out.append(cmdb.items.restore(snap, source=UNDO))
-        state.progress.step(n, len(snapshots))
-    return out
+    """Undo deletions: re-create the CIs with their ids, fields and relationships,
+    all in one transaction (``items.restore_many``; a relationship between two
+    of them comes back once both ends exist)."""
+    state.progress.start("Restoring CIs", len(snapshots))
+    return [cmdb.items.restore_many(snapshots, source=UNDO)]
 
 
 def versions_of(state: JobState, cmdb: Cmdb, ids: Sequence[int]) -> dict[int, int]:

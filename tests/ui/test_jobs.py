@@ -10,7 +10,7 @@ import pytest
 from cmdb_desktop import browse
 from cmdb_desktop.browse import BrowseFilter, BrowseSort
 from cmdb_desktop.cmdb import Cmdb
-from cmdb_desktop.errors import CancelledError, StaleVersionError
+from cmdb_desktop.errors import CancelledError, ConflictError
 from cmdb_desktop.progress import Progress
 from ui import jobs
 
@@ -74,10 +74,11 @@ def test_delete_is_all_or_nothing_and_restore_brings_links_back(demo: Cmdb) -> N
     rels_b = {r.id for r in demo.relations.of(b)}
     version_b = demo.items.get(b).version
     demo.items.update(b, {"owner": "Someone"})  # b moves on: a stale version
-    with pytest.raises(StaleVersionError):
+    with pytest.raises(ConflictError, match="nothing was deleted"):
         jobs.delete_cis(jobs.JobState(), demo, [a, b], {a: 1, b: version_b})
-    # a was deleted, then put back: nothing is lost
+    # one transaction: a was never deleted, nothing is lost
     assert demo.items.get(a).name == "ams1-srv-000001"
+    assert not [h for h in demo.history.for_ci(a) if h.action == "delete"]
     assert {r.id for r in demo.relations.of(a)} == rels_a
     summaries = jobs.delete_cis(jobs.JobState(), demo, [a, b])
     assert demo.items.find_by_name("ams1-srv-000001") == []
