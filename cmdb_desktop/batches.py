@@ -167,6 +167,15 @@ class NewRelationship(NamedTuple):
     row: int | None = None
 
 
+@dataclass(frozen=True)
+class StagedCis:
+    """New CIs loaded into a TEMP table, ids ``first`` … ``first + count - 1``."""
+
+    stage: str
+    first: int
+    count: int
+
+
 class _Bulk:
     """Bulk statements: ``executemany`` on the SQLite driver, Core elsewhere.
 
@@ -236,6 +245,16 @@ class _Bulk:
         finally:
             cursor.close()
         return stage
+
+    def append(self, stage: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        cursor = self._cursor()
+        try:
+            marks = ", ".join("?" for _ in columns)
+            cursor.executemany(f"INSERT INTO {stage} VALUES ({marks})", rows)
+        finally:
+            cursor.close()
 
     def run(self, sql: str, params: Sequence[Any] = ()) -> None:
         cursor = self._cursor()
@@ -404,44 +423,63 @@ class BatchWriter:
         History records of a bulk create hold no snapshot: they point at the
         batch, sheet and row the CI came from (PRODUCT.md §3).
         """
+        if self.sqlite:
+            staged = self.stage_cis(items, done_before=done_before, total=total)
+            return self.insert_staged_cis(staged)
         ids: list[int] = []
+        names = {c.id: c.name for c in self.meta.classes}
         for start in range(0, len(items), _CHUNK):
             part = items[start : start + _CHUNK]
-            if self.sqlite:
-                first = self.bulk.next_id(ci_table)
-                rows = self._ci_rows(part, first)
-                for row, item in zip(rows, part, strict=True):
-                    row.append(item.sheet)
-                    row.append(item.row)
-                stage = self.bulk.staged("ci", [*_CI_COLUMNS, "src_sheet", "src_row"], rows)
-                cols = ", ".join(_CI_COLUMNS)
-                self.bulk.run(f"INSERT INTO main.ci ({cols}) SELECT {cols} FROM {stage}")
-                self.bulk.run(
-                    f"INSERT INTO main.change_record ({', '.join(_HISTORY_COLUMNS)}) "
-                    "SELECT ?, ?, ?, ?, ?, ?, s.src_sheet, s.src_row, 'ci', 'create', s.id, "
-                    "c.name, s.name, NULL, NULL, NULL, NULL, NULL "
-                    f"FROM {stage} s JOIN main.ci_class c ON c.id = s.class_id ORDER BY s.id",
-                    self._who,
-                )
-                self.bulk.run(f"DROP TABLE {stage}")
-                new_ids = list(range(first, first + len(part)))
-            else:
-                rows = self._ci_rows(part, None)
-                new_ids = self.bulk.insert_returning_ids(
-                    ci_table, _CI_COLUMNS[1:], [r[1:] for r in rows]
-                )
-                names = {c.id: c.name for c in self.meta.classes}
-                self.bulk.insert(
-                    change_record_table,
-                    _HISTORY_COLUMNS,
-                    [
-                        (*self._who, it.sheet, it.row, "ci", "create", ci_id)
-                        + (names[it.class_id], it.name, None, None, None, None, None)
-                        for it, ci_id in zip(part, new_ids, strict=True)
-                    ],
-                )
+            rows = self._ci_rows(part, None)
+            new_ids = self.bulk.insert_returning_ids(
+                ci_table, _CI_COLUMNS[1:], [r[1:] for r in rows]
+            )
+            self.bulk.insert(
+                change_record_table,
+                _HISTORY_COLUMNS,
+                [
+                    (*self._who, it.sheet, it.row, "ci", "create", ci_id)
+                    + (names[it.class_id], it.name, None, None, None, None, None)
+                    for it, ci_id in zip(part, new_ids, strict=True)
+                ],
+            )
             ids.extend(new_ids)
             self.progress.step(done_before + start + len(part), total)
+        self.summary.created.extend(ids)
+        return ids
+
+    def stage_cis(
+        self, items: Sequence[NewCi], *, done_before: int = 0, total: int = 0
+    ) -> StagedCis:
+        """SQLite: assign ids and load the new CIs into a TEMP table (the part that
+        needs Python); :meth:`insert_staged_cis` then moves them in with two
+        statements that run without the GIL, so another thread can work meanwhile."""
+        first = self.bulk.next_id(ci_table)
+        columns = [*_CI_COLUMNS, "src_sheet", "src_row"]
+        stage = self.bulk.staged("ci", columns, [])
+        for start in range(0, len(items), _CHUNK):
+            part = items[start : start + _CHUNK]
+            rows = self._ci_rows(part, first + start)
+            for row, item in zip(rows, part, strict=True):
+                row.append(item.sheet)
+                row.append(item.row)
+            self.bulk.append(stage, columns, rows)
+            self.progress.step(done_before + start + len(part), total)
+        return StagedCis(stage, first, len(items))
+
+    def insert_staged_cis(self, staged: StagedCis) -> list[int]:
+        cols = ", ".join(_CI_COLUMNS)
+        self.progress.check()
+        self.bulk.run(f"INSERT INTO main.ci ({cols}) SELECT {cols} FROM {staged.stage}")
+        self.bulk.run(
+            f"INSERT INTO main.change_record ({', '.join(_HISTORY_COLUMNS)}) "
+            "SELECT ?, ?, ?, ?, ?, ?, s.src_sheet, s.src_row, 'ci', 'create', s.id, "
+            "c.name, s.name, NULL, NULL, NULL, NULL, NULL "
+            f"FROM {staged.stage} s JOIN main.ci_class c ON c.id = s.class_id ORDER BY s.id",
+            self._who,
+        )
+        self.bulk.run(f"DROP TABLE {staged.stage}")
+        ids = list(range(staged.first, staged.first + staged.count))
         self.summary.created.extend(ids)
         return ids
 

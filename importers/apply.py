@@ -19,13 +19,16 @@ new relationships. Rules:
 * Cancelling through the Progress (or any failure) rolls the whole
   transaction back: the batch is there completely or not at all.
 
-:func:`import_file` is the one-call version the command line uses.
+:func:`import_file` is the one-call version the command line uses: it reads
+the Relationships sheet while the CIs are checked, plans inside the write
+transaction (so nothing can go stale) and moves the new CIs in while the
+relationships are checked, then commits only if the whole plan allows it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -110,7 +113,12 @@ def import_file(
     rejects_path: str | Path | None = None,
     progress: Progress | None = None,
 ) -> ImportResult:
-    """Read, map (profile + suggestions), plan and — unless ``dry_run`` — apply."""
+    """Read, map (profile + suggestions), plan and — unless ``dry_run`` — apply.
+
+    The same outcome as :func:`load_source`, :func:`suggest_mapping`,
+    :func:`plan_import` and :func:`apply_import` in turn, with the reading,
+    checking and writing overlapped where they can be.
+    """
     progress = progress or Progress()
     meta = cmdb.meta
     source = load_source(
@@ -238,6 +246,12 @@ def _write(cmdb: Cmdb, s: Any, plan: ImportPlan, progress: Progress) -> ChangeSu
     return writer.finish(plan.counts())
 
 
+def _done(value: dict[int, int]) -> Future[dict[int, int]]:
+    future: Future[dict[int, int]] = Future()
+    future.set_result(value)
+    return future
+
+
 class _Silent(Progress):
     """Progress for a helper thread: draws nothing, but the caller's cancel stops it."""
 
@@ -281,11 +295,23 @@ def _plan_and_write(
                 if not creates and not updates:
                     return
                 writer = _writer(cmdb, s, ctx, progress)
-                state["writer"] = writer
                 writer.progress = _Silent(progress)
-                total = len(creates) + len(updates)
-                state["cis"] = total
-                state["ids"] = pool.submit(_write_cis, writer, creates, updates, total)
+                state["writer"] = writer
+                state["cis"] = len(creates) + len(updates)
+                if not writer.sqlite:
+                    state["ids"] = _done(_write_cis(writer, creates, updates, state["cis"]))
+                    return
+                # The Python part here; the two INSERT … SELECT statements (no GIL)
+                # on the helper thread while the relationships are checked.
+                writer.update_cis(updates)
+                staged = writer.stage_cis([c for _, c in creates])
+                refs = [ref for ref, _ in creates]
+
+                def insert() -> dict[int, int]:
+                    ids = writer.insert_staged_cis(staged)
+                    return dict(zip(refs, ids, strict=True))
+
+                state["ids"] = pool.submit(insert)
 
             plan = plan_import(
                 cmdb, source, mapping, progress=progress, session=s, after_cis=after_cis

@@ -297,10 +297,17 @@ class Spreadsheet:
             raise BadFileError(f"{self.path.name} has no sheet {sheet!r} (sheets: {known}).")
         if self._zip is None or sheet in self._checked:
             return
+        names = self._zip.namelist()
         member = self._parts.get(sheet)
-        if member is not None:
+        if member in names:
+            members = [member]
+        else:
+            # The sheet's part could not be told from the workbook's relationships
+            # the way calamine will find it: check every worksheet part instead.
+            members = [n for n in names if "worksheets/" in n.lower().replace("\\", "/")]
+        for part in members:
             try:
-                untrusted.check_xlsx_sheet(self.path, self._zip, sheet, member)
+                untrusted.check_xlsx_sheet(self.path, self._zip, sheet, part)
             except BadFileError:
                 raise
             except Exception as exc:  # BadZipFile, zlib.error, EOFError: a damaged member

@@ -96,6 +96,7 @@ def column_index(letters: bytes | str) -> int:
     """Spreadsheet letters → 0-based column index (A → 0)."""
     if isinstance(letters, bytes):
         letters = letters.decode("ascii")
+    letters = letters.upper()
     n = 0
     for ch in letters:
         n = n * 26 + (ord(ch) - 64)
@@ -198,16 +199,20 @@ def _chunks(zf: zipfile.ZipFile, member: str) -> Iterator[tuple[bytes, int]]:
 
 # Cell references with 2-3 column letters (column 27 on); the same pass
 # counts cell tags without ``r="`` first (all groups empty).
-_WIDE_REF = re.compile(rb'<c(?: r="([A-Z]{2,3})[0-9]{1,7}"|[>/]| (?!r="))')
-_SEVEN_DIGITS = re.compile(rb'<c r="[A-Z]{1,3}[0-9]{7}"')
+# Only the canonical form ``<c r="A1"`` is read here; any other cell tag (no
+# ``r``, ``r`` not first, other spacing, lower case) makes the quick pass give up.
+_WIDE_REF = re.compile(rb'<c(?: r="([A-Z]{2,})[0-9]|(?=[\s>/])(?! r="[A-Z]+[0-9]+"))')
+# Rows of 7 or more digits (beyond Excel's 1,048,576, some writers still write them).
+_SEVEN_DIGITS = re.compile(rb'<c r="[A-Z]+[0-9]{7,}"')
 # 6-digit rows whose first digit is at least d (d = 1…9).
-_SIX_DIGITS = {d: re.compile(rb'<c r="[A-Z]{1,3}[%d-9][0-9]{5}"' % d) for d in range(1, 10)}
-#: Cells without an ``r`` attribute (positions implied) tolerated by the quick pass.
-_MAX_SLACK = 1000
+_SIX_DIGITS = {d: re.compile(rb'<c r="[A-Z]+[%d-9][0-9]{5}"' % d) for d in range(1, 10)}
 _ROWS_WITHOUT_FAR_REFS = 99_999
+# A namespace-prefixed cell or row tag (``<x:c …>``): only the precise pass reads those.
+_PREFIXED = re.compile(rb":(?:c|row)[\s>/]")
 # One <row …> or <c …> tag (any namespace prefix); group 3 is "/" when self-closing.
 _TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c)\b([^>]*?)(/?)>")
-_R_ATTR = re.compile(rb'\br="([A-Z]{0,3})([0-9]{1,7})"')
+# The r attribute (any value: the precise pass validates it).
+_R_ATTR = re.compile(rb'\br\s*=\s*(["\'])(.*?)\1')
 
 
 def _quick_bound(zf: zipfile.ZipFile, member: str) -> int | None:
@@ -217,26 +222,21 @@ def _quick_bound(zf: zipfile.ZipFile, member: str) -> int | None:
     reference with 2-3 letters occurs (one regex pass finds the few such
     references in ordinary sheets); rows by 99,999, or by the first digit of
     the 6-digit row numbers that occur (a few searches bisect it), or by
-    9,999,999 if a 7-digit one occurs. Cell tags without ``r="`` first
-    (positions implied) can each widen the range by one column; many of them,
-    or namespace-prefixed tags, defer to the precise pass.
+    9,999,999 if a 7-digit one occurs (or longer: beyond the format's limit,
+    which calamine does not enforce). A cell tag in any other form than
+    ``<c r="A1"`` (positions implied, other attribute order or case) or
+    namespace-prefixed tags defer to the precise pass.
     """
     last_col = 25
     last_row = _ROWS_WITHOUT_FAR_REFS
-    slack = 0
-    first = True
     for data, end in _chunks(zf, member):
-        if first:
-            first = False
-            if b":sheetData" in data:
-                return None
-        found = _WIDE_REF.findall(data, 0, end)
-        slack += found.count(b"")
-        for letters in set(found):
-            if letters:
-                last_col = max(last_col, column_index(letters))
-        if slack > _MAX_SLACK:
+        if _PREFIXED.search(data, 0, end):
             return None
+        found = _WIDE_REF.findall(data, 0, end)
+        if b"" in found:
+            return None  # a cell tag in another form: only the precise pass reads it
+        for letters in set(found):
+            last_col = max(last_col, column_index(letters))
         if last_row >= 1_000_000 or _SEVEN_DIGITS.search(data, 0, end):
             last_row = 9_999_999
             continue
@@ -252,29 +252,56 @@ def _quick_bound(zf: zipfile.ZipFile, member: str) -> int | None:
                 lo = mid + 1
             else:
                 hi = mid - 1
-    return (last_row + 1) * (last_col + 1 + slack)
+    return (last_row + 1) * (last_col + 1)
+
+
+_FULL_REF = re.compile(rb"([A-Za-z]*)([0-9]+)")
+#: The format's last column (XFD) and row, 0-based.
+_LAST_COL = 16383
+_LAST_ROW = 1_048_575
+_FAR_ROW = 1 << 30
+
+
+def _position(value: bytes) -> tuple[int | None, int]:
+    """(0-based column or None when the reference has no letters, 0-based row)."""
+    m = _FULL_REF.fullmatch(value)
+    if m is None:
+        # Entity-escaped letters and the like: an XML reader would decode them.
+        raise BadFileError(
+            f"a cell reference is written in an unusual form ({value[:40]!r}); "
+            "open the file in a spreadsheet program and save it again"
+        )
+    letters, digits = m.group(1), m.group(2)
+    col = column_index(letters) if letters and len(letters) <= 3 else None
+    row = int(digits) - 1 if len(digits) <= 8 else _FAR_ROW
+    if (letters and (col is None or col > _LAST_COL)) or row > _LAST_ROW:
+        # calamine does not check the format's limits, and its arithmetic can
+        # overflow on such references: no safe way to know what it would allocate.
+        raise BadFileError(
+            f"a cell reference lies beyond the last cell of a sheet, XFD1048576 "
+            f"({value[:40].decode('ascii', 'replace')}); open the file in a spreadsheet "
+            "program and save it again"
+        )
+    return col, row
 
 
 def _precise_extent(zf: zipfile.ZipFile, member: str) -> tuple[Extent | None, list[str]]:
     """The exact extent of value cells (formatting-only cells skipped), and far-away refs."""
     row = -1
     col = -1
-    first_row = first_col = 1 << 30
+    first_row = first_col = 1 << 62
     last_row = last_col = -1
     last_row_ref = last_col_ref = ""
     for data, end in _chunks(zf, member):
         for tag, attrs, closed in _TAG.findall(data, 0, end):
             m = _R_ATTR.search(attrs)
             if tag == b"row":
-                row = int(m.group(2)) - 1 if m else row + 1
+                row = _position(m.group(2))[1] if m else row + 1
                 col = -1
                 continue
             if m:
-                if m.group(1):
-                    col = column_index(m.group(1))
-                else:
-                    col += 1
-                row_here = int(m.group(2)) - 1
+                ref_col, row_here = _position(m.group(2))
+                col = ref_col if ref_col is not None else col + 1
             else:
                 col += 1
                 row_here = row
@@ -284,14 +311,18 @@ def _precise_extent(zf: zipfile.ZipFile, member: str) -> tuple[Extent | None, li
             first_col = min(first_col, col)
             if row_here > last_row:
                 last_row = row_here
-                last_row_ref = f"{column_letter(col)}{row_here + 1}"
+                last_row_ref = _ref_text(col, row_here)
             if col > last_col:
                 last_col = col
-                last_col_ref = f"{column_letter(col)}{row_here + 1}"
+                last_col_ref = _ref_text(col, row_here)
     if last_row < 0:
         return None, []
     far = sorted({last_row_ref, last_col_ref})
     return Extent(first_row, first_col, last_row, last_col), far
+
+
+def _ref_text(col: int, row: int) -> str:
+    return f"{column_letter(col)}{row + 1}"
 
 
 def check_xlsx_sheet(path: Path, zf: zipfile.ZipFile, sheet: str, member: str) -> None:
@@ -299,7 +330,10 @@ def check_xlsx_sheet(path: Path, zf: zipfile.ZipFile, sheet: str, member: str) -
     bound = _quick_bound(zf, member)
     if bound is not None and bound <= MAX_RANGE_CELLS:
         return
-    extent, far = _precise_extent(zf, member)
+    try:
+        extent, far = _precise_extent(zf, member)
+    except BadFileError as exc:
+        raise BadFileError(f"{path.name}: sheet {sheet!r} cannot be read safely: {exc}") from None
     if extent is not None and extent.cells > MAX_RANGE_CELLS:
         raise _too_big(path, sheet, extent, far)
 

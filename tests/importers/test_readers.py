@@ -303,3 +303,99 @@ def test_ods_with_a_far_cell_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(BadFileError, match="cannot be read safely"):
         read_table(_ods(tmp_path / "far.ods", rows))
+
+
+_GUARDED = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (2 * 1024**3, 2 * 1024**3))
+from pathlib import Path
+from importers.readers import read_table
+from cmdb_desktop.errors import BadFileError
+try:
+    table = read_table(Path(sys.argv[1]))
+except BadFileError as exc:
+    print("refused:", exc)
+    sys.exit(2)
+print("read", len(table.rows))
+"""
+
+
+def _crafted(tmp_path: Path, name: str, extra_rows: bytes) -> Path:
+    """A valid workbook whose sheet XML gets ``extra_rows`` appended by hand."""
+    base = write_xlsx(tmp_path / f"{name}.base.xlsx", {"CIs": [["Name"], ["web01"]]})
+    out = tmp_path / f"{name}.xlsx"
+    with zipfile.ZipFile(base) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"</sheetData>", extra_rows + b"</sheetData>")
+            dst.writestr(item, data)
+    return out
+
+
+_VALUE = b't="inlineStr"><is><t>x</t></is></c></row>'
+
+
+@pytest.mark.parametrize(
+    ("name", "extra"),
+    [
+        # Beyond the format's row limit: calamine does not check it.
+        ("eight-digits", b'<row r="12345678"><c r="A12345678" ' + _VALUE),
+        # Not the canonical `<c r="…"` form: other order, case, spacing, no r.
+        (
+            "r-not-first",
+            b'<row r="1048576"><c t="inlineStr" r="XFD1048576"><is><t>x</t></is></c></row>',
+        ),
+        ("lower-case", b'<row r="1048576"><c r="xfd1048576" ' + _VALUE),
+        ("new-line", b'<row r="1048576"><c\nr="XFD1048576" ' + _VALUE),
+        ("implied", b'<row r="50000000"><c ' + _VALUE),
+        ("escaped", b'<row r="1048576"><c r="&#88;FD1048576" ' + _VALUE),
+        ("long-letters", b'<row r="3"><c r="' + b"Z" * 5000 + b'3" ' + _VALUE),
+        (
+            "prefixed",
+            b'<row r="1048576"><x:c xmlns:x="urn:x" r="XFD1048576" '
+            + _VALUE.replace(b"</c>", b"</x:c>"),
+        ),
+    ],
+)
+def test_far_cells_in_any_form_are_refused(tmp_path: Path, name: str, extra: bytes) -> None:
+    path = _crafted(tmp_path, name, extra)
+    done = subprocess.run(
+        [sys.executable, "-c", _GUARDED, str(path)],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode in (0, 2), done.stderr[-2000:]
+    if done.returncode == 2:
+        assert "cannot be read safely" in done.stdout
+
+
+def test_sheet_part_named_unusually_is_still_checked(tmp_path: Path) -> None:
+    # A relationship target calamine may resolve differently from us (a backslash):
+    # every worksheet part is checked then.
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "CIs"
+    ws["A1"], ws["XFD1048576"] = "Name", "stray"
+    wb.save(tmp_path / "plain.xlsx")
+    out = tmp_path / "odd.xlsx"
+    with zipfile.ZipFile(tmp_path / "plain.xlsx") as src, zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "xl/_rels/workbook.xml.rels":
+                data = data.replace(b"/xl/worksheets/sheet1.xml", b"worksheets\\sheet1.xml")
+                data = data.replace(b"worksheets/sheet1.xml", b"worksheets\\sheet1.xml")
+            dst.writestr(item, data)
+    done = subprocess.run(
+        [sys.executable, "-c", _GUARDED, str(out)],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 2 and "cannot be read safely" in done.stdout, done.stderr[-2000:]
