@@ -36,6 +36,7 @@ from cmdb_desktop.models import ConfigurationItem, Relationship, ci_table, relat
 from cmdb_desktop.progress import Progress
 from cmdb_desktop.values import from_storage
 from importers.cells import cell_value, needs_guard, safe_cell, set_safe
+from importers.untrusted import MAX_RANGE_CELLS
 from importers.workbook import (
     CIS_SHEET,
     CLASS_HEADER,
@@ -111,11 +112,14 @@ class _Sheets:
         self.headers = headers
         self.widths = widths
         self.names: list[str] = []
-        self.rows = MAX_DATA_ROWS
+        # Keep each sheet within what the importer reads in one go
+        # (importers.untrusted.MAX_RANGE_CELLS), so every export imports back.
+        self.limit = max(1, min(MAX_DATA_ROWS, MAX_RANGE_CELLS // max(len(headers), 1) - 1))
+        self.rows = self.limit
         self.ws: Any = None
 
     def append(self, values: list[Any]) -> None:
-        if self.rows >= MAX_DATA_ROWS:
+        if self.rows >= self.limit:
             self._new_sheet()
         self.ws.append([_value(self.ws, v) for v in values])
         self.rows += 1

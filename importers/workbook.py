@@ -7,9 +7,11 @@
   ``Target Class``. Source and Target name CIs; the class columns
   disambiguate names that several CIs share. A reverse type name
   (``Used by``) is accepted and flips the direction.
-* A sheet holds at most 1,048,575 data rows (the format's limit); longer
-  tables continue on ``CIs 2``, ``CIs 3``… and ``Relationships 2``…, and
-  import reads those as part of the same table.
+* A sheet holds at most 1,048,575 data rows (the format's limit), and an
+  export keeps each sheet within the cells the importer reads at once
+  (:data:`importers.untrusted.MAX_RANGE_CELLS`); longer tables continue on
+  ``CIs 2``, ``CIs 3``… and ``Relationships 2``…, and import reads those as
+  part of the same table.
 * An exported ``CIs`` sheet ends with an ``ID`` column. Import uses it only
   as a tie-breaker when a row's keys fit several CIs (a double
   registration), never to match on its own: ids mean nothing in another CMDB.
