@@ -178,6 +178,7 @@ class CiSheetPlanner:
         # (plan index, outcome, class, raw row)
         self.entries: list[tuple[int, RowOutcome, ClassInfo | None, list[Any]]] = []
         self._defaults: dict[int, dict[str, Any]] = {}
+        self._required: dict[int, list[str]] = {}
         self._columns()
 
     # -- the mapping ---------------------------------------------------------
@@ -337,11 +338,13 @@ class CiSheetPlanner:
             raw = row[name_idx]
             if name_trans is not None:
                 raw = name_trans(raw)
+            raw_name_refused = False
             if type(raw) is str:
                 name: str | None = raw.strip() or None
                 if name is not None and (len(name) > MAX_NAME_LENGTH or "\x00" in name):
                     ctx.fail(outcome, self.name_col.header, _name_problem(name))
                     name = None
+                    raw_name_refused = True
             elif is_blank_cell(raw):
                 name = None
             else:
@@ -384,9 +387,16 @@ class CiSheetPlanner:
                 hint = _int(row[id_idx])
                 if hint in match.candidates:
                     ci_id = hint
-            if match.rule is None:
-                rules = ", ".join("+".join(r) for r in ident.rules)
-                ctx.fail(outcome, None, f"none of its identification keys has a value ({rules})")
+            if match.rule is None and raw_name_refused:
+                pass  # the name's own error says it all
+            elif match.rule is None:
+                rules = ", ".join(labels(meta, r) for r in ident.rules)
+                # Name is every class's last-resort key: point at its column.
+                ctx.fail(
+                    outcome,
+                    self.name_col.header,
+                    f"none of its identification keys has a value ({rules})",
+                )
             elif ci_id is None and match.ambiguous:
                 listed = ", ".join(ctx.ci_label(c) for c in match.candidates[:5])
                 extra = len(match.candidates) - 5
@@ -597,8 +607,13 @@ class CiSheetPlanner:
         kept = {k: v for k, v in values.items() if v is not None}
         for key, value in self._defaults_for(info).items():
             kept.setdefault(key, value)
-        for key in self.meta.required_fields(info):
-            if key != NAME and kept.get(key) is None:
+        required = self._required.get(info.id)
+        if required is None:
+            required = self._required[info.id] = [
+                k for k in self.meta.required_fields(info) if k != NAME
+            ]
+        for key in required:
+            if kept.get(key) is None:
                 attr = self.meta.attribute_map(info).get(key)
                 label = attr.label if attr else key
                 self.ctx.fail(outcome, label, f"{label} is required for a new {info.name}")

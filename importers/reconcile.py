@@ -274,7 +274,10 @@ class Matcher:
         if ident is None:
             ident = self._base[info.id] = self.meta.identification(info)
         out = []
+        by_field = self.index.by_field
         for rule in ident.rules[:-1]:
+            if not all(by_field.get(f) for f in rule):
+                continue  # no CI has any value for it yet: nothing to clash with
             if not all(key_of(values.get(f)) is not None for f in rule):
                 continue
             for other in self.candidates(rule, values, ident.class_ids):
@@ -304,7 +307,11 @@ class DuplicateTracker:
         values: Mapping[str, Any],
         ref: int,
     ) -> None:
-        key = (space, tuple(rule), tuple(key_of(values.get(f)) for f in rule))
+        if len(rule) == 1:
+            folded: tuple[Any, ...] = (key_of(values.get(rule[0])),)
+        else:
+            folded = tuple([key_of(values.get(f)) for f in rule])
+        key = (space, tuple(rule), folded)
         self._keys.setdefault(key, []).append(ref)
 
     def claim_ci(self, ci_id: int, ref: int) -> None:
