@@ -526,6 +526,11 @@ def converter(attr: AttributeInfo, date_order: DateOrder = None) -> Converter:
                     return BLANK
                 if len(s) <= MAX_TEXT_LENGTH and "\x00" not in s:
                     return s
+                if len(s) > MAX_TEXT_LENGTH:
+                    raise ValueError(
+                        f"{quote_start(s)} is {len(s):,} characters long; a cell holds at most "
+                        f"{MAX_TEXT_LENGTH:,}"
+                    )
             return slow(raw)
 
         return text
@@ -542,6 +547,8 @@ def converter(attr: AttributeInfo, date_order: DateOrder = None) -> Converter:
                     hit = table.get(" ".join(s.casefold().split()))
                 if hit is not None:
                     return hit
+                allowed = ", ".join(str(c) for c in choices or ())
+                raise ValueError(f"{quote_start(s)} is not one of: {allowed}")
             return slow(raw)
 
         return choice
@@ -607,6 +614,13 @@ def converter(attr: AttributeInfo, date_order: DateOrder = None) -> Converter:
 
         return boolean
     return slow
+
+
+def quote_start(text: str, length: int = 60) -> str:
+    """``'text'``, or its start and an ellipsis when long (errors name a cell, not repeat it)."""
+    if len(text) <= length:
+        return repr(text)
+    return f"{text[:length]!r}…"
 
 
 def translate(values: dict[str, str]) -> Callable[[Any], Any]:

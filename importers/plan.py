@@ -29,6 +29,7 @@ fits several CIs is an error, never a guess. The sheet planners live in
 from __future__ import annotations
 
 import gc
+import re
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -614,7 +615,7 @@ class PlanContext:
     def error(
         self, sheet: str | None, row: int | None, column: str | None, message: str
     ) -> RowError:
-        err = RowError(sheet, row, column, message)
+        err = RowError(sheet, row, column, shorten(message))
         self.errors.append(err)
         return err
 
@@ -665,6 +666,24 @@ class PlanContext:
                 None,
                 f"duplicate: this row and {listed}{more} identify the same CI; keep one row per CI",
             )
+
+
+_LONG_QUOTED = re.compile(r"'([^'\n]{100,})'" + r'|"([^"\n]{100,})"')
+#: The longest message one problem gets (a cell of 60,000 characters is named, not repeated).
+MESSAGE_LIMIT = 600
+
+
+def shorten(message: str) -> str:
+    """Cut long quoted values in a message to their start, and the message to a limit."""
+    if len(message) <= MESSAGE_LIMIT:
+        return message
+
+    def cut(m: re.Match[str]) -> str:
+        text = m.group(1) if m.group(1) is not None else m.group(2)
+        return f"'{text[:60]}…' ({len(text):,} characters)"
+
+    short = _LONG_QUOTED.sub(cut, message)
+    return short if len(short) <= MESSAGE_LIMIT else short[: MESSAGE_LIMIT - 1] + "…"
 
 
 def labels(meta: Metamodel, rule: Iterable[str]) -> str:
