@@ -339,12 +339,22 @@ def profile_names(cmdb: Cmdb) -> list[str]:
 # -- suggestions ------------------------------------------------------------------
 
 
+# The last catalogue's labels: suggest_target runs once per header cell, and a
+# sheet may have 100,000 columns (a hostile file), each tried as a header.
+_labels_of: tuple[Metamodel, dict[str, str]] | None = None
+
+
 def _attribute_labels(meta: Metamodel) -> dict[str, str]:
-    """normalised key/label → attribute key, over every class."""
+    """normalised key/label → attribute key, over every class (cached per catalogue)."""
+    global _labels_of
+    cached = _labels_of
+    if cached is not None and cached[0] is meta:
+        return cached[1]
     out: dict[str, str] = {}
     for attr in meta.attributes:
         out.setdefault(normalise_label(attr.key), attr.key)
         out.setdefault(normalise_label(attr.label), attr.key)
+    _labels_of = (meta, out)
     return out
 
 

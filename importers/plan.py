@@ -234,7 +234,7 @@ class ImportSource:
             if "is empty" in str(table) and self._several:
                 self.warnings.append(f"Sheet {name!r} is empty and was skipped.")
                 return
-            raise table
+            raise naming_file(self.path, table)
         self.warnings.extend(table.warnings)
         self.tables.append(table)
 
@@ -350,7 +350,10 @@ def load_source(
     p = Path(path)
     progress.start(f"Reading {p.name}")
     scorer = header_scorer(meta) if meta is not None else None
-    book = open_spreadsheet(p)
+    try:
+        book = open_spreadsheet(p)
+    except BadFileError as exc:
+        raise naming_file(p, exc) from None
     try:
         warnings = list(book.warnings)
         if sheets:
@@ -367,6 +370,13 @@ def load_source(
                 if s.name not in names and s.visible:
                     warnings.append(
                         f"Sheet {s.name!r} was not imported (not CIs or Relationships)."
+                    )
+                elif not s.visible and (sheet_role(s.name) is not None or not canonical):
+                    # Hidden data is never imported, nor ignored without a word (a
+                    # template's hidden drop-down lists are not data).
+                    warnings.append(
+                        f"Sheet {s.name!r} is hidden and was not imported; unhide it "
+                        "(or name it with --sheet) to import it."
                     )
             if not names:
                 raise BadFileError(f"{p.name} has no visible sheet to import.")
@@ -394,6 +404,14 @@ def load_source(
     if source._rest is None and not any(len(t) for t in source.tables):
         raise BadFileError(f"{p.name} contains no data rows (only headers).")
     return source
+
+
+def naming_file(path: Path, exc: BadFileError) -> BadFileError:
+    """``exc``, its message starting with the file's name unless it names it already
+    (a message shown beside a list of files must say which one it is about)."""
+    if path.name in str(exc):
+        return exc
+    return BadFileError(f"{path.name}: {exc}")
 
 
 def _stream(

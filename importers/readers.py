@@ -196,8 +196,9 @@ def _zip_format(path: Path, ext: str) -> str:
                 raise BadFileError(f"{path.name} is a PowerPoint file, not a spreadsheet.")
     except zipfile.BadZipFile:
         raise BadFileError(
-            f"{path.name} is damaged or truncated: it starts like an .xlsx (ZIP) file but "
-            "its contents cannot be read. Save it again from your spreadsheet program."
+            f"{path.name} is damaged or truncated: it starts like a ZIP package (as .xlsx "
+            "and .ods files do) but its contents cannot be read. Save it again from your "
+            "spreadsheet program."
         ) from None
     raise BadFileError(f"{path.name} is a ZIP archive without a workbook inside.")
 

@@ -1,0 +1,187 @@
+"""Child-process workloads for the hostile-file, crash and race tests of imports.
+
+Run as ``python -m tests.importers.workers KIND …`` from the repository root;
+each prints JSON lines. A child is what a test can cap (address space),
+measure (peak RSS), kill (SIGKILL) or lose to a native abort without taking
+the test run down.
+
+* ``corpus DB FILE…``: ``cmdb --db DB --format json import FILE`` for each
+  file, in this one process under ``RLIMIT_AS`` (``CMDB_TEST_MEMORY_CAP``);
+  one line per file with the exit code, the JSON, stderr's tail, seconds and
+  a content digest of the database before and after.
+* ``import DB FILE``: import FILE forever as fresh batches (after each one,
+  roll it back so the next import creates everything again), printing what
+  was committed; killed from outside.
+* ``edit DB IDS ROUNDS``: GUI-style saves (read, change, save with the
+  version read) on the given CIs, retrying after conflicts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import resource
+import sqlite3
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from cmdb_desktop.cli import main as cli_main
+from cmdb_desktop.cmdb import Cmdb
+from cmdb_desktop.errors import ConflictError, NotFoundError, StaleVersionError
+
+
+def digest(db: str | Path) -> str:
+    """A hash of every row of every table (FTS shadow tables aside)."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        h = hashlib.sha256()
+        names = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'ci_fts%' "
+                "AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            )
+        ]
+        for name in names:
+            h.update(name.encode())
+            for row in conn.execute(f"SELECT * FROM {name} ORDER BY 1"):
+                h.update(repr(row).encode())
+        return h.hexdigest()
+    finally:
+        conn.close()
+
+
+def _cap_memory() -> None:
+    cap = int(os.environ.get("CMDB_TEST_MEMORY_CAP", "0"))
+    if cap:
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+
+def corpus(db: str, files: list[str]) -> None:
+    _cap_memory()
+    for name in files:
+        print(json.dumps({"starting": name}), flush=True)
+        before = digest(db)
+        out, err = io.StringIO(), io.StringIO()
+        started = time.perf_counter()
+        code = cli_main(["--db", db, "--format", "json", "import", name], out=out, err=err)
+        seconds = time.perf_counter() - started
+        text = out.getvalue()
+        try:
+            data: Any = json.loads(text) if text.strip() else None
+        except ValueError:
+            data = {"unparsable": text[:2000]}
+        if isinstance(data, dict):
+            # warnings can be long lists (one per unmapped column): keep a sample
+            warnings = data.get("warnings") or []
+            data["warnings"] = warnings[:20]
+            data["warning_count"] = len(warnings)
+            data["errors"] = (data.get("errors") or [])[:50]
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+        # probing children (importers.untrusted) count too
+        children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
+        print(
+            json.dumps(
+                {
+                    "file": name,
+                    "code": code,
+                    "json": data,
+                    "stderr": err.getvalue()[-3000:],
+                    "seconds": round(seconds, 3),
+                    "peak_mb": peak,
+                    "children_peak_mb": children,
+                    "unchanged": digest(db) == before,
+                }
+            ),
+            flush=True,
+        )
+
+
+def import_forever(db: str, path: str) -> None:
+    """Import, print the batch, roll it back, print that, again and again."""
+    from importers.apply import import_file
+
+    cmdb = Cmdb.open(db, user="importer")
+    while True:
+        result = import_file(cmdb, path)
+        assert result.written and result.batch_id is not None, result.to_json()
+        print(json.dumps({"imported": result.batch_id}), flush=True)
+        cmdb.batches.rollback(result.batch_id)
+        print(json.dumps({"rolled_back": result.batch_id}), flush=True)
+
+
+def edit(db: str, ids: list[int], rounds: int) -> dict[str, int]:
+    """Save a counter on CIs the way the GUI does (with the version read); a stale
+    save is refused and retried from a fresh read; a CI another process deleted
+    (a rolled-back import) is skipped."""
+    cmdb = Cmdb.open(db, user="editor")
+    done = conflicts = gone = 0
+    try:
+        for n in range(rounds):
+            ci = ids[n % len(ids)]
+            while True:
+                try:
+                    rec = cmdb.items.get(ci)
+                except NotFoundError:
+                    gone += 1
+                    break
+                value = rec.values.get("counter") or 0
+                try:
+                    cmdb.items.update(ci, {"counter": value + 1}, expected_version=rec.version)
+                except StaleVersionError:
+                    conflicts += 1
+                    continue
+                except NotFoundError:
+                    gone += 1
+                    break
+                done += 1
+                break
+    finally:
+        cmdb.close()
+    return {"done": done, "conflicts": conflicts, "gone": gone}
+
+
+def import_rounds(db: str, path: str, rounds: int) -> dict[str, int]:
+    """Import ``path`` and roll the batch back, ``rounds`` times; a rollback refused
+    because someone edited the batch's CIs meanwhile counts as a conflict."""
+    from importers.apply import import_file
+
+    cmdb = Cmdb.open(db, user="importer")
+    imported = rolled_back = refused = 0
+    try:
+        for _ in range(rounds):
+            result = import_file(cmdb, path)
+            if result.batch_id is None:
+                continue
+            imported += 1
+            try:
+                cmdb.batches.rollback(result.batch_id)
+                rolled_back += 1
+            except ConflictError:
+                refused += 1
+    finally:
+        cmdb.close()
+    return {"imported": imported, "rolled_back": rolled_back, "refused": refused}
+
+
+def main() -> None:
+    kind = sys.argv[1]
+    if kind == "corpus":
+        corpus(sys.argv[2], sys.argv[3:])
+    elif kind == "import":
+        import_forever(sys.argv[2], sys.argv[3])
+    elif kind == "edit":
+        ids = [int(x) for x in sys.argv[3].split(",")]
+        print(json.dumps(edit(sys.argv[2], ids, int(sys.argv[4]))), flush=True)
+    elif kind == "import-rounds":
+        print(json.dumps(import_rounds(sys.argv[2], sys.argv[3], int(sys.argv[4]))), flush=True)
+    else:
+        raise SystemExit(f"unknown worker {kind}")
+
+
+if __name__ == "__main__":
+    main()
