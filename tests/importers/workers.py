@@ -106,6 +106,12 @@ def import_forever(db: str, path: str) -> None:
     from importers.apply import import_file
 
     cmdb = Cmdb.open(db, user="importer")
+    # A kill may have come between an import and its rollback: finish that first.
+    for batch in cmdb.batches.list():
+        if batch.kind == "import" and batch.status == "applied":
+            print(json.dumps({"imported": batch.id}), flush=True)
+            cmdb.batches.rollback(batch.id)
+            print(json.dumps({"rolled_back": batch.id}), flush=True)
     while True:
         result = import_file(cmdb, path)
         assert result.written and result.batch_id is not None, result.to_json()
