@@ -277,7 +277,8 @@ def page_ids(
     """One page of ids in table order (``OFFSET`` walks the index: fine for the first pages)."""
     with cmdb.read() as s:
         stmt = id_statement(cmdb, s, flt, sort).offset(offset).limit(limit)
-        return list(s.scalars(stmt))
+        # Core, not the ORM's execution path: the table waits for this page.
+        return list(s.connection().execute(stmt).scalars())
 
 
 def iter_ids(
@@ -337,43 +338,65 @@ def rows(cmdb: Cmdb, ids: Iterable[int], keys: Sequence[str]) -> dict[int, tuple
     meta = cmdb.meta
     cols = column_map(meta)
     plain: list[str] = []
+    # What each key reads: ("class", None), ("system", column), ("column", attr),
+    # ("custom", attr) or ("none", None). Decided once, not per cell: this runs
+    # for every block of rows the table paints.
+    plan: list[tuple[str, Any]] = []
     for key in keys:
-        if key in ("id", "name", "class", "created_at", "updated_at", "version"):
-            continue
         col = cols.get(key)
-        if col is not None and col.attribute is not None and col.attribute.column is not None:
+        if key == "class":
+            plan.append(("class", None))
+        elif key in ("id", "name", "created_at", "updated_at", "version"):
+            plan.append(("system", key))
+        elif col is None or col.attribute is None:
+            plan.append(("none", None))
+        elif col.attribute.column is not None:
             plain.append(col.attribute.column)
+            plan.append(("column", col.attribute))
+        else:
+            plan.append(("custom", col.attribute))
     wanted: list[Any] = [CI.id, CI.class_id, CI.name, CI.created_at, CI.updated_at, CI.version]
     wanted += [CI_TABLE.c[c] for c in dict.fromkeys(plain)]
-    need_custom = any(cols.get(k) is not None and cols[k].is_custom for k in keys)
-    if need_custom:
+    if any(kind == "custom" for kind, _ in plan):
         wanted.append(CI.attributes)
+    position = {c.key: n for n, c in enumerate(wanted)}
+    layout = [
+        (kind, what, position.get(what.column if kind == "column" else what)) for kind, what in plan
+    ]
+    custom_at = position.get("attributes")
+    class_by_id = meta.class_by_id
     out: dict[int, tuple[Any, ...]] = {}
     with cmdb.read() as s:
+        conn = s.connection()
         for part in chunks(ids):
-            for row in s.execute(select(*wanted).where(CI.id.in_(part))):
-                m = row._mapping
-                out[row.id] = tuple(_cell(meta, cols, m, key) for key in keys)
+            for row in conn.execute(select(*wanted).where(CI.id.in_(part))):
+                info = class_by_id.get(row[1])
+                own = meta.attribute_map(info) if info is not None else {}
+                doc = (row[custom_at] or {}) if custom_at is not None else {}
+                out[row[0]] = tuple(
+                    _cell(info, own, row, doc, kind, what, at) for kind, what, at in layout
+                )
     return out
 
 
-def _cell(meta: Metamodel, cols: dict[str, Column], m: Mapping[Any, Any], key: str) -> Any:
-    if key == "class":
-        info = meta.class_by_id.get(m["class_id"])
+def _cell(
+    info: ClassInfo | None,
+    own: Mapping[str, AttributeInfo],
+    row: Sequence[Any],
+    doc: Mapping[str, Any],
+    kind: str,
+    what: Any,
+    at: int | None,
+) -> Any:
+    if kind == "system":
+        return row[at] if at is not None else None
+    if kind == "class":
         return info.name if info is not None else None
-    if key in ("id", "name", "created_at", "updated_at", "version"):
-        return m[key]
-    col = cols.get(key)
-    if col is None or col.attribute is None:
+    if kind == "none" or what.key not in own:
         return None
-    attr = col.attribute
-    info = meta.class_by_id.get(m["class_id"])
-    if info is None or attr.key not in meta.attribute_map(info):
-        return None
-    if attr.column is not None:
-        return m[attr.column]
-    doc = m["attributes"] or {}
-    return from_storage(attr, doc.get(attr.key))
+    if kind == "column":
+        return row[at] if at is not None else None
+    return from_storage(what, doc.get(what.key))
 
 
 def position_of(ids: Sequence[int], ci_id: int) -> int | None:

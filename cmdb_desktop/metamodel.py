@@ -7,17 +7,21 @@ plain data, safe to share between threads.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cmdb_desktop.catalogue import HARDWARE_CLASS, IMPACT_NONE, IMPACT_TO_SOURCE, ROOT_CLASS
 from cmdb_desktop.errors import UnknownClassError, ValidationError
-from cmdb_desktop.models import AttributeDef, CiClass, RelationshipType
+
+
+def _json(value: Any) -> Any:
+    """A JSON column as read by the driver: text on SQLite, already decoded elsewhere."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
 @dataclass(frozen=True)
@@ -105,52 +109,70 @@ class Metamodel:
     # -- loading -------------------------------------------------------------
     @classmethod
     def load(cls, session: Session) -> Metamodel:
+        # Plain SQL and tuples, not ORM objects or compiled statements: opening a
+        # CMDB waits for this, and every new engine would compile afresh.
+        conn = session.connection()
+
+        def rows(sql: str) -> list[Any]:
+            return list(conn.exec_driver_sql(sql))
+
         classes = tuple(
             ClassInfo(
-                id=c.id,
-                name=c.name,
-                parent_id=c.parent_id,
-                abstract=c.abstract,
-                service=c.service,
-                icon=c.icon or "",
-                description=c.description or "",
-                id_rules=tuple(tuple(r) for r in c.id_rules) if c.id_rules else None,
-                identity_scope=c.identity_scope,
-                required_fields=tuple(c.required_fields or ()),
-                recommended_fields=tuple(c.recommended_fields or ()),
-                expects_relationships=c.expects_relationships,
-                builtin=c.builtin,
+                id=row[0],
+                name=row[1],
+                parent_id=row[2],
+                abstract=bool(row[3]),
+                service=bool(row[4]),
+                icon=row[5] or "",
+                description=row[6] or "",
+                id_rules=tuple(tuple(r) for r in rules) if (rules := _json(row[7])) else None,
+                identity_scope=row[8],
+                required_fields=tuple(_json(row[9]) or ()),
+                recommended_fields=tuple(_json(row[10]) or ()),
+                expects_relationships=bool(row[11]),
+                builtin=bool(row[12]),
             )
-            for c in session.scalars(select(CiClass).order_by(CiClass.id))
+            for row in rows(
+                "SELECT id, name, parent_id, abstract, service, icon, description, id_rules,"
+                " identity_scope, required_fields, recommended_fields, expects_relationships,"
+                " builtin FROM ci_class ORDER BY id"
+            )
         )
         attributes = tuple(
             AttributeInfo(
-                id=a.id,
-                class_id=a.class_id,
-                key=a.key,
-                label=a.label,
-                type=a.type,
-                column=a.column,
-                choices=tuple(a.choices) if a.choices is not None else None,
-                reference_class_id=a.reference_class_id,
-                min_value=a.min_value,
-                max_value=a.max_value,
-                position=a.position,
-                description=a.description or "",
-                builtin=a.builtin,
+                id=row[0],
+                class_id=row[1],
+                key=row[2],
+                label=row[3],
+                type=row[4],
+                column=row[5],
+                choices=tuple(choices) if (choices := _json(row[6])) is not None else None,
+                reference_class_id=row[7],
+                min_value=row[8],
+                max_value=row[9],
+                position=row[10],
+                description=row[11] or "",
+                builtin=bool(row[12]),
             )
-            for a in session.scalars(select(AttributeDef).order_by(AttributeDef.position))
+            for row in rows(
+                'SELECT id, class_id, "key", label, "type", "column", choices,'
+                " reference_class_id, min_value, max_value, position, description, builtin"
+                " FROM attribute_def ORDER BY position"
+            )
         )
         types = tuple(
             RelationshipTypeInfo(
-                id=t.id,
-                name=t.name,
-                reverse_name=t.reverse_name,
-                impact=t.impact,
-                description=t.description or "",
-                builtin=t.builtin,
+                id=row[0],
+                name=row[1],
+                reverse_name=row[2],
+                impact=row[3],
+                description=row[4] or "",
+                builtin=bool(row[5]),
             )
-            for t in session.scalars(select(RelationshipType).order_by(RelationshipType.id))
+            for row in rows(
+                "SELECT id, name, reverse_name, impact, description, builtin"
+                " FROM relationship_type ORDER BY id"
+            )
         )
         return cls(classes, attributes, types)
 
@@ -242,15 +264,29 @@ class Metamodel:
             out.setdefault(a.class_id, []).append(a)
         return out
 
+    @cached_property
+    def _per_class(self) -> dict[int, tuple[tuple[AttributeInfo, ...], dict[str, AttributeInfo]]]:
+        # Filled on demand; tables and importers ask for every cell they handle.
+        return {}
+
+    def _class_attributes(
+        self, info: ClassInfo
+    ) -> tuple[tuple[AttributeInfo, ...], dict[str, AttributeInfo]]:
+        found = self._per_class.get(info.id)
+        if found is None:
+            chain: list[AttributeInfo] = []
+            for c in self.ancestors(info):
+                chain.extend(sorted(self._own_attributes.get(c.id, []), key=lambda a: a.position))
+            found = self._per_class[info.id] = (tuple(chain), {a.key: a for a in chain})
+        return found
+
     def attributes_of(self, info: ClassInfo) -> list[AttributeInfo]:
         """Every attribute a CI of this class has, inherited ones first."""
-        out: list[AttributeInfo] = []
-        for c in self.ancestors(info):
-            out.extend(sorted(self._own_attributes.get(c.id, []), key=lambda a: a.position))
-        return out
+        return list(self._class_attributes(info)[0])
 
     def attribute_map(self, info: ClassInfo) -> dict[str, AttributeInfo]:
-        return {a.key: a for a in self.attributes_of(info)}
+        """Attributes of the class by key (computed once per class: shared, do not change it)."""
+        return self._class_attributes(info)[1]
 
     def find_attribute(self, info: ClassInfo, key_or_label: str) -> AttributeInfo | None:
         """An attribute by key or label, case- and spacing-insensitive."""
