@@ -426,6 +426,32 @@ class AnalysisService:
             data["types"] = sorted(types.get((u, v), ()))
         return view
 
+    def subgraph(self, cis: Iterable[int]) -> nx.DiGraph:
+        """The impact graph among ``cis`` only: nodes and edges as :meth:`neighbourhood`
+        gives them, without ``distance`` (to draw a path or a blast radius).
+
+        NotFoundError if a CI does not exist; Retired CIs are nodes without edges.
+        """
+        ids = list(dict.fromkeys(int(c) for c in cis))
+        with self._cmdb.read() as s:
+            facts = self._require(s, ids)
+            graph = self.cache.get(None, s)
+            view = graph.to_networkx(ids)
+            types = self._edge_types(s, ids)
+        view.add_nodes_from(ids)
+        for ci_id in ids:
+            f = facts[ci_id]
+            view.nodes[ci_id].update(
+                name=f.ref.name,
+                status=f.status,
+                criticality=f.criticality,
+                service=f.service,
+                **{"class": f.ref.class_name},
+            )
+        for u, v, data in view.edges(data=True):
+            data["types"] = sorted(types.get((u, v), ()))
+        return view
+
     def _edge_types(self, s: Session, ids: list[int]) -> dict[tuple[int, int], set[str]]:
         """Relationship types behind each impact edge among ``ids``, keyed (from, to)."""
         meta = self._cmdb.meta

@@ -41,7 +41,7 @@ from cmdb_desktop.changes import ChangeSummary
 from cmdb_desktop.cli.common import default_db_path
 from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.errors import CmdbError
-from ui import jobs, window_menus
+from ui import jobs, window_menus, workbench
 from ui.changes import ChangeBridge
 from ui.editing import Editor
 from ui.navigation import NavigationHistory
@@ -121,6 +121,7 @@ class MainWindow(QMainWindow):
         window_menus.build_menus(self)
         window_menus.build_toolbar(self)
         window_menus.build_status_bar(self)
+        self.workbench = workbench.Workbench(self)  # GUI part 2: impact, graph, wizards…
         self._connect()
         self._poll_timer = QTimer(self)
         self._poll_timer.setInterval(POLL_MS)

@@ -72,13 +72,57 @@ def render_ci(window: MainWindow, ci_id: int | None) -> QWidget:
     return window.panel
 
 
+def _first_of(window: MainWindow, class_name: str) -> int | None:
+    assert window.cmdb is not None
+    from cmdb_desktop import browse
+    from cmdb_desktop.browse import BrowseFilter, BrowseSort
+
+    info = window.cmdb.meta.find_class(class_name)
+    if info is None:
+        return None
+    ids = browse.page_ids(window.cmdb, BrowseFilter(class_id=info.id), BrowseSort("name"), 0, 1)
+    return ids[0] if ids else None
+
+
+def render_impact(window: MainWindow, ci_id: int | None) -> QWidget:
+    """The impact workspace with ``--select`` as the change set (default: the first
+    storage array, whose failure reaches services through VMs and clusters)."""
+    ci_id = ci_id or _first_of(window, "Storage Device") or window.browser.model.ci_id(0)
+    if ci_id is None:
+        raise CmdbError("The CMDB is empty: there is nothing to assess (use --select).")
+    ws = window.workbench.impact
+    window.dock("ci").hide()
+    window.workbench.impact.add_ids([ci_id])
+    window.show_workspace("impact")
+    wait_until(lambda: not ws.is_busy() and ws.table is not None)
+    settle(window)
+    if ws.services_model.rowCount():
+        ws.services_view.setCurrentIndex(ws.services_model.index(0, 0))
+    return window
+
+
+def render_graph(window: MainWindow, ci_id: int | None) -> QWidget:
+    """The graph of ``--select`` (default: the first database, whose neighbourhood runs
+    from business services down to power), both ways, 3 steps."""
+    ci_id = ci_id or _first_of(window, "Database") or window.browser.model.ci_id(0)
+    if ci_id is None:
+        raise CmdbError("The CMDB is empty: there is nothing to draw (use --select).")
+    view = window.workbench.graph
+    window.dock("ci").hide()
+    window.workbench.show_graph(ci_id, depth=3, direction="both")
+    wait_until(lambda: view.result is not None and not window.runner.busy_with("graph"))
+    return window
+
+
 VIEWS: dict[str, Render] = {
     "table": render_table,
     "ci": render_ci,
+    "impact": render_impact,
+    "graph": render_graph,
 }
 
 #: Views PRODUCT.md names that GUI part 2 provides.
-PLANNED_VIEWS = ("impact", "graph", "health", "import")
+PLANNED_VIEWS = ("health", "import")
 ALL_VIEWS = (*VIEWS, *PLANNED_VIEWS)
 
 

@@ -1,0 +1,144 @@
+"""The layered layout and the sibling grouping: pure functions, tested without Qt."""
+
+from __future__ import annotations
+
+import random
+
+import networkx as nx
+import pytest
+
+from ui.dependency_picture import build_picture, group_siblings, plural
+from ui.graph_layout import (
+    assign_layers,
+    break_cycles,
+    count_crossings,
+    layered_layout,
+)
+
+
+def _random_dag(n: int, m: int, seed: int) -> list[tuple[int, int]]:
+    rnd = random.Random(seed)
+    edges = set()
+    while len(edges) < m:
+        a, b = rnd.randrange(n), rnd.randrange(n)
+        if a < b:
+            edges.add((a, b))
+    return sorted(edges)
+
+
+def test_layers_follow_the_edges_and_services_stay_on_top() -> None:
+    edges = [("svc", "app"), ("app", "vm"), ("vm", "host"), ("lonely-top", "host")]
+    layer = assign_layers(["svc", "app", "vm", "host", "lonely-top"], edges, pinned={"svc"})
+    assert layer["svc"] < layer["app"] < layer["vm"] < layer["host"]
+    # a node that only hangs above another is pulled down next to it
+    assert layer["lonely-top"] == layer["host"] - 1
+
+
+def test_cycles_are_broken_and_every_edge_still_drawn() -> None:
+    nodes = ["a", "b", "c"]
+    edges = [("a", "b"), ("b", "c"), ("c", "a")]
+    assert len(break_cycles(nodes, edges)) == 1
+    lay = layered_layout(nodes, edges)
+    assert {(r.source, r.target) for r in lay.edges} == set(edges)
+    climbing = [r for r in lay.edges if r.reversed]
+    assert len(climbing) == 1
+    r = climbing[0]
+    assert lay.pos[r.source][1] > lay.pos[r.target][1]  # drawn upwards
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_layout_invariants_on_random_graphs(seed: int) -> None:
+    n = 40
+    edges = _random_dag(n, 70, seed)
+    sizes = {i: (120.0 + 10 * (i % 3), 40.0) for i in range(n)}
+    lay = layered_layout(list(range(n)), edges, sizes, node_gap=20.0)
+    assert set(lay.pos) == set(range(n))
+    for u, v in edges:  # every edge points down
+        assert lay.layer[u] < lay.layer[v]
+    for row in lay.order:  # no overlaps within a layer, in order
+        xs = [lay.pos[k][0] for k in row]
+        for a, b, xa, xb in zip(row, row[1:], xs, xs[1:], strict=False):
+            assert xb - xa >= (sizes[a][0] + sizes[b][0]) / 2 + 20.0 - 1e-6
+    for route in lay.edges:  # a point on every layer crossed
+        span = lay.layer[route.target] - lay.layer[route.source]
+        assert len(route.points) == span + 1
+        assert route.points[0][1] < route.points[-1][1]
+    assert min(x for x, _ in lay.pos.values()) >= 0
+
+
+def test_ordering_removes_crossings() -> None:
+    # Two parents whose children start interleaved: sweeps untangle them.
+    nodes = ["p1", "p2", "a1", "b1", "a2", "b2"]
+    edges = [("p1", "a1"), ("p1", "a2"), ("p2", "b1"), ("p2", "b2")]
+    unsorted = layered_layout(nodes, edges, order_key=nodes.index, sweeps=0)
+    best = layered_layout(nodes, edges, order_key=nodes.index)
+    assert best.crossings == 0
+    assert unsorted.crossings >= best.crossings
+    assert count_crossings(best.order[0], best.order[1], edges) == 0
+
+
+def _star(n_vms: int) -> nx.DiGraph:
+    g = nx.DiGraph()
+    g.add_node(1, name="host", service=False, **{"class": "Server"})
+    g.add_node(2, name="rack", service=False, **{"class": "Rack"})
+    g.add_edge(2, 1, types=["Located in"])
+    for i in range(10, 10 + n_vms):
+        g.add_node(i, name=f"vm{i:03}", service=False, **{"class": "Virtual Machine"})
+        g.add_edge(1, i, types=["Hosted on"])
+        g.add_node(i + 1000, name=f"app{i:03}", service=False, **{"class": "Application"})
+        g.add_edge(i, i + 1000, types=["Runs on"])
+    return g
+
+
+def test_siblings_beyond_the_threshold_become_one_group() -> None:
+    g = _star(40)
+    shown, groups = group_siblings(g, [1], threshold=12)
+    (group,) = [gr for gr in groups if gr.class_name == "Virtual Machine"]
+    assert len(group.members) == 28 and group.label == "28 more Virtual Machines"
+    assert group.side == "above" and group.parent == 1
+    vms = [n for n in shown if g.nodes[n]["class"] == "Virtual Machine"]
+    assert len(vms) == 12
+    # what hangs only on hidden VMs is hidden too
+    apps = [n for n in shown if g.nodes[n]["class"] == "Application"]
+    assert len(apps) == 12
+    # expanded: everything; kept CIs are always shown; a collapsed CI hides its far side
+    shown_all, groups_all = group_siblings(g, [1], threshold=12, expanded={group.key: 40})
+    assert len(shown_all) == len(g) and not groups_all
+    shown_more, (more,) = group_siblings(g, [1], threshold=12, expanded={group.key: 30})
+    assert len(more.members) == 10
+    shown_keep, _ = group_siblings(g, [1], threshold=12, keep=[49])
+    assert 49 in shown_keep
+    shown_closed, closed = group_siblings(g, [1], threshold=12, collapsed=[1])
+    assert shown_closed == {1} and {gr.class_name for gr in closed} == {"Rack", "Virtual Machine"}
+
+
+def test_picture_draws_dependents_above_with_readable_labels() -> None:
+    g = _star(3)
+    picture = build_picture(g, [1], centre=1, states={1: "changed", 10: "down"})
+    node = {n.key: n for n in picture.nodes}
+    assert node[1].centre and node[1].state == "changed" and node[10].state == "down"
+    assert node[10].y < node[1].y < node[2].y  # VM above its host above the rack
+    assert node[1010].y < node[10].y
+    edge = next(e for e in picture.edges if e.upper == 10)
+    assert edge.lower == 1 and edge.label == "Hosted on"
+    assert plural("Business Service", 2) == "Business Services"
+    assert plural("Power Device", 1) == "Power Device"
+    assert plural("Policy", 3) == "Policies"
+
+
+def test_huge_neighbourhoods_are_cut_down_to_max_boxes() -> None:
+    g = nx.DiGraph()
+    g.add_node(0, name="site", **{"class": "Site"})
+    for r in range(1, 41):  # 40 racks of 10 servers: no group beyond 12 at first
+        g.add_node(r, name=f"rack{r:02}", **{"class": "Rack"})
+        g.add_edge(0, r, types=["Located in"])
+        for s in range(10):
+            n = 100 * r + s
+            g.add_node(n, name=f"srv{n}", **{"class": "Server"})
+            g.add_edge(r, n, types=["Located in"])
+    picture = build_picture(g, [0], max_boxes=120)
+    assert len(picture.nodes) <= 120 and picture.threshold < 12
+    (racks,) = [gr for gr in picture.groups if gr.class_name == "Rack"]
+    shown_racks = [n for n in picture.ci_ids if g.nodes[n]["class"] == "Rack"]
+    assert len(racks.members) + len(shown_racks) == 40
+    assert not set(racks.members) & picture.ci_ids

@@ -1,0 +1,150 @@
+"""The dependency graph view on a small hand-made CMDB and on the demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtGui import QImage
+
+from cmdb_desktop.cmdb import Cmdb
+from tests.ui.conftest import settle
+
+
+def small_cmdb(path: Path) -> dict[str, int]:
+    """shop (Business Service) → web (Application) runs on vm1; vm1 hosted on host;
+    host located in rack; db (Database) used by web; two feeds power the host."""
+    ids: dict[str, int] = {}
+    with Cmdb.open(path, user="tester") as c:
+        for cls, name in [
+            ("Business Service", "shop"),
+            ("Application", "web"),
+            ("Database", "db"),
+            ("Virtual Machine", "vm1"),
+            ("Server", "host"),
+            ("Rack", "rack"),
+            ("Power Device", "feed-a"),
+            ("Power Device", "feed-b"),
+            ("Workstation", "alone"),
+        ]:
+            ids[name] = c.items.create(cls, {"name": name, "status": "In Use"}).created[0]
+        for a, rel, b in [
+            ("shop", "Depends on", "web"),
+            ("web", "Runs on", "vm1"),
+            ("web", "Depends on", "db"),
+            ("vm1", "Hosted on", "host"),
+            ("host", "Located in", "rack"),
+            ("host", "Powered by", "feed-a"),
+            ("host", "Powered by", "feed-b"),
+        ]:
+            c.relations.relate(ids[a], rel, ids[b])
+    return ids
+
+
+def wait_drawn(qtbot: Any, window: Any) -> Any:
+    view = window.workbench.graph
+    qtbot.waitUntil(lambda: view.result is not None and not window.runner.busy_with("graph"))
+    settle(qtbot, window)
+    return view
+
+
+def test_graph_of_a_small_cmdb_shows_the_expected_nodes_and_edges(
+    qtbot: Any, make_window: Any, tmp_path: Path
+) -> None:
+    db = tmp_path / "small.sqlite"
+    ids = small_cmdb(db)
+    window = make_window(db)
+    window.show_ci(ids["web"])
+    window.workbench.graph_action.trigger()
+    assert window.workspaces.currentWidget() is window.workbench.graph
+    view = wait_drawn(qtbot, window)
+    view.depth.setValue(6)
+    qtbot.waitUntil(lambda: view.result.request.depth == 6)
+    wait_drawn(qtbot, window)
+    canvas = view.canvas
+    name = {v: k for k, v in ids.items()}
+    drawn = {name[k] for k in canvas.items_by_key if isinstance(k, int)}
+    assert drawn == {"shop", "web", "db", "vm1", "host", "rack", "feed-a", "feed-b"}
+    edges = {(name[e.edge.upper], name[e.edge.lower], e.edge.label) for e in canvas.edge_items}
+    assert edges == {
+        ("shop", "web", "Depends on"),
+        ("web", "vm1", "Runs on"),
+        ("web", "db", "Depends on"),
+        ("vm1", "host", "Hosted on"),
+        ("host", "rack", "Located in"),
+        ("host", "feed-a", "Powered by"),
+        ("host", "feed-b", "Powered by"),
+    }
+    y = {name[k]: item.pos().y() for k, item in canvas.items_by_key.items()}
+    assert y["shop"] < y["web"] < y["vm1"] < y["host"] < y["rack"] == y["feed-a"]
+    assert canvas.items_by_key[ids["web"]].node.centre
+    # what it depends on only
+    view.direction.setCurrentIndex(view.direction.findData("upstream"))
+    qtbot.waitUntil(lambda: view.result.request.direction == "upstream")
+    wait_drawn(qtbot, window)
+    drawn = {name[k] for k in canvas.items_by_key}
+    assert drawn == {"web", "db", "vm1", "host", "rack", "feed-a", "feed-b"}
+    # a click shows the CI's details
+    canvas.nodeClicked.emit(ids["host"])
+    settle(qtbot, window)
+    assert window.panel.ci_id == ids["host"]
+
+
+def test_focus_path_and_impact_colours(qtbot: Any, make_window: Any, tmp_path: Path) -> None:
+    db = tmp_path / "small.sqlite"
+    ids = small_cmdb(db)
+    window = make_window(db)
+    window.workbench.show_graph(ids["rack"], depth=1, direction="downstream")
+    view = wait_drawn(qtbot, window)
+    assert set(view.canvas.items_by_key) == {ids["rack"], ids["host"]}
+    view.focus_path(ids["shop"])
+    qtbot.waitUntil(lambda: view.result.request.path_to == ids["shop"])
+    wait_drawn(qtbot, window)
+    on_path = [n.node.ci_id for n in view.canvas.items_by_key.values() if n.node.on_path]
+    assert set(on_path) == {ids[n] for n in ("rack", "host", "vm1", "web", "shop")}
+    assert "rack → host → vm1 → web → shop" in view.note.text()
+    assert all(e.edge.on_path for e in view.canvas.edge_items)
+    # an impact in the workspace colours the graph
+    window.workbench.impact.add_ids([ids["feed-a"], ids["feed-b"]])
+    qtbot.waitUntil(lambda: window.workbench.impact.table is not None)
+    wait_drawn(qtbot, window)
+    qtbot.waitUntil(lambda: view.result.request.states is not None)
+    wait_drawn(qtbot, window)
+    state = {n.node.ci_id: n.node.state for n in view.canvas.items_by_key.values()}
+    assert state[ids["host"]] == "down" and state[ids["shop"]] == "down"
+
+
+def test_big_neighbourhoods_are_grouped_and_expand(
+    qtbot: Any, make_window: Any, demo_path: Path, tmp_path: Path
+) -> None:
+    window = make_window(demo_path)
+    dc = window.cmdb.items.resolve("Amsterdam DC1")
+    window.workbench.show_graph(dc, depth=1, direction="downstream")
+    view = wait_drawn(qtbot, window)
+    picture = view.picture
+    with Cmdb.open(demo_path) as other:
+        total = len(other.analysis.neighbourhood(dc, 1, "downstream"))
+    assert picture.total_cis == total > 100
+    assert len(picture.nodes) < 40 and picture.groups
+    group = max(picture.groups, key=lambda g: len(g.members))
+    assert view.canvas.items_by_key[group.key].node.label == group.label
+    before = len(picture.ci_ids)
+    view.canvas.nodeDoubleClicked.emit(group.key)  # double-click: show more
+    qtbot.waitUntil(lambda: view.picture is not picture)
+    wait_drawn(qtbot, window)
+    assert len(view.picture.ci_ids) == before + min(48, len(group.members))
+    # collapse the centre: everything hides behind groups; expand brings it back
+    view.collapse(dc)
+    qtbot.waitUntil(lambda: dc in view.result.request.collapsed)
+    wait_drawn(qtbot, window)
+    assert view.picture.ci_ids == {dc}
+    view.expand(dc)
+    qtbot.waitUntil(lambda: dc not in view.result.request.collapsed)
+    wait_drawn(qtbot, window)
+    # exports
+    view.export(str(tmp_path / "g.png"))
+    view.export(str(tmp_path / "g.svg"))
+    settle(qtbot, window)
+    image = QImage(str(tmp_path / "g.png"))
+    assert image.width() > 500 and image.height() > 100
+    assert b"<svg" in (tmp_path / "g.svg").read_bytes()[:2000]

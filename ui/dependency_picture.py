@@ -1,0 +1,341 @@
+"""What a dependency drawing shows, decided off the GUI thread (no Qt in here).
+
+A :class:`Picture` is built from a piece of the impact graph (a
+``networkx.DiGraph`` from :meth:`cmdb_desktop.analysis.AnalysisService.neighbourhood`,
+whose edges point the way impact flows) and laid out by
+:mod:`ui.graph_layout`. The graph view and the impact workspace only draw it.
+
+Rules of the drawing:
+
+* **Services on top, infrastructure below**: an edge is drawn from the CI that
+  depends (above) to what it depends on (below), labelled the way the
+  relationship reads in that direction (``Runs on``, ``Has member``…). Impact
+  flows upwards, against the arrows.
+* **Big neighbourhoods stay readable**: walking out from the roots (the centre
+  CI, or the change set), the neighbours one step further that share a class
+  and a side (above or below) form a *sibling group*. Beyond ``threshold``
+  members, the first ones are shown and the rest become one group node
+  ("608 more Virtual Machines"), with everything only reachable through them.
+  A group the user expanded shows as many members as it was opened to
+  (``expanded`` maps its key to that number); a CI the user collapsed hides
+  all its farther neighbours behind group nodes. CIs in ``keep`` (the change
+  set, a focused path) are always shown. If the drawing would still hold
+  more than ``max_boxes`` CIs, the threshold is lowered until it does not.
+
+>>> import networkx as nx
+>>> g = nx.DiGraph()
+>>> g.add_node(1, name="host", **{"class": "Server"})
+>>> for i in range(2, 32):
+...     g.add_node(i, name=f"vm{i:02}", **{"class": "Virtual Machine"})
+...     g.add_edge(1, i, types=["Hosted on"])
+>>> shown, groups = group_siblings(g, [1], threshold=12)
+>>> len(shown), groups[0].label
+(13, '18 more Virtual Machines')
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ui.graph_layout import layered_layout
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from cmdb_desktop.metamodel import Metamodel
+
+#: Siblings of one class shown before the rest are grouped.
+GROUP_THRESHOLD = 12
+#: Most boxes a drawing holds (the threshold drops until it fits).
+MAX_BOXES = 400
+#: How many more members "show more" on a group reveals.
+GROUP_STEP = 48
+#: Box sizes (scene units).
+CI_SIZE = (210.0, 50.0)
+GROUP_SIZE = (210.0, 40.0)
+
+ABOVE = "above"
+BELOW = "below"
+
+#: States a node may be drawn in.
+CHANGED = "changed"
+DOWN = "down"
+DEGRADED = "degraded"
+
+
+@dataclass(frozen=True)
+class Group:
+    """Hidden siblings: ``members`` of class ``class_name`` on one ``side`` of ``parent``."""
+
+    key: str
+    parent: int
+    class_name: str
+    side: str
+    members: tuple[int, ...]
+
+    @property
+    def label(self) -> str:
+        return f"{len(self.members):,} more {plural(self.class_name, len(self.members))}"
+
+
+def plural(class_name: str, n: int) -> str:
+    """ "Virtual Machines", "Business Services", "Power Devices"."""
+    if n == 1:
+        return class_name
+    if class_name.endswith("y") and not class_name.endswith(("ay", "ey", "oy")):
+        return class_name[:-1] + "ies"
+    if class_name.endswith(("s", "x", "ch", "sh")):
+        return class_name + "es"
+    return class_name + "s"
+
+
+def group_key(parent: int, class_name: str, side: str) -> str:
+    return f"group:{parent}:{side}:{class_name}"
+
+
+def group_siblings(
+    view: nx.DiGraph,
+    roots: Sequence[int],
+    *,
+    threshold: int = GROUP_THRESHOLD,
+    expanded: Mapping[str, int] | None = None,
+    collapsed: Iterable[int] = (),
+    keep: Iterable[int] = (),
+    rank: Callable[[int], Any] | None = None,
+) -> tuple[set[int], list[Group]]:
+    """The CIs to show and the groups standing for the rest (see the module docstring).
+
+    ``rank`` orders siblings (those shown first come first); by default by name.
+    """
+    opened = dict(expanded or {})
+    collapsed = set(collapsed)
+    keep = set(keep)
+    order = rank or (lambda n: (str(view.nodes[n].get("name", "")).casefold(), n))
+    roots = [r for r in roots if r in view]
+    distance = {r: 0 for r in roots}
+    queue = deque(roots)
+    while queue:  # undirected BFS: how far each CI is from the roots
+        node = queue.popleft()
+        for nxt in (*view.successors(node), *view.predecessors(node)):
+            if nxt not in distance:
+                distance[nxt] = distance[node] + 1
+                queue.append(nxt)
+    shown: set[int] = set(roots)
+    hidden: set[int] = set()
+    groups: list[Group] = []
+    frontier = sorted(roots, key=order)
+    while frontier:
+        nxt_frontier: list[int] = []
+        for parent in frontier:
+            buckets: dict[tuple[str, str], list[int]] = {}
+            for child in (*view.successors(parent), *view.predecessors(parent)):
+                if child in shown or child in hidden:
+                    continue
+                if distance.get(child) != distance[parent] + 1:
+                    continue
+                side = ABOVE if view.has_edge(parent, child) else BELOW
+                cls = str(view.nodes[child].get("class", ""))
+                buckets.setdefault((cls, side), []).append(child)
+            for (cls, side), kids in sorted(buckets.items()):
+                kids = sorted(set(kids), key=lambda n: (n not in keep, order(n)))
+                key = group_key(parent, cls, side)
+                limit = 0 if parent in collapsed else opened.get(key, threshold)
+                if len(kids) <= limit:
+                    show, rest = kids, []
+                else:
+                    show = [k for k in kids[:limit]] + [k for k in kids[limit:] if k in keep]
+                    rest = [k for k in kids[limit:] if k not in keep]
+                shown.update(show)
+                nxt_frontier.extend(show)
+                if rest:
+                    hidden.update(rest)
+                    groups.append(Group(key, parent, cls, side, tuple(rest)))
+        frontier = nxt_frontier
+    # CIs not reachable from the roots (a focused path's far end, say) are shown.
+    shown.update(n for n in view.nodes if n not in distance)
+    return shown, groups
+
+
+# -- the picture ------------------------------------------------------------------
+
+
+@dataclass
+class PictureNode:
+    """A box: a CI (``ci_id``) or a group of hidden siblings (``group``)."""
+
+    key: int | str
+    label: str
+    class_name: str
+    x: float = 0.0
+    y: float = 0.0
+    width: float = CI_SIZE[0]
+    height: float = CI_SIZE[1]
+    ci_id: int | None = None
+    icon: str = ""
+    status: str | None = None
+    service: bool = False
+    state: str | None = None
+    centre: bool = False
+    on_path: bool = False
+    group: Group | None = None
+
+
+@dataclass
+class PictureEdge:
+    """A line from the dependent CI (``upper``) to what it depends on (``lower``)."""
+
+    upper: int | str
+    lower: int | str
+    label: str
+    points: list[tuple[float, float]]
+    on_path: bool = False
+    climbs: bool = False
+
+
+@dataclass
+class Picture:
+    """Everything to draw, in scene coordinates (origin top-left)."""
+
+    nodes: list[PictureNode]
+    edges: list[PictureEdge]
+    width: float
+    height: float
+    groups: list[Group] = field(default_factory=list)
+    crossings: int = 0
+    total_cis: int = 0
+    threshold: int = GROUP_THRESHOLD
+
+    def node(self, key: int | str) -> PictureNode | None:
+        return next((n for n in self.nodes if n.key == key), None)
+
+    @property
+    def ci_ids(self) -> set[int]:
+        return {n.ci_id for n in self.nodes if n.ci_id is not None}
+
+
+def edge_label(meta: Metamodel | None, types: Iterable[str]) -> str:
+    """How the relationships behind an impact edge read from the dependent (upper) end."""
+    words = []
+    for name in types:
+        if meta is None:
+            words.append(name)
+            continue
+        info, _ = meta.relationship_type(name)
+        # to_source: the source depends on the target (Runs on); to_target: the
+        # target depends on the source (Member of), so read it backwards.
+        words.append(info.name if info.impact == "to_source" else info.reverse_name)
+    return ", ".join(dict.fromkeys(words))
+
+
+def build_picture(
+    view: nx.DiGraph,
+    roots: Sequence[int],
+    *,
+    meta: Metamodel | None = None,
+    states: Mapping[int, str] | None = None,
+    path: Sequence[int] = (),
+    threshold: int = GROUP_THRESHOLD,
+    expanded: Mapping[str, int] | None = None,
+    collapsed: Iterable[int] = (),
+    centre: int | None = None,
+    max_boxes: int = MAX_BOXES,
+    check: Callable[[], None] | None = None,
+) -> Picture:
+    """Group, label and lay out ``view`` (edges in impact direction) for drawing.
+
+    ``states`` colours CIs (``changed``, ``down``, ``degraded``); ``path`` is
+    a focused impact path (ids in impact order) drawn highlighted.
+    """
+    states = dict(states or {})
+    icons = {c.name: c.icon for c in meta.classes} if meta is not None else {}
+    keep = set(path) | set(roots)
+    while True:
+        shown, groups = group_siblings(
+            view, roots, threshold=threshold, expanded=expanded, collapsed=collapsed, keep=keep
+        )
+        if len(shown) + len(groups) <= max_boxes or threshold <= 1:
+            break
+        threshold = max(1, threshold // 2)
+    if check is not None:
+        check()
+    on_path = set(zip(path, path[1:], strict=False))
+    on_path_cis = set(path)
+    nodes: dict[int | str, PictureNode] = {}
+    for ci in shown:
+        data = view.nodes[ci]
+        cls = str(data.get("class", ""))
+        nodes[ci] = PictureNode(
+            key=ci,
+            label=str(data.get("name", f"#{ci}")),
+            class_name=cls,
+            ci_id=ci,
+            icon=icons.get(cls, ""),
+            status=data.get("status"),
+            service=bool(data.get("service")),
+            state=states.get(ci),
+            centre=ci == centre,
+            on_path=ci in on_path_cis,
+        )
+    for g in groups:
+        nodes[g.key] = PictureNode(
+            key=g.key,
+            label=g.label,
+            class_name=g.class_name,
+            icon=icons.get(g.class_name, ""),
+            width=GROUP_SIZE[0],
+            height=GROUP_SIZE[1],
+            group=g,
+        )
+    # Edges drawn downwards: (dependent, dependency) = (v, u) for impact u -> v.
+    down: list[tuple[int | str, int | str]] = []
+    labels: dict[tuple[int | str, int | str], str] = {}
+    for u, v, data in view.edges(data=True):
+        if u in shown and v in shown:
+            pair: tuple[int | str, int | str] = (v, u)
+            down.append(pair)
+            labels[pair] = edge_label(meta, data.get("types", ()))
+    for g in groups:
+        # one line between the parent and the group, labelled like its members' edges
+        sample = g.members[0]
+        if g.side == ABOVE:
+            pair = (g.key, g.parent)
+            types = view.edges[g.parent, sample].get("types", ())
+        else:
+            pair = (g.parent, g.key)
+            types = view.edges[sample, g.parent].get("types", ())
+        down.append(pair)
+        labels[pair] = edge_label(meta, types)
+    sizes = {k: (n.width, n.height) for k, n in nodes.items()}
+    pinned = [k for k, n in nodes.items() if n.service]
+
+    def rank(key: int | str) -> tuple[str, str]:
+        n = nodes[key]
+        return (n.class_name, n.label.casefold() if n.group is None else "~")
+
+    layout = layered_layout(list(nodes), down, sizes, pinned=pinned, order_key=rank, check=check)
+    for key, (x, y) in layout.pos.items():
+        nodes[key].x, nodes[key].y = x, y
+    edges = [
+        PictureEdge(
+            route.source,
+            route.target,
+            labels[(route.source, route.target)],
+            route.points,
+            on_path=(route.target, route.source) in on_path,
+            climbs=route.reversed,
+        )
+        for route in layout.edges
+    ]
+    return Picture(
+        list(nodes.values()),
+        edges,
+        layout.width,
+        layout.height,
+        groups,
+        layout.crossings,
+        len(view),
+        threshold,
+    )

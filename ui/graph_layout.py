@@ -1,0 +1,412 @@
+"""Layered drawing of a dependency graph: layers, few crossings, tidy x positions.
+
+Pure Python (no Qt): the graph view runs it in the worker and only draws the
+result. The method is Sugiyama's:
+
+1. **Cycles** are broken by reversing the back edges of a depth-first search
+   (the drawing still shows them the right way round).
+2. **Layers** by longest path from the top: a node with nothing above it is
+   on layer 0, every other node one layer below the lowest node above it.
+   Nodes that only hang *above* others (nothing points to them) are then
+   pulled down to sit just above their highest child, unless they are
+   ``pinned`` (the caller pins services so they stay on top).
+3. Edges that span several layers get **dummy nodes**, one per crossed layer,
+   so they bend around boxes and take part in the ordering.
+4. **Ordering** within each layer: alternate downward and upward barycentre
+   sweeps (each node moves to the mean position of its neighbours on the
+   previous layer), keeping the order with the fewest crossings seen.
+5. **x positions**: each layer in turn, nodes move towards the mean x of their
+   neighbours, as close as their order and widths allow (an isotonic
+   regression, exact for each layer), down and up a few times.
+
+Input edges point *down*: ``(upper, lower)``, e.g. an application above the
+virtual machine it runs on. Invariants of the :class:`Layout`: every node has a
+position; within a layer nodes never overlap (at least ``node_gap`` apart);
+every input edge has one route whose ``points`` run from its source's box to
+its target's (bottom edge of the upper box, top edge of the lower one), with
+one point on each layer in between.
+
+>>> lay = layered_layout(["app", "vm", "db", "host"],
+...                      [("app", "vm"), ("app", "db"), ("vm", "host"), ("db", "host")])
+>>> [lay.layer[n] for n in ("app", "vm", "db", "host")]
+[0, 1, 1, 2]
+>>> lay.crossings
+0
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+Key = Hashable
+
+#: Default node box (width, height) in scene units.
+NODE_SIZE = (200.0, 48.0)
+
+
+@dataclass
+class EdgeRoute:
+    """One input edge ``(source, target)`` as drawn: ``points`` lead from source to target.
+
+    ``reversed`` edges were turned round to break a cycle: their source sits
+    *below* their target, so the points climb.
+    """
+
+    source: Key
+    target: Key
+    points: list[tuple[float, float]]
+    reversed: bool = False
+
+
+@dataclass
+class Layout:
+    """Where everything goes (see the module docstring for the invariants)."""
+
+    pos: dict[Key, tuple[float, float]]
+    layer: dict[Key, int]
+    edges: list[EdgeRoute]
+    crossings: int
+    width: float
+    height: float
+    order: list[list[Key]] = field(default_factory=list)
+
+
+class _Dummy:
+    """A bend point of a long edge (one per layer it crosses)."""
+
+    __slots__ = ("edge", "step")
+
+    def __init__(self, edge: int, step: int) -> None:
+        self.edge = edge
+        self.step = step
+
+    def __repr__(self) -> str:
+        return f"<dummy {self.edge}.{self.step}>"
+
+
+def break_cycles(nodes: Sequence[Key], edges: Iterable[tuple[Key, Key]]) -> set[tuple[Key, Key]]:
+    """The edges to reverse so that the graph has no cycle (back edges of a DFS).
+
+    >>> sorted(break_cycles(["a", "b"], [("a", "b"), ("b", "a")]))
+    [('b', 'a')]
+    """
+    succ: dict[Key, list[Key]] = defaultdict(list)
+    for u, v in edges:
+        if u != v:
+            succ[u].append(v)
+    state: dict[Key, int] = {}  # 1 on the stack, 2 done
+    back: set[tuple[Key, Key]] = set()
+    for root in nodes:
+        if root in state:
+            continue
+        state[root] = 1
+        stack: list[tuple[Key, Iterable[Key]]] = [(root, iter(succ.get(root, ())))]
+        while stack:
+            node, it = stack[-1]
+            for nxt in it:
+                seen = state.get(nxt)
+                if seen is None:
+                    state[nxt] = 1
+                    stack.append((nxt, iter(succ.get(nxt, ()))))
+                    break
+                if seen == 1:
+                    back.add((node, nxt))
+            else:
+                state[node] = 2
+                stack.pop()
+    return back
+
+
+def assign_layers(
+    nodes: Sequence[Key], edges: Sequence[tuple[Key, Key]], pinned: Iterable[Key] = ()
+) -> dict[Key, int]:
+    """Longest-path layers of an acyclic graph (edges point down), top nodes pulled down
+    next to their children unless pinned (see the module docstring)."""
+    pinned = set(pinned)
+    preds: dict[Key, list[Key]] = defaultdict(list)
+    succs: dict[Key, list[Key]] = defaultdict(list)
+    indeg: dict[Key, int] = dict.fromkeys(nodes, 0)
+    for u, v in edges:
+        preds[v].append(u)
+        succs[u].append(v)
+        indeg[v] += 1
+    layer: dict[Key, int] = {}
+    ready = [n for n in nodes if indeg[n] == 0]
+    while ready:
+        node = ready.pop()
+        layer[node] = max((layer[p] + 1 for p in preds[node]), default=0)
+        for nxt in succs[node]:
+            indeg[nxt] -= 1
+            if indeg[nxt] == 0:
+                ready.append(nxt)
+    if len(layer) != len(indeg):
+        raise ValueError("assign_layers needs an acyclic graph (see break_cycles)")
+    for node in nodes:
+        if not preds[node] and succs[node] and node not in pinned:
+            layer[node] = min(layer[c] for c in succs[node]) - 1
+    return layer
+
+
+def count_crossings(
+    upper: Sequence[Any], lower: Sequence[Any], edges: Iterable[tuple[Any, Any]]
+) -> int:
+    """Crossings between two adjacent layers (orders ``upper`` and ``lower``).
+
+    >>> count_crossings(["a", "b"], ["x", "y"], [("a", "y"), ("b", "x")])
+    1
+    """
+    up = {n: i for i, n in enumerate(upper)}
+    low = {n: i for i, n in enumerate(lower)}
+    pairs = sorted((up[u], low[v]) for u, v in edges if u in up and v in low)
+    # Inversions of the lower positions, counted with a sorted list (small layers).
+    seen: list[int] = []
+    crossings = 0
+    for _, p in pairs:
+        k = bisect_right(seen, p)
+        crossings += len(seen) - k
+        seen.insert(k, p)
+    return crossings
+
+
+def _pair_crossings(first: list[int], second: list[int]) -> int:
+    """Crossings between the edges of two neighbours in a layer, ``first`` left of
+    ``second``, given their other ends' positions (edges above and below are kept
+    apart by an offset, so they never count against each other)."""
+    return sum(1 for p in first for q in second if p > q and (p >= 1_000_000) == (q >= 1_000_000))
+
+
+def _isotonic(desired: list[float], gaps: list[float]) -> list[float]:
+    """Positions closest (least squares) to ``desired`` keeping ``x[i+1] - x[i] >= gaps[i]``.
+
+    Shifting by the cumulative gaps turns the constraint into "non-decreasing",
+    which pool-adjacent-violators solves exactly.
+    """
+    offsets = [0.0]
+    for g in gaps:
+        offsets.append(offsets[-1] + g)
+    target = [d - o for d, o in zip(desired, offsets, strict=True)]
+    blocks: list[list[float]] = []  # [mean, weight, count]
+    for t in target:
+        blocks.append([t, 1.0, 1])
+        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
+            m2, w2, c2 = blocks.pop()
+            m1, w1, c1 = blocks.pop()
+            w = w1 + w2
+            blocks.append([(m1 * w1 + m2 * w2) / w, w, int(c1 + c2)])
+    out: list[float] = []
+    for mean, _w, count in blocks:
+        out.extend([mean] * int(count))
+    return [y + o for y, o in zip(out, offsets, strict=True)]
+
+
+def layered_layout(
+    nodes: Sequence[Key],
+    edges: Sequence[tuple[Key, Key]],
+    sizes: Mapping[Key, tuple[float, float]] | None = None,
+    *,
+    pinned: Iterable[Key] = (),
+    order_key: Callable[[Key], Any] | None = None,
+    sweeps: int = 12,
+    node_gap: float = 28.0,
+    layer_gap: float = 90.0,
+    check: Callable[[], None] | None = None,
+) -> Layout:
+    """Lay out ``nodes`` with ``edges`` pointing down (see the module docstring).
+
+    ``sizes`` gives (width, height) per node (default :data:`NODE_SIZE`);
+    ``order_key`` the initial order within a layer (e.g. class then name, so
+    siblings of a class sit together); ``check`` is called now and then and
+    may raise to cancel.
+    """
+    check = check or (lambda: None)
+    sizes = sizes or {}
+    node_list = list(dict.fromkeys(nodes))
+    known = set(node_list)
+    clean = [(u, v) for u, v in dict.fromkeys(edges) if u in known and v in known and u != v]
+    back = break_cycles(node_list, clean)
+    dag = [(v, u) if (u, v) in back else (u, v) for u, v in clean]
+    dag = list(dict.fromkeys(dag))
+    layer = assign_layers(node_list, dag, pinned)
+    if layer:
+        low = min(layer.values())
+        layer = {n: k - low for n, k in layer.items()}
+    check()
+
+    # -- dummy nodes for long edges ---------------------------------------------
+    chains: list[list[Any]] = []
+    n_layers = max(layer.values(), default=-1) + 1
+    layers: list[list[Any]] = [[] for _ in range(n_layers)]
+    rank = order_key or (lambda n: str(n))
+    for node in sorted(node_list, key=rank):
+        layers[layer[node]].append(node)
+    lay_of: dict[Any, int] = dict(layer)
+    down: dict[Any, list[Any]] = defaultdict(list)
+    up: dict[Any, list[Any]] = defaultdict(list)
+    for e, (u, v) in enumerate(dag):
+        chain: list[Any] = [u]
+        for step, k in enumerate(range(layer[u] + 1, layer[v])):
+            d = _Dummy(e, step)
+            lay_of[d] = k
+            layers[k].append(d)
+            chain.append(d)
+        chain.append(v)
+        chains.append(chain)
+        for a, b in zip(chain, chain[1:], strict=False):
+            down[a].append(b)
+            up[b].append(a)
+    check()
+
+    # -- ordering -------------------------------------------------------------
+    # Start from depth-first discovery order (roots and children by order_key):
+    # a tree comes out crossing-free, and siblings start out side by side.
+    discovered: dict[Any, int] = {}
+    for root in sorted(node_list, key=lambda n: (layer[n], rank(n))):
+        if root in discovered:
+            continue
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            if node in discovered:
+                continue
+            discovered[node] = len(discovered)
+            kids = [c for c in down[node] if c not in discovered]
+            kids.sort(
+                key=lambda c: rank(c) if not isinstance(c, _Dummy) else rank(chains[c.edge][-1])
+            )
+            stack.extend(reversed(kids))
+    for lyr in layers:
+        lyr.sort(key=discovered.__getitem__)
+
+    def total_crossings(order: list[list[Any]]) -> int:
+        return sum(
+            count_crossings(order[k], order[k + 1], ((a, b) for a in order[k] for b in down[a]))
+            for k in range(len(order) - 1)
+        )
+
+    def sweep(order: list[list[Any]], downward: bool) -> None:
+        rng = range(1, len(order)) if downward else range(len(order) - 2, -1, -1)
+        for k in rng:
+            ref = order[k - 1] if downward else order[k + 1]
+            where = {n: i for i, n in enumerate(ref)}
+            nbrs = up if downward else down
+            keyed = []
+            for i, n in enumerate(order[k]):
+                ps = [where[p] for p in nbrs[n] if p in where]
+                keyed.append((sum(ps) / len(ps) if ps else float(i), i, n))
+            keyed.sort(key=lambda t: (t[0], t[1]))
+            order[k] = [n for _, _, n in keyed]
+
+    def transpose(order: list[list[Any]]) -> None:
+        """Swap neighbours within a layer while that removes crossings (local repair)."""
+        for _ in range(4):
+            improved = False
+            for k, lyr in enumerate(order):
+                above = {n: i for i, n in enumerate(order[k - 1])} if k else {}
+                below = {n: i for i, n in enumerate(order[k + 1])} if k + 1 < len(order) else {}
+                for i in range(len(lyr) - 1):
+                    a, b = lyr[i], lyr[i + 1]
+                    pa = [above[p] for p in up[a]] + [below[q] + 1_000_000 for q in down[a]]
+                    pb = [above[p] for p in up[b]] + [below[q] + 1_000_000 for q in down[b]]
+                    if not pa or not pb:
+                        continue
+                    here = _pair_crossings(pa, pb)
+                    swapped = _pair_crossings(pb, pa)
+                    if swapped < here:
+                        lyr[i], lyr[i + 1] = b, a
+                        improved = True
+            if not improved:
+                return
+
+    order = [list(lyr) for lyr in layers]
+    best = [list(lyr) for lyr in order]
+    best_crossings = total_crossings(order)
+    for i in range(sweeps):
+        if best_crossings == 0:
+            break
+        check()
+        sweep(order, downward=i % 2 == 0)
+        transpose(order)
+        c = total_crossings(order)
+        if c < best_crossings:
+            best_crossings = c
+            best = [list(lyr) for lyr in order]
+    order = best
+
+    # -- coordinates --------------------------------------------------------
+    def width(n: Any) -> float:
+        return 0.0 if isinstance(n, _Dummy) else sizes.get(n, NODE_SIZE)[0]
+
+    def height(n: Any) -> float:
+        return 0.0 if isinstance(n, _Dummy) else sizes.get(n, NODE_SIZE)[1]
+
+    def gap(a: Any, b: Any) -> float:
+        spacing = node_gap if not (isinstance(a, _Dummy) or isinstance(b, _Dummy)) else 10.0
+        return (width(a) + width(b)) / 2 + spacing
+
+    x: dict[Any, float] = {}
+    for lyr in order:
+        cursor = 0.0
+        for i, n in enumerate(lyr):
+            if i:
+                cursor += gap(lyr[i - 1], n)
+            x[n] = cursor
+    widest = max((x[lyr[-1]] for lyr in order if lyr), default=0.0)
+    for lyr in order:  # centre each layer under the widest one to start with
+        if lyr:
+            shift = (widest - x[lyr[-1]]) / 2
+            for n in lyr:
+                x[n] += shift
+    for i in range(8):
+        check()
+        downward = i % 2 == 0
+        rng = range(1, len(order)) if downward else range(len(order) - 2, -1, -1)
+        for k in rng:
+            lyr = order[k]
+            nbrs = up if downward else down
+            desired = []
+            for n in lyr:
+                ps = [x[p] for p in nbrs[n]]
+                desired.append(sum(ps) / len(ps) if ps else x[n])
+            placed = _isotonic(desired, [gap(a, b) for a, b in zip(lyr, lyr[1:], strict=False)])
+            for n, value in zip(lyr, placed, strict=True):
+                x[n] = value
+    left = min((x[n] - width(n) / 2 for lyr in order for n in lyr), default=0.0)
+    for n in x:
+        x[n] -= left
+
+    row_height = [max((height(n) for n in lyr), default=0.0) for lyr in order]
+    y_top: list[float] = []
+    cursor = 0.0
+    for h in row_height:
+        y_top.append(cursor)
+        cursor += h + layer_gap
+    centre_y = [t + h / 2 for t, h in zip(y_top, row_height, strict=True)]
+
+    pos = {n: (x[n], centre_y[layer[n]]) for n in node_list}
+    drawn: dict[tuple[Any, Any], list[tuple[float, float]]] = {}
+    for (u, v), chain in zip(dag, chains, strict=True):
+        pts = [(x[u], centre_y[layer[u]] + height(u) / 2)]
+        pts += [(x[d], centre_y[lay_of[d]]) for d in chain[1:-1]]
+        pts.append((x[v], centre_y[layer[v]] - height(v) / 2))
+        drawn[(u, v)] = pts
+    routes: list[EdgeRoute] = []
+    for u, v in clean:
+        if (u, v) in back:
+            routes.append(EdgeRoute(u, v, drawn[(v, u)][::-1], reversed=True))
+        else:
+            routes.append(EdgeRoute(u, v, list(drawn[(u, v)])))
+    total_width = max((x[n] + width(n) / 2 for n in x), default=0.0)
+    total_height = cursor - layer_gap if order else 0.0
+    return Layout(
+        pos=pos,
+        layer=layer,
+        edges=routes,
+        crossings=best_crossings,
+        width=total_width,
+        height=max(total_height, 0.0),
+        order=[[n for n in lyr if not isinstance(n, _Dummy)] for lyr in order],
+    )

@@ -1,0 +1,349 @@
+"""Painting a :class:`~ui.dependency_picture.Picture` with a QPainter.
+
+One set of drawing functions serves the screen (the graph view's items call
+:func:`paint_node` / :func:`paint_edge`) and the exports (PNG, SVG, the
+change-board PDF draw the whole picture with :func:`paint_picture`). They
+use only QPainter, QImage, QSvgRenderer, QSvgGenerator and QPdfWriter, which
+Qt allows off the GUI thread, so exports run in the worker. Colours come in
+as a plain dict (the theme's palette, :data:`ui.theme.LIGHT` / ``DARK``).
+
+Reading a drawing: boxes are CIs (class icon, name, class and status),
+dashed boxes are groups of hidden siblings; a line runs from a CI down to
+what it depends on, labelled the way the relationship reads from the upper
+end; impact flows up. Red boxes are down, amber ones degraded, violet ones
+the change set; a thick accent line is a focused impact path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QPointF, QRectF, QSize, QSizeF, Qt
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QImage,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPolygonF,
+)
+from PySide6.QtSvg import QSvgGenerator, QSvgRenderer
+
+import resources
+from cmdb_desktop.catalogue import INACTIVE_STATUSES
+from cmdb_desktop.errors import BadFileError
+from ui.dependency_picture import CHANGED, DEGRADED, DOWN, Picture, PictureEdge, PictureNode
+
+Colours = Mapping[str, str]
+
+#: (border, fill on a light background, fill on a dark one) per state.
+STATE_STYLE = {
+    DOWN: ("#d1242f", "#fdebec", "#4b1f23"),
+    DEGRADED: ("#d4870f", "#fff4dd", "#47361a"),
+    CHANGED: ("#7b4fe0", "#f0eafe", "#302552"),
+}
+STATE_TEXT = {DOWN: "DOWN", DEGRADED: "DEGRADED", CHANGED: "CHANGED"}
+#: Margin around an exported picture (scene units).
+MARGIN = 30.0
+#: Largest side of an exported PNG (pixels); bigger pictures are scaled down.
+MAX_PNG_SIDE = 16000
+
+
+def is_dark(c: Colours) -> bool:
+    return QColor(c["base"]).lightness() < 128
+
+
+class IconRenderers:
+    """Class icons as SVG renderers (one per icon name), for one thread's painting."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, QSvgRenderer] = {}
+
+    def get(self, name: str) -> QSvgRenderer:
+        found = self._cache.get(name)
+        if found is None:
+            file = resources.path("icons", "classes", f"{name or 'ci'}.svg")
+            if not file.exists():
+                file = resources.path("icons", "classes", "ci.svg")
+            svg = file.read_text(encoding="utf-8").replace("currentColor", "#ffffff")
+            found = self._cache[name] = QSvgRenderer(QByteArray(svg.encode("utf-8")))
+        return found
+
+
+def make_font(size: float, bold: bool = False) -> QFont:
+    font = QFont()
+    font.setPointSizeF(size)
+    font.setBold(bold)
+    return font
+
+
+NAME_FONT = 9.0
+SMALL_FONT = 7.5
+
+
+def node_rect(node: PictureNode) -> QRectF:
+    return QRectF(node.x - node.width / 2, node.y - node.height / 2, node.width, node.height)
+
+
+def paint_node(
+    p: QPainter,
+    node: PictureNode,
+    rect: QRectF,
+    c: Colours,
+    icons: IconRenderers,
+    *,
+    selected: bool = False,
+    hover: bool = False,
+) -> None:
+    """One box (a CI or a group) inside ``rect``."""
+    dark = is_dark(c)
+    p.save()
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+    fill = QColor(c["base"])
+    border = QColor(c["border"])
+    width = 1.2
+    style = Qt.PenStyle.SolidLine
+    text = QColor(c["text"])
+    if node.group is not None:
+        fill = QColor(c["alt"])
+        style = Qt.PenStyle.DashLine
+        border = QColor(c["muted"])
+    if node.state in STATE_STYLE:
+        b, light, deep = STATE_STYLE[node.state]
+        border, fill, width = QColor(b), QColor(deep if dark else light), 2.0
+    if node.status in INACTIVE_STATUSES:
+        style = Qt.PenStyle.DashLine
+        text = QColor(c["muted"])
+    if node.on_path or node.centre:
+        border, width = QColor(c["accent"]), 2.6
+    if hover:
+        fill = fill.darker(104) if not dark else fill.lighter(115)
+    if selected:
+        border, width = QColor(c["accent"]), 3.0
+    pen = QPen(border, width, style)
+    p.setPen(pen)
+    p.setBrush(QBrush(fill))
+    inner = rect.adjusted(width / 2, width / 2, -width / 2, -width / 2)
+    p.drawRoundedRect(inner, 8, 8)
+
+    icon_size = 26.0 if node.group is None else 22.0
+    icon_rect = QRectF(rect.left() + 10, rect.center().y() - icon_size / 2, icon_size, icon_size)
+    if node.group is not None:
+        p.setOpacity(0.55)
+    icons.get(node.icon).render(p, icon_rect)
+    p.setOpacity(1.0)
+    left = icon_rect.right() + 9
+    avail = rect.right() - left - 8
+    if node.group is not None:
+        p.setPen(QColor(c["text"]))
+        p.setFont(make_font(NAME_FONT, True))
+        fm = QFontMetricsF(p.font())
+        p.drawText(
+            QRectF(left, rect.top(), avail, rect.height() / 2 + 5),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
+            fm.elidedText(node.label, Qt.TextElideMode.ElideRight, avail),
+        )
+        p.setPen(QColor(c["muted"]))
+        p.setFont(make_font(SMALL_FONT))
+        p.drawText(
+            QRectF(left, rect.center().y() + 4, avail, rect.height() / 2 - 4),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
+            "double-click to show them",
+        )
+        p.restore()
+        return
+    badge = STATE_TEXT.get(node.state or "")
+    name_avail = avail
+    if badge:
+        p.setFont(make_font(6.5, True))
+        bw = QFontMetricsF(p.font()).horizontalAdvance(badge) + 10
+        badge_rect = QRectF(rect.right() - bw - 6, rect.top() + 5, bw, 13)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(STATE_STYLE[node.state or ""][0]))
+        p.drawRoundedRect(badge_rect, 6, 6)
+        p.setPen(QColor("#ffffff"))
+        p.drawText(badge_rect, Qt.AlignmentFlag.AlignCenter, badge)
+        name_avail = avail - bw - 4
+    p.setPen(text)
+    p.setFont(make_font(NAME_FONT, True))
+    fm = QFontMetricsF(p.font())
+    p.drawText(
+        QRectF(left, rect.top() + 4, max(name_avail, 10), rect.height() / 2 - 2),
+        Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
+        fm.elidedText(node.label, Qt.TextElideMode.ElideRight, max(name_avail, 10)),
+    )
+    p.setPen(QColor(c["muted"]))
+    p.setFont(make_font(SMALL_FONT))
+    sub = node.class_name + (f" · {node.status}" if node.status else "")
+    fm = QFontMetricsF(p.font())
+    p.drawText(
+        QRectF(left, rect.center().y() + 3, avail, rect.height() / 2 - 5),
+        Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
+        fm.elidedText(sub, Qt.TextElideMode.ElideRight, avail),
+    )
+    p.restore()
+
+
+def edge_path(points: list[tuple[float, float]]) -> QPainterPath:
+    """Smooth vertical S-curves through the route's points."""
+    path = QPainterPath(QPointF(*points[0]))
+    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+        dy = (y1 - y0) / 2
+        path.cubicTo(QPointF(x0, y0 + dy), QPointF(x1, y1 - dy), QPointF(x1, y1))
+    return path
+
+
+def edge_pen(edge: PictureEdge, c: Colours, *, hover: bool = False) -> QPen:
+    if edge.on_path:
+        return QPen(QColor(c["accent"]), 3.0)
+    colour = QColor(c["muted"])
+    colour.setAlpha(255 if hover else 150)
+    return QPen(colour, 2.0 if hover else 1.3)
+
+
+def paint_edge(p: QPainter, edge: PictureEdge, c: Colours, *, hover: bool = False) -> None:
+    """The line and its arrowhead (at the end that is depended on)."""
+    p.save()
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    pen = edge_pen(edge, c, hover=hover)
+    p.setPen(pen)
+    p.setBrush(Qt.BrushStyle.NoBrush)
+    p.drawPath(edge_path(edge.points))
+    x, y = edge.points[-1]
+    sign = -1.0 if edge.climbs else 1.0  # the arrow points the way the line ends
+    size = 7.0 if not edge.on_path else 9.0
+    head = QPolygonF(
+        [
+            QPointF(x, y),
+            QPointF(x - size / 2, y - sign * size),
+            QPointF(x + size / 2, y - sign * size),
+        ]
+    )
+    p.setPen(Qt.PenStyle.NoPen)
+    p.setBrush(pen.color())
+    p.drawPolygon(head)
+    p.restore()
+
+
+def label_rect(edge: PictureEdge, font: QFont) -> QRectF:
+    """Where an edge's label goes: just above the box it points to."""
+    fm = QFontMetricsF(font)
+    w = fm.horizontalAdvance(edge.label) + 10
+    h = fm.height() + 2
+    x, y = edge.points[-1]
+    offset = -(h + 12) if not edge.climbs else 12
+    return QRectF(x - w / 2, y + offset, w, h)
+
+
+def paint_label(p: QPainter, edge: PictureEdge, c: Colours) -> None:
+    if not edge.label:
+        return
+    p.save()
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    font = make_font(SMALL_FONT)
+    p.setFont(font)
+    rect = label_rect(edge, font)
+    p.setPen(Qt.PenStyle.NoPen)
+    bg = QColor(c["window"])
+    bg.setAlpha(235)
+    p.setBrush(bg)
+    p.drawRoundedRect(rect, 4, 4)
+    p.setPen(QColor(c["accent"]) if edge.on_path else QColor(c["muted"]))
+    p.drawText(rect, Qt.AlignmentFlag.AlignCenter, edge.label)
+    p.restore()
+
+
+def labelled_edges(picture: Picture) -> list[PictureEdge]:
+    """One label per (box pointed to, label): siblings' lines converge, so one says it."""
+    seen: set[tuple[object, str]] = set()
+    out = []
+    for edge in picture.edges:
+        key = (edge.lower, edge.label)
+        if edge.label and key not in seen:
+            seen.add(key)
+            out.append(edge)
+    return out
+
+
+def paint_picture(
+    p: QPainter,
+    picture: Picture,
+    c: Colours,
+    icons: IconRenderers,
+    target: QRectF,
+    *,
+    max_scale: float = 1.5,
+) -> None:
+    """The whole picture, scaled to fit (never enlarged past ``max_scale``), centred in
+    ``target``."""
+    w = picture.width + 2 * MARGIN
+    h = picture.height + 2 * MARGIN
+    scale = min(target.width() / w, target.height() / h, max_scale) if w and h else 1.0
+    p.save()
+    p.translate(
+        target.left() + (target.width() - w * scale) / 2,
+        target.top() + (target.height() - h * scale) / 2,
+    )
+    p.scale(scale, scale)
+    p.translate(MARGIN, MARGIN)
+    for edge in picture.edges:
+        paint_edge(p, edge, c)
+    for edge in labelled_edges(picture):
+        paint_label(p, edge, c)
+    for node in picture.nodes:
+        paint_node(p, node, node_rect(node), c, icons)
+    p.restore()
+
+
+def save_png(picture: Picture, path: str | Path, c: Colours, scale: float = 2.0) -> Path:
+    out = Path(path)
+    w = picture.width + 2 * MARGIN
+    h = picture.height + 2 * MARGIN
+    scale = min(scale, MAX_PNG_SIDE / max(w, h, 1.0))
+    image = QImage(
+        QSize(max(1, int(w * scale)), max(1, int(h * scale))), QImage.Format.Format_ARGB32
+    )
+    image.fill(QColor(c["base"]))
+    painter = QPainter(image)
+    paint_picture(
+        painter,
+        picture,
+        c,
+        IconRenderers(),
+        QRectF(0, 0, image.width(), image.height()),
+        max_scale=scale,
+    )
+    painter.end()
+    if not image.save(str(out), "PNG"):
+        raise BadFileError(f"Cannot write {out}: check the folder exists and is writable.")
+    return out
+
+
+def save_svg(picture: Picture, path: str | Path, c: Colours, title: str = "") -> Path:
+    out = Path(path)
+    w = picture.width + 2 * MARGIN
+    h = picture.height + 2 * MARGIN
+    generator = QSvgGenerator()
+    generator.setFileName(str(out))
+    generator.setSize(QSize(int(w), int(h)))
+    generator.setViewBox(QRectF(0, 0, w, h))
+    generator.setTitle(title or "Dependency graph")
+    generator.setDescription("CMDB Desktop dependency graph")
+    painter = QPainter()
+    if not painter.begin(generator):
+        raise BadFileError(f"Cannot write {out}: check the folder exists and is writable.")
+    painter.fillRect(QRectF(0, 0, w, h), QColor(c["base"]))
+    paint_picture(painter, picture, c, IconRenderers(), QRectF(0, 0, w, h))
+    painter.end()
+    if not out.exists():
+        raise BadFileError(f"Cannot write {out}.")
+    return out
+
+
+def picture_size(picture: Picture) -> QSizeF:
+    return QSizeF(picture.width + 2 * MARGIN, picture.height + 2 * MARGIN)

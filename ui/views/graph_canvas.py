@@ -1,0 +1,313 @@
+"""The drawing surface of a dependency picture: a QGraphicsView with one item per
+box, line and label, painted by :mod:`ui.picture_paint`.
+
+Zoom with the wheel (around the mouse), Ctrl++ / Ctrl+- / Ctrl+0 (fit); pan by
+dragging the background. Signals carry the picture's node keys (a CI id, or
+a group key): ``nodeClicked``, ``nodeDoubleClicked`` and ``nodeMenu`` (with the
+global position). The canvas never reads the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from PySide6.QtCore import QPoint, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPainterPathStroker
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsScene,
+    QGraphicsSceneContextMenuEvent,
+    QGraphicsSceneHoverEvent,
+    QGraphicsSceneMouseEvent,
+    QGraphicsView,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
+
+from ui.dependency_picture import Picture, PictureEdge, PictureNode
+from ui.picture_paint import (
+    MARGIN,
+    SMALL_FONT,
+    IconRenderers,
+    edge_path,
+    label_rect,
+    labelled_edges,
+    make_font,
+    paint_edge,
+    paint_label,
+    paint_node,
+)
+from ui.theme import LIGHT
+
+#: Zoom limits (scale factors).
+MIN_ZOOM = 0.05
+MAX_ZOOM = 3.0
+ZOOM_STEP = 1.2
+#: A new drawing is shown whole unless that makes text unreadable: then at this
+#: zoom, around its centre box (Fit shows everything).
+READABLE_ZOOM = 0.6
+
+
+class NodeItem(QGraphicsItem):
+    def __init__(self, node: PictureNode, canvas: GraphCanvas) -> None:
+        super().__init__()
+        self.node = node
+        self.canvas = canvas
+        self.rect = QRectF(-node.width / 2, -node.height / 2, node.width, node.height)
+        self._hover = False
+        self.edges: list[EdgeItem] = []
+        self.setPos(node.x, node.y)
+        self.setZValue(2)
+        self.setAcceptHoverEvents(True)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, True)
+        # text and icons are the expensive part: paint once per zoom level
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        if node.group is not None:
+            self.setToolTip(
+                f"{node.label}: double-click to show them, right-click for more.\n"
+                f"They are grouped so that big neighbourhoods stay readable."
+            )
+        else:
+            status = f" · {node.status}" if node.status else ""
+            state = f"\nState: {node.state}" if node.state else ""
+            self.setToolTip(f"{node.label}\n{node.class_name}{status}{state}")
+
+    def boundingRect(self) -> QRectF:
+        return self.rect.adjusted(-3, -3, 3, 3)
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addRoundedRect(self.rect, 8, 8)
+        return path
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        paint_node(
+            painter,
+            self.node,
+            self.rect,
+            self.canvas.colours,
+            self.canvas.icons,
+            selected=self.isSelected(),
+            hover=self._hover,
+        )
+
+    def hoverEnterEvent(self, event: QGraphicsSceneHoverEvent) -> None:
+        self._set_hover(True)
+
+    def hoverLeaveEvent(self, event: QGraphicsSceneHoverEvent) -> None:
+        self._set_hover(False)
+
+    def _set_hover(self, on: bool) -> None:
+        self._hover = on
+        self.update()
+        for edge in self.edges:
+            edge.set_hover(on)
+
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        super().mousePressEvent(event)
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.canvas.nodeClicked.emit(self.node.key)
+
+    def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        self.canvas.nodeDoubleClicked.emit(self.node.key)
+
+    def contextMenuEvent(self, event: QGraphicsSceneContextMenuEvent) -> None:
+        self.scene().clearSelection()
+        self.setSelected(True)
+        self.canvas.nodeMenu.emit(self.node.key, event.screenPos())
+
+
+class EdgeItem(QGraphicsItem):
+    def __init__(self, edge: PictureEdge, canvas: GraphCanvas) -> None:
+        super().__init__()
+        self.edge = edge
+        self.canvas = canvas
+        self.path = edge_path(edge.points)
+        self._hover = False
+        self._bounds = self.path.boundingRect().adjusted(-10, -10, 10, 10)
+        self.setZValue(1 if not edge.on_path else 1.5)
+        if edge.label:
+            self.setToolTip(edge.label)
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def shape(self) -> QPainterPath:
+        stroker = QPainterPathStroker()
+        stroker.setWidth(8)
+        return stroker.createStroke(self.path)
+
+    def set_hover(self, on: bool) -> None:
+        self._hover = on
+        self.update()
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        paint_edge(painter, self.edge, self.canvas.colours, hover=self._hover)
+
+
+class LabelItem(QGraphicsItem):
+    def __init__(self, edge: PictureEdge, canvas: GraphCanvas) -> None:
+        super().__init__()
+        self.edge = edge
+        self.canvas = canvas
+        self._rect = label_rect(edge, make_font(SMALL_FONT))
+        self.setZValue(1.8)
+
+    def boundingRect(self) -> QRectF:
+        return self._rect
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        paint_label(painter, self.edge, self.canvas.colours)
+
+
+class GraphCanvas(QGraphicsView):
+    nodeClicked = Signal(object)
+    nodeDoubleClicked = Signal(object)
+    nodeMenu = Signal(object, QPoint)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("graphCanvas")
+        self.colours: Mapping[str, str] = LIGHT
+        self.icons = IconRenderers()
+        self.picture: Picture | None = None
+        self.items_by_key: dict[int | str, NodeItem] = {}
+        self.edge_items: list[EdgeItem] = []
+        self.label_items: list[LabelItem] = []
+        self._scene = QGraphicsScene(self)
+        self.setScene(self._scene)
+        self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
+        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
+        self.setFrameShape(QGraphicsView.Shape.NoFrame)
+        self._fit_pending = False
+
+    # -- content ---------------------------------------------------------------
+    def set_colours(self, colours: Mapping[str, str]) -> None:
+        self.colours = colours
+        self.setBackgroundBrush(QBrush(QColor(colours["base"])))
+        for item in self.items_by_key.values():
+            item.update()
+        self._scene.update()
+
+    def clear(self) -> None:
+        self._scene.clear()
+        self.items_by_key = {}
+        self.edge_items = []
+        self.label_items = []
+        self.picture = None
+
+    def set_picture(
+        self, picture: Picture, *, fit: bool = True, focus: int | str | None = None
+    ) -> None:
+        """Draw ``picture`` (replacing what was there); fit it, or keep ``focus`` in view."""
+        selected = [i.node.key for i in self._scene.selectedItems() if isinstance(i, NodeItem)]
+        self.clear()
+        self.picture = picture
+        scene = self._scene
+        for node in picture.nodes:
+            item = NodeItem(node, self)
+            scene.addItem(item)
+            self.items_by_key[node.key] = item
+        for edge in picture.edges:
+            item_e = EdgeItem(edge, self)
+            scene.addItem(item_e)
+            self.edge_items.append(item_e)
+            for key in (edge.upper, edge.lower):
+                if key in self.items_by_key:
+                    self.items_by_key[key].edges.append(item_e)
+        for edge in labelled_edges(picture):
+            label = LabelItem(edge, self)
+            scene.addItem(label)
+            self.label_items.append(label)
+        scene.setSceneRect(
+            QRectF(-MARGIN, -MARGIN, picture.width + 2 * MARGIN, picture.height + 2 * MARGIN)
+        )
+        for key in selected:
+            if key in self.items_by_key:
+                self.items_by_key[key].setSelected(True)
+        if fit:
+            self._fit_pending = not self.isVisible()
+            self.fit(readable=True)
+        elif focus is not None and focus in self.items_by_key:
+            self.centerOn(self.items_by_key[focus])
+
+    def node_item(self, key: int | str) -> NodeItem | None:
+        return self.items_by_key.get(key)
+
+    def select(self, key: int | str) -> bool:
+        item = self.items_by_key.get(key)
+        if item is None:
+            return False
+        self._scene.clearSelection()
+        item.setSelected(True)
+        self.ensureVisible(item, 40, 40)
+        return True
+
+    # -- zoom ----------------------------------------------------------------------
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def zoom_by(self, factor: float) -> None:
+        current = self.zoom()
+        target = min(max(current * factor, MIN_ZOOM), MAX_ZOOM)
+        if current > 0:
+            self.scale(target / current, target / current)
+
+    def zoom_in(self) -> None:
+        self.zoom_by(ZOOM_STEP)
+
+    def zoom_out(self) -> None:
+        self.zoom_by(1 / ZOOM_STEP)
+
+    def fit(self, *, readable: bool = False) -> None:
+        """Show the whole picture (never blowing small ones up past 100 %). With
+        ``readable``, never below :data:`READABLE_ZOOM` either: then the centre
+        box (or the top of the drawing) is shown and the rest is a pan away."""
+        rect = self._scene.sceneRect()
+        if rect.isEmpty():
+            return
+        self.resetTransform()
+        self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
+        floor = READABLE_ZOOM if readable else MIN_ZOOM
+        if self.zoom() > 1.0:
+            self.resetTransform()
+        elif self.zoom() < floor:
+            self.resetTransform()
+            self.scale(floor, floor)
+            centre = next(
+                (
+                    i
+                    for i in self.items_by_key.values()
+                    if i.node.centre or i.node.state == "changed"
+                ),
+                None,
+            )
+            if centre is not None:
+                self.centerOn(centre)
+            else:
+                self.centerOn(rect.center().x(), rect.top() + self.viewport().height() / 2 / floor)
+            return
+        self.centerOn(rect.center())
+
+    def wheelEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        delta = event.angleDelta().y()
+        if delta:
+            self.zoom_by(ZOOM_STEP ** (delta / 120))
+            event.accept()
+            return
+        super().wheelEvent(event)
+
+    def showEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        super().showEvent(event)
+        if self._fit_pending:  # fitted while hidden: the viewport had no real size yet
+            self._fit_pending = False
+            self.fit(readable=True)

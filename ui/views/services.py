@@ -1,0 +1,326 @@
+"""The *Services* workspace: what a service depends on, layer by layer, and where
+it is fragile.
+
+Choose a service (the list holds every CI of a service class; any CI can be
+chosen with the search box). The worker computes its dependency map
+(``analysis.depends``: every CI with an impact path to it, nearest first) and
+its single points of failure (``analysis.spof``: each CI whose failure alone
+takes it down, redundancy rules honoured). The left side draws the layers
+(one bar per class, nearest layer on top, single points of failure in red);
+the table lists the dependencies of the chosen layer, SPOFs first and red.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHeaderView,
+    QLabel,
+    QSizePolicy,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cmdb_desktop.analysis import Layer
+from cmdb_desktop.cmdb import Cmdb
+from cmdb_desktop.items import CiRef
+from ui import jobs_analysis
+from ui.jobs_analysis import ServiceMap
+from ui.models.rows import RowsModel
+from ui.picture_paint import STATE_STYLE, IconRenderers
+from ui.theme import LIGHT
+from ui.views.ci_search import CiSearchBox
+from ui.views.toolstrip import ToolStrip, html, make_action, tool_button
+
+if TYPE_CHECKING:
+    from ui.main_window import MainWindow
+
+SPOF_COLOUR = STATE_STYLE["down"][0]
+ROW_HEIGHT = 34
+
+
+class LayerMap(QWidget):
+    """One bar per layer (class); ``layerChosen(class name | None)`` on click."""
+
+    layerChosen = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("layerMap")
+        self.layers: list[Layer] = []
+        self.spofs: dict[str, int] = {}
+        self.icons: dict[str, str] = {}
+        self.chosen: str | None = None
+        self.colours = LIGHT
+        self._renderers = IconRenderers()
+        self.setMouseTracking(True)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+
+    def set_layers(self, layers: list[Layer], spofs: dict[str, int], icons: dict[str, str]) -> None:
+        self.layers, self.spofs, self.icons = layers, spofs, icons
+        self.chosen = None
+        self.updateGeometry()
+        self.update()
+
+    def sizeHint(self) -> QSize:
+        return QSize(360, 12 + ROW_HEIGHT * max(1, len(self.layers)))
+
+    def minimumSizeHint(self) -> QSize:
+        return self.sizeHint()
+
+    def _row_at(self, y: float) -> int | None:
+        row = int((y - 6) // ROW_HEIGHT)
+        return row if 0 <= row < len(self.layers) else None
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        row = self._row_at(event.position().y())
+        name = self.layers[row].class_name if row is not None else None
+        self.chosen = None if name == self.chosen else name
+        self.layerChosen.emit(self.chosen)
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        c = self.colours
+        biggest = max((layer.cis for layer in self.layers), default=1)
+        label_w = 190.0
+        bar_x = label_w + 12
+        bar_w = max(40.0, self.width() - bar_x - 110)
+        bold = QFont(self.font())
+        bold.setBold(True)
+        for n, layer in enumerate(self.layers):
+            top = 6 + n * ROW_HEIGHT
+            row = QRectF(4, top, self.width() - 8, ROW_HEIGHT - 4)
+            if layer.class_name == self.chosen:
+                p.setPen(Qt.PenStyle.NoPen)
+                p.setBrush(QColor(c["chip"]))
+                p.drawRoundedRect(row, 6, 6)
+            self._renderers.get(self.icons.get(layer.class_name, "")).render(
+                p, QRectF(10, top + 5, 20, 20)
+            )
+            p.setPen(QColor(c["text"]))
+            p.setFont(self.font())
+            p.drawText(
+                QRectF(36, top, label_w - 30, ROW_HEIGHT - 4),
+                int(Qt.AlignmentFlag.AlignVCenter),
+                layer.class_name,
+            )
+            width = bar_w * layer.cis / biggest
+            spof = self.spofs.get(layer.class_name, 0)
+            bar = QRectF(bar_x, top + 8, max(width, 3.0), ROW_HEIGHT - 20)
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(QColor(c["accent"]).lighter(150))
+            p.drawRoundedRect(bar, 3, 3)
+            if spof:
+                p.setBrush(QColor(SPOF_COLOUR))
+                p.drawRoundedRect(
+                    QRectF(bar_x, top + 8, max(width * spof / layer.cis, 3.0), bar.height()), 3, 3
+                )
+            text = f"{layer.cis:,}"
+            if spof:
+                text += f"  ·  {spof:,} SPOF"
+            p.setPen(QColor(SPOF_COLOUR) if spof else QColor(c["muted"]))
+            p.setFont(bold if spof else self.font())
+            p.drawText(
+                QRectF(bar_x + width + 8, top, 110, ROW_HEIGHT - 4),
+                int(Qt.AlignmentFlag.AlignVCenter),
+                text,
+            )
+        p.end()
+
+
+class ServicesView(QWidget):
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.setObjectName("servicesView")
+        self.window_ = window
+        self.cmdb: Cmdb | None = None
+        self.result: ServiceMap | None = None
+        from ui.views.ci_panel import make_search
+
+        self.strip = ToolStrip(self)
+        bar = self.strip.layout_
+        self.services = QComboBox(self)
+        self.services.setMinimumWidth(300)
+        self.services.setPlaceholderText("Choose a service")
+        self.services.activated.connect(self._service_chosen)
+        search = make_search(window.runner, lambda: self.cmdb, "services-search")
+        self.search_box = CiSearchBox(search, "…or any CI: name, #ID", self)
+        self.search_box.picked.connect(lambda ref: self.show_service(ref.id))
+        self.graph_action = make_action(
+            self, "Show in graph", "graph", "Draw what this service depends on"
+        )
+        self.graph_action.triggered.connect(self._show_graph)
+        bar.addWidget(QLabel("Service", self))
+        bar.addWidget(self.services)
+        bar.addWidget(self.search_box)
+        bar.addWidget(tool_button(self, self.graph_action, text=True))
+        bar.addStretch(1)
+        self.header = ToolStrip(self, name="ciHeader")
+        self.title = QLabel("Choose a service to see what it depends on.", self)
+        self.title.setObjectName("servicesTitle")
+        self.title.setWordWrap(True)
+        self.header.layout_.addWidget(self.title, 1)
+        self.layer_map = LayerMap(self)
+        self.layer_map.layerChosen.connect(self._layer_chosen)
+        self.model = RowsModel(("Distance", "Name", "Class", "Single point of failure"), self)
+        self.model.bold_column = 3
+        self.view = QTableView(self)
+        self.view.setObjectName("serviceDependencies")
+        self.view.setModel(self.model)
+        self.view.setSortingEnabled(True)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setAlternatingRowColors(True)
+        self.view.verticalHeader().hide()
+        self.view.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.view.doubleClicked.connect(self._open)
+        self.view.clicked.connect(self._open)
+        left = QWidget(self)
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(8, 8, 8, 8)
+        self.layers_title = QLabel("Layers", left)
+        self.layers_title.setProperty("role", "subheading")
+        ll.addWidget(self.layers_title)
+        ll.addWidget(self.layer_map)
+        ll.addStretch(1)
+        split = QSplitter(Qt.Orientation.Horizontal, self)
+        split.addWidget(left)
+        split.addWidget(self.view)
+        split.setStretchFactor(1, 1)
+        split.setSizes([420, 700])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.strip)
+        layout.addWidget(self.header)
+        layout.addWidget(split, 1)
+        self.graph_action.setEnabled(False)
+
+    def styled_parts(self) -> list[QWidget]:
+        return [self.strip, self.header, self.layers_title]
+
+    def set_colours(self, colours: object) -> None:
+        self.layer_map.colours = colours  # type: ignore[assignment]
+        self.layer_map.update()
+
+    def set_cmdb(self, cmdb: Cmdb | None) -> None:
+        self.cmdb = cmdb
+        self.result = None
+        self.services.clear()
+        self.model.set_rows([])
+        self.layer_map.set_layers([], {}, {})
+        self.search_box.meta = cmdb.meta if cmdb is not None else None
+        self.title.setText("Choose a service to see what it depends on.")
+        self.graph_action.setEnabled(False)
+        self._listed = False
+
+    def showEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        super().showEvent(event)
+        self.load_services()
+
+    def load_services(self) -> None:
+        """Fill the list of services (once per CMDB, when the view is first shown)."""
+        if self.cmdb is None or getattr(self, "_listed", False):
+            return
+        self._listed = True
+
+        def done(refs: list[CiRef]) -> None:
+            self.services.clear()
+            for ref in refs:
+                self.services.addItem(f"{ref.name}  —  {ref.class_name}", ref.id)
+
+        self.window_.runner.submit(
+            "Listing services",
+            jobs_analysis.service_cis,
+            self.cmdb,
+            on_done=done,
+            key="services-list",
+            replace=True,
+            visible=False,
+        )
+
+    def _service_chosen(self, index: int) -> None:
+        ci = self.services.itemData(index)
+        if ci is not None:
+            self.show_service(int(ci))
+
+    def show_service(self, ci: int) -> None:
+        if self.cmdb is None:
+            return
+        self.title.setText("Finding dependencies and single points of failure…")
+        self.window_.runner.submit(
+            "Service dependencies",
+            jobs_analysis.service_map,
+            self.cmdb,
+            ci,
+            on_done=self.show_map,
+            on_error=lambda exc: self.window_.report_error("Cannot map the service", exc),
+            key="service-map",
+            replace=True,
+        )
+
+    def show_map(self, result: ServiceMap) -> None:
+        self.result = result
+        deps = result.depends
+        per_class: dict[str, int] = {}
+        for d in result.spof.spof:
+            per_class[d.ci.class_name] = per_class.get(d.ci.class_name, 0) + 1
+        icons = {c.name: c.icon for c in self.cmdb.meta.classes} if self.cmdb else {}
+        self.layer_map.set_layers(deps.layers, per_class, icons)
+        ref = deps.ci
+        n_spof = len(result.spof.spof)
+        inactive = "" if deps.active else " It is retired, so nothing can take it down."
+        self.title.setText(
+            f"<b>{html(ref.name)}</b> ({html(ref.class_name)}) depends on "
+            f"<b>{len(deps.dependencies):,}</b> CIs in {len(deps.layers):,} layers; "
+            f"<span style='color:{SPOF_COLOUR}'><b>{n_spof:,}</b> single point"
+            f"{'s' if n_spof != 1 else ''} of failure</span> (each takes it down alone)." + inactive
+        )
+        self.layers_title.setText("Layers (click one to list it)")
+        idx = self.services.findData(ref.id)
+        if idx >= 0:
+            self.services.setCurrentIndex(idx)
+        self.graph_action.setEnabled(True)
+        self._fill(None)
+
+    def _fill(self, class_name: str | None) -> None:
+        if self.result is None:
+            return
+        spof_ids = self.result.spof_ids
+        deps = [
+            d
+            for d in self.result.depends.dependencies
+            if class_name is None or d.ci.class_name == class_name
+        ]
+        deps.sort(key=lambda d: (d.ci.id not in spof_ids, d.distance, d.ci.name.casefold()))
+        self.model.set_rows(
+            [
+                (d.distance, d.ci.name, d.ci.class_name, "yes" if d.ci.id in spof_ids else "")
+                for d in deps
+            ],
+            [d.ci.id for d in deps],
+        )
+        spof_rows = {n for n, d in enumerate(deps) if d.ci.id in spof_ids}
+        self.model.foreground = lambda row, col: SPOF_COLOUR if row in spof_rows else None
+
+    def _layer_chosen(self, class_name: str | None) -> None:
+        self._fill(class_name)
+
+    def _open(self, index: object) -> None:
+        ci = self.model.ci_id(index.row())  # type: ignore[attr-defined]
+        if ci is not None:
+            self.window_.show_ci(ci)
+
+    def _show_graph(self) -> None:
+        if self.result is not None:
+            self.window_.workbench.show_graph(
+                self.result.depends.ci.id, depth=3, direction="upstream"
+            )

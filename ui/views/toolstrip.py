@@ -1,0 +1,58 @@
+"""Small building blocks shared by the part-2 workspaces.
+
+* :class:`ToolStrip`: the bar at the top of a workspace, styled like the
+  browser's filter bar (the theme's stylesheet goes on strips and panels,
+  never on the big item views, see :class:`ui.theme.Theme`);
+* :func:`tool_button`, :func:`make_action`: icon buttons for actions;
+* :func:`html`: escape text shown in rich-text labels.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QToolButton, QWidget
+
+from ui.theme import icon
+
+
+class ToolStrip(QFrame):
+    """A horizontal bar; ``layout_`` takes the widgets."""
+
+    def __init__(self, parent: QWidget | None = None, *, name: str = "filterBar") -> None:
+        super().__init__(parent)
+        self.setObjectName(name)
+        self.layout_ = QHBoxLayout(self)
+        self.layout_.setContentsMargins(8, 6, 8, 6)
+        self.layout_.setSpacing(6)
+
+
+def tool_button(parent: QWidget, action: QAction, *, text: bool = False) -> QToolButton:
+    button = QToolButton(parent)
+    button.setDefaultAction(action)
+    button.setAutoRaise(True)
+    if text:
+        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+    return button
+
+
+def make_action(
+    parent: QWidget, text: str, icon_name: str = "", tip: str = "", shortcut: str | None = None
+) -> QAction:
+    """An action whose icon follows the theme (``data()`` holds the icon name, which
+    the main window uses to re-tint icons when the theme changes)."""
+    action = QAction(text, parent)
+    if icon_name:
+        action.setIcon(icon(icon_name))
+        action.setData(icon_name)
+    if tip:
+        action.setToolTip(tip)
+        action.setStatusTip(tip)
+    if shortcut:
+        action.setShortcut(QKeySequence(shortcut))
+        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+    return action
+
+
+def html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
