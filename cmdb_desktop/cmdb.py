@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cmdb_desktop import catalogue
@@ -34,7 +35,7 @@ from cmdb_desktop.db import (
     sqlite_path,
     to_url,
 )
-from cmdb_desktop.errors import CmdbError, SchemaError
+from cmdb_desktop.errors import BusyError, CmdbError, SchemaError
 from cmdb_desktop.history import HistoryService, current_user
 from cmdb_desktop.items import ItemService
 from cmdb_desktop.metamodel import Metamodel
@@ -49,6 +50,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Listener = Callable[[ChangeSummary], None]
+
+#: How many times a write waits the busy timeout for another writer's lock.
+WRITE_LOCK_ATTEMPTS = 2
 
 
 class Cmdb:
@@ -216,10 +220,27 @@ class Cmdb:
         """A short-lived session whose work commits as one transaction on success.
 
         On SQLite the transaction starts with ``BEGIN IMMEDIATE`` so a second
-        writer waits (busy timeout) instead of failing half-way.
+        writer waits (busy timeout) instead of failing half-way. Taking the lock
+        is the only step that can wait: it is retried once (nothing has been
+        done yet, so that is safe), then :class:`BusyError` says who to wait for,
+        never a raw "database is locked".
         """
         with self._sessions() as s:
-            s.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+            for attempt in range(WRITE_LOCK_ATTEMPTS):
+                try:
+                    s.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+                    break
+                except OperationalError as exc:
+                    if not _is_busy(exc):
+                        raise
+                    s.rollback()
+                    if attempt + 1 == WRITE_LOCK_ATTEMPTS:
+                        raise BusyError(
+                            f"The CMDB is busy: another program (an import, a rollback, "
+                            f"another window) has been writing to {self.describe()} for "
+                            "longer than we waited. Nothing was written; try again when it "
+                            "has finished."
+                        ) from None
             try:
                 yield s
                 s.commit()
@@ -301,6 +322,11 @@ class Cmdb:
 
     def describe(self) -> str:
         return str(self.path) if self.path is not None else self.url
+
+
+def _is_busy(exc: OperationalError) -> bool:
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    return code in (5, 6) or "database is locked" in str(exc.orig)  # SQLITE_BUSY, _LOCKED
 
 
 def _check_sqlite_header(path: Path) -> None:

@@ -90,6 +90,13 @@ class ConflictError(CmdbError):
         return data
 
 
+class BusyError(ConflictError):
+    """Another program kept the database's write lock longer than we waited.
+
+    Nothing was written; trying again later is safe.
+    """
+
+
 class StaleVersionError(ConflictError):
     """An optimistic-lock failure: the CI's version moved on since it was read.
 

@@ -14,6 +14,8 @@ the test run down.
   was committed; killed from outside.
 * ``edit DB IDS ROUNDS``: GUI-style saves (read, change, save with the
   version read) on the given CIs, retrying after conflicts.
+* ``import-rounds DB FOLDER ROUNDS NAMES``: import a file that updates the
+  named CIs and creates others, then roll it back, ROUNDS times.
 """
 
 from __future__ import annotations
@@ -151,27 +153,33 @@ def edit(db: str, ids: list[int], rounds: int) -> dict[str, int]:
     return {"done": done, "conflicts": conflicts, "gone": gone}
 
 
-def import_rounds(db: str, path: str, rounds: int) -> dict[str, int]:
-    """Import ``path`` and roll the batch back, ``rounds`` times; a rollback refused
-    because someone edited the batch's CIs meanwhile counts as a conflict."""
+def import_rounds(db: str, folder: str, rounds: int, shared: list[str]) -> dict[str, int]:
+    """Round k imports a file that sets the owner of the ``shared`` CIs (alternating
+    values) and creates 200 CIs of its own, then rolls that batch back. A rollback
+    refused because an editor saved one of those CIs meanwhile counts as a conflict
+    (the batch then stays, whole)."""
     from importers.apply import import_file
 
     cmdb = Cmdb.open(db, user="importer")
-    imported = rolled_back = refused = 0
+    out = {"imported": 0, "rolled_back": 0, "refused": 0}
     try:
-        for _ in range(rounds):
+        for k in range(rounds):
+            path = Path(folder) / f"round-{k}.csv"
+            lines = ["Name,Class,Status,Owner"]
+            lines += [f"{name},Server,In Use,importer-{k % 2}" for name in shared]
+            lines += [f"r{k}-{j},Server,In Use,importer" for j in range(200)]
+            path.write_text("\n".join(lines) + "\n", encoding="utf-8")
             result = import_file(cmdb, path)
-            if result.batch_id is None:
-                continue
-            imported += 1
+            assert result.written and result.batch_id is not None, result.to_json()
+            out["imported"] += 1
             try:
                 cmdb.batches.rollback(result.batch_id)
-                rolled_back += 1
+                out["rolled_back"] += 1
             except ConflictError:
-                refused += 1
+                out["refused"] += 1
     finally:
         cmdb.close()
-    return {"imported": imported, "rolled_back": rolled_back, "refused": refused}
+    return out
 
 
 def main() -> None:
@@ -184,7 +192,9 @@ def main() -> None:
         ids = [int(x) for x in sys.argv[3].split(",")]
         print(json.dumps(edit(sys.argv[2], ids, int(sys.argv[4]))), flush=True)
     elif kind == "import-rounds":
-        print(json.dumps(import_rounds(sys.argv[2], sys.argv[3], int(sys.argv[4]))), flush=True)
+        shared = sys.argv[5].split(",")
+        result = import_rounds(sys.argv[2], sys.argv[3], int(sys.argv[4]), shared)
+        print(json.dumps(result), flush=True)
     else:
         raise SystemExit(f"unknown worker {kind}")
 
