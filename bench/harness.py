@@ -60,6 +60,17 @@ class Figure:
             return None
         return self.ratio <= self.target
 
+    def summary(self) -> str:
+        """One line: value, reference, ratio and verdict (printed as figures come in)."""
+        line = f"{self.name}: {_fmt(self.value)}"
+        if self.reference is not None:
+            line += f" vs {_fmt(self.reference)} ({self.reference.name})"
+        if self.ratio is not None:
+            line += f" = {self.ratio:.2f}×"
+        if self.target is not None:
+            line += f", target ≤ {self.target:g}× {'met' if self.met else 'NOT MET'}"
+        return line
+
 
 def measure(
     name: str,
@@ -95,6 +106,10 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     try:
+        info["load_average"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        pass
+    try:
         info["commit"] = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
             capture_output=True,
@@ -108,14 +123,19 @@ def machine() -> dict[str, Any]:
 
 
 def _fmt(m: Measurement | None) -> str:
+    """Median ± spread; seconds below one read as milliseconds."""
     if m is None:
         return "-"
     if m.unit == "s":
-        return f"{m.median:.3f} s ±{m.spread:.3f}"
-    return f"{m.median:,.0f} {m.unit}"
+        if m.median < 1:
+            return f"{m.median * 1000:.1f} ms ±{m.spread * 1000:.1f}"
+        return f"{m.median:.2f} s ±{m.spread:.2f}"
+    spread = f" ±{m.spread:,.0f}" if m.spread else ""
+    return f"{m.median:,.0f} {m.unit}{spread}"
 
 
-def report(figures: list[Figure], out: Path = RESULTS) -> None:
+def report(figures: list[Figure], out: Path = RESULTS, run: dict[str, Any] | None = None) -> None:
+    """Print the table (and the notes under it) and write ``out`` as JSON."""
     rows = []
     for f in figures:
         ratio = f"{f.ratio:.2f}×" if f.ratio is not None else "-"
@@ -144,6 +164,7 @@ def report(figures: list[Figure], out: Path = RESULTS) -> None:
     doc = {
         "machine": machine(),
         "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "run": run or {},
         "figures": [
             {
                 "name": f.name,
