@@ -20,10 +20,14 @@ from PySide6.QtWidgets import QMenu, QWidget
 
 from cmdb_desktop.changes import ChangeSummary
 from cmdb_desktop.cmdb import Cmdb
+from ui import jobs_import
+from ui.jobs import PROBLEM_LIMIT
 from ui.jobs_analysis import ImpactTable
 from ui.theme import LIGHT
+from ui.views.batches import BatchesView
 from ui.views.graph_view import GraphView
 from ui.views.impact_workspace import ImpactWorkspace
+from ui.views.import_wizard import ImportWizard
 from ui.views.services import ServicesView
 from ui.window_menus import make_action
 
@@ -38,10 +42,13 @@ class Workbench(QObject):
         self.impact = ImpactWorkspace(window)
         self.graph = GraphView(window)
         self.services = ServicesView(window)
+        self.batches = BatchesView(window)
+        self.import_wizard: ImportWizard | None = None
         window.add_workspace("impact", "Impact", self.impact, "impact")
         window.add_workspace("graph", "Graph", self.graph, "graph")
         window.add_workspace("services", "Services", self.services, "service")
-        self.views: list[Any] = [self.impact, self.graph, self.services]
+        window.add_workspace("batches", "Batches", self.batches, "batches")
+        self.views: list[Any] = [self.impact, self.graph, self.services, self.batches]
         self._actions(window)
         self._menus(window)
         window.databaseChanged.connect(self.set_cmdb)
@@ -83,7 +90,29 @@ class Workbench(QObject):
             "service",
             "What a service depends on and its single points of failure",
         )
-        self.actions = [self.impact_action, self.graph_action, self.services_action]
+        self.import_action = make_action(
+            window,
+            "&Import Spreadsheet…",
+            lambda: self.open_import(),
+            QKeySequence("Ctrl+Shift+I"),
+            "import",
+            "Import CIs and relationships from a spreadsheet, with a preview (Ctrl+Shift+I)",
+        )
+        self.batches_action = make_action(
+            window,
+            "Import &Batches",
+            lambda: self.show_batches(),
+            None,
+            "batches",
+            "Every import as one batch; roll one back",
+        )
+        self.actions = [
+            self.impact_action,
+            self.graph_action,
+            self.services_action,
+            self.import_action,
+            self.batches_action,
+        ]
 
     def _menus(self, window: MainWindow) -> None:
         bar = window.menuBar()
@@ -91,7 +120,12 @@ class Workbench(QObject):
         bar.insertMenu(window.menus["tools"].menuAction(), menu)
         window.menus["analysis"] = menu
         menu.addActions([self.impact_action, self.graph_action, self.services_action])
-        window.toolbar.insertActions(window.refresh_action, [self.impact_action, self.graph_action])
+        file_menu = window.menus["file"]
+        file_menu.insertActions(window.save_copy_action, [self.import_action, self.batches_action])
+        file_menu.insertSeparator(window.save_copy_action)
+        window.toolbar.insertActions(
+            window.refresh_action, [self.import_action, self.impact_action, self.graph_action]
+        )
 
     # -- state ---------------------------------------------------------------------
     def set_cmdb(self, cmdb: Cmdb | None) -> None:
@@ -120,6 +154,8 @@ class Workbench(QObject):
             if self.impact.change_set:
                 self.impact.schedule()
             self.graph.refresh()
+        if (summary is None or summary.batch_id is not None) and self.batches.isVisible():
+            self.batches.refresh()
 
     def _assessed(self, table: ImpactTable | None) -> None:
         self.graph.set_states(table.states() if table is not None else None)
@@ -160,6 +196,61 @@ class Workbench(QObject):
         self.window.show_workspace("graph")
         if ci is not None:
             self.graph.show_ci(ci, depth=depth, direction=direction)
+
+    def open_import(self, path: str | None = None) -> ImportWizard | None:
+        """Open the import wizard (on ``path`` if given); returns it."""
+        cmdb = self.window.cmdb
+        if cmdb is None:
+            return None
+        if self.import_wizard is not None:
+            self.import_wizard.close()
+        wizard = ImportWizard(self.window)
+        self.import_wizard = wizard
+        wizard.imported.connect(lambda result: self.batches.refresh(select=result.batch_id))
+        if self.window.theme is not None:
+            self.window.theme.style(wizard)
+
+        def profiles(names: list[str]) -> None:
+            wizard.profiles = names
+
+        self.window.runner.submit(
+            "Loading mapping profiles",
+            jobs_import.mapping_profiles,
+            cmdb,
+            on_done=profiles,
+            visible=False,
+        )
+        wizard.show()
+        if path:
+            wizard.set_file(path)
+        return wizard
+
+    def show_batches(self, batch_id: int | None = None) -> None:
+        if self.window.cmdb is None:
+            return
+        self.window.show_workspace("batches")
+        self.batches.refresh(select=batch_id)
+
+    def show_batch_cis(self, batch_id: int) -> None:
+        cmdb = self.window.cmdb
+        if cmdb is None:
+            return
+
+        def done(ids: list[int]) -> None:
+            self.window.show_workspace("browse")
+            self.window.browser.set_ids(ids[:PROBLEM_LIMIT], f"Batch #{batch_id}")
+            if len(ids) > PROBLEM_LIMIT:
+                self.window.show_message(
+                    f"Batch #{batch_id}: showing the first {PROBLEM_LIMIT:,} of {len(ids):,} CIs."
+                )
+
+        self.window.runner.submit(
+            f"Listing the CIs of batch #{batch_id}",
+            jobs_import.batch_ci_ids,
+            cmdb,
+            batch_id,
+            on_done=done,
+        )
 
     def show_services(self, ci: int | None = None) -> None:
         if self.window.cmdb is None:

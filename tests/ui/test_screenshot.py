@@ -48,7 +48,7 @@ def test_ci_screenshot_of_a_chosen_ci(qapp: Any, demo_path: Path, tmp_path: Path
     assert not QImage(str(out)).isNull()
 
 
-@pytest.mark.parametrize("view", ["health", "import"])
+@pytest.mark.parametrize("view", ["health"])
 def test_views_of_a_later_version_say_so(
     qapp: Any, demo_path: Path, tmp_path: Path, view: str, capsys: Any
 ) -> None:
@@ -74,7 +74,7 @@ def test_bad_input_exits_2(qapp: Any, demo_path: Path, tmp_path: Path, capsys: A
 
 @pytest.mark.parametrize(
     ("view", "select"),
-    [("impact", "Storage Device/ams1-array01"), ("graph", None)],
+    [("impact", "Storage Device/ams1-array01"), ("graph", None), ("import", None)],
 )
 def test_part_two_views_render(
     qapp: Any, demo_path: Path, tmp_path: Path, view: str, select: str | None

@@ -1,0 +1,208 @@
+"""The import wizard and the batches view, driven page by page on real files."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+from cmdb_desktop.cmdb import Cmdb
+from importers.plan import CREATED, ERROR, UPDATED
+from tests.ui.conftest import settle
+from ui.models.preview import CHANGED_BG, ERROR_BG
+
+SNIPE_STATUSES = {
+    "Ready to Deploy": "In Stock",
+    "Undeployable": "In Maintenance",
+    "Pending Diagnostics": "In Maintenance",
+    "Lost": "Disposed",
+    "Archived": "Retired",
+}
+
+
+def count(path: Path) -> int:
+    with Cmdb.open(path) as c:
+        return c.items.count()
+
+
+def generation(path: Path) -> dict[str, int]:
+    with Cmdb.open(path) as c:
+        return c.generations()
+
+
+def go_next(qtbot: Any, wizard: Any, page: Any) -> None:
+    """Press Next and wait for ``page`` (the current page's job runs first)."""
+    wizard.next()
+    qtbot.waitUntil(lambda: wizard.currentPage() is page, timeout=30_000)
+
+
+def open_on(qtbot: Any, window: Any, path: Path) -> Any:
+    wizard = window.workbench.open_import(str(path))
+    qtbot.waitUntil(wizard.file_page.isComplete, timeout=10_000)
+    return wizard
+
+
+def test_snipe_it_file_through_every_page_then_rollback(
+    qtbot: Any,
+    qtmodeltester: Any,
+    make_window: Any,
+    demo_path: Path,
+    real_data: Path,
+    answer: Any,
+) -> None:
+    path = real_data / "snipe-it" / "assets-sample-BAD.csv"
+    window = make_window(demo_path)
+    before = count(demo_path)
+    wizard = open_on(qtbot, window, path)
+    assert "CSV file, 1 sheet" in wizard.file_page.summary.text()
+    go_next(qtbot, wizard, wizard.sheets_page)
+    assert wizard.sheets_page.chosen() == ["assets-sample-BAD"]
+    go_next(qtbot, wizard, wizard.mapping_page)
+    editor = wizard.mapping_page.editor
+    qtmodeltester.check(editor.model)
+    used = editor.targets_in_use()
+    assert used["Serial"] == "serial_number" and used["item Name"] == "name"
+    assert used["Status"] == "status"
+    # a class for the rows, a status for the blank ones, and Snipe-IT's words translated
+    editor.set_default_class("Workstation")
+    editor.status_default.setCurrentIndex(editor.status_default.findData("In Use"))
+    editor.set_translations("Status", SNIPE_STATUSES)
+    row = editor.model.row_of("Status")
+    assert editor.model.index(row, 4).data() == "5 values"
+    go_next(qtbot, wizard, wizard.preview_page)
+    preview = wizard.preview_page
+    assert wizard.plan.counts()["cis"] == {
+        "created": 200,
+        "updated": 0,
+        "unchanged": 0,
+        "errors": 0,
+    }
+    assert "200 new" in preview.counts.text()
+    qtmodeltester.check(preview.model)
+    preview.status_buttons[CREATED].setChecked(True)
+    assert preview.model.rowCount() == 200
+    preview.status_buttons[ERROR].setChecked(True)
+    assert preview.model.rowCount() == 0
+    assert preview.isComplete()
+    go_next(qtbot, wizard, wizard.result_page)
+    result = wizard.result
+    assert result.written and result.batch_id is not None
+    assert count(demo_path) == before + 200
+    assert f"Batch #{result.batch_id}" in wizard.result_page.text.text()
+    # the link opens the batch in the batches view, which rolls it back
+    wizard.result_page.text.linkActivated.emit(f"batch:{result.batch_id}")
+    batches = window.workbench.batches
+    qtbot.waitUntil(lambda: batches.selected() is not None, timeout=10_000)
+    assert window.workspaces.currentWidget() is batches
+    assert batches.selected().id == result.batch_id
+    qtmodeltester.check(batches.model)
+    answer(QMessageBox.StandardButton.Yes)
+    batches.rollback_action.trigger()
+    qtbot.waitUntil(
+        lambda: batches.selected() is not None and batches.selected().status == "rolled_back",
+        timeout=20_000,
+    )
+    settle(qtbot, window)
+    assert count(demo_path) == before
+    assert not batches.rollback_action.isEnabled()
+
+
+def _inventory(path: Path, cmdb_path: Path) -> Path:
+    """Three known servers (one with a new owner, one with a bad criticality) and one new."""
+    with Cmdb.open(cmdb_path) as c:
+        names = ["ams1-srv-000001", "ams1-srv-000003", "ams1-srv-000005"]
+        records = [c.items.get(c.items.resolve(f"Server/{n}")) for n in names]
+    rows = [["Hostname", "S/N", "Owner", "Criticality", "Status"]]
+    for n, rec in enumerate(records):
+        owner = "New Owner" if n == 0 else rec.values.get("owner") or ""
+        crit = "urgent" if n == 1 else rec.values.get("criticality") or ""
+        rows.append([rec.name, rec.values["serial_number"], owner, crit, rec.values["status"]])
+    rows.append(["ams9-new-001", "SN-NEW-001", "Ops", "2", "In Use"])
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows)
+    return path
+
+
+def test_preview_highlights_changes_and_errors_and_imports_what_passed(
+    qtbot: Any, make_window: Any, demo_path: Path, tmp_path: Path
+) -> None:
+    path = _inventory(tmp_path / "inventory.csv", demo_path)
+    window = make_window(demo_path)
+    wizard = open_on(qtbot, window, path)
+    go_next(qtbot, wizard, wizard.sheets_page)
+    go_next(qtbot, wizard, wizard.mapping_page)
+    wizard.mapping_page.editor.set_default_class("Server")
+    go_next(qtbot, wizard, wizard.preview_page)
+    preview = wizard.preview_page
+    counts = wizard.plan.counts()["cis"]
+    assert counts == {"created": 1, "updated": 1, "unchanged": 1, "errors": 1}
+    model = preview.model
+    headers = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())]
+    owner, crit = headers.index("Owner"), headers.index("Criticality")
+    outcomes = {model.outcome(r).status: r for r in range(model.rowCount())}
+    updated, failed = outcomes[UPDATED], outcomes[ERROR]
+    assert (
+        model.index(updated, owner).data(Qt.ItemDataRole.BackgroundRole).color().name()
+        == CHANGED_BG
+    )
+    assert "→ New Owner" in model.index(updated, owner).data(Qt.ItemDataRole.ToolTipRole)
+    assert model.index(failed, crit).data(Qt.ItemDataRole.BackgroundRole).color().name() == ERROR_BG
+    assert preview.errors_model.rowCount() == 1
+    assert preview.errors_model.row_values(0)[1:3] == (3, "Criticality")
+    # all or nothing is refused while there are errors; only the rows that passed is allowed
+    assert not preview.isComplete()
+    preview.skip_errors.setChecked(True)
+    assert preview.isComplete()
+    go_next(qtbot, wizard, wizard.result_page)
+    result = wizard.result
+    assert result.batch_id is not None and result.rejects is not None and result.rejects.exists()
+    with Cmdb.open(demo_path) as c:
+        ci = c.items.get(c.items.resolve("Server/ams1-srv-000001"))
+        assert ci.values["owner"] == "New Owner"
+        assert c.items.find_by_name("ams9-new-001")
+    wizard.result_page.text.linkActivated.emit(f"cis:{result.batch_id}")
+    qtbot.waitUntil(lambda: window.browser.model.total == 2, timeout=10_000)
+
+
+def test_cancel_and_stop_leave_the_database_untouched(
+    qtbot: Any, make_window: Any, demo_path: Path, tmp_path: Path
+) -> None:
+    path = _inventory(tmp_path / "inventory.csv", demo_path)
+    window = make_window(demo_path)
+    before = generation(demo_path)
+    wizard = open_on(qtbot, window, path)
+    go_next(qtbot, wizard, wizard.sheets_page)
+    go_next(qtbot, wizard, wizard.mapping_page)
+    wizard.mapping_page.editor.set_default_class("Server")
+    go_next(qtbot, wizard, wizard.preview_page)
+    preview = wizard.preview_page
+    preview.skip_errors.setChecked(True)
+    # Import, then Stop at once: the one transaction never commits
+    wizard.next()
+    preview.panel.stop()
+    qtbot.waitUntil(lambda: not preview.panel.busy, timeout=10_000)
+    settle(qtbot, window)
+    assert wizard.currentPage() is preview
+    assert "nothing was written" in preview.error.text().lower()
+    assert generation(demo_path) == before
+    # Cancel the wizard from the preview: nothing either
+    wizard.reject()
+    settle(qtbot, window)
+    assert generation(demo_path) == before
+    assert not wizard.isVisible()
+
+
+def test_a_file_that_is_no_spreadsheet_gets_a_message(
+    qtbot: Any, make_window: Any, demo_path: Path, tmp_path: Path
+) -> None:
+    bogus = tmp_path / "assets.xlsx"
+    bogus.write_bytes(b"%PDF-1.4 this is a PDF, not a workbook")
+    window = make_window(demo_path)
+    wizard = window.workbench.open_import(str(bogus))
+    qtbot.waitUntil(lambda: wizard.file_page.error.isVisible(), timeout=10_000)
+    assert "PDF" in wizard.file_page.error.text()
+    assert not wizard.file_page.isComplete()
+    wizard.reject()

@@ -1,0 +1,168 @@
+"""One sheet's column mapping as an editable table (the import and audit wizards).
+
+Rows are the sheet's columns; the user edits *Maps to* (an attribute, or
+ignored), *Blank cells* (leave the CMDB's value, or clear it) and *Date
+order*; value translations are edited in a dialog and counted here. Edits go
+straight into the :class:`~importers.mapping.SheetMapping` (plain data), and a
+target is used by one column at most: choosing it for a second column
+un-maps the first, as the suggestions do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QBrush, QColor, QFont
+
+from cmdb_desktop.values import to_text
+from importers.mapping import BLANK_CLEAR, BLANK_IGNORE, SheetMapping
+from importers.readers import Table
+
+Index = QModelIndex | QPersistentModelIndex
+
+COLUMNS = ("Column", "Sample values", "Maps to", "Blank cells", "Value translations", "Date order")
+HEADER, SAMPLE, TARGET, BLANK, VALUES, DATES = range(len(COLUMNS))
+BLANK_TEXT = {BLANK_IGNORE: "leave the CMDB's value", BLANK_CLEAR: "clear the value"}
+DATE_TEXT = {None: "automatic", "DMY": "day/month/year", "MDY": "month/day/year"}
+IGNORED = "(ignored)"
+#: Role of the raw value behind an editable cell (target key, blank rule, date order).
+VALUE_ROLE = Qt.ItemDataRole.UserRole + 2
+
+
+class MappingModel(QAbstractTableModel):
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.sheet: SheetMapping | None = None
+        self.targets: list[tuple[str, str]] = []
+        self._labels: dict[str, str] = {}
+        self._samples: dict[str, str] = {}
+        self._bold = QFont()
+        self._bold.setBold(True)
+
+    def set_sheet(
+        self, sheet: SheetMapping | None, table: Table | None, targets: list[tuple[str, str]]
+    ) -> None:
+        """Show ``sheet`` (edited in place); ``targets`` are (key, label) pairs it may use."""
+        self.beginResetModel()
+        self.sheet = sheet
+        self.targets = list(targets)
+        self._labels = dict(targets)
+        self._samples = {}
+        if table is not None:
+            for col in table.columns:
+                seen: list[str] = []
+                for row in table.rows[:200]:
+                    value = row[col.index] if col.index < len(row) else ""
+                    text = to_text(value).strip() if value not in (None, "") else ""
+                    if text and text not in seen:
+                        seen.append(text)
+                    if len(seen) == 3:
+                        break
+                self._samples[col.header] = ", ".join(seen)
+        self.endResetModel()
+
+    def label(self, target: str | None) -> str:
+        return IGNORED if target is None else self._labels.get(target, target)
+
+    # -- Qt ----------------------------------------------------------------------
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() or self.sheet is None else len(self.sheet.columns)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if (
+            orientation == Qt.Orientation.Horizontal
+            and role == Qt.ItemDataRole.DisplayRole
+            and 0 <= section < len(COLUMNS)
+        ):
+            return COLUMNS[section]
+        return None
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        base = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        if index.column() in (TARGET, BLANK, DATES):
+            return base | Qt.ItemFlag.ItemIsEditable
+        return base
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not self.checkIndex(index) or self.sheet is None:
+            return None
+        col = self.sheet.columns[index.row()]
+        c = index.column()
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            if c == HEADER:
+                return col.column
+            if c == SAMPLE:
+                return self._samples.get(col.column, "")
+            if c == TARGET:
+                return self.label(col.target)
+            if c == BLANK:
+                return BLANK_TEXT.get(col.blank, col.blank)
+            if c == VALUES:
+                n = len(col.values)
+                return f"{n} value{'s' if n != 1 else ''}" if n else ""
+            if c == DATES:
+                return DATE_TEXT.get(col.date_order, col.date_order)
+            return None
+        if role in (VALUE_ROLE, Qt.ItemDataRole.EditRole):
+            if c == TARGET:
+                return col.target
+            if c == BLANK:
+                return col.blank
+            if c == DATES:
+                return col.date_order
+            return None
+        if role == Qt.ItemDataRole.ForegroundRole and col.target is None and c in (HEADER, TARGET):
+            return QBrush(QColor("#8c959f"))
+        if role == Qt.ItemDataRole.FontRole and c == TARGET and col.target is not None:
+            return self._bold
+        return None
+
+    def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        if not index.isValid() or self.sheet is None or role != Qt.ItemDataRole.EditRole:
+            return False
+        row = index.row()
+        col = self.sheet.columns[row]
+        c = index.column()
+        if c == TARGET:
+            target = value or None
+            if target is not None and target not in self._labels:
+                return False
+            col.target = target
+            if target is not None:  # one column per target
+                for n, other in enumerate(self.sheet.columns):
+                    if n != row and other.target == target:
+                        other.target = None
+                        self.dataChanged.emit(self.index(n, 0), self.index(n, len(COLUMNS) - 1))
+        elif c == BLANK:
+            if value not in BLANK_TEXT:
+                return False
+            col.blank = value
+        elif c == DATES:
+            if value not in DATE_TEXT:
+                return False
+            col.date_order = value
+        else:
+            return False
+        self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+        return True
+
+    def set_translations(self, row: int, values: dict[str, str]) -> None:
+        assert self.sheet is not None
+        self.sheet.columns[row].values = dict(values)
+        self.dataChanged.emit(self.index(row, VALUES), self.index(row, VALUES))
+
+    def row_of(self, header: str) -> int | None:
+        if self.sheet is None:
+            return None
+        wanted = header.casefold()
+        return next(
+            (n for n, c in enumerate(self.sheet.columns) if c.column.casefold() == wanted), None
+        )

@@ -1,0 +1,436 @@
+"""*File › Import Spreadsheet…*: file → sheets → mapping → preview → import → result.
+
+1. **File**: any spreadsheet; it is opened in the worker (hostile files are
+   refused with a message, see :mod:`importers.untrusted`).
+2. **Sheets**: which to read, and optionally a saved mapping profile.
+3. **Mapping**: suggested from the headers, editable
+   (:class:`~ui.views.mapping_editor.MappingEditor`); save it as a profile.
+4. **Preview**: the dry run — counts, every row with its outcome and the
+   changed cells highlighted, every error with sheet, row and column. Import
+   everything (refused if anything is wrong) or only the rows that passed.
+5. **Import** runs as one transaction with progress and Stop (stopping rolls
+   it all back), then the result links to the batch in the *Batches* view.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QPushButton,
+    QRadioButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+    QWizard,
+)
+
+from importers.apply import ImportResult
+from importers.plan import CREATED, ERROR, UNCHANGED, UPDATED, ImportPlan
+from ui import jobs_import
+from ui.jobs_import import LoadedFile, describe_counts
+from ui.models.preview import PreviewModel
+from ui.models.rows import RowsModel
+from ui.views.mapping_editor import MappingEditor
+from ui.views.toolstrip import html
+from ui.views.wizard_pages import FilePage, JobPage, SheetsPage, modern
+
+if TYPE_CHECKING:
+    from ui.main_window import MainWindow
+
+KEY = "import-wizard"
+NO_PROFILE = "No profile: suggest from the headers"
+
+
+class ImportSheetsPage(SheetsPage):
+    def __init__(self, wizard: ImportWizard) -> None:
+        super().__init__(
+            wizard.window_,
+            KEY,
+            "Sheets",
+            "Tick the sheets to import. Sheets named CIs and Relationships are read the "
+            "canonical way; others are mapped on the next page.",
+        )
+        self.host = wizard
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Mapping profile", self))
+        self.profiles = QComboBox(self)
+        self.profiles.setObjectName("profileCombo")
+        row.addWidget(self.profiles, 1)
+        self.body.addLayout(row)
+
+    def initializePage(self) -> None:
+        info = self.host.file_page.info
+        if info is not None:
+            self.fill(info)
+        self.profiles.clear()
+        self.profiles.addItem(NO_PROFILE, None)
+        for name in self.host.profiles:
+            self.profiles.addItem(name, name)
+
+    def begin_next(self) -> bool:
+        info = self.host.file_page.info
+        assert info is not None and self.window_.cmdb is not None
+
+        def done(loaded: LoadedFile) -> None:
+            self.host.loaded = loaded
+            self.advance()
+
+        self.panel.run(
+            f"Reading {info.path.name}",
+            jobs_import.load_file,
+            self.window_.cmdb,
+            str(info.path),
+            self.chosen(),
+            self.profiles.currentData(),
+            on_done=done,
+            on_error=self.show_error,
+        )
+        return False
+
+
+class MappingPage(JobPage):
+    def __init__(self, wizard: ImportWizard) -> None:
+        super().__init__(
+            wizard.window_,
+            KEY,
+            "Mapping",
+            "Which attribute each column fills (suggested from the headers). Double-click "
+            "to change; translate values such as “Ready to Deploy” → “In Stock”.",
+        )
+        self.host = wizard
+        self.editor = MappingEditor(self)
+        self.body.addWidget(self.editor, 1)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        self.save_profile_button = QPushButton("Save as profile…", self)
+        self.save_profile_button.setToolTip("Keep this mapping in the CMDB to reuse it")
+        self.save_profile_button.clicked.connect(self.ask_save_profile)
+        row.addWidget(self.save_profile_button)
+        self.body.addLayout(row)
+
+    def initializePage(self) -> None:
+        loaded = self.host.loaded
+        assert loaded is not None and self.window_.cmdb is not None
+        self.editor.set_mapping(self.window_.cmdb.meta, loaded.source, loaded.mapping)
+
+    def ask_save_profile(self) -> None:
+        name, ok = QInputDialog.getText(
+            self,
+            "Save mapping profile",
+            "Name of the profile:",
+            text=self.host.loaded.profile or "",
+        )
+        if ok and name.strip():
+            self.save_profile(name.strip())
+
+    def save_profile(self, name: str) -> None:
+        assert self.window_.cmdb is not None
+        try:
+            mapping = self.editor.mapping()
+        except Exception as exc:  # a ValidationError says what to fix
+            self.show_error(exc)
+            return
+        self.window_.runner.submit(
+            "Saving the mapping profile",
+            jobs_import.save_mapping_profile,
+            self.window_.cmdb,
+            name,
+            jobs_import.copy_mapping(mapping),
+            on_done=lambda n: self.window_.show_message(f"Mapping profile “{n}” saved."),
+            on_error=self.show_error,
+        )
+
+    def begin_next(self) -> bool:
+        loaded = self.host.loaded
+        assert loaded is not None and self.window_.cmdb is not None
+        mapping = self.editor.mapping()
+
+        def done(plan: ImportPlan) -> None:
+            self.host.plan = plan
+            self.advance()
+
+        self.panel.run(
+            "Checking every row",
+            jobs_import.dry_run,
+            self.window_.cmdb,
+            loaded.source,
+            mapping,
+            on_done=done,
+            on_error=self.show_error,
+        )
+        return False
+
+
+class PreviewPage(JobPage):
+    def __init__(self, wizard: ImportWizard) -> None:
+        super().__init__(
+            wizard.window_,
+            KEY,
+            "Preview",
+            "Nothing has been written yet. Amber cells change, red cells are errors (hover "
+            "for details), green rows are new CIs.",
+        )
+        self.host = wizard
+        self.setButtonText(QWizard.WizardButton.NextButton, "&Import")
+        self.counts = QLabel(self)
+        self.counts.setObjectName("previewCounts")
+        self.counts.setWordWrap(True)
+        self.counts.setTextFormat(Qt.TextFormat.RichText)
+        self.body.addWidget(self.counts)
+        filters = QHBoxLayout()
+        self.sheet_combo = QComboBox(self)
+        self.sheet_combo.currentIndexChanged.connect(lambda _i: self._show_sheet())
+        filters.addWidget(self.sheet_combo)
+        self.status_group = QButtonGroup(self)
+        self.status_buttons: dict[str | None, QRadioButton] = {}
+        for status, text in (
+            (None, "All"),
+            (CREATED, "New"),
+            (UPDATED, "Updated"),
+            (UNCHANGED, "Unchanged"),
+            (ERROR, "Errors"),
+        ):
+            button = QRadioButton(text, self)
+            self.status_group.addButton(button)
+            self.status_buttons[status] = button
+            button.toggled.connect(lambda on, s=status: on and self.model.set_status(s))
+            filters.addWidget(button)
+        filters.addStretch(1)
+        self.body.addLayout(filters)
+        self.model = PreviewModel(self)
+        self.table = QTableView(self)
+        self.table.setObjectName("previewTable")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.errors_model = RowsModel(("Sheet", "Row", "Column", "Problem"), self)
+        self.errors_view = QTableView(self)
+        self.errors_view.setObjectName("previewErrors")
+        self.errors_view.setModel(self.errors_model)
+        self.errors_view.verticalHeader().hide()
+        self.errors_view.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        split = QSplitter(Qt.Orientation.Vertical, self)
+        split.addWidget(self.table)
+        errors_box = QWidget(self)
+        el = QVBoxLayout(errors_box)
+        el.setContentsMargins(0, 0, 0, 0)
+        self.errors_title = QLabel(self)
+        el.addWidget(self.errors_title)
+        el.addWidget(self.errors_view, 1)
+        split.addWidget(errors_box)
+        split.setSizes([400, 140])
+        self.body.addWidget(split, 1)
+        self.warnings = QLabel(self)
+        self.warnings.setWordWrap(True)
+        self.warnings.setStyleSheet("color: #7a5d00;")
+        self.body.addWidget(self.warnings)
+        self.skip_errors = QCheckBox(
+            "Import only the rows that passed (the rejected rows are saved beside the file "
+            "with an Error column)",
+            self,
+        )
+        self.skip_errors.setObjectName("skipErrors")
+        self.skip_errors.toggled.connect(lambda _c: self.completeChanged.emit())
+        self.body.addWidget(self.skip_errors)
+
+    def initializePage(self) -> None:
+        plan = self.host.plan
+        assert plan is not None
+        self.show_plan(plan)
+
+    def show_plan(self, plan: ImportPlan) -> None:
+        self.host.plan = plan
+        counts = plan.counts()
+        cis = counts["cis"]
+        rels = counts["relationships"]
+        rel_text = ""
+        if any(rels.values()):
+            rel_text = (
+                f"<br>Relationships: <b>{rels['created']:,}</b> new, {rels['unchanged']:,} "
+                f"unchanged, <span style='color:#c62828'>{rels['errors']:,} errors</span>"
+            )
+        self.counts.setText(
+            f"<span style='font-size:13pt'>CIs: <b style='color:#1a7f37'>{cis['created']:,} new</b>"
+            f" · <b style='color:#9a6700'>{cis['updated']:,} updated</b> · "
+            f"{cis['unchanged']:,} unchanged · <b style='color:#c62828'>{cis['errors']:,} "
+            f"with errors</b></span>{rel_text}"
+        )
+        self.sheet_combo.blockSignals(True)
+        self.sheet_combo.clear()
+        for sm in plan.mapping.sheets:
+            if sm.kind != "skip":
+                self.sheet_combo.addItem(sm.sheet, sm.sheet)
+        self.sheet_combo.blockSignals(False)
+        self.sheet_combo.setVisible(self.sheet_combo.count() > 1)
+        totals = {
+            CREATED: cis["created"] + rels["created"],
+            UPDATED: cis["updated"],
+            UNCHANGED: cis["unchanged"] + rels["unchanged"],
+            ERROR: cis["errors"] + rels["errors"],
+        }
+        for status, button in self.status_buttons.items():
+            base = button.text().split(" (")[0]
+            button.setText(f"{base} ({totals[status]:,})" if status is not None else base)
+        self.status_buttons[None].setChecked(True)
+        self._show_sheet()
+        self.errors_model.set_rows(
+            [(e.sheet or "", e.row or "", e.column or "", e.message) for e in plan.errors]
+        )
+        self.errors_view.resizeColumnsToContents()
+        self.errors_view.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.errors_title.setText(
+            f"{len(plan.errors):,} problem{'s' if len(plan.errors) != 1 else ''}"
+            if plan.errors
+            else "No problems."
+        )
+        shown = plan.warnings[:6]
+        more = f" (and {len(plan.warnings) - 6} more)" if len(plan.warnings) > 6 else ""
+        self.warnings.setText("\n".join(shown) + more)
+        self.warnings.setVisible(bool(shown))
+        only_rows = all(e.sheet is not None for e in plan.errors)
+        self.skip_errors.setVisible(bool(plan.errors))
+        self.skip_errors.setEnabled(only_rows)
+        if not only_rows:
+            self.skip_errors.setChecked(False)
+        self.completeChanged.emit()
+
+    def _show_sheet(self) -> None:
+        status = next((s for s, b in self.status_buttons.items() if b.isChecked()), None)
+        self.model.set_plan(self.host.plan, self.sheet_combo.currentData(), status)
+        self.table.resizeColumnsToContents()
+        for col in range(self.model.columnCount()):
+            self.table.setColumnWidth(col, min(self.table.columnWidth(col), 260))
+
+    def isComplete(self) -> bool:
+        plan = self.host.plan
+        if plan is None or self.panel.busy:
+            return False
+        return plan.ok or self.skip_errors.isChecked()
+
+    def begin_next(self) -> bool:
+        plan = self.host.plan
+        assert plan is not None and self.window_.cmdb is not None
+
+        def done(result: ImportResult) -> None:
+            if not result.written:
+                self.show_plan(result.plan)
+                self.show_error(
+                    "The CMDB changed since the preview and some rows are now refused; "
+                    "nothing was written. Check the preview again."
+                )
+                return
+            self.host.result = result
+            self.host.imported.emit(result)
+            self.advance()
+
+        self.panel.run(
+            "Importing",
+            jobs_import.apply_plan,
+            self.window_.cmdb,
+            plan,
+            self.skip_errors.isChecked(),
+            on_done=done,
+            on_error=self.show_error,
+            writes=True,
+        )
+        return False
+
+
+class ResultPage(JobPage):
+    def __init__(self, wizard: ImportWizard) -> None:
+        super().__init__(wizard.window_, KEY, "Imported", "")
+        self.host = wizard
+        self.text = QLabel(self)
+        self.text.setObjectName("resultText")
+        self.text.setWordWrap(True)
+        self.text.setTextFormat(Qt.TextFormat.RichText)
+        self.text.linkActivated.connect(self._link)
+        self.body.addWidget(self.text)
+        self.body.addStretch(1)
+
+    def validatePage(self) -> bool:
+        return True
+
+    def initializePage(self) -> None:
+        result = self.host.result
+        assert result is not None
+        counts = describe_counts(result.plan.counts())
+        if result.batch_id is None:
+            text = f"<p>Nothing needed changing.</p><p>{html(counts)}</p>"
+        else:
+            text = (
+                f"<p style='font-size:13pt'><b>Batch #{result.batch_id}</b> written in one "
+                f"transaction.</p><p>{html(counts)}</p>"
+                f"<p><a href='batch:{result.batch_id}'>Show batch #{result.batch_id} in the "
+                "Batches view</a> (it can be rolled back as a whole) · "
+                f"<a href='cis:{result.batch_id}'>List its CIs in the table</a></p>"
+            )
+        if result.rejects is not None:
+            text += f"<p>The rejected rows are in <b>{html(str(result.rejects))}</b>.</p>"
+        self.text.setText(text)
+
+    def _link(self, link: str) -> None:
+        kind, _, value = link.partition(":")
+        workbench = self.window_.workbench
+        if kind == "batch":
+            workbench.show_batches(int(value))
+        elif kind == "cis":
+            workbench.show_batch_cis(int(value))
+        self.host.accept()
+
+
+class ImportWizard(QWizard):
+    """``imported(ImportResult)`` after a batch was written."""
+
+    imported = Signal(object)
+
+    def __init__(self, window: MainWindow, profiles: list[str] | None = None) -> None:
+        super().__init__(window)
+        self.setObjectName("importWizard")
+        self.setWindowTitle("Import a spreadsheet")
+        self.window_ = window
+        self.profiles = list(profiles or [])
+        self.loaded: LoadedFile | None = None
+        self.plan: ImportPlan | None = None
+        self.result: ImportResult | None = None
+        self.file_page = FilePage(
+            window,
+            KEY,
+            "File",
+            "Choose the spreadsheet to import. Nothing is written before the preview.",
+        )
+        self.sheets_page = ImportSheetsPage(self)
+        self.mapping_page = MappingPage(self)
+        self.preview_page = PreviewPage(self)
+        self.result_page = ResultPage(self)
+        for page in (
+            self.file_page,
+            self.sheets_page,
+            self.mapping_page,
+            self.preview_page,
+            self.result_page,
+        ):
+            self.addPage(page)
+        modern(self)
+
+    def set_file(self, path: str | Path) -> None:
+        self.file_page.set_file(str(path))
+
+    def reject(self) -> None:
+        """Cancel: stop whatever runs (a stopped import writes nothing) and close."""
+        self.window_.runner.cancel(KEY)
+        super().reject()

@@ -1,0 +1,320 @@
+"""What the import and audit wizards share: pages whose *Next* runs a job, the
+progress line with its Stop button, and the file and sheet pages.
+
+A :class:`JobPage` does its work when the user presses *Next*: it starts a
+job in the worker (reading the file, the dry run, the import) and returns
+False from ``validatePage``; when the job succeeds the page moves on by
+itself, when it fails the page stays and shows the message (a hostile or
+broken file is refused with a message naming the problem, never a crash).
+Stop, Back and Cancel cancel the job: a dry run or an audit writes nothing,
+and a cancelled import rolls its one transaction back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+    QWizard,
+    QWizardPage,
+)
+
+from cmdb_desktop.errors import CancelledError, CmdbError
+from importers.readers import EXTENSIONS
+from ui import jobs_import
+from ui.jobs_import import FileInfo
+from ui.tasks import Task
+from ui.theme import icon
+
+if TYPE_CHECKING:
+    from ui.main_window import MainWindow
+
+FILE_FILTER = "Spreadsheets (" + " ".join(f"*{e}" for e in EXTENSIONS) + ");;All files (*)"
+
+
+class JobPanel(QWidget):
+    """A job's progress inside a page: what it does, a bar, and Stop."""
+
+    def __init__(self, window: MainWindow, key: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.window_ = window
+        self.key = key
+        self.task: Task | None = None
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.label = QLabel(self)
+        self.bar = QProgressBar(self)
+        self.bar.setTextVisible(False)
+        self.bar.setMaximumWidth(260)
+        self.stop_button = QToolButton(self)
+        self.stop_button.setIcon(icon("cancel"))
+        self.stop_button.setText("Stop")
+        self.stop_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.stop_button.clicked.connect(self.stop)
+        row.addWidget(self.label, 1)
+        row.addWidget(self.bar)
+        row.addWidget(self.stop_button)
+        window.runner.progressed.connect(self._progressed)
+        self.hide()
+
+    @property
+    def busy(self) -> bool:
+        return self.task is not None
+
+    def run(
+        self,
+        title: str,
+        fn: Callable[..., Any],
+        *args: Any,
+        on_done: Callable[[Any], None],
+        on_error: Callable[[BaseException], None],
+        writes: bool = False,
+    ) -> None:
+        """Run ``fn`` in the worker; ``writes``: report what it did even when stopped."""
+
+        def finished(callback: Callable[[Any], None]) -> Callable[[Any], None]:
+            def call(value: Any) -> None:
+                self.task = None
+                self.hide()
+                callback(value)
+
+            return call
+
+        def cancelled() -> None:
+            self.task = None
+            self.hide()
+            on_error(CancelledError("Stopped: nothing was written."))
+
+        self.label.setText(title + "…")
+        self.bar.setRange(0, 0)
+        self.show()
+        self.task = self.window_.runner.submit(
+            title,
+            fn,
+            *args,
+            on_done=finished(on_done),
+            on_error=finished(on_error),
+            on_cancelled=cancelled,
+            deliver_if_cancelled=writes,
+            key=self.key,
+            visible=False,
+        )
+
+    def _progressed(self, task: Task, phase: str, done: int, total: int) -> None:
+        if task is not self.task:
+            return
+        if phase:
+            self.label.setText(phase + "…")
+        if total > 0:
+            self.bar.setRange(0, total)
+            self.bar.setValue(min(done, total))
+        else:
+            self.bar.setRange(0, 0)
+
+    def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            self.label.setText("Stopping…")
+
+
+class JobPage(QWizardPage):
+    """A page whose *Next* runs :meth:`begin_next` (a job) before moving on."""
+
+    def __init__(self, window: MainWindow, key: str, title: str, subtitle: str = "") -> None:
+        super().__init__()
+        self.window_ = window
+        self.setTitle(title)
+        if subtitle:
+            self.setSubTitle(subtitle)
+        self.body = QVBoxLayout()
+        self.panel = JobPanel(window, key, self)
+        self.error = QLabel(self)
+        self.error.setObjectName("pageError")
+        self.error.setWordWrap(True)
+        self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error.setStyleSheet("color: #c62828;")
+        self.error.hide()
+        outer = QVBoxLayout(self)
+        outer.addLayout(self.body, 1)
+        outer.addWidget(self.error)
+        outer.addWidget(self.panel)
+        self._advance = False
+
+    def show_error(self, exc: BaseException | str | None) -> None:
+        if exc is None:
+            self.error.hide()
+            return
+        if isinstance(exc, str) or isinstance(exc, CmdbError):
+            text = str(exc)
+        else:
+            text = f"Unexpected error: {exc}. Details are in the log."
+        self.error.setText(text)
+        self.error.show()
+
+    def validatePage(self) -> bool:
+        if self._advance:
+            self._advance = False
+            return True
+        if not self.panel.busy:
+            self.show_error(None)
+            try:
+                return self.begin_next()
+            except CmdbError as exc:
+                self.show_error(exc)
+        return False
+
+    def begin_next(self) -> bool:
+        """Start the page's job and return False (:meth:`advance` moves on once it
+        succeeded), or return True to move on at once (pages without a job)."""
+        return True
+
+    def advance(self) -> None:
+        self._advance = True
+        wizard = self.wizard()
+        if wizard is not None and wizard.currentPage() is self:
+            wizard.next()
+        else:
+            self._advance = False
+
+    def cleanupPage(self) -> None:  # Back: stop what this page started
+        self.panel.stop()
+        super().cleanupPage()
+
+    def isComplete(self) -> bool:
+        return super().isComplete() and not self.panel.busy
+
+
+class FilePage(JobPage):
+    """Choose the file; it is opened in the worker to list its sheets."""
+
+    def __init__(self, window: MainWindow, key: str, title: str, subtitle: str) -> None:
+        super().__init__(window, key, title, subtitle)
+        self.info: FileInfo | None = None
+        row = QHBoxLayout()
+        self.path_edit = QLineEdit(self)
+        self.path_edit.setObjectName("filePath")
+        self.path_edit.setPlaceholderText("A spreadsheet: .xlsx .xlsm .xlsb .xls .ods .csv .tsv")
+        self.path_edit.editingFinished.connect(lambda: self.set_file(self.path_edit.text()))
+        browse = QPushButton("Browse…", self)
+        browse.clicked.connect(self.browse)
+        row.addWidget(self.path_edit, 1)
+        row.addWidget(browse)
+        self.body.addLayout(row)
+        self.summary = QLabel(self)
+        self.summary.setWordWrap(True)
+        self.body.addWidget(self.summary)
+        self.body.addStretch(1)
+
+    def browse(self) -> None:
+        start = (
+            str(Path(self.path_edit.text()).parent) if self.path_edit.text() else str(Path.home())
+        )
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a spreadsheet", start, FILE_FILTER)
+        if path:
+            self.set_file(path)
+
+    def set_file(self, path: str) -> None:
+        path = path.strip()
+        if self.info is not None and str(self.info.path) == path:
+            return
+        self.path_edit.setText(path)
+        self.info = None
+        self.summary.setText("")
+        self.show_error(None)
+        self.completeChanged.emit()
+        if not path:
+            return
+        self.panel.run(
+            f"Opening {Path(path).name}",
+            jobs_import.inspect_file,
+            path,
+            on_done=self._inspected,
+            on_error=self._failed,
+        )
+        self.completeChanged.emit()
+
+    def _inspected(self, info: FileInfo) -> None:
+        self.info = info
+        visible = [s for s in info.sheets if s.visible]
+        text = f"{info.format.upper()} file, {len(visible)} sheet{'s' if len(visible) != 1 else ''}"
+        hidden = len(info.sheets) - len(visible)
+        if hidden:
+            text += f" (and {hidden} hidden)"
+        if info.warnings:
+            text += ". " + " ".join(info.warnings)
+        self.summary.setText(text + ".")
+        self.completeChanged.emit()
+
+    def _failed(self, exc: BaseException) -> None:
+        self.info = None
+        self.show_error(exc)
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:
+        return self.info is not None and not self.panel.busy
+
+    def validatePage(self) -> bool:
+        return self.isComplete()
+
+
+class SheetsPage(JobPage):
+    """Tick the sheets to read (canonical or visible ones first)."""
+
+    def __init__(self, window: MainWindow, key: str, title: str, subtitle: str) -> None:
+        super().__init__(window, key, title, subtitle)
+        self.list = QListWidget(self)
+        self.list.setObjectName("sheetList")
+        self.list.itemChanged.connect(lambda _i: self.completeChanged.emit())
+        self.body.addWidget(self.list, 1)
+
+    def fill(self, info: FileInfo) -> None:
+        self.list.clear()
+        for sheet in info.sheets:
+            label = sheet.name
+            if sheet.role:
+                label += f"   ({sheet.role})"
+            if not sheet.visible:
+                label += "   (hidden)"
+            item = QListWidgetItem(label)
+            item.setData(Qt.ItemDataRole.UserRole, sheet.name)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if sheet.default else Qt.CheckState.Unchecked)
+            self.list.addItem(item)
+
+    def chosen(self) -> list[str]:
+        return [
+            str(self.list.item(i).data(Qt.ItemDataRole.UserRole))
+            for i in range(self.list.count())
+            if self.list.item(i).checkState() == Qt.CheckState.Checked
+        ]
+
+    def set_chosen(self, names: list[str]) -> None:
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            name = item.data(Qt.ItemDataRole.UserRole)
+            item.setCheckState(Qt.CheckState.Checked if name in names else Qt.CheckState.Unchecked)
+
+    def isComplete(self) -> bool:
+        return bool(self.chosen()) and not self.panel.busy
+
+
+def modern(wizard: QWizard) -> None:
+    """Common wizard looks: titles on top, Cancel never default."""
+    wizard.setWizardStyle(QWizard.WizardStyle.ModernStyle)
+    wizard.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
+    wizard.setOption(QWizard.WizardOption.HaveHelpButton, False)
+    wizard.resize(1040, 720)
