@@ -24,6 +24,7 @@ from ui import jobs_import
 from ui.jobs import PROBLEM_LIMIT
 from ui.jobs_analysis import ImpactTable
 from ui.theme import LIGHT
+from ui.views.audit_wizard import AuditWizard
 from ui.views.batches import BatchesView
 from ui.views.graph_view import GraphView
 from ui.views.impact_workspace import ImpactWorkspace
@@ -44,6 +45,7 @@ class Workbench(QObject):
         self.services = ServicesView(window)
         self.batches = BatchesView(window)
         self.import_wizard: ImportWizard | None = None
+        self.audit_wizard: AuditWizard | None = None
         window.add_workspace("impact", "Impact", self.impact, "impact")
         window.add_workspace("graph", "Graph", self.graph, "graph")
         window.add_workspace("services", "Services", self.services, "service")
@@ -98,6 +100,14 @@ class Workbench(QObject):
             "import",
             "Import CIs and relationships from a spreadsheet, with a preview (Ctrl+Shift+I)",
         )
+        self.audit_action = make_action(
+            window,
+            "&Audit Against a Spreadsheet…",
+            lambda: self.open_audit(),
+            None,
+            "audit",
+            "Compare an inventory or a scan with the CMDB (writes nothing)",
+        )
         self.batches_action = make_action(
             window,
             "Import &Batches",
@@ -111,6 +121,7 @@ class Workbench(QObject):
             self.graph_action,
             self.services_action,
             self.import_action,
+            self.audit_action,
             self.batches_action,
         ]
 
@@ -121,7 +132,9 @@ class Workbench(QObject):
         window.menus["analysis"] = menu
         menu.addActions([self.impact_action, self.graph_action, self.services_action])
         file_menu = window.menus["file"]
-        file_menu.insertActions(window.save_copy_action, [self.import_action, self.batches_action])
+        file_menu.insertActions(
+            window.save_copy_action, [self.import_action, self.audit_action, self.batches_action]
+        )
         file_menu.insertSeparator(window.save_copy_action)
         window.toolbar.insertActions(
             window.refresh_action, [self.import_action, self.impact_action, self.graph_action]
@@ -199,14 +212,26 @@ class Workbench(QObject):
 
     def open_import(self, path: str | None = None) -> ImportWizard | None:
         """Open the import wizard (on ``path`` if given); returns it."""
-        cmdb = self.window.cmdb
-        if cmdb is None:
+        if self.window.cmdb is None:
             return None
         if self.import_wizard is not None:
             self.import_wizard.close()
-        wizard = ImportWizard(self.window)
-        self.import_wizard = wizard
+        wizard = self.import_wizard = ImportWizard(self.window)
         wizard.imported.connect(lambda result: self.batches.refresh(select=result.batch_id))
+        return self._open_wizard(wizard, path)
+
+    def open_audit(self, path: str | None = None) -> AuditWizard | None:
+        """Open the audit wizard (on ``path`` if given); returns it."""
+        if self.window.cmdb is None:
+            return None
+        if self.audit_wizard is not None:
+            self.audit_wizard.close()
+        wizard = self.audit_wizard = AuditWizard(self.window)
+        return self._open_wizard(wizard, path)
+
+    def _open_wizard(self, wizard: Any, path: str | None) -> Any:
+        cmdb = self.window.cmdb
+        assert cmdb is not None
         if self.window.theme is not None:
             self.window.theme.style(wizard)
 
