@@ -36,6 +36,7 @@ import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -54,6 +55,8 @@ EXTENSIONS = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods", ".csv", ".tsv", ".txt")
 
 #: Largest CSV file read (it is decoded in memory).
 MAX_TEXT_BYTES = 512 * 1024 * 1024
+#: CSV records parsed per call (the GIL is released between slices).
+_CSV_SLICE = 20_000
 #: How many leading rows header detection looks at.
 HEADER_WINDOW = 30
 
@@ -94,13 +97,21 @@ class Table:
     rows: list[list[Any]]
     row_numbers: list[int]
     warnings: list[str] = field(default_factory=list)
+    # (number of columns it was built for, casefolded header → first such column)
+    _by_header: tuple[int, dict[str, Column]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def column(self, header: str) -> Column | None:
-        wanted = header.strip().casefold()
-        for col in self.columns:
-            if col.header.casefold() == wanted:
-                return col
-        return None
+        # A lookup table, built once: callers ask for every column of sheets that
+        # may have 100,000 of them (a scan per call was quadratic).
+        cached = self._by_header
+        if cached is None or cached[0] != len(self.columns):
+            by_header: dict[str, Column] = {}
+            for col in self.columns:
+                by_header.setdefault(col.header.casefold(), col)
+            cached = self._by_header = (len(self.columns), by_header)
+        return cached[1].get(header.strip().casefold())
 
     @property
     def headers(self) -> list[str]:
@@ -276,12 +287,17 @@ class Spreadsheet:
             raise BadFileError(f"{path.name} holds no data (only blank lines).")
         self.delimiter = sniff_delimiter(text, prefer_tab=self.format == "tsv")
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=self.delimiter)
+        rows: list[list[str]] = []
         try:
-            self._text_rows = list(reader)
+            # In slices: list(reader) is one C call that holds the GIL for the
+            # whole file (a second for a million lines), freezing a GUI meanwhile.
+            while chunk := list(islice(reader, _CSV_SLICE)):
+                rows.extend(chunk)
         except csv.Error as exc:
             raise BadFileError(
                 f"{path.name}: line {reader.line_num} cannot be read as CSV ({exc})."
             ) from None
+        self._text_rows = rows
         self.sheets = [SheetInfo(path.stem or path.name)]
 
     # -- reading -------------------------------------------------------------
