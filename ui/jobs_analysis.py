@@ -436,9 +436,10 @@ def health_report(state: JobState, cmdb: Cmdb, today: date | None = None) -> Hea
     return health.report(cmdb, today=today)
 
 
-def finding_cis(state: JobState, cmdb: Cmdb, key: str) -> list[CiRef]:
-    """Every CI a health check finds (not a sample), for the dashboard's list."""
+def finding_cis(state: JobState, cmdb: Cmdb, key: str) -> Finding:
+    """A health check with every CI it finds (``examples`` is not a sample here) and
+    every group in ``details`` (duplicates, cycles), for the dashboard's list."""
     if key not in FINDINGS:
         raise ValidationError(f"Unknown health check {key!r}.")
     state.progress.start("Listing CIs")
-    return list(FINDINGS[key](cmdb, ALL).examples)
+    return FINDINGS[key](cmdb, ALL)

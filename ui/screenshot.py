@@ -3,9 +3,11 @@ offscreen, save it, exit (PRODUCT.md §6; the docs' pictures come from here).
 
 Views are a small explicit table, :data:`VIEWS`: a name and a function
 ``render(window, ci_id) -> QWidget`` that prepares the main window (the
-database is already open and settled) and returns the widget to grab. GUI
-part 2 adds its views (impact, graph, health, import) to the table and
-removes them from :data:`PLANNED_VIEWS`.
+database is already open and settled) and returns the widget to grab:
+``table`` and ``ci`` (the browser and the CI panel), ``impact`` (``--select``
+is the change set), ``graph`` (``--select`` is the centre), ``import`` (the
+import wizard's preview of a sample inventory made from the open CMDB, see
+:func:`sample_inventory`) and ``health`` (the dashboard).
 """
 
 from __future__ import annotations
@@ -167,26 +169,33 @@ def render_import(window: MainWindow, ci_id: int | None) -> QWidget:
     return wizard
 
 
+def render_health(window: MainWindow, ci_id: int | None) -> QWidget:
+    """The health dashboard listing the duplicate candidates (``--select`` is not used)."""
+    board = window.workbench.health
+    window.dock("ci").hide()
+    window.workbench.show_health()
+    wait_until(lambda: board.report is not None and not board.is_busy())
+    board.show_finding("duplicates")
+    wait_until(lambda: board.finding is not None and not board.is_busy())
+    return window
+
+
 VIEWS: dict[str, Render] = {
     "table": render_table,
     "ci": render_ci,
     "impact": render_impact,
     "graph": render_graph,
     "import": render_import,
+    "health": render_health,
 }
 
-#: Views PRODUCT.md names that GUI part 2 provides.
-PLANNED_VIEWS = ("health",)
-ALL_VIEWS = (*VIEWS, *PLANNED_VIEWS)
+ALL_VIEWS = tuple(VIEWS)
 
 
 def take(window: MainWindow, view: str, select: str | None, out: str | Path) -> Path:
     """Render ``view`` of the open CMDB into ``out`` (PNG). Raises CmdbError for bad input."""
     if view not in VIEWS:
-        raise CmdbError(
-            f"The {view!r} view cannot be rendered yet (it comes with a later version); "
-            f"available: {', '.join(VIEWS)}."
-        )
+        raise CmdbError(f"There is no {view!r} view; available: {', '.join(VIEWS)}.")
     if not settle(window):
         raise CmdbError("Timed out waiting for the CMDB to load.")
     ci_id = None

@@ -27,6 +27,7 @@ from ui.theme import LIGHT
 from ui.views.audit_wizard import AuditWizard
 from ui.views.batches import BatchesView
 from ui.views.graph_view import GraphView
+from ui.views.health_dashboard import HealthDashboard
 from ui.views.impact_workspace import ImpactWorkspace
 from ui.views.import_wizard import ImportWizard
 from ui.views.services import ServicesView
@@ -44,13 +45,15 @@ class Workbench(QObject):
         self.graph = GraphView(window)
         self.services = ServicesView(window)
         self.batches = BatchesView(window)
+        self.health = HealthDashboard(window)
         self.import_wizard: ImportWizard | None = None
         self.audit_wizard: AuditWizard | None = None
         window.add_workspace("impact", "Impact", self.impact, "impact")
         window.add_workspace("graph", "Graph", self.graph, "graph")
         window.add_workspace("services", "Services", self.services, "service")
+        window.add_workspace("health", "Health", self.health, "health")
         window.add_workspace("batches", "Batches", self.batches, "batches")
-        self.views: list[Any] = [self.impact, self.graph, self.services, self.batches]
+        self.views: list[Any] = [self.impact, self.graph, self.services, self.health, self.batches]
         self._actions(window)
         self._menus(window)
         window.databaseChanged.connect(self.set_cmdb)
@@ -92,6 +95,14 @@ class Workbench(QObject):
             "service",
             "What a service depends on and its single points of failure",
         )
+        self.health_action = make_action(
+            window,
+            "&Health Dashboard",
+            lambda: self.show_health(),
+            None,
+            "health",
+            "Scores, completeness and the problems to fix",
+        )
         self.import_action = make_action(
             window,
             "&Import Spreadsheet…",
@@ -120,6 +131,7 @@ class Workbench(QObject):
             self.impact_action,
             self.graph_action,
             self.services_action,
+            self.health_action,
             self.import_action,
             self.audit_action,
             self.batches_action,
@@ -130,7 +142,9 @@ class Workbench(QObject):
         menu = QMenu("&Analysis", window)
         bar.insertMenu(window.menus["tools"].menuAction(), menu)
         window.menus["analysis"] = menu
-        menu.addActions([self.impact_action, self.graph_action, self.services_action])
+        menu.addActions(
+            [self.impact_action, self.graph_action, self.services_action, self.health_action]
+        )
         file_menu = window.menus["file"]
         file_menu.insertActions(
             window.save_copy_action, [self.import_action, self.audit_action, self.batches_action]
@@ -276,6 +290,10 @@ class Workbench(QObject):
             batch_id,
             on_done=done,
         )
+
+    def show_health(self) -> None:
+        if self.window.cmdb is not None:
+            self.window.show_workspace("health")
 
     def show_services(self, ci: int | None = None) -> None:
         if self.window.cmdb is None:

@@ -48,18 +48,6 @@ def test_ci_screenshot_of_a_chosen_ci(qapp: Any, demo_path: Path, tmp_path: Path
     assert not QImage(str(out)).isNull()
 
 
-@pytest.mark.parametrize("view", ["health"])
-def test_views_of_a_later_version_say_so(
-    qapp: Any, demo_path: Path, tmp_path: Path, view: str, capsys: Any
-) -> None:
-    code = app.main(
-        ["--db", str(demo_path), "--screenshot", str(tmp_path / "x.png"), "--view", view]
-    )
-    assert code == 2
-    assert "not available yet" in capsys.readouterr().err
-    assert not (tmp_path / "x.png").exists()
-
-
 def test_bad_input_exits_2(qapp: Any, demo_path: Path, tmp_path: Path, capsys: Any) -> None:
     out = tmp_path / "x.png"
     assert (
@@ -74,7 +62,12 @@ def test_bad_input_exits_2(qapp: Any, demo_path: Path, tmp_path: Path, capsys: A
 
 @pytest.mark.parametrize(
     ("view", "select"),
-    [("impact", "Storage Device/ams1-array01"), ("graph", None), ("import", None)],
+    [
+        ("impact", "Storage Device/ams1-array01"),
+        ("graph", None),
+        ("import", None),
+        ("health", None),
+    ],
 )
 def test_part_two_views_render(
     qapp: Any, demo_path: Path, tmp_path: Path, view: str, select: str | None

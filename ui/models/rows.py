@@ -34,6 +34,7 @@ class RowsModel(QAbstractTableModel):
         self.foreground: CellColour | None = None
         self.bold_column: int | None = None
         self.decoration: Callable[[int, int], Any] | None = None
+        self._sorted_by: tuple[int, Qt.SortOrder] | None = None
 
     def set_rows(
         self, rows: Sequence[tuple[Any, ...]], ids: Sequence[int | None] | None = None
@@ -42,6 +43,8 @@ class RowsModel(QAbstractTableModel):
         self._rows = list(rows)
         self._ids = list(ids) if ids is not None else [None] * len(self._rows)
         self._order = list(range(len(self._rows)))
+        if self._sorted_by is not None:  # new rows keep the order the user chose
+            self._order = self._sorted_order(*self._sorted_by)
         self.endResetModel()
 
     def source_row(self, row: int) -> int:
@@ -103,9 +106,17 @@ class RowsModel(QAbstractTableModel):
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         if not 0 <= column < len(self._headers):
             return
+        self._sorted_by = (column, order)
         self.layoutAboutToBeChanged.emit()
         persistent = self.persistentIndexList()
         before = [(self._order[p.row()], p.column()) for p in persistent]
+        self._order = self._sorted_order(column, order)
+        where = {k: i for i, k in enumerate(self._order)}
+        self.changePersistentIndexList(persistent, [self.index(where[k], c) for k, c in before])
+        self.layoutChanged.emit()
+
+    def _sorted_order(self, column: int, order: Qt.SortOrder) -> list[int]:
+        """Rows by ``column``: numbers, then text (case-insensitive), blanks last."""
 
         def key(k: int) -> tuple[int, Any]:
             value = self._rows[k][column] if column < len(self._rows[k]) else None
@@ -117,14 +128,13 @@ class RowsModel(QAbstractTableModel):
                 return (0, value)
             return (1, to_text(value).casefold())
 
-        blanks = [k for k in self._order if key(k)[0] == 2]
-        filled = [k for k in self._order if key(k)[0] != 2]
-        numbers = [k for k in filled if key(k)[0] == 0]
-        texts = [k for k in filled if key(k)[0] == 1]
+        keys = {k: key(k) for k in range(len(self._rows))}
         reverse = order == Qt.SortOrder.DescendingOrder
-        numbers.sort(key=lambda k: key(k)[1], reverse=reverse)
-        texts.sort(key=lambda k: key(k)[1], reverse=reverse)
-        self._order = numbers + texts + blanks
-        where = {k: i for i, k in enumerate(self._order)}
-        self.changePersistentIndexList(persistent, [self.index(where[k], c) for k, c in before])
-        self.layoutChanged.emit()
+        numbers = sorted(
+            (k for k in keys if keys[k][0] == 0), key=lambda k: keys[k][1], reverse=reverse
+        )
+        texts = sorted(
+            (k for k in keys if keys[k][0] == 1), key=lambda k: keys[k][1], reverse=reverse
+        )
+        blanks = [k for k in range(len(self._rows)) if keys[k][0] == 2]
+        return numbers + texts + blanks

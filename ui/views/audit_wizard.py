@@ -44,7 +44,7 @@ from ui.jobs_import import LoadedFile
 from ui.models.rows import RowsModel
 from ui.views.import_wizard import NO_PROFILE
 from ui.views.mapping_editor import MappingEditor
-from ui.views.toolstrip import html
+from ui.views.toolstrip import html, sortable
 from ui.views.wizard_pages import FilePage, JobPage, SheetsPage, modern
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ def findings_table(parent: QWidget, model: RowsModel, name: str, window: MainWin
     view = QTableView(parent)
     view.setObjectName(name)
     view.setModel(model)
-    view.setSortingEnabled(True)
+    sortable(view)
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     view.setAlternatingRowColors(True)
     view.verticalHeader().hide()

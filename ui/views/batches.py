@@ -28,7 +28,7 @@ from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.errors import ConflictError
 from ui import jobs_import
 from ui.models.rows import RowsModel
-from ui.views.toolstrip import ToolStrip, make_action, tool_button
+from ui.views.toolstrip import ToolStrip, make_action, sortable, tool_button
 
 if TYPE_CHECKING:
     from ui.main_window import MainWindow
@@ -86,7 +86,7 @@ class BatchesView(QWidget):
         self.view = QTableView(self)
         self.view.setObjectName("batchesTable")
         self.view.setModel(self.model)
-        self.view.setSortingEnabled(True)
+        sortable(self.view)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.setAlternatingRowColors(True)

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 from ui.jobs_analysis import Comparison
 from ui.models.rows import RowsModel
 from ui.picture_paint import STATE_STYLE
-from ui.views.toolstrip import html
+from ui.views.toolstrip import html, sortable
 
 if TYPE_CHECKING:
     from ui.main_window import MainWindow
@@ -62,7 +62,7 @@ class ComparisonDialog(QDialog):
         self.model.foreground = colour
         self.view = QTableView(self)
         self.view.setModel(self.model)
-        self.view.setSortingEnabled(True)
+        sortable(self.view)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.verticalHeader().hide()
         self.view.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)

@@ -37,7 +37,7 @@ from ui.models.rows import RowsModel
 from ui.picture_paint import STATE_STYLE, IconRenderers
 from ui.theme import LIGHT
 from ui.views.ci_search import CiSearchBox
-from ui.views.toolstrip import ToolStrip, html, make_action, tool_button
+from ui.views.toolstrip import ToolStrip, html, make_action, sortable, tool_button
 
 if TYPE_CHECKING:
     from ui.main_window import MainWindow
@@ -176,7 +176,7 @@ class ServicesView(QWidget):
         self.view = QTableView(self)
         self.view.setObjectName("serviceDependencies")
         self.view.setModel(self.model)
-        self.view.setSortingEnabled(True)
+        sortable(self.view)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setAlternatingRowColors(True)
         self.view.verticalHeader().hide()

@@ -4,6 +4,7 @@
   browser's filter bar (the theme's stylesheet goes on strips and panels,
   never on the big item views, see :class:`ui.theme.Theme`);
 * :func:`tool_button`, :func:`make_action`: icon buttons for actions;
+* :func:`sortable`: header-click sorting that starts from the model's order;
 * :func:`html`: escape text shown in rich-text labels.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QToolButton, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QTableView, QToolButton, QWidget
 
 from ui.theme import icon
 
@@ -52,6 +53,13 @@ def make_action(
         action.setShortcut(QKeySequence(shortcut))
         action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
     return action
+
+
+def sortable(view: QTableView) -> None:
+    """Let the user sort by clicking headers, starting from the model's own order
+    (Qt would otherwise sort by the first column at once)."""
+    view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+    view.setSortingEnabled(True)
 
 
 def html(text: str) -> str:
