@@ -284,6 +284,23 @@ def zip_bomb() -> bytes:
     return out.getvalue()
 
 
+def lying_zip_bomb() -> bytes:
+    """The same bomb, its member declaring 5,000 bytes (local header and directory):
+    a size check that believes the directory lets it through; inflating must not."""
+    data = bytearray(zip_bomb())
+    member = b"xl/worksheets/sheet1.xml"
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:
+        offset = zf.getinfo(member.decode()).header_offset
+    struct.pack_into("<I", data, offset + 22, 5000)
+    pos = data.find(b"PK\x01\x02")
+    while pos >= 0:
+        length = struct.unpack_from("<H", data, pos + 28)[0]
+        if bytes(data[pos + 46 : pos + 46 + length]) == member:
+            struct.pack_into("<I", data, pos + 24, 5000)
+        pos = data.find(b"PK\x01\x02", pos + 4)
+    return bytes(data)
+
+
 def far_cell(extra_row: str) -> bytes:
     return one_sheet(rows_xml([HEADER, *GOOD]) + extra_row)
 
@@ -862,6 +879,7 @@ def _corpus() -> list[BadFile]:
         refused("entity-bomb.ods", "billion laughs in content.xml", ods_bomb, _BROKEN_XML),
         refused("external-entity.xlsx", "&xxe; naming /etc/passwd", external_entity, _BROKEN_XML),
         refused("zip-bomb.xlsx", "a sheet inflating to 256 MiB", zip_bomb, "ZIP bomb"),
+        refused("zip-bomb-lying.xlsx", "… declaring 5,000 bytes", lying_zip_bomb, _DAMAGED),
         refused("control-chars.xlsx", "&#0; in a cell", control_characters, "cannot be read"),
         # far-away cells: python-calamine 0.9 would abort the process on these
         refused(
