@@ -5,7 +5,8 @@ spreadsheet programs may evaluate text starting with ``+``, ``-``, ``@``, a
 tab or a carriage return (CSV/DDE injection). Every text value we write goes
 through :func:`safe_cell` or :func:`set_safe`: such text is stored as a
 string cell with Excel's *quote prefix*, so no program evaluates it and the
-value reads back unchanged (exports round-trip).
+value reads back unchanged (exports round-trip) — except that XML normalises
+line ends, so a lone carriage return reads back as a line feed.
 """
 
 from __future__ import annotations
