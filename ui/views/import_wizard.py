@@ -43,7 +43,7 @@ from ui.jobs_import import LoadedFile, describe_counts
 from ui.models.preview import PreviewModel
 from ui.models.rows import RowsModel
 from ui.views.mapping_editor import MappingEditor
-from ui.views.toolstrip import html
+from ui.views.toolstrip import html, quick_resize
 from ui.views.wizard_pages import FilePage, JobPage, SheetsPage, modern
 
 if TYPE_CHECKING:
@@ -217,11 +217,13 @@ class PreviewPage(JobPage):
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.horizontalHeader().setStretchLastSection(True)
+        quick_resize(self.table)
         self.errors_model = RowsModel(("Sheet", "Row", "Column", "Problem"), self)
         self.errors_view = QTableView(self)
         self.errors_view.setObjectName("previewErrors")
         self.errors_view.setModel(self.errors_model)
         self.errors_view.verticalHeader().hide()
+        quick_resize(self.errors_view)
         self.errors_view.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         split = QSplitter(Qt.Orientation.Vertical, self)
         split.addWidget(self.table)
