@@ -299,6 +299,10 @@ def show_shortcuts(window: MainWindow) -> None:
         ("F5", "Refresh"),
         ("Ctrl+Shift+M", "Class manager"),
         ("Ctrl+O", "Open a CMDB"),
+        ("Ctrl+I", "Assess the impact of the selection"),
+        ("Ctrl+G", "Show the current CI in the graph"),
+        ("Ctrl+Shift+I", "Import a spreadsheet"),
+        ("Ctrl+0 / Ctrl++ / Ctrl+-", "Graph: fit / zoom in / zoom out"),
     ]
     text = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in rows)
     QMessageBox.information(window, "Keyboard shortcuts", f"<table>{text}</table>")

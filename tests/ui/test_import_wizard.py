@@ -206,3 +206,30 @@ def test_a_file_that_is_no_spreadsheet_gets_a_message(
     assert "PDF" in wizard.file_page.error.text()
     assert not wizard.file_page.isComplete()
     wizard.reject()
+
+
+def test_rollback_refused_after_later_edits_says_why(
+    qtbot: Any, make_window: Any, demo_path: Path, tmp_path: Path, answer: Any
+) -> None:
+    from importers.apply import import_file
+
+    path = tmp_path / "new.csv"
+    path.write_text("Name,Class,Status\nnew-app-1,Application,In Use\n", encoding="utf-8")
+    with Cmdb.open(demo_path) as c:
+        batch = import_file(c, path).batch_id
+        ci = c.items.resolve("Application/new-app-1")
+    window = make_window(demo_path)
+    reported: list[tuple[str, str]] = []
+    window.errorReported.connect(lambda title, text: reported.append((title, text)))
+    window.cmdb.items.update(ci, {"owner": "Someone later"})  # touches the batch's CI
+    window.workbench.show_batches(batch)
+    batches = window.workbench.batches
+    qtbot.waitUntil(lambda: batches.selected() is not None, timeout=10_000)
+    answer(QMessageBox.StandardButton.Yes)
+    batches.ask_rollback()
+    qtbot.waitUntil(lambda: bool(reported), timeout=10_000)
+    title, text = reported[0]
+    assert title == f"Batch #{batch} cannot be rolled back"
+    assert "new-app-1" in text
+    with Cmdb.open(demo_path) as c:
+        assert c.items.get(ci).values["owner"] == "Someone later"  # nothing undone
