@@ -241,17 +241,19 @@ def build_picture(
     expanded: Mapping[str, int] | None = None,
     collapsed: Iterable[int] = (),
     centre: int | None = None,
+    keep: Iterable[int] = (),
     max_boxes: int = MAX_BOXES,
     check: Callable[[], None] | None = None,
 ) -> Picture:
     """Group, label and lay out ``view`` (edges in impact direction) for drawing.
 
     ``states`` colours CIs (``changed``, ``down``, ``degraded``); ``path`` is
-    a focused impact path (ids in impact order) drawn highlighted.
+    a focused impact path (ids in impact order) drawn highlighted; CIs in
+    ``keep`` are never grouped away.
     """
     states = dict(states or {})
     icons = {c.name: c.icon for c in meta.classes} if meta is not None else {}
-    keep = set(path) | set(roots)
+    keep = set(keep) | set(path) | set(roots)
     while True:
         shown, groups = group_siblings(
             view, roots, threshold=threshold, expanded=expanded, collapsed=collapsed, keep=keep

@@ -215,10 +215,19 @@ def write_impact_pdf(
                 colour="#c62828",
             )
         if picture is not None and picture.nodes:
+            drawn = sum(1 for n in picture.nodes if n.service and n.state in ("down", "degraded"))
+            explained = (
+                f"the {drawn:,} most critical impacted services (of {len(services):,}; the "
+                "tables below list them all)"
+                if drawn < len(services)
+                else "every impacted service"
+                if services
+                else "the nearest impacted CIs"
+            )
             legend = (
                 "Boxes are CIs: violet = change set, red = down, amber = degraded. A line runs "
-                "from a CI down to what it depends on; impact flows up. Dashed boxes group "
-                "similar CIs. The picture shows the paths that explain each impacted service."
+                "from a CI down to what it depends on; impact flows up. The picture shows the "
+                f"paths that explain {explained}."
             )
             top = pages.y + 6
             area = QRectF(

@@ -34,7 +34,7 @@ from ui.jobs import JobState
 SCENARIO = "scenario"
 #: How many impacted services (or, without services, impacted CIs) the impact
 #: picture explains with their paths.
-PICTURE_PATHS = 40
+PICTURE_PATHS = 12
 
 
 # -- impact -------------------------------------------------------------------------
@@ -129,12 +129,14 @@ def impact_picture(
     # Only the edges of the explanation paths: the picture says *why*, not everything.
     wanted = {(a, b) for p in paths for a, b in zip(p, p[1:], strict=False)}
     view.remove_edges_from([e for e in list(view.edges) if e not in wanted])
+    # Every CI of these paths is drawn (no sibling groups): the picture explains.
     return build_picture(
         view,
         changed,
         meta=cmdb.meta,
         states=table.states(),
         expanded=expanded,
+        keep=ids,
         check=state.check,
     )
 
