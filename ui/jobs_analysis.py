@@ -23,7 +23,7 @@ from sqlalchemy import select
 from cmdb_desktop import health
 from cmdb_desktop.analysis import DependencyMap, ImpactReport, SpofReport
 from cmdb_desktop.cmdb import Cmdb
-from cmdb_desktop.errors import NotFoundError, ValidationError
+from cmdb_desktop.errors import CmdbError, NotFoundError, ValidationError
 from cmdb_desktop.health import Finding, HealthReport
 from cmdb_desktop.items import CiRef
 from cmdb_desktop.models import ci_table
@@ -165,6 +165,12 @@ def export_impact_pdf(
     )
 
 
+def refs_of(state: JobState, cmdb: Cmdb, ids: Sequence[int]) -> list[CiRef]:
+    """The CIs ``ids`` (in that order; deleted ones left out), to add to a change set."""
+    found = cmdb.items.refs(ids)
+    return [found[i] for i in ids if i in found]
+
+
 # -- scenarios ----------------------------------------------------------------------
 
 
@@ -214,7 +220,7 @@ def load_scenario(state: JobState, cmdb: Cmdb, name: str) -> Scenario:
             continue
         try:
             other = cmdb.items.resolve(text) if text else None
-        except Exception:  # an ambiguous or unknown name: reported as missing
+        except CmdbError:  # an ambiguous or unknown name: reported as missing
             other = None
         if other is not None:
             cis.append(cmdb.items.refs([other])[other])

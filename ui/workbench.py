@@ -208,8 +208,7 @@ class Workbench(QObject):
             self.window.show_message("Select the CIs to assess in the table first.")
             self.window.show_workspace("impact")
             return
-        refs = cmdb.items.refs(ids[:10_000])
-        self.impact.set_change_set([refs[i] for i in ids if i in refs])
+        self.impact.add_ids(ids, replace=True)
         self.window.show_workspace("impact")
 
     def show_graph(

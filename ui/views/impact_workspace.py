@@ -317,7 +317,10 @@ class ImpactWorkspace(QWidget):
         return self.change_model.refs
 
     def is_busy(self) -> bool:
-        return self._timer.isActive() or self.window_.runner.busy_with("impact")
+        runner = self.window_.runner
+        return (
+            self._timer.isActive() or runner.busy_with("impact") or runner.busy_with("impact-add")
+        )
 
     def _update_actions(self) -> None:
         has_set = bool(self.change_set)
@@ -358,11 +361,27 @@ class ImpactWorkspace(QWidget):
             return
         self.add_ids(ids)
 
-    def add_ids(self, ids: list[int]) -> None:
+    def add_ids(self, ids: list[int], *, replace: bool = False) -> None:
+        """Add these CIs (or, with ``replace``, make them the change set); their names
+        are read in the worker."""
         if self.cmdb is None:
             return
-        refs = self.cmdb.items.refs(ids[:10_000])
-        self.add([refs[i] for i in ids if i in refs])
+
+        def done(refs: list[CiRef]) -> None:
+            if replace:
+                self.set_change_set(refs)
+            else:
+                self.add(refs)
+
+        self.window_.runner.submit(
+            "Adding to the change set",
+            jobs_analysis.refs_of,
+            self.cmdb,
+            list(ids),
+            on_done=done,
+            key="impact-add",
+            visible=False,
+        )
 
     def remove_selected(self) -> None:
         rows = {i.row() for i in self.change_list.selectedIndexes()}
