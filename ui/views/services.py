@@ -144,6 +144,7 @@ class ServicesView(QWidget):
         self.window_ = window
         self.cmdb: Cmdb | None = None
         self.result: ServiceMap | None = None
+        self._listed = False  # the list of services is read once per CMDB, when shown
         from ui.views.ci_panel import make_search
 
         self.strip = ToolStrip(self)
@@ -228,7 +229,7 @@ class ServicesView(QWidget):
 
     def load_services(self) -> None:
         """Fill the list of services (once per CMDB, when the view is first shown)."""
-        if self.cmdb is None or getattr(self, "_listed", False):
+        if self.cmdb is None or self._listed:
             return
         self._listed = True
 
