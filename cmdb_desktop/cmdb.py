@@ -259,7 +259,12 @@ class Cmdb:
 
     def reload_meta(self) -> Metamodel:
         with self._meta_lock, self.read() as s:
-            gen = s.scalar(select(CmdbState.catalogue_generation).where(CmdbState.id == 1))
+            # Plain SQL: opening a CMDB waits for this, and a new engine compiles afresh.
+            gen = (
+                s.connection()
+                .exec_driver_sql("SELECT catalogue_generation FROM cmdb_state WHERE id = 1")
+                .scalar()
+            )
             self._meta = Metamodel.load(s)
             self._meta_generation = int(gen or 0)
             return self._meta

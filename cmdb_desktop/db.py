@@ -15,6 +15,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +41,12 @@ def to_url(target: str | os.PathLike[str]) -> str:
     return "sqlite:///" + str(Path(text_target).expanduser().resolve())
 
 
+@lru_cache(maxsize=64)
 def sqlite_path(url: str) -> Path | None:
-    """The database file behind a SQLite URL, or None (memory, other dialects)."""
+    """The database file behind a SQLite URL, or None (memory, other dialects).
+
+    Cached: opening a CMDB asks several times, and parsing a URL is not free.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or not parsed.database:
         return None
