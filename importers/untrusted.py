@@ -40,6 +40,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
 
 from cmdb_desktop.errors import BadFileError
@@ -125,7 +126,13 @@ def xlsx_sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
         raise BadFileError(f"The workbook is incomplete: {exc.args[0]} is missing.") from None
     except SafeET.ParseError as exc:
         raise BadFileError(f"The workbook's sheet list is damaged ({exc}).") from None
-    except Exception as exc:  # defusedxml refuses entity tricks with its own errors
+    except DefusedXmlException:
+        raise BadFileError(
+            "The workbook's sheet list declares XML entities or a DTD, which spreadsheet "
+            "programs never write (an 'entity bomb' or an external reference); it was "
+            "refused unread. Save the file again from your spreadsheet program."
+        ) from None
+    except Exception as exc:  # anything else defusedxml or the XML parser objects to
         raise BadFileError(f"The workbook's sheet list was refused: {exc}.") from None
     targets: dict[str, str] = {}
     for rel in rels.iter(f"{_PKG_REL_NS}Relationship"):

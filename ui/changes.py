@@ -40,6 +40,9 @@ class ChangeBridge(QObject):
         self._last_data = None
         if cmdb is not None:
             cmdb.add_listener(self._on_change)
+            # The baseline is the moment of opening (one tiny read), so another
+            # program's write before the first poll is still noticed.
+            self._last_data = cmdb.generations()["data"]
 
     def _on_change(self, summary: ChangeSummary) -> None:
         # Runs on the writing thread: only count and emit (queued to the GUI).

@@ -369,12 +369,17 @@ def _text_rows(
 
 
 def tsv_text(state: JobState, cmdb: Cmdb, ids: Sequence[int], keys: Sequence[str]) -> str:
-    """Tab-separated text with a header line; tabs and newlines in values become spaces."""
+    """Tab-separated text with a header line; tabs and newlines in values become spaces,
+    and text a spreadsheet would evaluate as a formula gets a leading apostrophe."""
+    from importers.cells import needs_guard
+
     cols = browse.column_map(cmdb.meta)
     state.progress.start("Copying", len(ids))
 
     def clean(value: Any) -> str:
-        return " ".join(to_text(value).split())
+        text = " ".join(to_text(value).split())
+        # Pasted into a spreadsheet, "=1+2" would be evaluated: an apostrophe keeps it text.
+        return "'" + text if needs_guard(text) else text
 
     lines = ["\t".join(cols[k].label if k in cols else k for k in keys)]
     lines += ["\t".join(clean(v) for v in row) for row in _text_rows(state, cmdb, ids, keys)]

@@ -105,7 +105,7 @@ def test_tsv_and_export(demo: Cmdb, tmp_path: Path) -> None:
     text = jobs.tsv_text(jobs.JobState(), demo, ids, ["name", "class", "description"])
     lines = text.splitlines()
     assert lines[0] == "Name\tClass\tDescription"
-    assert lines[1].endswith("=1+1 with a tab")
+    assert lines[1].endswith("\t'=1+1 with a tab")  # an apostrophe keeps a paste as text
     out = jobs.export_xlsx(
         jobs.JobState(), demo, ids, ["owner", "description"], str(tmp_path / "x.xlsx")
     )
@@ -137,3 +137,21 @@ def test_open_and_demo(tmp_path: Path) -> None:
         assert set(gens) == {"data", "graph", "catalogue"} and reloaded is False
     finally:
         again.close()
+
+
+def test_change_bridge_notices_a_write_right_after_opening(demo: Cmdb, qtbot: Any) -> None:
+    from cmdb_desktop.cmdb import Cmdb as Facade
+    from ui import jobs as ui_jobs
+    from ui.changes import ChangeBridge
+
+    bridge = ChangeBridge()
+    bridge.attach(demo)
+    other = Facade.open(demo.path)  # type: ignore[arg-type]
+    try:
+        other.items.update(1, {"owner": "someone else"})
+    finally:
+        other.close()
+    with qtbot.waitSignal(bridge.external, timeout=2000):
+        gens, reloaded = ui_jobs.generations(ui_jobs.JobState(), demo)
+        bridge.note_generations(gens, reloaded)
+    bridge.attach(None)
