@@ -296,6 +296,13 @@ class _Bulk:
         return int(max(top, seq or 0)) + 1
 
 
+class RelationshipBatch(NamedTuple):
+    """New relationships as a JSON array of [source, type, target, sheet, row]."""
+
+    payload: str
+    size: int
+
+
 _CI_COLUMNS = [c.name for c in ci_table.c]
 _CI_POS = {name: i for i, name in enumerate(_CI_COLUMNS)}
 _REL_COLUMNS = ["id", "source_id", "type_id", "target_id", "created_at", "batch_id"]
@@ -558,39 +565,12 @@ class BatchWriter:
     ) -> list[int]:
         """Insert relationships with one history record each; returns their ids."""
         ids: list[int] = []
-        types = self.meta.relationship_type_by_id
         stamp, batch_id = self.stamp, self.batch_id
         for start in range(0, len(items), _CHUNK):
             part = items[start : start + _CHUNK]
             if self.sqlite:
-                first = self.bulk.next_id(relationship_table)
-                stage = self.bulk.staged(
-                    "relationship",
-                    ["id", "source_id", "type_id", "target_id", "src_sheet", "src_row"],
-                    [
-                        (first + n, r.source_id, r.type_id, r.target_id, r.sheet, r.row)
-                        for n, r in enumerate(part)
-                    ],
-                )
-                self.bulk.run(
-                    f"INSERT INTO main.relationship ({', '.join(_REL_COLUMNS)}) "
-                    f"SELECT id, source_id, type_id, target_id, ?, ? FROM {stage}",
-                    (stamp, batch_id),
-                )
-                # The history names both ends and the type, as the item service does.
-                self.bulk.run(
-                    f"INSERT INTO main.change_record ({', '.join(_HISTORY_COLUMNS)}) "
-                    "SELECT ?, ?, ?, ?, ?, ?, r.src_sheet, r.src_row, 'relationship', 'create', "
-                    "r.source_id, sc.name, s.name, r.target_id, r.id, t.name, NULL, "
-                    "s.name || ' ' || t.name || ' ' || d.name "
-                    f"FROM {stage} r JOIN main.ci s ON s.id = r.source_id "
-                    "JOIN main.ci d ON d.id = r.target_id "
-                    "JOIN main.ci_class sc ON sc.id = s.class_id "
-                    "JOIN main.relationship_type t ON t.id = r.type_id ORDER BY r.id",
-                    self._who,
-                )
-                self.bulk.run(f"DROP TABLE {stage}")
-                new_ids = list(range(first, first + len(part)))
+                self.note_relationships(part)
+                new_ids = self.insert_relationship_batch(self.relationship_batch(part))
             else:
                 new_ids = self.bulk.insert_returning_ids(
                     relationship_table,
@@ -598,10 +578,63 @@ class BatchWriter:
                     [(r.source_id, r.type_id, r.target_id, stamp, batch_id) for r in part],
                 )
                 self._relationship_history(part, new_ids)
-            if not self.summary.graph_changed:
-                self.summary.graph_changed = any(types[r.type_id].propagates() for r in part)
+                self.note_relationships(part)
+                self.summary.relationships_created.extend(new_ids)
             ids.extend(new_ids)
             self.progress.step(done_before + start + len(part), total)
+        return ids
+
+    def note_relationships(self, items: Sequence[NewRelationship]) -> None:
+        """Record in the summary whether these relationships move the impact graph."""
+        if not self.summary.graph_changed:
+            types = self.meta.relationship_type_by_id
+            self.summary.graph_changed = any(types[r.type_id].propagates() for r in items)
+
+    @staticmethod
+    def relationship_batch(items: Sequence[NewRelationship]) -> RelationshipBatch:
+        """SQLite: relationships as one JSON document (built in C), ready for
+        :meth:`insert_relationship_batch`."""
+        rows = [(r.source_id, r.type_id, r.target_id, r.sheet, r.row) for r in items]
+        return RelationshipBatch(json.dumps(rows), len(rows))
+
+    def insert_relationship_batch(self, batch: RelationshipBatch) -> list[int]:
+        """SQLite: insert a :meth:`relationship_batch` (ids in order) and its history.
+
+        Each step is one statement that SQLite runs without the GIL, none of
+        them row by row from Python, so a helper thread can run this while the
+        caller keeps working (nothing else may use the session meanwhile).
+        """
+        if not batch.size:
+            return []
+        first = self.bulk.next_id(relationship_table)
+        stage = "temp.stage_relationship"
+        self.bulk.run(f"DROP TABLE IF EXISTS {stage}")
+        # Only integers and text travel through JSON here, so nothing is rounded.
+        self.bulk.run(
+            f"CREATE TABLE {stage} AS SELECT ? + key AS id, value ->> 0 AS source_id, "
+            "value ->> 1 AS type_id, value ->> 2 AS target_id, value ->> 3 AS src_sheet, "
+            "value ->> 4 AS src_row FROM json_each(?)",
+            (first, batch.payload),
+        )
+        self.bulk.run(
+            f"INSERT INTO main.relationship ({', '.join(_REL_COLUMNS)}) "
+            f"SELECT id, source_id, type_id, target_id, ?, ? FROM {stage} ORDER BY id",
+            (self.stamp, self.batch_id),
+        )
+        # The history names both ends and the type, as the item service does.
+        self.bulk.run(
+            f"INSERT INTO main.change_record ({', '.join(_HISTORY_COLUMNS)}) "
+            "SELECT ?, ?, ?, ?, ?, ?, r.src_sheet, r.src_row, 'relationship', 'create', "
+            "r.source_id, sc.name, s.name, r.target_id, r.id, t.name, NULL, "
+            "s.name || ' ' || t.name || ' ' || d.name "
+            f"FROM {stage} r JOIN main.ci s ON s.id = r.source_id "
+            "JOIN main.ci d ON d.id = r.target_id "
+            "JOIN main.ci_class sc ON sc.id = s.class_id "
+            "JOIN main.relationship_type t ON t.id = r.type_id ORDER BY r.id",
+            self._who,
+        )
+        self.bulk.run(f"DROP TABLE {stage}")
+        ids = list(range(first, first + batch.size))
         self.summary.relationships_created.extend(ids)
         return ids
 

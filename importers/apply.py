@@ -217,13 +217,11 @@ def _write_cis(
     return {ref: ci_id for (ref, _), ci_id in zip(creates, new_ids, strict=True)}
 
 
-def _write_relationships(
-    writer: BatchWriter, plan: ImportPlan, id_of_row: dict[int, int], done: int, total: int
-) -> None:
+def _new_relationships(
+    outcomes: Sequence[RowOutcome], id_of_row: dict[int, int]
+) -> list[NewRelationship]:
     rels: list[NewRelationship] = []
-    for o in plan.rows:
-        if o.kind == KIND_CIS or o.status != CREATED:
-            continue
+    for o in outcomes:
         assert o.rel is not None
         src, type_id, dst = o.rel
         # Ends: a CI id (> 0), or -(plan index + 1) of a CI this import creates.
@@ -232,7 +230,54 @@ def _write_relationships(
         if dst < 0:
             dst = id_of_row[-dst - 1]
         rels.append(NewRelationship(src, type_id, dst, o.sheet, o.row))
+    return rels
+
+
+def _write_relationships(
+    writer: BatchWriter,
+    plan: ImportPlan,
+    id_of_row: dict[int, int],
+    done: int,
+    total: int,
+    *,
+    written: int = 0,
+) -> None:
+    """Create the plan's new relationships, but the first ``written`` (streamed already)."""
+    created = [o for o in plan.rows if o.kind != KIND_CIS and o.status == CREATED]
+    rels = _new_relationships(created[written:], id_of_row)
     writer.create_relationships(rels, done_before=done, total=total)
+
+
+class _RelationshipStream:
+    """Writes created relationship rows on the helper thread while the planner
+    checks the rest (SQLite: each batch is a few statements that run without
+    the GIL). Batches run in order after the CI insert queued before them."""
+
+    def __init__(
+        self, writer: BatchWriter, pool: ThreadPoolExecutor, id_of_row: dict[int, int]
+    ) -> None:
+        self.writer = writer
+        self.pool = pool
+        self.id_of_row = id_of_row
+        self.futures: list[Future[list[int]]] = []
+        self.written = 0
+
+    def take(self, outcomes: list[RowOutcome]) -> None:
+        rels = _new_relationships(outcomes, self.id_of_row)
+        self.writer.note_relationships(rels)
+        batch = self.writer.relationship_batch(rels)
+        self.futures.append(self.pool.submit(self.writer.insert_relationship_batch, batch))
+        self.written += len(rels)
+
+    def finish(self) -> int:
+        """Wait for every batch (raising the first failure); how many rows were written."""
+        for future in self.futures:
+            future.result()
+        return self.written
+
+    def cancel(self) -> None:
+        for future in self.futures:
+            future.cancel()
 
 
 def _write(cmdb: Cmdb, s: Any, plan: ImportPlan, progress: Progress) -> ChangeSummary:
@@ -312,20 +357,34 @@ def _plan_and_write(
                     return dict(zip(refs, ids, strict=True))
 
                 state["ids"] = pool.submit(insert)
+                # The staged CIs' ids are known already: relationships to them can
+                # be written, after them, while the rest of the sheet is checked.
+                first = staged.first
+                stream = _RelationshipStream(
+                    writer, pool, {r: first + n for n, r in enumerate(refs)}
+                )
+                ctx.relationship_sink = stream.take
+                state["stream"] = stream
 
             plan = plan_import(
                 cmdb, source, mapping, progress=progress, session=s, after_cis=after_cis
             )
-            id_of_row: dict[int, int] = state["ids"].result() if "ids" in state else {}
+            stream: _RelationshipStream | None = state.get("stream")
             if plan.errors and not (skip_errors and _row_errors_only(plan)):
+                if stream is not None:
+                    stream.cancel()
                 raise _Refused(plan)
+            id_of_row: dict[int, int] = state["ids"].result() if "ids" in state else {}
+            written = stream.finish() if stream is not None else 0
             n_rels = sum(1 for o in plan.rows if o.kind != KIND_CIS and o.status == CREATED)
             if "writer" in state or n_rels:
                 writer = state.get("writer") or _writer(cmdb, s, plan, progress)
                 writer.progress = progress
-                done = state.get("cis", 0)
-                progress.start("Writing", done + n_rels)
-                _write_relationships(writer, plan, id_of_row, done, done + n_rels)
+                done = state.get("cis", 0) + written
+                progress.start("Writing", state.get("cis", 0) + n_rels)
+                _write_relationships(
+                    writer, plan, id_of_row, done, done + n_rels - written, written=written
+                )
                 summary = writer.finish(plan.counts())
     except _Refused as refused:
         return ImportResult(refused.plan, dry_run=False)

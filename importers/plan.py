@@ -545,6 +545,9 @@ class PlanContext:
         self.warnings: list[str] = list(source.warnings)
         self.unmapped: list[tuple[str, str]] = []
         self.tracker = DuplicateTracker()
+        #: Set by ``after_cis`` to take created relationship rows as soon as they are
+        #: final, in order and in batches (an import writes them meanwhile).
+        self.relationship_sink: Callable[[list[RowOutcome]], None] | None = None
         self._classes: dict[str, ClassInfo | str] = {}
         self._missing: set[str] = set()
         self._planned: set[str] = set()

@@ -48,6 +48,8 @@ if TYPE_CHECKING:
 
 #: Above this many rows, existing relationships are read in one scan, not by source.
 _SCAN_ROWS = 5000
+#: Created rows handed to the context's relationship sink at a time.
+SINK_BATCH = 20_000
 
 #: An end: a CI id (> 0) of the CMDB, or ``-(plan index + 1)`` for a CI the file creates.
 End = int
@@ -173,6 +175,10 @@ class RelationshipPlanner:
         unsure = self._unsure.append
         append = rows.append
         progress = ctx.progress
+        # Created rows are final once created (errors and repeats never come
+        # later), so a sink may write them while the rest of the sheet is checked.
+        sink = ctx.relationship_sink if existing is not None else None
+        created: list[RowOutcome] = []
         for number, s_raw, t_raw, d_raw, sc_raw, dc_raw in zip(
             table.row_numbers,
             column(SOURCE),
@@ -245,8 +251,15 @@ class RelationshipPlanner:
                     unsure(outcome)
             outcome.status = CREATED
             outcome.rel = key
+            if sink is not None:
+                created.append(outcome)
+                if len(created) >= SINK_BATCH:
+                    sink(created)
+                    created = []
             if done % 10000 == 0:
                 progress.step(done, total)
+        if sink is not None and created:
+            sink(created)
         return done
 
     # -- resolution ---------------------------------------------------------------

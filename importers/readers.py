@@ -333,10 +333,6 @@ class Spreadsheet:
                 ) from None
         self._checked.add(sheet)
 
-    def _load_checked(self, sheet: str) -> Any:
-        self._check(sheet)
-        return self._load(sheet)
-
     def _load(self, sheet: str) -> Any:
         """The calamine sheet (checked first). calamine releases the GIL while loading."""
         self._check(sheet)
@@ -422,9 +418,17 @@ class Spreadsheet:
                     yield sheet, exc
             return
         # The extent checks (regular expressions: they hold the GIL) run here,
-        # each while calamine (which does not) loads the sheet before it.
+        # each while calamine (which does not) loads the sheet before it. The
+        # first sheet's check runs here too, alone: two checks at once would only
+        # take turns with the GIL and hold back the first load.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="calamine") as pool:
-            pending = _submit(pool, self._load_checked, sheets[0]) if sheets else None
+            pending = None
+            if sheets:
+                try:
+                    self._check(sheets[0])
+                    pending = _submit(pool, self._load, sheets[0])
+                except BadFileError as exc:
+                    pending = _submit(pool, _raise, exc)
             for n, sheet in enumerate(sheets):
                 progress.step(n, len(sheets))
                 assert pending is not None
