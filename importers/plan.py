@@ -549,6 +549,7 @@ class PlanContext:
         #: final, in order and in batches (an import writes them meanwhile).
         self.relationship_sink: Callable[[list[RowOutcome]], None] | None = None
         self._classes: dict[str, ClassInfo | str] = {}
+        self._whole: Any = None  # plan_cis.DbRecords of every CI, read with the index
         self._missing: set[str] = set()
         self._planned: set[str] = set()
 
@@ -579,7 +580,7 @@ class PlanContext:
         for planner in planners:
             done = planner.identify(done, total)
         matched = [ci for p in planners for ci in p.matched_ids()]
-        records = load_records(s, self.meta, matched, len(self.index.class_of))
+        records = self._whole or load_records(s, self.meta, matched, len(self.index.class_of))
         self.progress.start("Checking CIs", total)
         done = 0
         for planner in planners:
@@ -597,7 +598,12 @@ class PlanContext:
                 if f != NAME and f not in meta.all_attribute_keys:
                     self.error(None, None, None, f"Unknown identification key {f!r}.")
         self.progress.start("Loading the CMDB's identification keys")
-        self.index = IdentityIndex.load(s, meta, fields_for(meta, keys), progress=self.progress)
+        fields = fields_for(meta, keys)
+        whole = self._load_whole(s, fields)
+        if whole is not None:
+            self.index, self._whole = whole
+        else:
+            self.index = IdentityIndex.load(s, meta, fields, progress=self.progress)
         self.matcher = Matcher(meta, self.index, keys)
         self._plan_cis(s, self._pairs(KIND_CIS))
         if self.source.loading:
@@ -631,6 +637,21 @@ class PlanContext:
             self.unmapped,
             generation,
         )
+
+    def _load_whole(self, s: Session, fields: list[str]) -> tuple[IdentityIndex, Any] | None:
+        """Index and records in one scan when the CI sheets list about every CI."""
+        from importers.plan_cis import WHOLE_SHARE, load_whole
+
+        if s.connection().dialect.name != "sqlite":
+            return None
+        rows = 0
+        for sm in self.mapping.sheets:
+            table = self.source.table(sm.sheet) if sm.kind == KIND_CIS else None
+            rows += len(table) if table is not None else 0
+        size = int(s.connection().exec_driver_sql("SELECT count(*) FROM ci").scalar() or 0)
+        if not size or rows < size * WHOLE_SHARE:
+            return None
+        return load_whole(s, self.meta, fields)
 
     # -- helpers shared by the sheet planners ----------------------------------
     def error(

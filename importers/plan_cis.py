@@ -47,7 +47,7 @@ from importers.mapping import (
 from importers.plan import CREATED, ERROR, UNCHANGED, UPDATED, RowError, RowOutcome, labels
 from importers.plan import rule_values as values_text
 from importers.readers import Column, Table
-from importers.reconcile import key_of
+from importers.reconcile import IdentityIndex, key_of
 from importers.workbook import KIND_CIS
 
 if TYPE_CHECKING:
@@ -58,6 +58,10 @@ _POS = {name: i for i, name in enumerate(_CI_COLUMNS)}
 _DATE_COLUMNS = [_POS[c.name] for c in ci_table.c if type(c.type).__name__ in ("Date", "DATE")]
 #: Load every CI in one scan (instead of by id) when the file matches this share of them.
 _SCAN_SHARE = 0.2
+#: Read the index and every CI's row in one scan when the sheets list this share of the CMDB.
+WHOLE_SHARE = 0.8
+#: Key fields :func:`load_whole` reads as stored (text compares as the index expects).
+_TEXT_TYPES = frozenset({"text"})
 
 _ColumnPlan = tuple[int, str, str, Any, bool, Callable[[Any], Any] | None, bool]
 
@@ -125,6 +129,38 @@ def _document(value: Any) -> dict[str, Any]:
         loaded = json.loads(value)
         return loaded if isinstance(loaded, dict) else {}
     return dict(value)
+
+
+def load_whole(
+    s: Session, meta: Metamodel, fields: Sequence[str]
+) -> tuple[IdentityIndex, DbRecords] | None:
+    """Every CI's row in one scan, as both the identity index and the records
+    (SQLite, when every key field is a plain text column; else None).
+
+    For a sheet that lists about every CI (a re-import of an export), this is
+    one read of the table where the index and the records would take two.
+    """
+    conn = s.connection()
+    if conn.dialect.name != "sqlite":
+        return None
+    attrs = meta.all_attribute_keys
+    positions: dict[str, int] = {NAME: _POS["name"]}
+    for f in fields:
+        attr = attrs.get(f)
+        if f == NAME:
+            continue
+        if attr is None or attr.column is None or attr.type not in _TEXT_TYPES:
+            return None
+        positions[f] = _POS[attr.column]
+    records = DbRecords(meta)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(f"SELECT {', '.join(_CI_COLUMNS)} FROM ci")
+        records.raw = {raw[0]: raw for raw in cursor}
+    finally:
+        cursor.close()
+    index = IdentityIndex.from_rows(fields, records.raw.values(), positions)
+    return index, records
 
 
 def load_records(s: Session, meta: Metamodel, ids: Sequence[int], cmdb_size: int) -> DbRecords:

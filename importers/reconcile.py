@@ -152,6 +152,31 @@ class IdentityIndex:
                 progress.step(n)
         return index
 
+    @classmethod
+    def from_rows(
+        cls, fields: Iterable[str], rows: Iterable[Sequence[Any]], positions: Mapping[str, int]
+    ) -> IdentityIndex:
+        """The index of rows fetched by the caller: ``rows[i][0]`` is the CI id,
+        ``[1]`` its class, ``positions[f]`` where field ``f`` (a plain column,
+        ``name`` included) is. The same index :meth:`load` builds."""
+        index = cls(list(fields))
+        by = index.by_field
+        plain = [(f, positions[f]) for f in index.fields]
+        name_at = positions[NAME]
+        class_of, name_of = index.class_of, index.name_of
+        for row in rows:
+            ci_id = row[0]
+            class_of[ci_id] = row[1]
+            name_of[ci_id] = row[name_at]
+            for f, pos in plain:
+                value = row[pos]
+                if value is None:
+                    continue
+                k = key_of(value)
+                if k is not None:
+                    by[f].setdefault(k, []).append((ci_id, value))
+        return index
+
     def lookup(self, field_: str, value: Any) -> list[tuple[int, Any]]:
         k = key_of(value)
         if k is None:
