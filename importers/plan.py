@@ -550,6 +550,7 @@ class PlanContext:
         self.relationship_sink: Callable[[list[RowOutcome]], None] | None = None
         self._classes: dict[str, ClassInfo | str] = {}
         self._whole: Any = None  # plan_cis.DbRecords of every CI, read with the index
+        self._cmdb_size = 0  # how many CIs, when the index holds only some of them
         self._missing: set[str] = set()
         self._planned: set[str] = set()
 
@@ -580,7 +581,8 @@ class PlanContext:
         for planner in planners:
             done = planner.identify(done, total)
         matched = [ci for p in planners for ci in p.matched_ids()]
-        records = self._whole or load_records(s, self.meta, matched, len(self.index.class_of))
+        size = self._cmdb_size or len(self.index.class_of)
+        records = self._whole or load_records(s, self.meta, matched, size)
         self.progress.start("Checking CIs", total)
         done = 0
         for planner in planners:
@@ -588,6 +590,7 @@ class PlanContext:
         self._planned.update(sm.sheet for _, sm in pairs)
 
     def run(self, s: Session, after_cis: Callable[[PlanContext], None] | None = None) -> ImportPlan:
+        from importers.plan_cis import matching_keys
         from importers.plan_relationships import RelationshipPlanner
 
         meta = self.meta
@@ -602,6 +605,9 @@ class PlanContext:
         whole = self._load_whole(s, fields)
         if whole is not None:
             self.index, self._whole = whole
+        elif (matching := matching_keys(self, s, fields)) is not None:
+            wanted, self._cmdb_size = matching
+            self.index = IdentityIndex.load_matching(s, meta, wanted)
         else:
             self.index = IdentityIndex.load(s, meta, fields, progress=self.progress)
         self.matcher = Matcher(meta, self.index, keys)

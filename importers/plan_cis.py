@@ -37,6 +37,7 @@ from importers.mapping import (
     BLANK_CLEAR,
     CLASS,
     ID,
+    KIND_SKIP,
     NAME,
     SheetMapping,
     column_date_order,
@@ -60,6 +61,8 @@ _DATE_COLUMNS = [_POS[c.name] for c in ci_table.c if type(c.type).__name__ in ("
 _SCAN_SHARE = 0.2
 #: Read the index and every CI's row in one scan when the sheets list this share of the CMDB.
 WHOLE_SHARE = 0.8
+#: Below this many CIs, indexing every CI costs too little to narrow it down first.
+MATCHING_MIN_CIS = 50_000
 #: Key fields :func:`load_whole` reads as stored (text compares as the index expects).
 _TEXT_TYPES = frozenset({"text"})
 
@@ -161,6 +164,77 @@ def load_whole(
         cursor.close()
     index = IdentityIndex.from_rows(fields, records.raw.values(), positions)
     return index, records
+
+
+def matching_keys(
+    ctx: PlanContext, s: Session, fields: Sequence[str]
+) -> tuple[dict[str, set[Any]], int] | None:
+    """The keys the CI sheets can look up (and the CMDB's size), when only CIs
+    holding them need indexing.
+
+    That is when a large SQLite CMDB meets a much smaller sheet that names no
+    relationships and no reference attributes, with single-field rules over
+    plain text columns and no value translations: then every lookup the plan
+    makes is of a value in the sheet, and :meth:`IdentityIndex.load_matching`
+    can read a fraction of the CMDB. None means: load every CI's keys.
+    """
+    meta = ctx.meta
+    if s.connection().dialect.name != "sqlite" or ctx.source.loading:
+        return None
+    if any(sm.kind not in (KIND_CIS, KIND_SKIP) for sm in ctx.mapping.sheets):
+        return None
+    rules = [r for info in meta.classes for r in meta.identification(info).rules]
+    if any(len(r) != 1 for r in [*rules, *(ctx.mapping.keys or ())]):
+        return None
+    attrs = meta.all_attribute_keys
+    for f in fields:
+        if f != NAME and (f not in attrs or attrs[f].column is None or attrs[f].type != "text"):
+            return None
+    tables: list[tuple[Table, SheetMapping]] = []
+    for sm in ctx.mapping.sheets:
+        table = ctx.source.table(sm.sheet) if sm.kind == KIND_CIS else None
+        if table is None:
+            continue
+        for cm in sm.columns:
+            target = attrs.get(cm.target or "")
+            if (target is not None and target.type == "reference") or (
+                cm.values and (cm.target == NAME or cm.target in fields)
+            ):
+                return None
+        tables.append((table, sm))
+    rows = sum(len(t) for t, _ in tables)
+    size = int(s.connection().exec_driver_sql("SELECT count(*) FROM ci").scalar() or 0)
+    if size < 4 * rows or size < MATCHING_MIN_CIS:
+        return None
+    wanted: dict[str, set[Any]] = {f: set() for f in dict.fromkeys([NAME, *fields])}
+    for table, sm in tables:
+        by_header = {c.header.casefold(): c for c in table.columns}
+        for cm in sm.columns:
+            col = by_header.get(cm.column.casefold())
+            if col is None or cm.target not in wanted:
+                continue
+            found = wanted[cm.target]
+            i = col.index
+            if cm.target == NAME:
+                for row in table.rows:
+                    raw = row[i]
+                    if type(raw) is str:
+                        found.add(key_of(raw))
+                    elif not is_blank_cell(raw):
+                        found.add(key_of(_cell_text(raw)))
+                continue
+            conv = converter(attrs[cm.target])
+            for row in table.rows:
+                raw = row[i]
+                if raw == "" or raw is None:
+                    continue
+                try:
+                    value = conv(raw)
+                except ValueError:
+                    continue
+                if value is not BLANK:
+                    found.add(key_of(value))
+    return wanted, size
 
 
 def load_records(s: Session, meta: Metamodel, ids: Sequence[int], cmdb_size: int) -> DbRecords:

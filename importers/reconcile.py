@@ -177,6 +177,65 @@ class IdentityIndex:
                     by[f].setdefault(k, []).append((ci_id, value))
         return index
 
+    @classmethod
+    def load_matching(
+        cls,
+        session: Session,
+        meta: Metamodel,
+        wanted: Mapping[str, Collection[Hashable]],
+    ) -> IdentityIndex:
+        """Only the CIs that some ``wanted`` key could match (SQLite, plain text columns).
+
+        ``wanted`` maps each field to the keys (as :func:`key_of` folds them)
+        that will be looked up; the index then answers every such lookup
+        exactly as :meth:`load`'s would, reading a fraction of a large CMDB.
+        The database narrows the rows down with ASCII folding (``lower(trim())``)
+        and passes every value that folding could miss (anything outside
+        printable ASCII, runs of spaces); the exact comparison happens here.
+        """
+        index = cls(list(wanted))
+        attrs = meta.all_attribute_keys
+        columns: list[tuple[str, str]] = []
+        for f in index.fields:
+            column = "name" if f == NAME else attrs[f].column
+            assert column is not None, f
+            columns.append((f, column))
+        keys = {f: sorted(str(k) for k in wanted.get(f, ()) if k is not None) for f in index.fields}
+        tests = []
+        params: list[Any] = []
+        for f, column in columns:
+            if keys[f]:
+                tests.append(
+                    f"lower(trim({column})) IN (SELECT value FROM json_each(?)) "
+                    f"OR {column} GLOB '*[^ -~]*' OR instr({column}, '  ') > 0"
+                )
+                params.append(json.dumps(keys[f]))
+        if not tests:
+            return index
+        sql = (
+            f"SELECT id, class_id, {', '.join(c for _, c in columns)} FROM ci "
+            f"WHERE {' OR '.join(f'({t})' for t in tests)}"
+        )
+        sets = {f: set(keys[f]) for f in index.fields}
+        by = index.by_field
+        cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            for row in cursor.execute(sql, params):
+                ci_id = row[0]
+                hit = False
+                for pos, (f, _) in enumerate(columns, start=2):
+                    value = row[pos]
+                    k = key_of(value) if value is not None else None
+                    if k is not None and k in sets[f]:
+                        by[f].setdefault(k, []).append((ci_id, value))
+                        hit = True
+                if hit:
+                    index.class_of[ci_id] = row[1]
+                    index.name_of[ci_id] = row[2]
+        finally:
+            cursor.close()
+        return index
+
     def lookup(self, field_: str, value: Any) -> list[tuple[int, Any]]:
         k = key_of(value)
         if k is None:
