@@ -334,11 +334,14 @@ def _only_in_cmdb(
     if statuses:
         stmt = stmt.where(CI.status.in_(statuses))
     out: list[CiRef] = []
+    names = {c.id: c.name for c in meta.classes}
     with cmdb.read() as s:
-        for ci_id, name, class_id in s.execute(stmt.order_by(CI.id)).yield_per(50_000):
+        # Core rows, not the ORM's: this walks every CI of the scope.
+        result = s.connection().execute(stmt.order_by(CI.id))
+        for ci_id, name, class_id in result:
             if ci_id in seen or (within is not None and ci_id not in within):
                 continue
-            out.append(CiRef(ci_id, name, meta.class_by_id[class_id].name))
+            out.append(CiRef(ci_id, name, names[class_id]))
     out.sort(key=lambda r: (r.class_name, r.name.casefold(), r.id))
     return out
 

@@ -126,7 +126,7 @@ class DbRecords:
 
 
 def _document(value: Any) -> dict[str, Any]:
-    if not value:
+    if not value or value == "null":  # most CIs have no custom attributes
         return {}
     if isinstance(value, str):
         loaded = json.loads(value)
