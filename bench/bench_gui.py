@@ -113,6 +113,15 @@ def _wait(predicate: Callable[[], bool], timeout: float = 600.0) -> None:
 
 
 def _peak_mb() -> float:
+    """This process's own peak RSS (VmHWM): ru_maxrss would carry over the peak of
+    the benchmark process that started it (Linux keeps it across exec)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
