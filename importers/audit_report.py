@@ -21,17 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.chart import BarChart, Reference
 from openpyxl.formatting.rule import DataBarRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
 
 from cmdb_desktop.errors import BadFileError
 from cmdb_desktop.history import current_user
 from importers.audit import AuditResult
-from importers.cells import safe_cell
+from importers.cells import header_cells, styled_cell
 
 SUMMARY = "Summary"
 MISMATCHED = "Mismatched"
@@ -41,8 +39,6 @@ ERRORS = "Errors"
 
 _TITLE = Font(bold=True, size=14)
 _BOLD = Font(bold=True)
-_HEADER_FONT = Font(bold=True, color="FFFFFF")
-_HEADER_FILL = PatternFill("solid", fgColor="305496")
 _FILLS = {
     "Matched": PatternFill("solid", fgColor="C6EFCE"),
     "Mismatched CIs": PatternFill("solid", fgColor="FFEB9C"),
@@ -52,13 +48,6 @@ _FILLS = {
 }
 _WRAP = Alignment(wrap_text=True, vertical="top")
 _MAX_WIDTH = 60
-
-
-def _cell(ws: Worksheet, value: Any, **style: Any) -> WriteOnlyCell:
-    cell = safe_cell(ws, value)
-    for key, val in style.items():
-        setattr(cell, key, val)
-    return cell
 
 
 def _text(value: Any) -> Any:
@@ -86,10 +75,10 @@ def _table(
     for i, w in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(i)].width = w
     ws.freeze_panes = "A3"
-    ws.append([_cell(ws, explain, font=Font(italic=True, color="595959"))])
-    ws.append([_cell(ws, h, font=_HEADER_FONT, fill=_HEADER_FILL) for h in header])
+    ws.append([styled_cell(ws, explain, font=Font(italic=True, color="595959"))])
+    ws.append(header_cells(ws, tuple(header)))
     for values in body:
-        ws.append([_cell(ws, v) for v in values])
+        ws.append([styled_cell(ws, v) for v in values])
     last = get_column_letter(len(header))
     ws.auto_filter.ref = f"A2:{last}{len(body) + 2}"
     return len(body)
@@ -109,7 +98,7 @@ def write_audit_report(result: AuditResult, path: str | Path) -> Path:
     ws.column_dimensions["A"].width = 28
     ws.column_dimensions["B"].width = 14
     ws.column_dimensions["C"].width = 70
-    ws.append([_cell(ws, "CMDB audit", font=_TITLE)])
+    ws.append([styled_cell(ws, "CMDB audit", font=_TITLE)])
     ws.append([])
     context = [
         ("File", str(result.file)),
@@ -124,15 +113,10 @@ def write_audit_report(result: AuditResult, path: str | Path) -> Path:
     if result.scope.statuses:
         context.append(("Statuses", ", ".join(result.scope.statuses)))
     for label, value in context:
-        ws.append([_cell(ws, label, font=_BOLD), _cell(ws, value)])
+        ws.append([styled_cell(ws, label, font=_BOLD), styled_cell(ws, value)])
     ws.append([])
     first = len(context) + 4
-    ws.append(
-        [
-            _cell(ws, h, font=_HEADER_FONT, fill=_HEADER_FILL)
-            for h in ("Finding", "Count", "Meaning")
-        ]
-    )
+    ws.append(header_cells(ws, ("Finding", "Count", "Meaning")))
     findings = [
         ("Matched", counts["matched"], "Found in the CMDB with every audited field equal."),
         (
@@ -160,9 +144,9 @@ def write_audit_report(result: AuditResult, path: str | Path) -> Path:
     for label, n, meaning in findings:
         ws.append(
             [
-                _cell(ws, label, font=_BOLD, fill=_FILLS[label]),
-                _cell(ws, n),
-                _cell(ws, meaning, alignment=_WRAP),
+                styled_cell(ws, label, font=_BOLD, fill=_FILLS[label]),
+                styled_cell(ws, n),
+                styled_cell(ws, meaning, alignment=_WRAP),
             ]
         )
     last = first + len(findings)
@@ -181,9 +165,9 @@ def write_audit_report(result: AuditResult, path: str | Path) -> Path:
     if result.warnings:
         for _ in range(17):
             ws.append([])
-        ws.append([_cell(ws, "Notes", font=_BOLD)])
+        ws.append([styled_cell(ws, "Notes", font=_BOLD)])
         for w in result.warnings:
-            ws.append([_cell(ws, w, alignment=_WRAP)])
+            ws.append([styled_cell(ws, w, alignment=_WRAP)])
 
     _table(
         wb,

@@ -16,6 +16,7 @@ from typing import Any
 
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import Cell
+from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -61,3 +62,21 @@ def safe_cell(ws: Worksheet, value: Any) -> WriteOnlyCell:
 
 def safe_row(ws: Worksheet, values: list[Any]) -> list[WriteOnlyCell]:
     return [safe_cell(ws, v) for v in values]
+
+
+#: The header style every report shares: white bold text on dark blue.
+HEADER_FONT = Font(bold=True, color="FFFFFF")
+HEADER_FILL = PatternFill("solid", fgColor="305496")
+
+
+def styled_cell(ws: Worksheet, value: Any, **style: Any) -> WriteOnlyCell:
+    """:func:`safe_cell` with style attributes (``font=…``, ``fill=…``, ``alignment=…``)."""
+    cell = safe_cell(ws, value)
+    for key, val in style.items():
+        setattr(cell, key, val)
+    return cell
+
+
+def header_cells(ws: Worksheet, names: list[str] | tuple[str, ...]) -> list[WriteOnlyCell]:
+    """A report's header row in the shared header style."""
+    return [styled_cell(ws, n, font=HEADER_FONT, fill=HEADER_FILL) for n in names]

@@ -33,7 +33,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from cmdb_desktop.errors import BadFileError, ValidationError
 from cmdb_desktop.progress import Progress
-from importers.cells import safe_cell
+from importers.cells import header_cells, safe_cell, styled_cell
 
 if TYPE_CHECKING:
     from cmdb_desktop.analysis import ImpactedCi, ImpactReport
@@ -53,8 +53,6 @@ STATE_MEANING = {
 
 _TITLE = Font(bold=True, size=14)
 _BOLD = Font(bold=True)
-_HEADER_FONT = Font(bold=True, color="FFFFFF")
-_HEADER_FILL = PatternFill("solid", fgColor="305496")
 _STATE_FILL = {
     "down": PatternFill("solid", fgColor="F4B6B6"),
     "degraded": PatternFill("solid", fgColor="FCE4B6"),
@@ -65,15 +63,8 @@ _MAX_WIDTH = 90
 _PROGRESS_EVERY = 2000
 
 
-def _styled(ws: Worksheet, value: Any, **style: Any) -> WriteOnlyCell:
-    cell = safe_cell(ws, value)
-    for key, val in style.items():
-        setattr(cell, key, val)
-    return cell
-
-
 def _header(ws: Worksheet, names: Sequence[str]) -> list[WriteOnlyCell]:
-    return [_styled(ws, n, font=_HEADER_FONT, fill=_HEADER_FILL) for n in names]
+    return header_cells(ws, tuple(names))
 
 
 def _path_text(path: Sequence[str]) -> str:
@@ -137,23 +128,23 @@ def _summary(ws: Worksheet, report: ImpactReport, cmdb: str | None, user: str | 
     ws.column_dimensions["E"].width = 9
     ws.column_dimensions["F"].width = 10
     ws.column_dimensions["G"].width = 70
-    ws.append([_styled(ws, "Impact assessment", font=_TITLE)])
+    ws.append([styled_cell(ws, "Impact assessment", font=_TITLE)])
     rows.append(["CMDB", cmdb or ""])
     rows.append(["Prepared", datetime.now().strftime("%Y-%m-%d %H:%M")])
     rows.append(["By", user or _user()])
     if report.depth is not None:
         rows.append(["Depth", f"CIs at most {report.depth} step(s) from the change set"])
     for label, value in rows:
-        ws.append([_styled(ws, label, font=_BOLD), safe_cell(ws, value)])
+        ws.append([styled_cell(ws, label, font=_BOLD), safe_cell(ws, value)])
     ws.append([])
-    ws.append([_styled(ws, "Change set", font=_BOLD)])
+    ws.append([styled_cell(ws, "Change set", font=_BOLD)])
     ws.append(_header(ws, ("ID", "Class", "Name", "Note")))
     inactive = {ref.id for ref in report.inactive}
     for ref in report.changed:
         note = "Retired/Disposed: takes no part in impact" if ref.id in inactive else ""
         ws.append([ref.id, safe_cell(ws, ref.class_name), safe_cell(ws, ref.name), note])
     ws.append([])
-    ws.append([_styled(ws, "Counts", font=_BOLD)])
+    ws.append([styled_cell(ws, "Counts", font=_BOLD)])
     for label, value in (
         ("Impacted CIs", len(report.impacted)),
         ("Down", counts["down"]),
@@ -162,7 +153,7 @@ def _summary(ws: Worksheet, report: ImpactReport, cmdb: str | None, user: str | 
     ):
         ws.append([safe_cell(ws, label), value])
     ws.append([])
-    ws.append([_styled(ws, f"Impacted services ({len(services)})", font=_BOLD)])
+    ws.append([styled_cell(ws, f"Impacted services ({len(services)})", font=_BOLD)])
     if services:
         ws.append(_header(ws, SERVICE_HEADER))
         for item in services:
@@ -180,9 +171,9 @@ def _summary(ws: Worksheet, report: ImpactReport, cmdb: str | None, user: str | 
     else:
         ws.append([safe_cell(ws, "No service is impacted.")])
     ws.append([])
-    ws.append([_styled(ws, "What the states mean", font=_BOLD)])
+    ws.append([styled_cell(ws, "What the states mean", font=_BOLD)])
     for state, meaning in STATE_MEANING.items():
-        ws.append([_state_cell(ws, state), _styled(ws, meaning, alignment=_WRAP)])
+        ws.append([_state_cell(ws, state), styled_cell(ws, meaning, alignment=_WRAP)])
     ws.append(
         [
             safe_cell(ws, "Distance"),
@@ -197,7 +188,7 @@ def _summary(ws: Worksheet, report: ImpactReport, cmdb: str | None, user: str | 
 
 def _state_cell(ws: Worksheet, state: str) -> WriteOnlyCell:
     fill = _STATE_FILL.get(state)
-    return _styled(ws, state, fill=fill) if fill is not None else safe_cell(ws, state)
+    return styled_cell(ws, state, fill=fill) if fill is not None else safe_cell(ws, state)
 
 
 def _impacted(ws: Worksheet, impacted: Sequence[ImpactedCi], progress: Progress) -> None:

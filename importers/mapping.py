@@ -36,7 +36,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cmdb_desktop.errors import BadFileError, ValidationError
+from cmdb_desktop.errors import BadFileError, NotFoundError, ValidationError
 from cmdb_desktop.metamodel import AttributeInfo, Metamodel, normalise_label
 from cmdb_desktop.values import (
     MAX_TEXT_LENGTH,
@@ -334,6 +334,19 @@ def load_profile(cmdb: Cmdb, name: str) -> ImportMapping:
 
 def profile_names(cmdb: Cmdb) -> list[str]:
     return cmdb.saved.names("mapping")
+
+
+def load_mapping(cmdb: Cmdb, spec: str) -> ImportMapping:
+    """A mapping given as a JSON file path, or else as the name of a saved profile."""
+    path = Path(spec).expanduser()
+    if path.exists() or path.suffix.lower() == ".json":
+        return ImportMapping.load(path)
+    try:
+        return load_profile(cmdb, spec)
+    except NotFoundError:
+        raise BadFileError(
+            f"No mapping file {spec!r} and no saved mapping profile of that name."
+        ) from None
 
 
 # -- suggestions ------------------------------------------------------------------

@@ -124,21 +124,13 @@ def cmd_audit(ctx: Context, args: argparse.Namespace) -> int:
     # Imported here: every other command starts faster without openpyxl and friends.
     from importers.audit import AuditScope, audit_file, stamp_verified
     from importers.audit_report import write_audit_report
-    from importers.mapping import ImportMapping, load_profile, parse_keys
+    from importers.mapping import load_mapping, parse_keys
 
     cmdb = ctx.open()
-    mapping: ImportMapping | None = None
-    if args.mapping:
-        path = Path(args.mapping).expanduser()
-        mapping = (
-            ImportMapping.load(path)
-            if path.exists() or path.suffix == ".json"
-            else load_profile(cmdb, args.mapping)
-        )
     result = audit_file(
         cmdb,
         Path(args.file).expanduser(),
-        mapping=mapping,
+        mapping=load_mapping(cmdb, args.mapping) if args.mapping else None,
         keys=parse_keys(cmdb.meta, args.key),
         default_class=args.cls,
         sheets=args.sheet or None,

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from cmdb_desktop.cli.common import EXIT_BAD_INPUT, EXIT_OK, Context, parse_assignments, table
-from cmdb_desktop.errors import BadFileError, NotFoundError
+from cmdb_desktop.errors import BadFileError
 from cmdb_desktop.values import to_text
 from importers.apply import ImportResult, import_file
 from importers.export import export_workbook, write_template
-from importers.mapping import BLANK_RULES, ImportMapping, load_profile, parse_keys
+from importers.mapping import BLANK_RULES, ImportMapping, load_mapping, parse_keys
 
 #: Errors listed in text output (JSON lists all).
 TEXT_ERRORS = 50
@@ -119,17 +119,7 @@ def _batch_id(text: str) -> int:
 
 
 def _mapping(ctx: Context, spec: str | None) -> ImportMapping | None:
-    if not spec:
-        return None
-    path = Path(spec).expanduser()
-    if path.exists() or path.suffix.lower() == ".json":
-        return ImportMapping.load(path)
-    try:
-        return load_profile(ctx.open(), spec)
-    except NotFoundError:
-        raise BadFileError(
-            f"No mapping file {spec!r} and no saved mapping profile of that name."
-        ) from None
+    return load_mapping(ctx.open(), spec) if spec else None
 
 
 def _import_lines(result: ImportResult) -> Iterable[str]:

@@ -24,7 +24,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
-    QComboBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -42,7 +41,6 @@ from importers.audit import AuditResult
 from ui import jobs_import
 from ui.jobs_import import LoadedFile
 from ui.models.rows import RowsModel
-from ui.views.import_wizard import NO_PROFILE
 from ui.views.mapping_editor import MappingEditor
 from ui.views.toolstrip import html, sortable
 from ui.views.wizard_pages import FilePage, JobPage, SheetsPage, modern
@@ -66,51 +64,6 @@ def findings_table(parent: QWidget, model: RowsModel, name: str, window: MainWin
         lambda i: (ci := model.ci_id(i.row())) is not None and window.show_ci(ci)
     )
     return view
-
-
-class AuditSheetsPage(SheetsPage):
-    def __init__(self, wizard: AuditWizard) -> None:
-        super().__init__(
-            wizard.window_,
-            KEY,
-            "Sheets",
-            "Tick the sheets that list what you found (relationship sheets are not audited).",
-        )
-        self.host = wizard
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Mapping profile", self))
-        self.profiles = QComboBox(self)
-        row.addWidget(self.profiles, 1)
-        self.body.addLayout(row)
-
-    def initializePage(self) -> None:
-        info = self.host.file_page.info
-        if info is not None:
-            self.fill(info)
-        self.profiles.clear()
-        self.profiles.addItem(NO_PROFILE, None)
-        for name in self.host.profiles:
-            self.profiles.addItem(name, name)
-
-    def begin_next(self) -> bool:
-        info = self.host.file_page.info
-        assert info is not None and self.window_.cmdb is not None
-
-        def done(loaded: LoadedFile) -> None:
-            self.host.loaded = loaded
-            self.advance()
-
-        self.panel.run(
-            f"Reading {info.path.name}",
-            jobs_import.load_file,
-            self.window_.cmdb,
-            str(info.path),
-            self.chosen(),
-            self.profiles.currentData(),
-            on_done=done,
-            on_error=self.show_error,
-        )
-        return False
 
 
 class ScopePage(JobPage):
@@ -373,7 +326,12 @@ class AuditWizard(QWizard):
             "The spreadsheet that says what is really there (an inventory, a scan, another "
             "system's export). The audit writes nothing.",
         )
-        self.sheets_page = AuditSheetsPage(self)
+        self.sheets_page = SheetsPage(
+            self,
+            KEY,
+            "Sheets",
+            "Tick the sheets that list what you found (relationship sheets are not audited).",
+        )
         self.scope_page = ScopePage(self)
         self.findings_page = FindingsPage(self)
         for page in (self.file_page, self.sheets_page, self.scope_page, self.findings_page):

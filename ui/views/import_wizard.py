@@ -50,54 +50,6 @@ if TYPE_CHECKING:
     from ui.main_window import MainWindow
 
 KEY = "import-wizard"
-NO_PROFILE = "No profile: suggest from the headers"
-
-
-class ImportSheetsPage(SheetsPage):
-    def __init__(self, wizard: ImportWizard) -> None:
-        super().__init__(
-            wizard.window_,
-            KEY,
-            "Sheets",
-            "Tick the sheets to import. Sheets named CIs and Relationships are read the "
-            "canonical way; others are mapped on the next page.",
-        )
-        self.host = wizard
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Mapping profile", self))
-        self.profiles = QComboBox(self)
-        self.profiles.setObjectName("profileCombo")
-        row.addWidget(self.profiles, 1)
-        self.body.addLayout(row)
-
-    def initializePage(self) -> None:
-        info = self.host.file_page.info
-        if info is not None:
-            self.fill(info)
-        self.profiles.clear()
-        self.profiles.addItem(NO_PROFILE, None)
-        for name in self.host.profiles:
-            self.profiles.addItem(name, name)
-
-    def begin_next(self) -> bool:
-        info = self.host.file_page.info
-        assert info is not None and self.window_.cmdb is not None
-
-        def done(loaded: LoadedFile) -> None:
-            self.host.loaded = loaded
-            self.advance()
-
-        self.panel.run(
-            f"Reading {info.path.name}",
-            jobs_import.load_file,
-            self.window_.cmdb,
-            str(info.path),
-            self.chosen(),
-            self.profiles.currentData(),
-            on_done=done,
-            on_error=self.show_error,
-        )
-        return False
 
 
 class MappingPage(JobPage):
@@ -415,7 +367,13 @@ class ImportWizard(QWizard):
             "File",
             "Choose the spreadsheet to import. Nothing is written before the preview.",
         )
-        self.sheets_page = ImportSheetsPage(self)
+        self.sheets_page = SheetsPage(
+            self,
+            KEY,
+            "Sheets",
+            "Tick the sheets to import. Sheets named CIs and Relationships are read the "
+            "canonical way; others are mapped on the next page.",
+        )
         self.mapping_page = MappingPage(self)
         self.preview_page = PreviewPage(self)
         self.result_page = ResultPage(self)

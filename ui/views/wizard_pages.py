@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -36,13 +37,14 @@ from PySide6.QtWidgets import (
 from cmdb_desktop.errors import CancelledError, CmdbError
 from importers.readers import EXTENSIONS
 from ui import jobs_import
-from ui.jobs_import import FileInfo
+from ui.jobs_import import FileInfo, LoadedFile
 from ui.tasks import Task
 from ui.theme import icon
 
 if TYPE_CHECKING:
     from ui.main_window import MainWindow
 
+NO_PROFILE = "No profile: suggest from the headers"
 FILE_FILTER = "Spreadsheets (" + " ".join(f"*{e}" for e in EXTENSIONS) + ");;All files (*)"
 
 
@@ -271,15 +273,61 @@ class FilePage(JobPage):
         return self.isComplete()
 
 
-class SheetsPage(JobPage):
-    """Tick the sheets to read (canonical or visible ones first)."""
+class SheetsHost(Protocol):
+    """What a :class:`SheetsPage` needs of its wizard."""
 
-    def __init__(self, window: MainWindow, key: str, title: str, subtitle: str) -> None:
-        super().__init__(window, key, title, subtitle)
+    window_: MainWindow
+    file_page: FilePage
+    profiles: list[str]
+    loaded: LoadedFile | None
+
+
+class SheetsPage(JobPage):
+    """Tick the sheets to read (canonical or visible ones first) and pick a mapping
+    profile; *Next* reads the chosen sheets in the worker into ``host.loaded``."""
+
+    def __init__(self, host: SheetsHost, key: str, title: str, subtitle: str) -> None:
+        super().__init__(host.window_, key, title, subtitle)
+        self.host = host
         self.list = QListWidget(self)
         self.list.setObjectName("sheetList")
         self.list.itemChanged.connect(lambda _i: self.completeChanged.emit())
         self.body.addWidget(self.list, 1)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Mapping profile", self))
+        self.profiles = QComboBox(self)
+        self.profiles.setObjectName("profileCombo")
+        row.addWidget(self.profiles, 1)
+        self.body.addLayout(row)
+
+    def initializePage(self) -> None:
+        info = self.host.file_page.info
+        if info is not None:
+            self.fill(info)
+        self.profiles.clear()
+        self.profiles.addItem(NO_PROFILE, None)
+        for name in self.host.profiles:
+            self.profiles.addItem(name, name)
+
+    def begin_next(self) -> bool:
+        info = self.host.file_page.info
+        assert info is not None and self.window_.cmdb is not None
+
+        def done(loaded: LoadedFile) -> None:
+            self.host.loaded = loaded
+            self.advance()
+
+        self.panel.run(
+            f"Reading {info.path.name}",
+            jobs_import.load_file,
+            self.window_.cmdb,
+            str(info.path),
+            self.chosen(),
+            self.profiles.currentData(),
+            on_done=done,
+            on_error=self.show_error,
+        )
+        return False
 
     def fill(self, info: FileInfo) -> None:
         self.list.clear()
