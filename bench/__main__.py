@@ -11,6 +11,7 @@ the quick way to re-measure one thing while making it faster.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from bench import (
     bench_import,
 )
 from bench.datasets import dataset
-from bench.harness import CACHE, RESULTS, Figure, machine, report
+from bench.harness import CACHE, RESULTS, Figure, machine, markdown, report
 
 #: Dataset sizes (CIs) of the full run and of ``--quick``.
 FULL = {"small": 10_000, "medium": 100_000, "large": 1_000_000}
@@ -54,7 +55,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true", help="every part on 10k CIs")
     parser.add_argument("--only", default="", metavar="PART,…", help="run only these parts")
+    parser.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print bench/results.json as a Markdown table and stop",
+    )
     args = parser.parse_args(argv)
+    if args.markdown:
+        print(markdown(json.loads(RESULTS.read_text(encoding="utf-8"))))
+        return
     sizes = QUICK if args.quick else FULL
     available = parts(sizes, args.quick)
     chosen = [p.strip() for p in args.only.split(",") if p.strip()] or list(available)

@@ -127,11 +127,44 @@ def _fmt(m: Measurement | None) -> str:
     if m is None:
         return "-"
     if m.unit == "s":
+        if m.median < 0.001:
+            return f"{m.median * 1e6:.0f} µs ±{m.spread * 1e6:.0f}"
         if m.median < 1:
             return f"{m.median * 1000:.1f} ms ±{m.spread * 1000:.1f}"
         return f"{m.median:.2f} s ±{m.spread:.2f}"
     spread = f" ±{m.spread:,.0f}" if m.spread else ""
     return f"{m.median:,.0f} {m.unit}{spread}"
+
+
+def markdown(doc: dict[str, Any]) -> str:
+    """The figures of a results file as a Markdown table (for docs/performance.md)."""
+
+    def meas(d: dict[str, Any] | None) -> Measurement | None:
+        return Measurement(d["name"], d["samples"], d.get("unit", "s")) if d else None
+
+    lines = [
+        "| figure | ours | reference | ratio | target |",
+        "|---|---|---|---|---|",
+    ]
+    for f in doc["figures"]:
+        ref = meas(f["reference"])
+        ratio = f"{f['ratio']:.2f}×" if f["ratio"] is not None else "–"
+        target = "–"
+        if f["target"] is not None:
+            target = f"≤ {f['target']:g}× " + ("met" if f["met"] else "**not met**")
+        reference = f"{_fmt(ref)} ({ref.name})" if ref else "–"
+        lines.append(
+            f"| {f['name']} | {_fmt(meas(f['value']))} | {reference} | {ratio} | {target} |"
+        )
+    m, run = doc.get("machine", {}), doc.get("run", {})
+    lines.append("")
+    when, commit = doc.get("when", "?"), m.get("commit", "?")
+    lines.append(
+        f"Measured {when} at commit {commit} on {m.get('cpu', '?')}, {m.get('cpus', '?')} cores, "
+        f"{m.get('memory_gib', '?')} GiB, Python {m.get('python', '?')}; load average before "
+        f"the run {m.get('load_average', '?')}; whole run {run.get('wall_s', 0) / 60:.1f} min."
+    )
+    return "\n".join(lines)
 
 
 def report(figures: list[Figure], out: Path = RESULTS, run: dict[str, Any] | None = None) -> None:

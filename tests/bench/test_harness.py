@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.harness import Figure, Measurement, machine, measure, report
+from bench.harness import Figure, Measurement, machine, markdown, measure, report
 
 
 def test_ratio_and_verdict() -> None:
@@ -67,6 +67,10 @@ def test_report_prints_every_figure_and_writes_json(
     assert by_name["import"]["ratio"] == pytest.approx(2.1 / 1.05)
     assert by_name["memory"]["met"] is True
     assert by_name["first page"]["target"] is None
+    table = markdown(doc).splitlines()
+    assert table[0].startswith("| figure |") and len(table) == 2 + len(figures) + 2
+    assert "| import | 2.10 s ±0.20 | 1.05 s ±0.10 (floor) | 2.00× | ≤ 1.5× **not met** |" in table
+    assert "≤ 1× met" in table[3] and "| – |" in table[4]
 
 
 def test_machine_describes_the_computer() -> None:
