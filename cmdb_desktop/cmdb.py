@@ -19,7 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -281,12 +281,17 @@ class Cmdb:
     def generations(self) -> dict[str, int]:
         """Counters that move when data, the impact graph or the catalogue change."""
         with self.read() as s:
-            row = s.execute(select(CmdbState).where(CmdbState.id == 1)).scalar_one()
-            return {
-                "data": row.data_generation,
-                "graph": row.graph_generation,
-                "catalogue": row.catalogue_generation,
-            }
+            # Plain SQL: polled every few seconds and read when a CMDB opens (no
+            # ORM objects, nothing to compile on a new engine).
+            data, graph, catalogue = (
+                s.connection()
+                .exec_driver_sql(
+                    "SELECT data_generation, graph_generation, catalogue_generation"
+                    " FROM cmdb_state WHERE id = 1"
+                )
+                .one()
+            )
+            return {"data": int(data), "graph": int(graph), "catalogue": int(catalogue)}
 
     def bump(self, s: Session, *, graph: bool = False, catalogue: bool = False) -> None:
         """Move the change counters inside the writing transaction ``s``."""

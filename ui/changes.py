@@ -32,7 +32,9 @@ class ChangeBridge(QObject):
         self._local_writes = 0
         self._last_data: int | None = None
 
-    def attach(self, cmdb: Cmdb | None) -> None:
+    def attach(self, cmdb: Cmdb | None, data_generation: int | None = None) -> None:
+        """Follow ``cmdb``; ``data_generation`` is its data counter when it was opened
+        (read here when not given)."""
         if self._cmdb is not None:
             self._cmdb.remove_listener(self._on_change)
         self._cmdb = cmdb
@@ -40,9 +42,12 @@ class ChangeBridge(QObject):
         self._last_data = None
         if cmdb is not None:
             cmdb.add_listener(self._on_change)
-            # The baseline is the moment of opening (one tiny read), so another
-            # program's write before the first poll is still noticed.
-            self._last_data = cmdb.generations()["data"]
+            # The baseline is the moment of opening (one tiny read, done by the
+            # opening job when it can), so another program's write before the
+            # first poll is still noticed.
+            if data_generation is None:
+                data_generation = cmdb.generations()["data"]
+            self._last_data = data_generation
 
     def _on_change(self, summary: ChangeSummary) -> None:
         # Runs on the writing thread: only count and emit (queued to the GUI).

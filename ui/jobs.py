@@ -24,6 +24,7 @@ from cmdb_desktop.changes import ChangeSummary
 from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.history import HistoryEntry, Source
 from cmdb_desktop.items import CiRecord, CiRef
+from cmdb_desktop.metamodel import Metamodel
 from cmdb_desktop.progress import Progress
 from cmdb_desktop.relations import RelationshipView
 from cmdb_desktop.values import to_text
@@ -69,6 +70,40 @@ def open_cmdb(state: JobState, target: str | os.PathLike[str], user: str | None 
     cmdb = Cmdb.open(target, user=user)
     cmdb.reload_meta()
     return cmdb
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A CMDB just opened and what the window shows first, read in the same job:
+    the table paints without a second trip through the worker's queue, and the
+    GUI thread never reads the database to set itself up."""
+
+    cmdb: Cmdb
+    #: The change counters at the moment of opening (the baseline for noticing
+    #: other programs' writes).
+    generations: dict[str, int]
+    #: The first page of the unfiltered table, in the default order.
+    page: FirstPage
+
+
+def open_for_browsing(
+    state: JobState,
+    target: str | os.PathLike[str],
+    columns: Callable[[Metamodel], Sequence[str]],
+    limit: int,
+    prefetch: int,
+) -> Opened:
+    """Open a CMDB (as :func:`open_cmdb`) and read the table's first page with the
+    rows of ``prefetch`` of them, for the columns ``columns(meta)`` chooses."""
+    cmdb = open_cmdb(state, target)
+    try:
+        generations = cmdb.generations()
+        keys = columns(cmdb.meta)
+        page = first_page(state, cmdb, BrowseFilter(), BrowseSort(), limit, keys, prefetch)
+    except BaseException:
+        cmdb.close()
+        raise
+    return Opened(cmdb, generations, page)
 
 
 def create_demo(state: JobState, target: str | os.PathLike[str], size: int, seed: int = 1) -> Cmdb:

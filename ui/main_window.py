@@ -8,7 +8,8 @@ graph view, import and audit wizards, health dashboard):
 * ``editor`` (:class:`ui.editing.Editor`): every write, undoable;
 * ``bridge`` (:class:`ui.changes.ChangeBridge`): ``changed(summary)`` after
   our writes, ``external(catalogue_reloaded)`` after other programs' writes;
-* ``databaseChanged(cmdb | None)`` and ``ciSelected(ci_id)`` signals,
+* ``databaseChanged(cmdb | None)``, ``databaseShown(cmdb)`` (its first table
+  page is on screen: start background loads then) and ``ciSelected(ci_id)`` signals,
   :meth:`selected_ids`, :meth:`show_ci`;
 * :meth:`add_workspace` (a tab in the centre), :meth:`add_dock`, and
   ``menus`` (``"file"``, ``"edit"``, ``"ci"``, ``"view"``, ``"tools"``,
@@ -73,6 +74,9 @@ def default_settings() -> QSettings:
 
 class MainWindow(QMainWindow):
     databaseChanged = Signal(object)
+    #: ``(cmdb)``: the first table page of a newly opened CMDB is on screen; what
+    #: other views load in the background starts now, not while it is painted.
+    databaseShown = Signal(object)
     ciSelected = Signal(object)
     #: ``(title, message)`` of every error shown to the user (or, when not
     #: ``interactive``, instead of showing it: screenshots must never block).
@@ -306,10 +310,16 @@ class MainWindow(QMainWindow):
             return
         self.close_database()
         self.show_message(f"Opening {target}…")
+        # The table's first page is read by the same job, so that it paints as
+        # soon as the window has the CMDB.
+        columns, limit, prefetch = self.browser.first_page_request()
         self.runner.submit(
             f"Opening {Path(target).name}",
-            jobs.open_cmdb,
+            jobs.open_for_browsing,
             target,
+            columns,
+            limit,
+            prefetch,
             on_done=self._opened,
             on_error=self._open_failed,
             cancellable=False,
@@ -335,11 +345,14 @@ class MainWindow(QMainWindow):
         else:
             self.create_demo(path, size)
 
-    def _opened(self, cmdb: Cmdb) -> None:
+    def _opened(self, result: Cmdb | jobs.Opened) -> None:
+        opened = result if isinstance(result, jobs.Opened) else None
+        cmdb = opened.cmdb if opened is not None else result
+        assert isinstance(cmdb, Cmdb)
         if self._closing:
             cmdb.close()
             return
-        self._set_cmdb(cmdb)
+        self._set_cmdb(cmdb, opened)
         self._remember(cmdb)
         note = f"Opened {cmdb.describe()}"
         if cmdb.backup_path is not None:
@@ -361,14 +374,16 @@ class MainWindow(QMainWindow):
         self._set_cmdb(None)
         self.runner.submit("Closing", jobs.close_cmdb, cmdb, visible=False, cancellable=False)
 
-    def _set_cmdb(self, cmdb: Cmdb | None) -> None:
+    def _set_cmdb(self, cmdb: Cmdb | None, opened: jobs.Opened | None = None) -> None:
         """Show ``cmdb`` (or nothing). The table comes first; the navigator, counts
         and saved filters follow once its first page is on screen, so that they
-        do not compete with it (see :meth:`_fill_side_panels`)."""
+        do not compete with it (see :meth:`_fill_side_panels`). ``opened`` is what
+        the opening job read besides (the first page, the change counters)."""
         self.cmdb = cmdb
         self._side_panels_for = None
-        self.browser.set_cmdb(cmdb)  # first: its query runs while the rest is set up
-        self.bridge.attach(cmdb)
+        # first: without a first page, its query runs while the rest is set up
+        self.browser.set_cmdb(cmdb, opened.page if opened is not None else None)
+        self.bridge.attach(cmdb, opened.generations["data"] if opened is not None else None)
         self.editor.set_cmdb(cmdb)
         self.navigation.clear()
         self.panel.set_cmdb(cmdb)
@@ -409,6 +424,7 @@ class MainWindow(QMainWindow):
         self.refresh_filters()
         self._poll_timer.start()
         self._fill_recent_menu()
+        self.databaseShown.emit(cmdb)
 
     def ask_open_database(self) -> None:
         path, _ = QFileDialog.getOpenFileName(

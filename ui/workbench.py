@@ -57,6 +57,7 @@ class Workbench(QObject):
         self._actions(window)
         self._menus(window)
         window.databaseChanged.connect(self.set_cmdb)
+        window.databaseShown.connect(lambda _cmdb: self.impact.refresh_scenarios())
         window.bridge.changed.connect(self._changed)
         window.bridge.external.connect(lambda _c: self._changed(None))
         self.impact.assessed.connect(self._assessed)

@@ -9,11 +9,20 @@ and the scroll position. Newer queries cancel older ones.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QEvent,
+    QItemSelection,
+    QItemSelectionModel,
+    QObject,
+    QSettings,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -46,6 +55,9 @@ from ui.views.stable_label import StableLabel
 
 #: Rows in the first page of a new result.
 FIRST_PAGE = 200
+#: A first page not painted within this time (the table is not on screen) stops
+#: holding back the rest of the result (ms).
+PAINT_FALLBACK_MS = 100
 #: Above this many rows, copying runs in the worker.
 SYNC_COPY_LIMIT = 2000
 
@@ -66,6 +78,32 @@ def default_columns(meta: Metamodel, info: ClassInfo | None) -> list[str]:
     keys += ["support_group", "updated_at"]
     available = {c.key for c in browse.columns_for(meta, info)}
     return [k for k in dict.fromkeys(keys) if k in available]
+
+
+def choose_columns(meta: Metamodel, info: ClassInfo | None, saved: Any) -> list[str]:
+    """The columns a class shows: the saved choice (a list of keys; those the class
+    lacks are dropped), else :func:`default_columns`."""
+    available = {c.key for c in browse.columns_for(meta, info)}
+    keys = [str(k) for k in saved] if isinstance(saved, list) else []
+    return [k for k in keys if k in available] or default_columns(meta, info)
+
+
+def _settings_key(info: ClassInfo | None) -> str:
+    """Where the column choice for a class (None: all CIs) is saved."""
+    return f"columns/{info.name if info else '*'}"
+
+
+class _PaintWatch(QObject):
+    """Calls ``painting()`` when the watched widget gets a paint event (before it paints)."""
+
+    def __init__(self, painting: Callable[[], None], parent: QObject) -> None:
+        super().__init__(parent)
+        self._painting = painting
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt name
+        if event.type() == QEvent.Type.Paint:
+            self._painting()
+        return False
 
 
 class MultiChoiceButton(QToolButton):
@@ -148,7 +186,6 @@ class BrowserView(QWidget):
         self._loading = False
         self._restore_id: int | None = None
         self._refresh_pending = False
-        self._first_page_painted: int | None = None
         self._owner_completion_loaded = False
         self._quiet = False
 
@@ -208,6 +245,14 @@ class BrowserView(QWidget):
         self.columns_action.triggered.connect(
             lambda: self.show_column_menu(self.table.horizontalHeader().rect().bottomLeft())
         )
+
+        #: the generation whose first page waits for its paint (see _first_page)
+        self._awaiting_paint: int | None = None
+        self._paint_watch = _PaintWatch(self._first_page_painting, self)
+        self._paint_fallback = QTimer(self)
+        self._paint_fallback.setSingleShot(True)
+        self._paint_fallback.setInterval(PAINT_FALLBACK_MS)
+        self._paint_fallback.timeout.connect(self._first_page_not_painted)
 
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
@@ -302,7 +347,18 @@ class BrowserView(QWidget):
         )
 
     # -- database ------------------------------------------------------------
-    def set_cmdb(self, cmdb: Cmdb | None) -> None:
+    def first_page_request(self) -> tuple[Callable[[Metamodel], list[str]], int, int]:
+        """What :func:`ui.jobs.open_for_browsing` needs to read the first page of a
+        CMDB being opened, as :meth:`set_cmdb` will show it: how to choose its
+        columns (the saved choice for all CIs, copied here on the GUI thread), the
+        page size and how many rows to fetch with it."""
+        saved = self.settings.value(_settings_key(None))
+        keys = [str(k) for k in saved] if isinstance(saved, list) else None
+        return partial(choose_columns, info=None, saved=keys), FIRST_PAGE, self._rows_on_screen()
+
+    def set_cmdb(self, cmdb: Cmdb | None, first: jobs.FirstPage | None = None) -> None:
+        """Show ``cmdb`` unfiltered; ``first`` is its first page when the opening job
+        read it already (see :meth:`first_page_request`), else it is queried."""
         self.runner.cancel("browse")
         self.cmdb = cmdb
         self.filter = BrowseFilter()
@@ -312,7 +368,12 @@ class BrowserView(QWidget):
         self._sync_filter_widgets()
         self.model.set_cmdb(cmdb)
         self._set_columns_for_class()
-        if cmdb is not None:
+        if cmdb is not None and first is not None:
+            self._generation += 1
+            self._restore_id = None
+            self._loading = True
+            self._first_page(self._generation, first)
+        elif cmdb is not None:
             self.run_query()
         self._update_labels()
 
@@ -385,8 +446,7 @@ class BrowserView(QWidget):
         return self.cmdb.meta.class_by_id.get(self.filter.class_id)
 
     def _settings_key(self) -> str:
-        info = self._class_info()
-        return f"columns/{info.name if info else '*'}"
+        return _settings_key(self._class_info())
 
     def _set_columns_for_class(self) -> None:
         if self.cmdb is None:
@@ -395,9 +455,7 @@ class BrowserView(QWidget):
         meta = self.cmdb.meta
         info = self._class_info()
         available = {c.key: c for c in browse.columns_for(meta, info)}
-        saved = self.settings.value(self._settings_key())
-        keys = [str(k) for k in saved] if isinstance(saved, list) else []
-        keys = [k for k in keys if k in available] or default_columns(meta, info)
+        keys = choose_columns(meta, info, self.settings.value(self._settings_key()))
         self._apply_columns([available[k] for k in keys])
 
     def _apply_columns(self, columns: list[Column]) -> None:
@@ -540,10 +598,33 @@ class BrowserView(QWidget):
         self.model.set_first_page(page.ids)
         self.model.prefill(page.rows, page.keys)
         self._restore_current()
-        # Stream the rest only after this page is painted: the worker's Python
-        # work would otherwise compete with the paint for the GIL. (Posted
-        # paint events are handled before zero-delay timers.)
-        QTimer.singleShot(0, partial(self._after_first_page, gen))
+        # Stream the rest (and let the side panels fill) only after this page is
+        # painted: the worker's Python work would otherwise compete with the
+        # paint for the GIL. A table that is not on screen gets no paint: the
+        # timer then goes ahead without it.
+        if self._awaiting_paint is None:
+            self.table.viewport().installEventFilter(self._paint_watch)
+        self._awaiting_paint = gen
+        self._paint_fallback.start()
+
+    def _first_page_painting(self) -> None:
+        """The viewport is painting (a zero timer runs once that is done)."""
+        gen = self._awaiting_paint
+        self._stop_awaiting_paint()
+        if gen is not None:
+            QTimer.singleShot(0, partial(self._after_first_page, gen))
+
+    def _first_page_not_painted(self) -> None:
+        gen = self._awaiting_paint
+        self._stop_awaiting_paint()
+        if gen is not None:
+            self._after_first_page(gen)
+
+    def _stop_awaiting_paint(self) -> None:
+        if self._awaiting_paint is not None:
+            self._awaiting_paint = None
+            self._paint_fallback.stop()
+            self.table.viewport().removeEventFilter(self._paint_watch)
 
     def _after_first_page(self, gen: int) -> None:
         if gen == self._generation and self.cmdb is not None:

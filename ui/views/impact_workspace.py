@@ -309,8 +309,8 @@ class ImpactWorkspace(QWidget):
         self.picture = None
         self.scenarios.clear()
         self._show_empty()
-        if cmdb is not None:
-            self.refresh_scenarios()
+        # The scenario names are loaded once the CMDB's first table page is on
+        # screen (the workbench calls refresh_scenarios on databaseShown).
 
     @property
     def change_set(self) -> list[CiRef]:
