@@ -31,7 +31,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, case, func, select, text
 from sqlalchemy.orm import Session
 
 from cmdb_desktop.dialect import json_text
@@ -271,11 +271,42 @@ def count(cmdb: Cmdb, flt: BrowseFilter) -> int:
         return int(s.scalar(select(func.count()).select_from(CI_TABLE).where(*where)) or 0)
 
 
+def _plain_order(cmdb: Cmdb, sort: BrowseSort) -> str | None:
+    """``id_statement``'s ORDER BY as SQL text when ``sort`` is by a column of ``ci``
+    (None for the class, whose order is an expression, and custom attributes)."""
+    if sort.key in ("id", "name", "created_at", "updated_at", "version"):
+        column = sort.key
+    else:
+        col = column_map(cmdb.meta).get(sort.key)
+        if col is None or col.attribute is None or col.attribute.column is None:
+            return None
+        column = col.attribute.column
+    q = cmdb.engine.dialect.identifier_preparer.quote
+    way = " DESC" if sort.descending else " ASC"
+    if sort.key == "id":
+        return f"{q('id')}{way}"
+    if sort.key == "name":
+        return f"{q('name')}{way}, {q('id')}{way}"
+    return f"{q(CI_TABLE.c[column].name)}{way}, {q('name')} ASC, {q('id')} ASC"
+
+
 def page_ids(
     cmdb: Cmdb, flt: BrowseFilter, sort: BrowseSort, offset: int = 0, limit: int = 200
 ) -> list[int]:
     """One page of ids in table order (``OFFSET`` walks the index: fine for the first pages)."""
     with cmdb.read() as s:
+        order = _plain_order(cmdb, sort) if flt.is_empty else None
+        if order is not None:
+            # The unfiltered table (what a newly opened CMDB shows first) as SQL
+            # text: a statement would be compiled afresh on every new engine,
+            # which costs more than the query itself.
+            q = cmdb.engine.dialect.identifier_preparer.quote
+            plain = text(
+                f"SELECT {q('id')} FROM {q(CI_TABLE.name)} ORDER BY {order}"
+                " LIMIT :limit OFFSET :offset"
+            )
+            rows = s.connection().execute(plain, {"limit": limit, "offset": offset})
+            return [int(r[0]) for r in rows]
         stmt = id_statement(cmdb, s, flt, sort).offset(offset).limit(limit)
         # Core, not the ORM's execution path: the table waits for this page.
         return list(s.connection().execute(stmt).scalars())
@@ -355,11 +386,24 @@ def rows(cmdb: Cmdb, ids: Iterable[int], keys: Sequence[str]) -> dict[int, tuple
             plan.append(("column", col.attribute))
         else:
             plan.append(("custom", col.attribute))
-    wanted: list[Any] = [CI.id, CI.class_id, CI.name, CI.created_at, CI.updated_at, CI.version]
-    wanted += [CI_TABLE.c[c] for c in dict.fromkeys(plain)]
+    names = ["id", "class_id", "name", "created_at", "updated_at", "version"]
+    names += dict.fromkeys(plain)
     if any(kind == "custom" for kind, _ in plan):
-        wanted.append(CI.attributes)
+        names.append("attributes")
+    wanted = [CI_TABLE.c[n] for n in names]
     position = {c.key: n for n, c in enumerate(wanted)}
+    # SQL text typed by the table's columns (so values convert as usual): this
+    # runs for every block of rows the table paints, and a statement would be
+    # compiled afresh on every new engine.
+    q = cmdb.engine.dialect.identifier_preparer.quote
+    stmt = (
+        text(
+            f"SELECT {', '.join(q(c.name) for c in wanted)} FROM {q(CI_TABLE.name)}"
+            f" WHERE {q('id')} IN :ids"
+        )
+        .bindparams(bindparam("ids", expanding=True))
+        .columns(*wanted)
+    )
     layout = [
         (kind, what, position.get(what.column if kind == "column" else what)) for kind, what in plan
     ]
@@ -369,7 +413,7 @@ def rows(cmdb: Cmdb, ids: Iterable[int], keys: Sequence[str]) -> dict[int, tuple
     with cmdb.read() as s:
         conn = s.connection()
         for part in chunks(ids):
-            for row in conn.execute(select(*wanted).where(CI.id.in_(part))):
+            for row in conn.execute(stmt, {"ids": part}):
                 info = class_by_id.get(row[1])
                 own = meta.attribute_map(info) if info is not None else {}
                 doc = (row[custom_at] or {}) if custom_at is not None else {}
