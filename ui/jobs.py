@@ -10,6 +10,7 @@ one at a time on its worker thread; tests call them directly.
 
 from __future__ import annotations
 
+import logging
 import os
 from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -28,6 +29,8 @@ from cmdb_desktop.metamodel import Metamodel
 from cmdb_desktop.progress import Progress
 from cmdb_desktop.relations import RelationshipView
 from cmdb_desktop.values import to_text
+
+log = logging.getLogger(__name__)
 
 #: How many CIs a problem list puts in the table at most (an explicit id filter).
 PROBLEM_LIMIT = 20_000
@@ -79,11 +82,11 @@ class Opened:
     GUI thread never reads the database to set itself up."""
 
     cmdb: Cmdb
-    #: The change counters at the moment of opening (the baseline for noticing
-    #: other programs' writes).
-    generations: dict[str, int]
+    #: The data change counter at the moment of opening (the baseline for
+    #: noticing other programs' writes).
+    data_generation: int | None
     #: The first page of the unfiltered table, in the default order.
-    page: FirstPage
+    page: FirstPage | None
 
 
 def open_for_browsing(
@@ -94,16 +97,24 @@ def open_for_browsing(
     prefetch: int,
 ) -> Opened:
     """Open a CMDB (as :func:`open_cmdb`) and read the table's first page with the
-    rows of ``prefetch`` of them, for the columns ``columns(meta)`` chooses."""
+    rows of ``prefetch`` of them, for the columns ``columns(meta)`` chooses.
+
+    Only the opening can fail: if the rest does, the window reads it again as
+    it would without it (and reports what goes wrong there)."""
     cmdb = open_cmdb(state, target)
     try:
-        generations = cmdb.generations()
+        generation: int | None = cmdb.generations()["data"]
         keys = columns(cmdb.meta)
-        page = first_page(state, cmdb, BrowseFilter(), BrowseSort(), limit, keys, prefetch)
+        page: FirstPage | None = first_page(
+            state, cmdb, BrowseFilter(), BrowseSort(), limit, keys, prefetch
+        )
+    except Exception:
+        log.debug("reading the first page with the CMDB failed", exc_info=True)
+        generation = page = None
     except BaseException:
         cmdb.close()
         raise
-    return Opened(cmdb, generations, page)
+    return Opened(cmdb, generation, page)
 
 
 def create_demo(state: JobState, target: str | os.PathLike[str], size: int, seed: int = 1) -> Cmdb:

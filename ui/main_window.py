@@ -353,7 +353,6 @@ class MainWindow(QMainWindow):
             cmdb.close()
             return
         self._set_cmdb(cmdb, opened)
-        self._remember(cmdb)
         note = f"Opened {cmdb.describe()}"
         if cmdb.backup_path is not None:
             note += f" (schema upgraded; backup at {cmdb.backup_path})"
@@ -383,7 +382,7 @@ class MainWindow(QMainWindow):
         self._side_panels_for = None
         # first: without a first page, its query runs while the rest is set up
         self.browser.set_cmdb(cmdb, opened.page if opened is not None else None)
-        self.bridge.attach(cmdb, opened.generations["data"] if opened is not None else None)
+        self.bridge.attach(cmdb, opened.data_generation if opened is not None else None)
         self.editor.set_cmdb(cmdb)
         self.navigation.clear()
         self.panel.set_cmdb(cmdb)
@@ -412,7 +411,8 @@ class MainWindow(QMainWindow):
         self.databaseChanged.emit(cmdb)
 
     def _fill_side_panels(self) -> None:
-        """Navigator, counts, saved filters, change polling: once per opened CMDB."""
+        """Navigator, counts, saved filters, change polling, the recent files: once per
+        opened CMDB."""
         cmdb = self.cmdb
         if cmdb is None or self._side_panels_for is cmdb:
             return
@@ -423,6 +423,9 @@ class MainWindow(QMainWindow):
         self.refresh_counts()
         self.refresh_filters()
         self._poll_timer.start()
+        # Not before: the settings file is written on the next pass of the event
+        # loop (about a millisecond), which would come before the first paint.
+        self._remember(cmdb)
         self._fill_recent_menu()
         self.databaseShown.emit(cmdb)
 

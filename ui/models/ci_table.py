@@ -138,7 +138,12 @@ class CiTableModel(QAbstractTableModel):
         # id -> row; insertion order = age (a screenful is fetched together,
         # the oldest screenfuls go first)
         self._cache: OrderedDict[int, CachedRow] = OrderedDict()
+        #: rows handed over with the first page, made into CachedRows when shown
+        self._raw: dict[int, tuple[Any, ...]] = {}
         self._align: list[int] = []
+        #: per column: (column, is a reference, has an icon); see _make_row
+        self._plan: list[tuple[Column, bool, bool]] = []
+        self._status_col: int | None = None
         #: (lowest, highest) row shown as a placeholder since the result began
         self._waiting = (0, -1)
         self._ref_names: dict[int, str] = {}
@@ -150,7 +155,7 @@ class CiTableModel(QAbstractTableModel):
         self._ids = array("q")
         self._total = None
         self._complete = cmdb is None
-        self._cache.clear()
+        self._forget_rows()
         self._ref_names.clear()
         self.endResetModel()
         self.countChanged.emit()
@@ -165,7 +170,16 @@ class CiTableModel(QAbstractTableModel):
         right = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         left = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self._align = [right if c.type in _NUMERIC else left for c in self._columns]
-        self._cache.clear()
+        self._plan = [
+            (
+                c,
+                c.attribute is not None and c.attribute.type == "reference",
+                c.key in _DECORATED,
+            )
+            for c in self._columns
+        ]
+        self._status_col = self.column_of("status")
+        self._forget_rows()
         self.endResetModel()
 
     def column_of(self, key: str) -> int | None:
@@ -181,15 +195,18 @@ class CiTableModel(QAbstractTableModel):
         self._ids = array("q", ids)
         self._total = None
         self._complete = False
-        self._cache.clear()
+        self._forget_rows()
         self._waiting = (len(ids), -1)
         self.endResetModel()
         self.countChanged.emit()
 
     def prefill(self, rows: dict[int, tuple[Any, ...]], keys: Sequence[str]) -> None:
-        """Rows the worker fetched with the first page (ignored if the columns changed)."""
+        """Rows the worker fetched with the first page (ignored if the columns changed).
+
+        They are formatted when first shown: the first paint waits only for the
+        rows on screen."""
         if list(keys) == [c.key for c in self._columns]:
-            self._store(rows.keys(), rows)
+            self._raw.update(rows)
 
     def set_result(self, ids: array[int]) -> None:
         """Replace the whole result at once (a refresh after the data changed)."""
@@ -197,7 +214,7 @@ class CiTableModel(QAbstractTableModel):
         self._ids = ids
         self._total = len(ids)
         self._complete = True
-        self._cache.clear()
+        self._forget_rows()
         self.endResetModel()
         self.countChanged.emit()
 
@@ -249,10 +266,11 @@ class CiTableModel(QAbstractTableModel):
     def invalidate(self, ci_ids: Iterable[int] | None = None) -> None:
         """Forget cached rows (of ``ci_ids``, or all) and repaint."""
         if ci_ids is None:
-            self._cache.clear()
+            self._forget_rows()
         else:
             for ci_id in ci_ids:
                 self._cache.pop(ci_id, None)
+                self._raw.pop(ci_id, None)
         self._ref_names.clear()
         if self.rowCount() and self._columns:
             self.dataChanged.emit(
@@ -306,8 +324,16 @@ class CiTableModel(QAbstractTableModel):
         cached = self._cache.get(ci_id)
         if cached is not None:
             return cached
-        self._fetch_block(row)
+        raw = self._raw.pop(ci_id, None)
+        if raw is not None:
+            self._store((ci_id,), {ci_id: raw})
+        else:
+            self._fetch_block(row)
         return self._cache.get(ci_id)
+
+    def _forget_rows(self) -> None:
+        self._cache.clear()
+        self._raw.clear()
 
     def _fetch_block(self, row: int) -> None:
         from cmdb_desktop import browse
@@ -315,7 +341,7 @@ class CiTableModel(QAbstractTableModel):
         assert self._cmdb is not None
         start = max(0, row - BLOCK // 4)
         end = min(len(self._ids), self.rowCount(), start + BLOCK)
-        wanted = [i for i in self._ids[start:end] if i not in self._cache]
+        wanted = [i for i in self._ids[start:end] if i not in self._cache and i not in self._raw]
         keys = [c.key for c in self._columns]
         got = browse.rows(self._cmdb, wanted, keys)
         refs = [
@@ -341,17 +367,14 @@ class CiTableModel(QAbstractTableModel):
     def _make_row(self, vals: tuple[Any, ...]) -> CachedRow:
         texts = []
         icons: list[Any] = []
-        for col, value in zip(self._columns, vals, strict=True):
-            if (
-                isinstance(value, int)
-                and col.attribute is not None
-                and col.attribute.type == "reference"
-            ):
-                texts.append(self._ref_names.get(value, f"#{value}"))
+        ref_names = self._ref_names
+        for (col, reference, decorated), value in zip(self._plan, vals, strict=True):
+            if reference and isinstance(value, int):
+                texts.append(ref_names.get(value, f"#{value}"))
             else:
                 texts.append(format_value(col, value))
-            icons.append(self._decoration(col, value) if col.key in _DECORATED else None)
-        status_col = self.column_of("status")
+            icons.append(self._decoration(col, value) if decorated else None)
+        status_col = self._status_col
         muted = status_col is not None and vals[status_col] in INACTIVE_STATUSES
         return CachedRow(vals, tuple(texts), tuple(icons) if any(icons) else None, muted)
 
