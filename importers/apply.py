@@ -27,7 +27,7 @@ relationships are checked, then commits only if the whole plan allows it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +50,7 @@ from importers.plan import (
     ImportPlan,
     ImportSource,
     PlanContext,
+    ReadAhead,
     RowError,
     RowOutcome,
     gc_paused,
@@ -57,6 +58,8 @@ from importers.plan import (
     plan_import,
     suggest_mapping,
 )
+from importers.plan_cis import read_ahead
+from importers.reconcile import fields_for
 from importers.workbook import KIND_CIS
 
 if TYPE_CHECKING:
@@ -121,8 +124,21 @@ def import_file(
     """
     progress = progress or Progress()
     meta = cmdb.meta
+    ahead: list[ReadAhead | None] = [None]
+
+    def while_loading(busy: Callable[[], bool]) -> None:
+        # The CMDB's rows are read while calamine loads the first sheet (it runs
+        # without the GIL); the plan uses them if nothing was written meanwhile.
+        fields = fields_for(meta, keys or (mapping.keys if mapping is not None else None))
+        ahead[0] = read_ahead(cmdb, fields, busy)
+
     source = load_source(
-        path, meta=meta, sheets=sheets, progress=progress, defer_relationships=True
+        path,
+        meta=meta,
+        sheets=sheets,
+        progress=progress,
+        defer_relationships=True,
+        while_loading=while_loading,
     )
     full = suggest_mapping(source, meta, mapping, blank=blank)
     if keys:
@@ -133,8 +149,9 @@ def import_file(
         for sm in full.sheets:
             sm.default_class = sm.default_class or default_class
     if dry_run:
-        return ImportResult(plan_import(cmdb, source, full, progress=progress), dry_run=True)
-    return _plan_and_write(cmdb, source, full, skip_errors, rejects_path, progress)
+        plan = plan_import(cmdb, source, full, progress=progress, ahead=ahead[0])
+        return ImportResult(plan, dry_run=True)
+    return _plan_and_write(cmdb, source, full, skip_errors, rejects_path, progress, ahead[0])
 
 
 def apply_import(
@@ -323,6 +340,7 @@ def _plan_and_write(
     skip_errors: bool,
     rejects_path: str | Path | None,
     progress: Progress,
+    ahead: ReadAhead | None = None,
 ) -> ImportResult:
     """Plan inside the write transaction and write the CIs on a helper thread while
     the relationships are checked (SQLite works without the GIL): the same
@@ -367,7 +385,13 @@ def _plan_and_write(
                 state["stream"] = stream
 
             plan = plan_import(
-                cmdb, source, mapping, progress=progress, session=s, after_cis=after_cis
+                cmdb,
+                source,
+                mapping,
+                progress=progress,
+                session=s,
+                after_cis=after_cis,
+                ahead=ahead,
             )
             stream: _RelationshipStream | None = state.get("stream")
             if plan.errors and not (skip_errors and _row_errors_only(plan)):

@@ -251,6 +251,24 @@ class ImportSource:
 
 
 @dataclass
+class ReadAhead:
+    """CMDB rows read while the file was loading (:func:`importers.plan_cis.read_ahead`),
+    for a plan that runs in a later transaction.
+
+    It holds only for the ``generation`` it was read at: every write moves
+    ``data_generation``, so a transaction that sees the same generation sees
+    the same rows (:class:`PlanContext` checks, and reads afresh otherwise).
+    A part left None was not read in time.
+    """
+
+    generation: int
+    fields: list[str]
+    ci_rows: dict[int, tuple[Any, ...]] | None = None
+    index: IdentityIndex | None = None
+    triples: set[tuple[int, int, int]] | None = None
+
+
+@dataclass
 class ImportPlan:
     """The dry run's result (see the module docstring)."""
 
@@ -347,6 +365,7 @@ def load_source(
     sheets: Sequence[str] | None = None,
     progress: Progress | None = None,
     defer_relationships: bool = False,
+    while_loading: Callable[[Callable[[], bool]], None] | None = None,
 ) -> ImportSource:
     """Read the sheets to import (BadFileError if the file cannot be read).
 
@@ -356,6 +375,8 @@ def load_source(
     With ``defer_relationships``, canonical Relationships sheets that come
     after other sheets keep loading in the background (see
     :meth:`ImportSource.finish`), so the CIs can be planned meanwhile.
+    ``while_loading`` is handed to :meth:`~importers.readers.Spreadsheet.iter_tables`
+    (work for the wait while the first sheet loads).
     """
     progress = progress or Progress()
     p = Path(path)
@@ -395,7 +416,7 @@ def load_source(
         book.close()
         raise
     source = ImportSource(p, book.format, [], warnings, _several=len(names) > 1)
-    stream = _stream(book, names, scorer, progress)
+    stream = _stream(book, names, scorer, progress, while_loading)
     with gc_paused():
         try:
             for n, (name, table) in enumerate(stream):
@@ -426,11 +447,17 @@ def naming_file(path: Path, exc: BadFileError) -> BadFileError:
 
 
 def _stream(
-    book: Any, names: list[str], scorer: Any, progress: Progress
+    book: Any,
+    names: list[str],
+    scorer: Any,
+    progress: Progress,
+    while_loading: Callable[[Callable[[], bool]], None] | None = None,
 ) -> Generator[tuple[str, Table | BadFileError], None, None]:
     """The book's tables in order (loading ahead); closes the book when done."""
     try:
-        yield from book.iter_tables(names, scorer=scorer, progress=progress)
+        yield from book.iter_tables(
+            names, scorer=scorer, progress=progress, while_loading=while_loading
+        )
     finally:
         book.close()
 
@@ -509,6 +536,7 @@ def plan_import(
     session: Session | None = None,
     audit: bool = False,
     after_cis: Callable[[PlanContext], None] | None = None,
+    ahead: ReadAhead | None = None,
 ) -> ImportPlan:
     """Classify every row (the dry run). Reads the CMDB in one short read session
     (or ``session``, e.g. the write transaction that re-checks before applying).
@@ -523,13 +551,18 @@ def plan_import(
     before (or, for small sheets, after) the relationships are checked, when
     the session is free: an import uses it to start writing the CIs while the
     relationships are checked.
+
+    ``ahead`` is what :func:`importers.plan_cis.read_ahead` read while the file
+    loaded; it is used only if the CMDB has not changed since.
     """
     progress = progress or Progress()
     with gc_paused():
         if session is not None:
-            return PlanContext(cmdb, source, mapping, progress, audit=audit).run(session, after_cis)
+            ctx = PlanContext(cmdb, source, mapping, progress, audit=audit, ahead=ahead)
+            return ctx.run(session, after_cis)
         with cmdb.read() as s:
-            return PlanContext(cmdb, source, mapping, progress, audit=audit).run(s, after_cis)
+            ctx = PlanContext(cmdb, source, mapping, progress, audit=audit, ahead=ahead)
+            return ctx.run(s, after_cis)
 
 
 class PlanContext:
@@ -544,9 +577,12 @@ class PlanContext:
         progress: Progress,
         *,
         audit: bool = False,
+        ahead: ReadAhead | None = None,
     ) -> None:
         self.cmdb = cmdb
         self.audit = audit
+        #: Rows read ahead; :meth:`run` drops them unless they are still current.
+        self.ahead = ahead
         self.meta = cmdb.meta
         self.source = source
         self.mapping = mapping
@@ -606,6 +642,8 @@ class PlanContext:
 
         meta = self.meta
         generation = int(s.scalar(select(CmdbState.data_generation).where(CmdbState.id == 1)) or 0)
+        if self.ahead is not None and self.ahead.generation != generation:
+            self.ahead = None  # the CMDB changed since: read it afresh
         keys = self.mapping.keys
         for rule in keys or ():
             for f in rule:
@@ -668,7 +706,7 @@ class PlanContext:
         size = int(s.connection().exec_driver_sql("SELECT count(*) FROM ci").scalar() or 0)
         if not size or rows < size * WHOLE_SHARE:
             return None
-        return load_whole(s, self.meta, fields)
+        return load_whole(s, self.meta, fields, self.ahead)
 
     # -- helpers shared by the sheet planners ----------------------------------
     def error(

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from cmdb_desktop.items import MAX_NAME_LENGTH, CiRecord, chunks
 from cmdb_desktop.metamodel import AttributeInfo, ClassInfo, Metamodel
-from cmdb_desktop.models import ci_table
+from cmdb_desktop.models import CmdbState, ci_table
 from cmdb_desktop.values import coerce, from_storage, to_storage
 from importers.mapping import (
     BLANK,
@@ -45,13 +45,23 @@ from importers.mapping import (
     is_blank_cell,
     translate,
 )
-from importers.plan import CREATED, ERROR, UNCHANGED, UPDATED, RowError, RowOutcome, labels
+from importers.plan import (
+    CREATED,
+    ERROR,
+    UNCHANGED,
+    UPDATED,
+    ReadAhead,
+    RowError,
+    RowOutcome,
+    labels,
+)
 from importers.plan import rule_values as values_text
 from importers.readers import Column, Table
 from importers.reconcile import IdentityIndex, key_of
 from importers.workbook import KIND_CIS
 
 if TYPE_CHECKING:
+    from cmdb_desktop.cmdb import Cmdb
     from importers.plan import PlanContext
 
 _CI_COLUMNS = [c.name for c in ci_table.c]
@@ -134,18 +144,9 @@ def _document(value: Any) -> dict[str, Any]:
     return dict(value)
 
 
-def load_whole(
-    s: Session, meta: Metamodel, fields: Sequence[str]
-) -> tuple[IdentityIndex, DbRecords] | None:
-    """Every CI's row in one scan, as both the identity index and the records
-    (SQLite, when every key field is a plain text column; else None).
-
-    For a sheet that lists about every CI (a re-import of an export), this is
-    one read of the table where the index and the records would take two.
-    """
-    conn = s.connection()
-    if conn.dialect.name != "sqlite":
-        return None
+def _key_positions(meta: Metamodel, fields: Sequence[str]) -> dict[str, int] | None:
+    """Where each key field sits in a ``ci`` row, when every one is a plain text
+    column (else None: the index is read another way)."""
     attrs = meta.all_attribute_keys
     positions: dict[str, int] = {NAME: _POS["name"]}
     for f in fields:
@@ -155,15 +156,92 @@ def load_whole(
         if attr is None or attr.column is None or attr.type not in _TEXT_TYPES:
             return None
         positions[f] = _POS[attr.column]
+    return positions
+
+
+def load_whole(
+    s: Session, meta: Metamodel, fields: Sequence[str], ahead: ReadAhead | None = None
+) -> tuple[IdentityIndex, DbRecords] | None:
+    """Every CI's row in one scan, as both the identity index and the records
+    (SQLite, when every key field is a plain text column; else None).
+
+    For a sheet that lists about every CI (a re-import of an export), this is
+    one read of the table where the index and the records would take two.
+    ``ahead`` (valid for this transaction: the caller checks) supplies what
+    was read while the file loaded.
+    """
+    conn = s.connection()
+    if conn.dialect.name != "sqlite":
+        return None
+    positions = _key_positions(meta, fields)
+    if positions is None:
+        return None
     records = DbRecords(meta)
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(f"SELECT {', '.join(_CI_COLUMNS)} FROM ci")
-        records.raw = {raw[0]: raw for raw in cursor}
-    finally:
-        cursor.close()
+    if ahead is not None and ahead.ci_rows is not None:
+        records.raw = ahead.ci_rows
+        if ahead.index is not None and ahead.fields == list(fields):
+            return ahead.index, records
+    else:
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(f"SELECT {', '.join(_CI_COLUMNS)} FROM ci")
+            records.raw = {raw[0]: raw for raw in cursor}
+        finally:
+            cursor.close()
     index = IdentityIndex.from_rows(fields, records.raw.values(), positions)
     return index, records
+
+
+#: Rows fetched at a time while reading ahead (how late a finished load is noticed).
+_AHEAD_ROWS = 10_000
+
+
+def read_ahead(
+    cmdb: Cmdb, fields: Sequence[str], busy: Callable[[], bool]
+) -> ReadAhead | None:
+    """Read every CI row (and, time permitting, the identity index and every
+    relationship) while ``busy()`` says the file is still loading.
+
+    SQLite only; reading stops as soon as the load is over, and a part not read
+    completely is dropped (the plan reads it itself), so this never costs more
+    than the wait it fills plus one batch of rows. The result holds for the
+    data generation it was read at (see :class:`~importers.plan.ReadAhead`).
+    """
+    if cmdb.engine.dialect.name != "sqlite":
+        return None
+    with cmdb.read() as s:
+        conn = s.connection()
+        generation = int(
+            s.scalar(select(CmdbState.data_generation).where(CmdbState.id == 1)) or 0
+        )
+        ahead = ReadAhead(generation, list(fields))
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(f"SELECT {', '.join(_CI_COLUMNS)} FROM ci")
+            rows: dict[int, tuple[Any, ...]] = {}
+            while busy():
+                part = cursor.fetchmany(_AHEAD_ROWS)
+                if not part:
+                    ahead.ci_rows = rows
+                    break
+                for raw in part:
+                    rows[raw[0]] = raw
+            if ahead.ci_rows is None:
+                return None
+            positions = _key_positions(cmdb.meta, fields)
+            if positions is not None and busy():
+                ahead.index = IdentityIndex.from_rows(fields, rows.values(), positions)
+            cursor.execute("SELECT source_id, type_id, target_id FROM relationship")
+            triples: set[tuple[int, int, int]] = set()
+            while busy():
+                got = cursor.fetchmany(_AHEAD_ROWS)
+                if not got:
+                    ahead.triples = triples
+                    break
+                triples.update(got)
+        finally:
+            cursor.close()
+    return ahead
 
 
 def matching_keys(

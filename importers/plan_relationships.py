@@ -396,7 +396,10 @@ class RelationshipPlanner:
         name_of = index.name_of
         rel = relationship_table.c
         conn = s.connection()
-        if conn.dialect.name == "sqlite":
+        ahead = self.ctx.ahead
+        if ahead is not None and ahead.triples is not None:
+            triples = ahead.triples  # read while the file loaded, still current
+        elif conn.dialect.name == "sqlite":
             cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
             try:
                 triples = set(

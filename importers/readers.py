@@ -399,12 +399,18 @@ class Spreadsheet:
         header_row: int | None = None,
         scorer: HeaderScorer | None = None,
         progress: Progress | None = None,
+        while_loading: Callable[[Callable[[], bool]], None] | None = None,
     ) -> Iterator[tuple[str, Table | BadFileError]]:
         """Yield (sheet, Table or its BadFileError) in order, loading ahead.
 
         A helper thread checks and loads sheet *n* + 1 with calamine (which
         releases the GIL) while the caller works on sheet *n*, so a consumer
         that plans one sheet while the next loads uses both cores.
+
+        ``while_loading(busy)`` is called once, when this thread would otherwise
+        wait for the first sheet to load (workbooks only): work that needs no
+        sheet can use that time, checking ``busy()`` (False once the sheet is
+        there) to stop when the wait is over.
         """
         progress = progress or Progress()
         if self._text_rows is not None:
@@ -438,6 +444,10 @@ class Spreadsheet:
                         self._check(sheets[n + 1])
                     except BadFileError as exc:
                         problem = exc
+                if while_loading is not None:
+                    hook, while_loading = while_loading, None
+                    if not pending.done():
+                        hook(_not_done(pending))
                 try:
                     cal_sheet = pending.result()
                 except BadFileError as exc:
@@ -683,6 +693,10 @@ def build_table(
 
 def _submit(pool: ThreadPoolExecutor, fn: Callable[[Any], Any], arg: Any) -> Future[Any]:
     return pool.submit(fn, arg)
+
+
+def _not_done(future: Future[Any]) -> Callable[[], bool]:
+    return lambda: not future.done()
 
 
 def _raise(problem: BadFileError) -> Any:

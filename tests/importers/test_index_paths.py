@@ -9,6 +9,7 @@ run, on values that fold in unusual ways (case, accents, tabs, runs of spaces).
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,15 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import text
 
+import importers.apply
 import importers.plan_cis as plan_cis
 from cmdb_desktop.cmdb import Cmdb
+from importers import readers
 from importers.apply import import_file
 from importers.audit import audit_file
 from importers.export import export_workbook
-from importers.reconcile import IdentityIndex
+from importers.plan import load_source, plan_import, suggest_mapping
+from importers.reconcile import IdentityIndex, fields_for
 
 TRICKY = [
     # (name in the CMDB, serial in the CMDB, how the sheet writes the name, the serial)
@@ -137,3 +141,93 @@ def test_reimport_reading_index_and_rows_in_one_scan_changes_nothing(
     counts = again.plan.counts()
     assert counts["cis"]["updated"] == counts["cis"]["created"] == counts["cis"]["errors"] == 0
     assert counts["relationships"]["created"] == 0
+
+
+def _plan_rows(result: Any) -> list[tuple[Any, ...]]:
+    return [(o.status, o.ci_id, o.changes, o.rel, o.note) for o in result.plan.rows]
+
+
+def test_rows_read_ahead_plan_exactly_like_rows_read_in_the_plan(
+    demo_cmdb: Cmdb, tmp_path: Path
+) -> None:
+    _cmdb_with_tricky(demo_cmdb)
+    path = tmp_path / "export.xlsx"
+    export_workbook(demo_cmdb, path)
+    fields = fields_for(demo_cmdb.meta)
+    ahead = plan_cis.read_ahead(demo_cmdb, fields, lambda: True)
+    assert ahead is not None
+    assert ahead.ci_rows is not None and ahead.index is not None and ahead.triples is not None
+    source = load_source(path, meta=demo_cmdb.meta)
+    mapping = suggest_mapping(source, demo_cmdb.meta)
+    with_ahead = plan_import(demo_cmdb, source, mapping, ahead=ahead)
+    without = plan_import(demo_cmdb, source, mapping)
+    assert [(o.status, o.ci_id, o.changes, o.rel) for o in with_ahead.rows] == [
+        (o.status, o.ci_id, o.changes, o.rel) for o in without.rows
+    ]
+    assert with_ahead.counts() == without.counts()
+    assert with_ahead.counts()["cis"]["unchanged"] == len(ahead.ci_rows)
+
+
+def test_rows_read_ahead_are_dropped_once_the_cmdb_changed(
+    demo_cmdb: Cmdb, tmp_path: Path
+) -> None:
+    path = tmp_path / "export.xlsx"
+    export_workbook(demo_cmdb, path)
+    ahead = plan_cis.read_ahead(demo_cmdb, fields_for(demo_cmdb.meta), lambda: True)
+    assert ahead is not None and ahead.ci_rows is not None
+    first = min(ahead.ci_rows)
+    ref = demo_cmdb.items.refs([first])[first]
+    demo_cmdb.items.update(first, {"description": "changed after the read-ahead"})
+    source = load_source(path, meta=demo_cmdb.meta)
+    mapping = suggest_mapping(source, demo_cmdb.meta)
+    plan = plan_import(demo_cmdb, source, mapping, ahead=ahead)
+    changed = [o for o in plan.rows if o.ci_id == first]
+    assert [o.status for o in changed] == ["updated"], ref
+    assert plan.counts() == plan_import(demo_cmdb, source, mapping).counts()
+
+
+def test_reading_ahead_stops_when_the_sheet_is_there(
+    demo_cmdb: Cmdb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fields = fields_for(demo_cmdb.meta)
+    assert plan_cis.read_ahead(demo_cmdb, fields, lambda: False) is None
+    # The sheet arrives half-way through the CI rows: nothing partial is kept.
+    monkeypatch.setattr(plan_cis, "_AHEAD_ROWS", 100)
+    answers = iter([True, True, True])
+    assert plan_cis.read_ahead(demo_cmdb, fields, lambda: next(answers, False)) is None
+    # ... or after them: the rows are kept, the relationships are left to the plan.
+    monkeypatch.setattr(plan_cis, "_AHEAD_ROWS", 10**9)
+    answers = iter([True, True, True])
+    ahead = plan_cis.read_ahead(demo_cmdb, fields, lambda: next(answers, False))
+    assert ahead is not None and ahead.ci_rows is not None and ahead.index is not None
+    assert len(ahead.ci_rows) == len(ahead.index.class_of) > 100
+    assert ahead.triples is None
+
+
+def test_import_file_uses_rows_read_ahead_while_the_first_sheet_loads(
+    demo_cmdb: Cmdb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "export.xlsx"
+    export_workbook(demo_cmdb, path)
+    got: list[Any] = []
+    real = plan_cis.read_ahead
+
+    def spy(cmdb: Cmdb, fields: Any, busy: Any) -> Any:
+        found = real(cmdb, fields, lambda: True)  # as if the sheet took its time
+        got.append(found)
+        return found
+
+    monkeypatch.setattr(importers.apply, "read_ahead", spy)
+    slow_load = readers.Spreadsheet._load
+
+    def slow(self: Any, sheet: str) -> Any:
+        time.sleep(0.2)
+        return slow_load(self, sheet)
+
+    monkeypatch.setattr(readers.Spreadsheet, "_load", slow)
+    with_ahead = import_file(demo_cmdb, path, dry_run=True)
+    assert got and got[0] is not None
+    monkeypatch.setattr(importers.apply, "read_ahead", lambda *a: None)
+    without = import_file(demo_cmdb, path, dry_run=True)
+    assert with_ahead.to_json() == without.to_json()
+    assert _plan_rows(with_ahead) == _plan_rows(without)
