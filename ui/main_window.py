@@ -141,8 +141,9 @@ class MainWindow(QMainWindow):
         self.resize(1400, 860)
         self._restore_layout()
         self._set_cmdb(None)
-        # Pay SQLAlchemy's one-time costs while the user looks at the window.
-        self.runner.submit("Starting", jobs.warm_up, visible=False)
+        # Pay SQLAlchemy's one-time costs while the user looks at the window
+        # (dropped if a CMDB is opened before it started: no use then).
+        self.runner.submit("Starting", jobs.warm_up, visible=False, key="warm-up")
 
     # -- extension points ----------------------------------------------------
     def add_workspace(self, key: str, title: str, widget: QWidget, icon_name: str = "") -> int:
@@ -309,6 +310,7 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, "Open", f"There is no file {target}.")
             return
         self.close_database()
+        self.runner.cancel("warm-up")
         self.show_message(f"Opening {target}…")
         # The table's first page is read by the same job, so that it paints as
         # soon as the window has the CMDB.
