@@ -55,8 +55,8 @@ from ui.views.stable_label import StableLabel
 
 #: Rows in the first page of a new result.
 FIRST_PAGE = 200
-#: A first page not painted within this time (the table is not on screen) stops
-#: holding back the rest of the result (ms).
+#: A first page not painted within this time (a table on screen that was not
+#: repainted after all) stops holding back the rest of the result (ms).
 PAINT_FALLBACK_MS = 100
 #: Above this many rows, copying runs in the worker.
 SYNC_COPY_LIMIT = 2000
@@ -600,12 +600,14 @@ class BrowserView(QWidget):
         self._restore_current()
         # Stream the rest (and let the side panels fill) only after this page is
         # painted: the worker's Python work would otherwise compete with the
-        # paint for the GIL. A table that is not on screen gets no paint: the
-        # timer then goes ahead without it.
+        # paint for the GIL. A table that is not on screen gets no paint: then
+        # it goes ahead at once (or after a while, if it was not noticed).
         if self._awaiting_paint is None:
             self.table.viewport().installEventFilter(self._paint_watch)
         self._awaiting_paint = gen
         self._paint_fallback.start()
+        # after the caller is done (opening a CMDB shows the table after this)
+        QTimer.singleShot(0, self._unless_on_screen)
 
     def _first_page_painting(self) -> None:
         """The viewport is painting (a zero timer runs once that is done)."""
@@ -613,6 +615,10 @@ class BrowserView(QWidget):
         self._stop_awaiting_paint()
         if gen is not None:
             QTimer.singleShot(0, partial(self._after_first_page, gen))
+
+    def _unless_on_screen(self) -> None:
+        if self._awaiting_paint is not None and not self.table.viewport().isVisible():
+            self._first_page_not_painted()
 
     def _first_page_not_painted(self) -> None:
         gen = self._awaiting_paint
