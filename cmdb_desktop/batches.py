@@ -234,12 +234,20 @@ class _Bulk:
             cursor.close()
 
     def staged(self, name: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-        """Load rows into a fresh TEMP table (SQLite) and return its name."""
+        """Load rows into a fresh TEMP table (SQLite) and return its name.
+
+        A first column ``id`` is the table's INTEGER PRIMARY KEY: rows read
+        back ``ORDER BY id`` then come in key order without a sort.
+        """
         stage = f"temp.stage_{name}"
         cursor = self._cursor()
         try:
             cursor.execute(f"DROP TABLE IF EXISTS {stage}")
-            cursor.execute(f"CREATE TABLE {stage} ({', '.join(columns)})")
+            defs = [
+                f"{c} INTEGER PRIMARY KEY" if n == 0 and c == "id" else c
+                for n, c in enumerate(columns)
+            ]
+            cursor.execute(f"CREATE TABLE {stage} ({', '.join(defs)})")
             marks = ", ".join("?" for _ in columns)
             cursor.executemany(f"INSERT INTO {stage} VALUES ({marks})", rows)
         finally:
@@ -609,11 +617,16 @@ class BatchWriter:
         first = self.bulk.next_id(relationship_table)
         stage = "temp.stage_relationship"
         self.bulk.run(f"DROP TABLE IF EXISTS {stage}")
-        # Only integers and text travel through JSON here, so nothing is rounded.
+        # The id as INTEGER PRIMARY KEY: the statements below read the rows in id
+        # order without sorting them. Only integers and text travel through JSON
+        # here, so nothing is rounded.
         self.bulk.run(
-            f"CREATE TABLE {stage} AS SELECT ? + key AS id, value ->> 0 AS source_id, "
-            "value ->> 1 AS type_id, value ->> 2 AS target_id, value ->> 3 AS src_sheet, "
-            "value ->> 4 AS src_row FROM json_each(?)",
+            f"CREATE TABLE {stage} (id INTEGER PRIMARY KEY, source_id, type_id, target_id, "
+            "src_sheet, src_row)"
+        )
+        self.bulk.run(
+            f"INSERT INTO {stage} SELECT ? + key, value ->> 0, value ->> 1, value ->> 2, "
+            "value ->> 3, value ->> 4 FROM json_each(?)",
             (first, batch.payload),
         )
         self.bulk.run(

@@ -196,9 +196,7 @@ def load_whole(
 _AHEAD_ROWS = 10_000
 
 
-def read_ahead(
-    cmdb: Cmdb, fields: Sequence[str], busy: Callable[[], bool]
-) -> ReadAhead | None:
+def read_ahead(cmdb: Cmdb, fields: Sequence[str], busy: Callable[[], bool]) -> ReadAhead | None:
     """Read every CI row (and, time permitting, the identity index and every
     relationship) while ``busy()`` says the file is still loading.
 
@@ -211,9 +209,7 @@ def read_ahead(
         return None
     with cmdb.read() as s:
         conn = s.connection()
-        generation = int(
-            s.scalar(select(CmdbState.data_generation).where(CmdbState.id == 1)) or 0
-        )
+        generation = int(s.scalar(select(CmdbState.data_generation).where(CmdbState.id == 1)) or 0)
         ahead = ReadAhead(generation, list(fields))
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:

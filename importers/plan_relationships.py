@@ -394,6 +394,8 @@ class RelationshipPlanner:
                         if class_of[ci_id] == row.class_id:
                             safe.discard(ci_id)
         name_of = index.name_of
+        # (name, class name) of each safe CI, looked up once per CI, not per end.
+        label = {ci: (name_of[ci], classes[class_of[ci]]) for ci in safe}.get
         rel = relationship_table.c
         conn = s.connection()
         ahead = self.ctx.ahead
@@ -413,9 +415,9 @@ class RelationshipPlanner:
                 for a, t, b in s.execute(select(rel.source_id, rel.type_id, rel.target_id))
             }
         self._exported = {
-            (name_of[a], types[t], name_of[b], classes[class_of[a]], classes[class_of[b]])
+            (src[0], types[t], dst[0], src[1], dst[1])
             for a, t, b in triples
-            if a in safe and b in safe
+            if (src := label(a)) is not None and (dst := label(b)) is not None
         }
         return triples
 

@@ -168,9 +168,7 @@ def test_rows_read_ahead_plan_exactly_like_rows_read_in_the_plan(
     assert with_ahead.counts()["cis"]["unchanged"] == len(ahead.ci_rows)
 
 
-def test_rows_read_ahead_are_dropped_once_the_cmdb_changed(
-    demo_cmdb: Cmdb, tmp_path: Path
-) -> None:
+def test_rows_read_ahead_are_dropped_once_the_cmdb_changed(demo_cmdb: Cmdb, tmp_path: Path) -> None:
     path = tmp_path / "export.xlsx"
     export_workbook(demo_cmdb, path)
     ahead = plan_cis.read_ahead(demo_cmdb, fields_for(demo_cmdb.meta), lambda: True)
