@@ -69,6 +69,32 @@ def test_ci_table_model_shrinks_and_refreshes(qtmodeltester: Any, demo: Cmdb) ->
     assert spy == [(0, model.rowCount() - 1)]
 
 
+def test_reference_columns_show_names(demo_db: Path, tmp_path: Path) -> None:
+    """Referenced CIs read by name, whether the row came with the first page or later."""
+    import shutil
+
+    path = shutil.copy(demo_db, tmp_path / "refs.sqlite")
+    with Cmdb.open(path) as c:
+        c.classes.add_attribute("Server", "Installed In", "reference", reference_class="Site")
+        site = c.items.resolve("Amsterdam DC1")
+        server = c.meta.get_class("Server")
+        servers = browse.page_ids(c, BrowseFilter(class_id=server.id), BrowseSort("name"), 0, 2)
+        for ci_id in servers:
+            c.items.update(ci_id, {"installed_in": site})
+    with Cmdb.open(path) as c:
+        model = CiTableModel()
+        model.set_cmdb(c)
+        info = c.meta.get_class("Server")
+        cols = [k for k in browse.columns_for(c.meta, info) if k.key in ("name", "installed_in")]
+        model.set_columns(cols)
+        keys = [k.key for k in cols]
+        ref_col = keys.index("installed_in")
+        first = servers[:1]
+        model.set_first_page(servers)
+        model.prefill(browse.rows(c, first, keys), keys)  # the first row as the worker sends it
+        assert [model.index(r, ref_col).data() for r in range(2)] == ["Amsterdam DC1"] * 2
+
+
 def test_sort_request_goes_to_the_owner(demo: Cmdb) -> None:
     model = CiTableModel()
     model.set_cmdb(demo)

@@ -326,6 +326,8 @@ class CiTableModel(QAbstractTableModel):
             return cached
         raw = self._raw.pop(ci_id, None)
         if raw is not None:
+            # the names for every prefilled row at once: one query, not one per row
+            self._learn_ref_names([raw, *self._raw.values()])
             self._store((ci_id,), {ci_id: raw})
         else:
             self._fetch_block(row)
@@ -344,17 +346,19 @@ class CiTableModel(QAbstractTableModel):
         wanted = [i for i in self._ids[start:end] if i not in self._cache and i not in self._raw]
         keys = [c.key for c in self._columns]
         got = browse.rows(self._cmdb, wanted, keys)
-        refs = [
-            n
-            for n, c in enumerate(self._columns)
-            if c.attribute is not None and c.attribute.type == "reference"
-        ]
-        if refs:
-            ref_ids = {v[n] for v in got.values() for n in refs if isinstance(v[n], int)}
-            missing = [i for i in ref_ids if i not in self._ref_names]
+        self._learn_ref_names(got.values())
+        self._store(wanted, got)
+
+    def _learn_ref_names(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        """Read the names of the CIs that reference columns of ``rows`` point at."""
+        refs = [n for n, (_, reference, _) in enumerate(self._plan) if reference]
+        if not refs or self._cmdb is None:
+            return
+        ref_ids = {v[n] for v in rows for n in refs if isinstance(v[n], int)}
+        missing = [i for i in ref_ids if i not in self._ref_names]
+        if missing:
             for ci_id, ref in self._cmdb.items.refs(missing).items():
                 self._ref_names[ci_id] = ref.name
-        self._store(wanted, got)
 
     def _store(self, wanted: Iterable[int], got: dict[int, tuple[Any, ...]]) -> None:
         empty = (None,) * len(self._columns)
