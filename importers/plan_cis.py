@@ -452,8 +452,12 @@ class CiSheetPlanner:
         """Per class: (index, header, key, converter, clear-on-blank, translate, applicable)."""
         meta = self.meta
         table = self.table
+        # The closure holds no reference to the planner: a planner → plans → planner
+        # cycle would keep the whole plan (every row of the file) alive until the
+        # cyclic collector runs, instead of freeing it as soon as it is dropped.
+        attr_cols = self.attr_cols
         orders: dict[str, Any] = {}
-        for col, cm in self.attr_cols:
+        for col, cm in attr_cols:
             attr = meta.all_attribute_keys[cm.target]
             if attr.type == "date":
                 orders[cm.target] = cm.date_order or column_date_order(
@@ -469,7 +473,7 @@ class CiSheetPlanner:
                 return found
             amap = meta.attribute_map(info) if info is not None else meta.all_attribute_keys
             out: list[_ColumnPlan] = []
-            for col, cm in self.attr_cols:
+            for col, cm in attr_cols:
                 attr: AttributeInfo | None = amap.get(cm.target)
                 applicable = attr is not None
                 if attr is None:
