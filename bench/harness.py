@@ -161,9 +161,12 @@ def markdown(doc: dict[str, Any]) -> str:
     when, commit = doc.get("when", "?"), m.get("commit", "?")
     lines.append(
         f"Measured {when} at commit {commit} on {m.get('cpu', '?')}, {m.get('cpus', '?')} cores, "
-        f"{m.get('memory_gib', '?')} GiB, Python {m.get('python', '?')}; load average before "
-        f"the run {m.get('load_average', '?')}; whole run {run.get('wall_s', 0) / 60:.1f} min."
+        f"{m.get('memory_gib', '?')} GiB, Python {m.get('python', '?')}; load average at the "
+        f"end {m.get('load_average', '?')}; whole run {run.get('wall_s', 0) / 60:.1f} min."
     )
+    if built := run.get("datasets_built_s"):
+        done = ", ".join(f"{k} in {v:.0f} s" for k, v in built.items())
+        lines[-1] += f" Demo datasets built in the run (included): {done}."
     return "\n".join(lines)
 
 
