@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from cmdb_desktop.models import ChangeRecord, utcnow
@@ -294,6 +294,14 @@ class HistoryService:
             stmt = stmt.limit(limit)
         with self._cmdb.read() as s:
             return [_entry(r) for r in s.scalars(stmt)]
+
+    def count_for_ci(self, ci_id: int) -> int:
+        """How many entries :meth:`for_ci` would return without a limit."""
+        stmt = select(func.count()).where(
+            or_(ChangeRecord.ci_id == ci_id, ChangeRecord.related_ci_id == ci_id)
+        )
+        with self._cmdb.read() as s:
+            return int(s.scalar(stmt) or 0)
 
     def for_batch(self, batch_id: int) -> list[HistoryEntry]:
         stmt = (

@@ -302,6 +302,8 @@ class CiDetails:
     relationships: list[RelationshipView]
     history: list[HistoryEntry]
     references: dict[int, CiRef] = field(default_factory=dict)
+    #: entries in the whole history (``history`` holds the newest HISTORY_LIMIT)
+    history_total: int = 0
 
 
 def load_ci(state: JobState, cmdb: Cmdb, ci_id: int) -> CiDetails:
@@ -312,11 +314,10 @@ def load_ci(state: JobState, cmdb: Cmdb, ci_id: int) -> CiDetails:
         for a in cmdb.meta.attributes_of(info)
         if a.type == "reference" and isinstance(record.values.get(a.key), int)
     ]
+    history = cmdb.history.for_ci(ci_id, limit=HISTORY_LIMIT)
+    total = len(history) if len(history) < HISTORY_LIMIT else cmdb.history.count_for_ci(ci_id)
     return CiDetails(
-        record,
-        cmdb.relations.of(ci_id),
-        cmdb.history.for_ci(ci_id, limit=HISTORY_LIMIT),
-        cmdb.items.refs(ref_ids),
+        record, cmdb.relations.of(ci_id), history, cmdb.items.refs(ref_ids), history_total=total
     )
 
 

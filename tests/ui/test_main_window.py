@@ -744,3 +744,23 @@ def test_stopping_the_load_keeps_what_arrived(
     assert loaded == [500]
     assert browser.model.total == 500 and browser.model.complete
     assert browser.count_label.text() == "500 CIs"
+
+
+def test_long_history_says_how_much_is_shown(
+    qtbot: Any, make_window: Any, demo_path: Path, monkeypatch: Any
+) -> None:
+    from ui import jobs
+
+    monkeypatch.setattr(jobs, "HISTORY_LIMIT", 3)
+    window = make_window(demo_path)
+    ci_id = _open_ci(qtbot, window, "Amsterdam DC1")
+    total = len(window.cmdb.history.for_ci(ci_id))
+    assert total > 3 and window.cmdb.history.count_for_ci(ci_id) == total
+    panel = window.panel
+    assert panel.tabs.tabText(2) == f"History ({total:,})"
+    assert panel.history_model.rowCount() == 3
+    assert not panel.history_note.isHidden()
+    assert panel.history_note.text().startswith(f"Showing the latest 3 of {total:,} changes")
+    monkeypatch.setattr(jobs, "HISTORY_LIMIT", 500)
+    _open_ci(qtbot, window, "Server/ams1-srv-000001")
+    assert panel.history_note.isHidden()
