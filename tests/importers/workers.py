@@ -63,6 +63,16 @@ def _cap_memory() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 
 
+def _own_peak_mb() -> int:
+    """This process's peak RSS (VmHWM). Not ru_maxrss: Linux keeps that across exec,
+    so it would report the peak of the pytest process that started this worker."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM"):
+                return int(line.split()[1]) // 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+
+
 def corpus(db: str, files: list[str]) -> None:
     _cap_memory()
     for name in files:
@@ -83,7 +93,7 @@ def corpus(db: str, files: list[str]) -> None:
             data["warnings"] = warnings[:20]
             data["warning_count"] = len(warnings)
             data["errors"] = (data.get("errors") or [])[:50]
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+        peak = _own_peak_mb()
         # probing children (importers.untrusted) count too
         children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
         print(
