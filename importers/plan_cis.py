@@ -804,7 +804,12 @@ class CiSheetPlanner:
             if kept.get(key) is None:
                 attr = self.meta.attribute_map(info).get(key)
                 label = attr.label if attr else key
-                self.ctx.fail(outcome, label, f"{label} is required for a new {info.name}")
+                self.ctx.fail(
+                    outcome,
+                    label,
+                    f"{label} is required for a new {info.name}: fill the cell, or give new "
+                    f'CIs a default (--default {key}=VALUE; "New CIs get" in the wizard)',
+                )
         if outcome.status == ERROR:
             return
         outcome.values = kept
