@@ -33,17 +33,15 @@ from PySide6.QtWidgets import (
     QTableView,
     QTabWidget,
     QWidget,
-    QWizard,
 )
 
 from cmdb_desktop.values import to_text
 from importers.audit import AuditResult
 from ui import jobs_import
-from ui.jobs_import import LoadedFile
 from ui.models.rows import RowsModel
 from ui.views.mapping_editor import MappingEditor
 from ui.views.toolstrip import html, sortable
-from ui.views.wizard_pages import FilePage, JobPage, SheetsPage, modern
+from ui.views.wizard_pages import JobPage, SpreadsheetWizard
 
 if TYPE_CHECKING:
     from ui.main_window import MainWindow
@@ -309,38 +307,20 @@ def _text(value: Any) -> str:
     return "(blank)" if value is None or value == "" else to_text(value)
 
 
-class AuditWizard(QWizard):
+class AuditWizard(SpreadsheetWizard):
     def __init__(self, window: MainWindow, profiles: list[str] | None = None) -> None:
-        super().__init__(window)
-        self.setObjectName("auditWizard")
-        self.setWindowTitle("Audit the CMDB against a spreadsheet")
-        self.window_ = window
-        self.profiles = list(profiles or [])
-        self.loaded: LoadedFile | None = None
-        self.result: AuditResult | None = None
-        self.stamped: int | None = None
-        self.file_page = FilePage(
+        super().__init__(
             window,
             KEY,
-            "File",
+            profiles,
+            "Audit the CMDB against a spreadsheet",
             "The spreadsheet that says what is really there (an inventory, a scan, another "
             "system's export). The audit writes nothing.",
-        )
-        self.sheets_page = SheetsPage(
-            self,
-            KEY,
-            "Sheets",
             "Tick the sheets that list what you found (relationship sheets are not audited).",
         )
+        self.setObjectName("auditWizard")
+        self.result: AuditResult | None = None
+        self.stamped: int | None = None
         self.scope_page = ScopePage(self)
         self.findings_page = FindingsPage(self)
-        for page in (self.file_page, self.sheets_page, self.scope_page, self.findings_page):
-            self.addPage(page)
-        modern(self)
-
-    def set_file(self, path: str | Path) -> None:
-        self.file_page.set_file(str(path))
-
-    def reject(self) -> None:
-        self.window_.runner.cancel(KEY)
-        super().reject()
+        self.add_pages(self.scope_page, self.findings_page)

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
@@ -39,12 +38,12 @@ from PySide6.QtWidgets import (
 from importers.apply import ImportResult
 from importers.plan import CREATED, ERROR, UNCHANGED, UPDATED, ImportPlan
 from ui import jobs_import
-from ui.jobs_import import LoadedFile, describe_counts
+from ui.jobs_import import describe_counts
 from ui.models.preview import PreviewModel
 from ui.models.rows import RowsModel
 from ui.views.mapping_editor import MappingEditor
 from ui.views.toolstrip import html, quick_resize
-from ui.views.wizard_pages import FilePage, JobPage, SheetsPage, modern
+from ui.views.wizard_pages import JobPage, SpreadsheetWizard
 
 if TYPE_CHECKING:
     from ui.main_window import MainWindow
@@ -347,50 +346,25 @@ class ResultPage(JobPage):
         self.host.accept()
 
 
-class ImportWizard(QWizard):
+class ImportWizard(SpreadsheetWizard):
     """``imported(ImportResult)`` after a batch was written."""
 
     imported = Signal(object)
 
     def __init__(self, window: MainWindow, profiles: list[str] | None = None) -> None:
-        super().__init__(window)
-        self.setObjectName("importWizard")
-        self.setWindowTitle("Import a spreadsheet")
-        self.window_ = window
-        self.profiles = list(profiles or [])
-        self.loaded: LoadedFile | None = None
-        self.plan: ImportPlan | None = None
-        self.result: ImportResult | None = None
-        self.file_page = FilePage(
+        super().__init__(
             window,
             KEY,
-            "File",
+            profiles,
+            "Import a spreadsheet",
             "Choose the spreadsheet to import. Nothing is written before the preview.",
-        )
-        self.sheets_page = SheetsPage(
-            self,
-            KEY,
-            "Sheets",
             "Tick the sheets to import. Sheets named CIs and Relationships are read the "
             "canonical way; others are mapped on the next page.",
         )
+        self.setObjectName("importWizard")
+        self.plan: ImportPlan | None = None
+        self.result: ImportResult | None = None
         self.mapping_page = MappingPage(self)
         self.preview_page = PreviewPage(self)
         self.result_page = ResultPage(self)
-        for page in (
-            self.file_page,
-            self.sheets_page,
-            self.mapping_page,
-            self.preview_page,
-            self.result_page,
-        ):
-            self.addPage(page)
-        modern(self)
-
-    def set_file(self, path: str | Path) -> None:
-        self.file_page.set_file(str(path))
-
-    def reject(self) -> None:
-        """Cancel: stop whatever runs (a stopped import writes nothing) and close."""
-        self.window_.runner.cancel(KEY)
-        super().reject()
+        self.add_pages(self.mapping_page, self.preview_page, self.result_page)

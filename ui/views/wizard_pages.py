@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -273,20 +273,11 @@ class FilePage(JobPage):
         return self.isComplete()
 
 
-class SheetsHost(Protocol):
-    """What a :class:`SheetsPage` needs of its wizard."""
-
-    window_: MainWindow
-    file_page: FilePage
-    profiles: list[str]
-    loaded: LoadedFile | None
-
-
 class SheetsPage(JobPage):
     """Tick the sheets to read (canonical or visible ones first) and pick a mapping
     profile; *Next* reads the chosen sheets in the worker into ``host.loaded``."""
 
-    def __init__(self, host: SheetsHost, key: str, title: str, subtitle: str) -> None:
+    def __init__(self, host: SpreadsheetWizard, key: str, title: str, subtitle: str) -> None:
         super().__init__(host.window_, key, title, subtitle)
         self.host = host
         self.list = QListWidget(self)
@@ -360,9 +351,42 @@ class SheetsPage(JobPage):
         return bool(self.chosen()) and not self.panel.busy
 
 
-def modern(wizard: QWizard) -> None:
-    """Common wizard looks: titles on top, Cancel never default."""
-    wizard.setWizardStyle(QWizard.WizardStyle.ModernStyle)
-    wizard.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
-    wizard.setOption(QWizard.WizardOption.HaveHelpButton, False)
-    wizard.resize(1040, 720)
+class SpreadsheetWizard(QWizard):
+    """What the import and audit wizards share: the main window, the worker's job
+    key, the saved mapping profiles, the File and Sheets pages (the rest of the
+    pages follow them) and Cancel that stops the running job."""
+
+    def __init__(
+        self,
+        window: MainWindow,
+        key: str,
+        profiles: list[str] | None,
+        title: str,
+        file_help: str,
+        sheets_help: str,
+    ) -> None:
+        super().__init__(window)
+        self.setWindowTitle(title)
+        self.window_ = window
+        self.key = key
+        self.profiles = list(profiles or [])
+        self.loaded: LoadedFile | None = None
+        self.file_page = FilePage(window, key, "File", file_help)
+        self.sheets_page = SheetsPage(self, key, "Sheets", sheets_help)
+
+    def add_pages(self, *pages: QWizardPage) -> None:
+        """Add File, Sheets and then ``pages``; titles on top, Cancel never default."""
+        for page in (self.file_page, self.sheets_page, *pages):
+            self.addPage(page)
+        self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
+        self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
+        self.setOption(QWizard.WizardOption.HaveHelpButton, False)
+        self.resize(1040, 720)
+
+    def set_file(self, path: str | Path) -> None:
+        self.file_page.set_file(str(path))
+
+    def reject(self) -> None:
+        """Cancel: stop whatever runs (a stopped job writes nothing) and close."""
+        self.window_.runner.cancel(self.key)
+        super().reject()
