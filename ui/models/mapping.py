@@ -18,6 +18,7 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from cmdb_desktop.values import to_text
 from importers.mapping import BLANK_CLEAR, BLANK_IGNORE, SheetMapping
 from importers.readers import Table
+from ui.models import column_title
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -75,13 +76,7 @@ class MappingModel(QAbstractTableModel):
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(COLUMNS)
-        ):
-            return COLUMNS[section]
-        return None
+        return column_title(COLUMNS, section, orientation, role)
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         if not index.isValid():
