@@ -29,9 +29,9 @@ from PySide6.QtWidgets import (
 )
 
 from cmdb_desktop.items import CiRef
-from cmdb_desktop.metamodel import AttributeInfo
+from cmdb_desktop.metamodel import AttributeInfo, Metamodel
 from cmdb_desktop.values import coerce_date, to_text
-from ui.models.ci_refs import CI_ID_ROLE, CiRefListModel
+from ui.models.ci_refs import CiRefListModel
 from ui.theme import icon
 
 #: ``search(text, class_ids, deliver)``: look CIs up off the GUI thread and call
@@ -177,7 +177,58 @@ class DateEditor(QWidget):
         self.line.setText(to_text(value))
 
 
-class ReferenceEditor(QLineEdit):
+class CiCompletion(QLineEdit):
+    """A line edit that looks CIs up as the user types (debounced; the lookup runs
+    in the worker through ``search``) and offers them as completions; choosing
+    one calls ``chosen(CiRef)``."""
+
+    def __init__(
+        self,
+        search: SearchFn | None,
+        chosen: Callable[[CiRef], None],
+        delay_ms: int,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._search = search
+        self._chosen_fn = chosen
+        #: class ids the lookup is limited to (None: every class)
+        self.classes: list[int] | None = None
+        #: for the class icons of the completions
+        self.meta: Metamodel | None = None
+        self.model = CiRefListModel(self)
+        self.completer_ = QCompleter(self.model, self)
+        self.completer_.setCompletionMode(QCompleter.CompletionMode.UnfilteredPopupCompletion)
+        self.completer_.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.completer_.activated[QModelIndex].connect(self._activated)
+        self.setCompleter(self.completer_)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(delay_ms)
+        self._timer.timeout.connect(self._lookup)
+        self.textEdited.connect(self._typed)
+
+    def _typed(self, _text: str) -> None:
+        if self._search is not None and self.text().strip():
+            self._timer.start()
+
+    def _lookup(self) -> None:
+        text = self.text().strip()
+        if self._search is not None and text:
+            self._search(text, self.classes, self._deliver)
+
+    def _deliver(self, refs: list[CiRef]) -> None:
+        self.model.set_refs(refs, self.meta)
+        if refs and self.hasFocus():
+            self.completer_.complete()
+
+    def _activated(self, index: QModelIndex) -> None:
+        ref = self.model.ref(index.row())
+        if ref is not None:
+            self._chosen_fn(ref)
+
+
+class ReferenceEditor(CiCompletion):
     """A reference to another CI: type to search (completion), pick, or give ``#ID``.
 
     ``raw()`` is the picked CI's id while the text still shows its name;
@@ -190,48 +241,18 @@ class ReferenceEditor(QLineEdit):
     def __init__(
         self, attr: AttributeInfo, search: SearchFn | None, parent: QWidget | None = None
     ) -> None:
-        super().__init__(parent)
+        super().__init__(search, self._chosen, 200, parent)
         self._attr = attr
-        self._search = search
         self._id: int | None = None
         self._label = ""
         self.setPlaceholderText("Type to search, or #ID")
-        self.model = CiRefListModel(self)
-        self.completer_ = QCompleter(self.model, self)
-        self.completer_.setCompletionMode(QCompleter.CompletionMode.UnfilteredPopupCompletion)
-        self.completer_.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.completer_.activated[QModelIndex].connect(self._chosen)
-        self.setCompleter(self.completer_)
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(200)
-        self._timer.timeout.connect(self._lookup)
-        self.textEdited.connect(self._typed)
+        if attr.reference_class_id is not None:
+            self.classes = [attr.reference_class_id]
+        self.textEdited.connect(lambda _t: self.edited.emit())
 
-    def _typed(self, _text: str) -> None:
+    def _chosen(self, ref: CiRef) -> None:
+        self.set_reference(ref)
         self.edited.emit()
-        if self._search is not None and self.text().strip():
-            self._timer.start()
-
-    def _lookup(self) -> None:
-        if self._search is None:
-            return
-        classes = None
-        if self._attr.reference_class_id is not None:
-            classes = [self._attr.reference_class_id]
-        self._search(self.text(), classes, self._deliver)
-
-    def _deliver(self, refs: list[CiRef]) -> None:
-        self.model.set_refs(refs)
-        if refs and self.hasFocus():
-            self.completer_.complete()
-
-    def _chosen(self, index: QModelIndex) -> None:
-        ci_id = index.data(CI_ID_ROLE)
-        ref = self.model.ref(index.row())
-        if ci_id is not None and ref is not None:
-            self.set_reference(ref)
-            self.edited.emit()
 
     def set_reference(self, ref: CiRef | None) -> None:
         self._id = ref.id if ref is not None else None
