@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cmdb_desktop.cli.common import EXIT_OK, Context, ref_text, table
+from cmdb_desktop.cli.common import EXIT_OK, Context, ref_text, sheet_options, table
 from cmdb_desktop.values import to_text
 
 if TYPE_CHECKING:
@@ -33,32 +33,13 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         "unless --stamp-verified.",
     )
     p.add_argument("file", metavar="FILE")
-    p.add_argument(
-        "--key",
-        action="append",
-        default=[],
-        metavar="ATTR[,ATTR]",
-        help="identification key (repeat for ranked fallbacks)",
-    )
+    sheet_options(p, "sheet(s) to audit (default: the visible ones)")
     p.add_argument(
         "--scope",
         action="append",
         default=[],
         metavar="KIND=VALUE[,VALUE]",
         help="narrow 'only in CMDB': class=…, location=… (CI located in it), status=…; repeatable",
-    )
-    p.add_argument("--class", dest="cls", metavar="CLASS", help="class of rows without one")
-    p.add_argument(
-        "--sheet",
-        action="append",
-        default=[],
-        metavar="SHEET",
-        help="sheet(s) to audit (default: the visible ones)",
-    )
-    p.add_argument(
-        "--mapping",
-        metavar="FILE",
-        help="mapping profile: a JSON file or the name of a saved profile",
     )
     p.add_argument("-o", "--output", metavar="REPORT.xlsx", help="write the styled report")
     p.add_argument(

@@ -104,6 +104,25 @@ class Context:
         return self.open().items.resolve(ref)
 
 
+def sheet_options(p: argparse.ArgumentParser, sheets_help: str) -> None:
+    """The options of commands that read a spreadsheet the import's way
+    (``import`` and ``audit``): identification keys, mapping, class, sheets."""
+    p.add_argument(
+        "--key",
+        action="append",
+        default=[],
+        metavar="ATTR[,ATTR]",
+        help="identification key (repeat for ranked fallbacks)",
+    )
+    p.add_argument(
+        "--mapping",
+        metavar="FILE",
+        help="mapping profile: a JSON file, or the name of a profile saved in the CMDB",
+    )
+    p.add_argument("--class", dest="cls", metavar="CLASS", help="class of rows without one")
+    p.add_argument("--sheet", action="append", default=[], metavar="SHEET", help=sheets_help)
+
+
 def parse_assignments(pairs: Sequence[str]) -> dict[str, str | None]:
     """``FIELD=VALUE`` arguments; an empty value clears the field."""
     fields: dict[str, str | None] = {}

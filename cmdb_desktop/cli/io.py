@@ -14,7 +14,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from cmdb_desktop.cli.common import EXIT_BAD_INPUT, EXIT_OK, Context, parse_assignments, table
+from cmdb_desktop.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    Context,
+    parse_assignments,
+    sheet_options,
+    table,
+)
 from cmdb_desktop.errors import BadFileError
 from cmdb_desktop.values import to_text
 from importers.apply import ImportResult, import_file
@@ -40,33 +47,18 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="commit the rows that passed; write the rejected rows to a workbook",
     )
-    p.add_argument(
-        "--key",
-        action="append",
-        default=[],
-        metavar="ATTR[,ATTR]",
-        help="identification key for this import (repeat for ranked fallbacks)",
-    )
-    p.add_argument(
-        "--mapping",
-        metavar="FILE",
-        help="mapping profile: a JSON file, or the name of a profile saved in the CMDB",
-    )
+    sheet_options(p, "import only these sheets")
     p.add_argument(
         "--blank",
         choices=BLANK_RULES,
         help="blank cells: ignore (keep the CI's value, the default) or clear it",
     )
-    p.add_argument("--class", dest="cls", metavar="CLASS", help="class of rows without one")
     p.add_argument(
         "--default",
         action="append",
         default=[],
         metavar="FIELD=VALUE",
         help="value for new CIs that the file leaves blank (e.g. status='In Use')",
-    )
-    p.add_argument(
-        "--sheet", action="append", default=[], metavar="NAME", help="import only these sheets"
     )
     p.add_argument("--rejects", metavar="FILE", help="where --skip-errors writes rejected rows")
     p.add_argument(
