@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QFileDialog,
     QFormLayout,
@@ -40,7 +39,7 @@ from importers.audit import AuditResult
 from ui import jobs_import
 from ui.models.rows import RowsModel
 from ui.views.mapping_editor import MappingEditor
-from ui.views.toolstrip import html, sortable
+from ui.views.toolstrip import html, rows_table
 from ui.views.wizard_pages import JobPage, SpreadsheetWizard
 
 if TYPE_CHECKING:
@@ -50,14 +49,7 @@ KEY = "audit-wizard"
 
 
 def findings_table(parent: QWidget, model: RowsModel, name: str, window: MainWindow) -> QTableView:
-    view = QTableView(parent)
-    view.setObjectName(name)
-    view.setModel(model)
-    sortable(view)
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setAlternatingRowColors(True)
-    view.verticalHeader().hide()
-    view.horizontalHeader().setStretchLastSection(True)
+    view = rows_table(parent, model, name)
     view.doubleClicked.connect(
         lambda i: (ci := model.ci_id(i.row())) is not None and window.show_ci(ci)
     )

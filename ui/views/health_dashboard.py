@@ -17,13 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QScrollArea,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -36,7 +34,7 @@ from ui.jobs import PROBLEM_LIMIT
 from ui.models.rows import RowsModel
 from ui.theme import STATUS_COLOURS
 from ui.views.charts import Bar, BarChart, FindingCard, ScoreGauge, score_colour
-from ui.views.toolstrip import ToolStrip, html, make_action, sortable, tool_button
+from ui.views.toolstrip import ToolStrip, html, make_action, rows_table, tool_button
 
 if TYPE_CHECKING:
     from ui.main_window import MainWindow
@@ -109,7 +107,7 @@ class HealthDashboard(QWidget):
         self.status_chart = BarChart(self)
         self.status_chart.setObjectName("statusChart")
         self.completeness = RowsModel(("Class", "CIs", "Required", "Recommended", "Score"), self)
-        self.completeness_view = self._table(self.completeness, "completeness")
+        self.completeness_view = rows_table(self, self.completeness, "completeness")
         charts = QWidget(self)
         cl = QVBoxLayout(charts)
         cl.setContentsMargins(12, 4, 6, 8)
@@ -131,7 +129,7 @@ class HealthDashboard(QWidget):
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
 
         self.list_model = RowsModel(("Name", "Class", "Why"), self)
-        self.list_view = self._table(self.list_model, "findingList")
+        self.list_view = rows_table(self, self.list_model, "findingList")
         self.list_view.doubleClicked.connect(self._open)
         self.list_title = QLabel("Click a card to list its CIs.", self)
         self.list_title.setWordWrap(True)
@@ -163,18 +161,6 @@ class HealthDashboard(QWidget):
         layout.addWidget(self.header)
         layout.addWidget(split, 1)
         self.show_table_action.setEnabled(False)
-
-    def _table(self, model: RowsModel, name: str) -> QTableView:
-        view = QTableView(self)
-        view.setObjectName(name)
-        view.setModel(model)
-        sortable(view)
-        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        view.setAlternatingRowColors(True)
-        view.verticalHeader().hide()
-        view.verticalHeader().setDefaultSectionSize(22)
-        view.horizontalHeader().setStretchLastSection(True)
-        return view
 
     def _title(self, text: str, parent: QWidget) -> QLabel:
         label = QLabel(text, parent)

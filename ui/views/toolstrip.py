@@ -11,9 +11,16 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QAbstractItemModel, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QTableView, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QHBoxLayout,
+    QTableView,
+    QToolButton,
+    QWidget,
+)
 
 from ui.theme import icon
 
@@ -72,6 +79,20 @@ def sortable(view: QTableView) -> None:
     quick_resize(view)
     view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
     view.setSortingEnabled(True)
+
+
+def rows_table(parent: QWidget, model: QAbstractItemModel, name: str) -> QTableView:
+    """A read-only, sortable table of whole rows (findings, scores, lists)."""
+    view = QTableView(parent)
+    view.setObjectName(name)
+    view.setModel(model)
+    sortable(view)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setAlternatingRowColors(True)
+    view.verticalHeader().hide()
+    view.verticalHeader().setDefaultSectionSize(22)
+    view.horizontalHeader().setStretchLastSection(True)
+    return view
 
 
 def html(text: str) -> str:
