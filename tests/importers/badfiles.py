@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from importers.untrusted import column_letter
+
 #: What every readable corpus file holds: two good rows, then the bad cell.
 GOOD = [("web01", "Server", "In Use"), ("web02", "Server", "In Use")]
 BAD_STATUS = "Exploded"
@@ -63,16 +65,6 @@ _PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
 _XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 
 
-def col_letter(index: int) -> str:
-    """0-based column index → letters."""
-    letters = ""
-    n = index + 1
-    while n:
-        n, r = divmod(n - 1, 26)
-        letters = chr(65 + r) + letters
-    return letters
-
-
 def cell(ref: str, value: object, extra: str = "") -> str:
     """One ``<c>`` with an inline string or a number."""
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -83,7 +75,7 @@ def cell(ref: str, value: object, extra: str = "") -> str:
 
 def row_xml(number: int, values: Sequence[object], first_col: int = 0) -> str:
     cells = "".join(
-        cell(f"{col_letter(first_col + i)}{number}", v)
+        cell(f"{column_letter(first_col + i)}{number}", v)
         for i, v in enumerate(values)
         if v is not None and v != ""
     )
