@@ -412,18 +412,9 @@ class AnalysisService:
             view = graph.to_networkx(ids)
             types = self._edge_types(s, ids)
         view.add_node(ci)
+        _describe(view, facts, types)
         for ci_id, d in zip(ids, reach.distances.tolist(), strict=True):
-            f = facts[ci_id]
-            view.nodes[ci_id].update(
-                name=f.ref.name,
-                status=f.status,
-                criticality=f.criticality,
-                service=f.service,
-                distance=d,
-                **{"class": f.ref.class_name},
-            )
-        for u, v, data in view.edges(data=True):
-            data["types"] = sorted(types.get((u, v), ()))
+            view.nodes[ci_id]["distance"] = d
         return view
 
     def subgraph(self, cis: Iterable[int]) -> nx.DiGraph:
@@ -439,17 +430,7 @@ class AnalysisService:
             view = graph.to_networkx(ids)
             types = self._edge_types(s, ids)
         view.add_nodes_from(ids)
-        for ci_id in ids:
-            f = facts[ci_id]
-            view.nodes[ci_id].update(
-                name=f.ref.name,
-                status=f.status,
-                criticality=f.criticality,
-                service=f.service,
-                **{"class": f.ref.class_name},
-            )
-        for u, v, data in view.edges(data=True):
-            data["types"] = sorted(types.get((u, v), ()))
+        _describe(view, facts, types)
         return view
 
     def _edge_types(self, s: Session, ids: list[int]) -> dict[tuple[int, int], set[str]]:
@@ -492,3 +473,21 @@ def _impact_order(
 
 def _dependency_order(dep: Dependency) -> tuple[Any, ...]:
     return (dep.distance, dep.ci.class_name.casefold(), dep.ci.name.casefold(), dep.ci.id)
+
+
+def _describe(
+    view: nx.DiGraph, facts: dict[int, CiFacts], types: dict[tuple[int, int], set[str]]
+) -> None:
+    """Name, class, status, criticality and service flag on every node of ``view``;
+    the relationship types behind each edge."""
+    for ci_id, attrs in view.nodes(data=True):
+        f = facts[ci_id]
+        attrs.update(
+            name=f.ref.name,
+            status=f.status,
+            criticality=f.criticality,
+            service=f.service,
+            **{"class": f.ref.class_name},
+        )
+    for u, v, data in view.edges(data=True):
+        data["types"] = sorted(types.get((u, v), ()))
