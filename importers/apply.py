@@ -41,7 +41,7 @@ from cmdb_desktop.batches import BatchWriter, CiChange, NewCi, NewRelationship
 from cmdb_desktop.changes import ChangeSummary
 from cmdb_desktop.models import CmdbState
 from cmdb_desktop.progress import Progress
-from importers.cells import safe_cell
+from importers.cells import safe_cell, save_workbook
 from importers.mapping import ImportMapping
 from importers.plan import (
     CREATED,
@@ -488,8 +488,7 @@ def write_rejects(plan: ImportPlan, path: str | Path) -> Path:
                 row.append(None if raw == "" else raw)
             row.append(outcome.describe())
             ws.append([safe_cell(ws, v) for v in row])
-    wb.save(out)
-    return out
+    return save_workbook(wb, out)
 
 
 def _sheet_title(name: str) -> str:

@@ -14,7 +14,6 @@ target only when complete; every text cell goes through
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -29,7 +28,7 @@ from openpyxl.utils import get_column_letter
 from cmdb_desktop.errors import BadFileError
 from cmdb_desktop.history import current_user
 from importers.audit import AuditResult
-from importers.cells import header_cells, styled_cell
+from importers.cells import header_cells, save_workbook, styled_cell
 
 SUMMARY = "Summary"
 MISMATCHED = "Mismatched"
@@ -201,11 +200,4 @@ def write_audit_report(result: AuditResult, path: str | Path) -> Path:
         "Rows that could not be compared; fix them and audit again.",
     )
 
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
-        wb.save(tmp)
-        os.replace(tmp, out)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise BadFileError(f"Cannot write {out}: {exc.strerror or exc}.") from None
-    return out
+    return save_workbook(wb, out)

@@ -11,13 +11,18 @@ line ends, so a lone carriage return reads back as a line feed.
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
+from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import Cell
 from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
+
+from cmdb_desktop.errors import BadFileError
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -80,3 +85,23 @@ def styled_cell(ws: Worksheet, value: Any, **style: Any) -> WriteOnlyCell:
 def header_cells(ws: Worksheet, names: list[str] | tuple[str, ...]) -> list[WriteOnlyCell]:
     """A report's header row in the shared header style."""
     return [styled_cell(ws, n, font=HEADER_FONT, fill=HEADER_FILL) for n in names]
+
+
+def save_workbook(wb: Workbook, target: Path) -> Path:
+    """Save ``wb`` as ``target`` in one step: written beside it under a hidden name,
+    then renamed over it, so a failure never leaves half a file or a damaged old one.
+    BadFileError (saying what to do) if the file cannot be written."""
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        wb.save(partial)
+        os.replace(partial, target)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise BadFileError(
+            f"Cannot write {target}: {exc.strerror or exc}. "
+            "Close it if a spreadsheet program has it open, or choose another file."
+        ) from None
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return target

@@ -35,7 +35,7 @@ from cmdb_desktop.metamodel import AttributeInfo, ClassInfo, Metamodel
 from cmdb_desktop.models import ConfigurationItem, Relationship, ci_table, relationship_table
 from cmdb_desktop.progress import Progress
 from cmdb_desktop.values import from_storage
-from importers.cells import cell_value, needs_guard, safe_cell, set_safe
+from importers.cells import cell_value, needs_guard, safe_cell, save_workbook, set_safe
 from importers.untrusted import MAX_RANGE_CELLS
 from importers.workbook import (
     CIS_SHEET,
@@ -170,31 +170,25 @@ def export_workbook(
     widths = [28, 18, *(_width(a) for a in attrs), 9]
     cis_sheets = _Sheets(wb, CIS_SHEET, ci_headers, widths)
     rel_sheets = _Sheets(wb, RELATIONSHIPS_SHEET, list(RELATIONSHIP_HEADERS), [28, 16, 28, 18, 18])
-    tmp = out.with_name(out.name + ".partial")
     n_cis = n_rels = 0
-    try:
-        progress.start("Exporting CIs", total_cis or 0)
-        references = {a.key for a in attrs if a.type == "reference"}
-        for row in _ci_rows(cmdb, attrs, class_ids, references):
-            cis_sheets.append(row)
-            n_cis += 1
-            if n_cis % 2000 == 0:
-                progress.step(n_cis, total_cis or 0)
-        cis_sheets.finish()
-        total_rels = cmdb.relations.count() if class_ids is None else 0
-        progress.start("Exporting relationships", total_rels)
-        for row in _relationship_rows(cmdb, class_ids):
-            rel_sheets.append(row)
-            n_rels += 1
-            if n_rels % 5000 == 0:
-                progress.step(n_rels, total_rels)
-        rel_sheets.finish()
-        progress.start("Saving the workbook")
-        wb.save(tmp)
-        tmp.replace(out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    progress.start("Exporting CIs", total_cis or 0)
+    references = {a.key for a in attrs if a.type == "reference"}
+    for row in _ci_rows(cmdb, attrs, class_ids, references):
+        cis_sheets.append(row)
+        n_cis += 1
+        if n_cis % 2000 == 0:
+            progress.step(n_cis, total_cis or 0)
+    cis_sheets.finish()
+    total_rels = cmdb.relations.count() if class_ids is None else 0
+    progress.start("Exporting relationships", total_rels)
+    for row in _relationship_rows(cmdb, class_ids):
+        rel_sheets.append(row)
+        n_rels += 1
+        if n_rels % 5000 == 0:
+            progress.step(n_rels, total_rels)
+    rel_sheets.finish()
+    progress.start("Saving the workbook")
+    save_workbook(wb, out)
     return ExportResult(out, n_cis, n_rels, cis_sheets.names + rel_sheets.names)
 
 
@@ -360,8 +354,7 @@ def write_template(cmdb: Cmdb, path: str | Path, *, class_name: str | None = Non
     )
     for col in ("D", "E"):
         _validate(rel_ws, col, last, all_classes, "Class", "Only needed when names repeat.")
-    wb.save(out)
-    return out
+    return save_workbook(wb, out)
 
 
 def _choices(meta: Metamodel, attr: AttributeInfo) -> list[Any] | None:

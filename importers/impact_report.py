@@ -33,7 +33,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from cmdb_desktop.errors import BadFileError, ValidationError
 from cmdb_desktop.progress import Progress
-from importers.cells import header_cells, safe_cell, styled_cell
+from importers.cells import header_cells, safe_cell, save_workbook, styled_cell
 
 if TYPE_CHECKING:
     from cmdb_desktop.analysis import ImpactedCi, ImpactReport
@@ -104,17 +104,7 @@ def write_impact_report(
     wb = Workbook(write_only=True)
     _summary(wb.create_sheet(SUMMARY_SHEET), report, cmdb, user)
     _impacted(wb.create_sheet(IMPACTED_SHEET), report.impacted, progress)
-    partial = target.with_name(f".{target.name}.partial")
-    try:
-        wb.save(partial)
-        os.replace(partial, target)
-    except OSError as exc:
-        partial.unlink(missing_ok=True)
-        raise BadFileError(
-            f"Cannot write {target}: {exc.strerror or exc}. "
-            "Close it if a spreadsheet program has it open, or choose another file."
-        ) from None
-    return target
+    return save_workbook(wb, target)
 
 
 def _summary(ws: Worksheet, report: ImpactReport, cmdb: str | None, user: str | None) -> None:

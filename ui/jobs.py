@@ -469,7 +469,7 @@ def export_xlsx(
     Class, then attribute labels), so it can be edited and imported back."""
     from openpyxl import Workbook
 
-    from importers.cells import safe_row
+    from importers.cells import safe_row, save_workbook
 
     cols = browse.column_map(cmdb.meta)
     keys = ["name", "class", *[k for k in keys if k not in ("name", "class")]]
@@ -479,8 +479,4 @@ def export_xlsx(
     ws.append(safe_row(ws, [cols[k].label if k in cols else k for k in keys]))
     for row in _text_rows(state, cmdb, ids, keys):
         ws.append(safe_row(ws, list(row)))
-    out = Path(path)
-    tmp = out.with_name(out.name + ".partial")
-    wb.save(tmp)
-    tmp.replace(out)
-    return out
+    return save_workbook(wb, Path(path))
