@@ -149,7 +149,7 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> Iterable[str
     for n, row in enumerate(cells):
         yield "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
         if n == 0:
-            yield "  ".join("-" * w for w in widths)
+            yield "  ".join("-" * w for w in widths).rstrip()
 
 
 def stdout_is_tty() -> bool:
