@@ -33,6 +33,19 @@ log = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 15000
 
 
+def default_db_path() -> Path:
+    """``cmdb.sqlite`` in the platform's user data folder (``$CMDB_DB`` overrides).
+
+    Every front end (CLI, GUI) opens this when no database is named.
+    """
+    env = os.environ.get("CMDB_DB")
+    if env:
+        return Path(env)
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("cmdb-desktop", appauthor=False)) / "cmdb.sqlite"
+
+
 def to_url(target: str | os.PathLike[str]) -> str:
     """A path becomes a ``sqlite:///`` URL; anything with ``://`` is already a URL."""
     text_target = os.fspath(target)

@@ -100,7 +100,7 @@ def _quiet_offscreen_warnings() -> object:
 
 
 def _interactive(args: argparse.Namespace) -> int:
-    from cmdb_desktop.cli.common import default_db_path
+    from cmdb_desktop.db import default_db_path
     from ui.main_window import MainWindow, default_settings
     from ui.theme import Theme
 
@@ -118,7 +118,7 @@ def _interactive(args: argparse.Namespace) -> int:
 
 
 def _screenshot(args: argparse.Namespace) -> int:
-    from cmdb_desktop.cli.common import default_db_path
+    from cmdb_desktop.db import default_db_path
     from ui import screenshot
 
     if args.view not in screenshot.VIEWS:

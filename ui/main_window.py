@@ -39,8 +39,8 @@ from PySide6.QtWidgets import (
 
 from cmdb_desktop.browse import BrowseFilter
 from cmdb_desktop.changes import ChangeSummary
-from cmdb_desktop.cli.common import default_db_path
 from cmdb_desktop.cmdb import Cmdb
+from cmdb_desktop.db import default_db_path
 from cmdb_desktop.errors import CmdbError
 from ui import jobs, window_menus, workbench
 from ui.changes import ChangeBridge

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
 from typing import Any, TextIO
 
 from cmdb_desktop.cmdb import Cmdb
+from cmdb_desktop.db import default_db_path
 from cmdb_desktop.errors import ValidationError
 from cmdb_desktop.history import Source
 from cmdb_desktop.items import CiRef
@@ -27,16 +26,6 @@ EXIT_BAD_INPUT = 2
 EXIT_CONFLICT = 3
 
 Command = Callable[["Context", argparse.Namespace], int]
-
-
-def default_db_path() -> Path:
-    """``cmdb.sqlite`` in the platform's user data folder (``$CMDB_DB`` overrides)."""
-    env = os.environ.get("CMDB_DB")
-    if env:
-        return Path(env)
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("cmdb-desktop", appauthor=False)) / "cmdb.sqlite"
 
 
 def common_options() -> argparse.ArgumentParser:
