@@ -23,22 +23,21 @@ records that carry its id. Two parts live here:
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from cmdb_desktop.bulk import Bulk
 from cmdb_desktop.changes import ChangeSummary
 from cmdb_desktop.errors import ConflictError, NotFoundError
-from cmdb_desktop.history import Source, current_user, snapshot_text
+from cmdb_desktop.history import HistoryWriter, Source, current_user
 from cmdb_desktop.items import GRAPH_FIELDS, chunks, record_from_row
 from cmdb_desktop.metamodel import Metamodel
 from cmdb_desktop.models import (
-    ChangeRecord,
     ImportBatch,
     change_record_table,
     ci_table,
@@ -46,37 +45,17 @@ from cmdb_desktop.models import (
     utcnow,
 )
 from cmdb_desktop.progress import Progress
-from cmdb_desktop.values import coerce, to_storage, to_text
+from cmdb_desktop.schema import CI_COLUMNS, CI_POSITION, CLASS, NAME, CiDiff, ClassSchema
+from cmdb_desktop.vocabulary import Action, BatchKind, BatchStatus, ChangeSource
 
 if TYPE_CHECKING:
     from cmdb_desktop.cmdb import Cmdb
 
-STATUS_APPLIED = "applied"
-STATUS_ROLLED_BACK = "rolled_back"
+STATUS_APPLIED = BatchStatus.APPLIED
+STATUS_ROLLED_BACK = BatchStatus.ROLLED_BACK
 
 #: Rows per executemany call (keeps memory flat and progress moving).
 _CHUNK = 20_000
-
-_HISTORY_COLUMNS = (
-    "at",
-    "user",
-    "source",
-    "request_id",
-    "batch_id",
-    "file",
-    "sheet",
-    "row",
-    "entity",
-    "action",
-    "ci_id",
-    "ci_class",
-    "ci_name",
-    "related_ci_id",
-    "relationship_id",
-    "field",
-    "old_value",
-    "new_value",
-)
 
 
 @dataclass(frozen=True)
@@ -176,134 +155,6 @@ class StagedCis:
     count: int
 
 
-class _Bulk:
-    """Bulk statements: ``executemany`` on the SQLite driver, Core elsewhere.
-
-    On SQLite, rows arrive in storage form (dates as ISO text, JSON as text,
-    timestamps as the ORM's text), and inserts go through a TEMP staging
-    table and one ``INSERT … SELECT``: the FTS triggers then run inside a
-    single statement instead of one per row, several times faster.
-    """
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        conn = session.connection()
-        self.dialect = conn.dialect
-        self.sqlite = conn.dialect.name == "sqlite"
-        self._conn = conn
-
-    def stamp(self, value: datetime) -> Any:
-        """A timestamp as the ORM stores it (text on SQLite)."""
-        if not self.sqlite:
-            return value
-        proc = change_record_table.c.at.type.dialect_impl(self.dialect).bind_processor(self.dialect)
-        return proc(value) if proc is not None else value
-
-    def _cursor(self) -> Any:
-        return self._conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-
-    def insert(
-        self,
-        table: Table,
-        columns: Sequence[str],
-        rows: Sequence[Sequence[Any]],
-        *,
-        staged: bool = False,
-    ) -> None:
-        if not rows:
-            return
-        if not self.sqlite:
-            self._conn.execute(insert(table), [dict(zip(columns, r, strict=True)) for r in rows])
-            return
-        cols = ", ".join(columns)
-        marks = ", ".join("?" for _ in columns)
-        cursor = self._cursor()
-        try:
-            if not staged:
-                cursor.executemany(f"INSERT INTO main.{table.name} ({cols}) VALUES ({marks})", rows)
-                return
-            stage = f"temp.stage_{table.name}"
-            cursor.execute(f"DROP TABLE IF EXISTS {stage}")
-            cursor.execute(f"CREATE TABLE {stage} AS SELECT {cols} FROM main.{table.name} WHERE 0")
-            try:
-                cursor.executemany(f"INSERT INTO {stage} VALUES ({marks})", rows)
-                cursor.execute(f"INSERT INTO main.{table.name} ({cols}) SELECT {cols} FROM {stage}")
-            finally:
-                cursor.execute(f"DROP TABLE IF EXISTS {stage}")
-        finally:
-            cursor.close()
-
-    def staged(self, name: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-        """Load rows into a fresh TEMP table (SQLite) and return its name.
-
-        A first column ``id`` is the table's INTEGER PRIMARY KEY: rows read
-        back ``ORDER BY id`` then come in key order without a sort.
-        """
-        stage = f"temp.stage_{name}"
-        cursor = self._cursor()
-        try:
-            cursor.execute(f"DROP TABLE IF EXISTS {stage}")
-            defs = [
-                f"{c} INTEGER PRIMARY KEY" if n == 0 and c == "id" else c
-                for n, c in enumerate(columns)
-            ]
-            cursor.execute(f"CREATE TABLE {stage} ({', '.join(defs)})")
-            marks = ", ".join("?" for _ in columns)
-            cursor.executemany(f"INSERT INTO {stage} VALUES ({marks})", rows)
-        finally:
-            cursor.close()
-        return stage
-
-    def append(self, stage: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-        if not rows:
-            return
-        cursor = self._cursor()
-        try:
-            marks = ", ".join("?" for _ in columns)
-            cursor.executemany(f"INSERT INTO {stage} VALUES ({marks})", rows)
-        finally:
-            cursor.close()
-
-    def run(self, sql: str, params: Sequence[Any] = ()) -> None:
-        cursor = self._cursor()
-        try:
-            cursor.execute(sql, params)
-        finally:
-            cursor.close()
-
-    def insert_returning_ids(
-        self, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
-    ) -> list[int]:
-        """Insert without ids (other databases: their sequences assign them), in order."""
-        stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-        result = self._conn.execute(stmt, [dict(zip(columns, r, strict=True)) for r in rows])
-        return [int(r[0]) for r in result]
-
-    def execute(
-        self, sql_sqlite: str, stmt: Any, rows: list[tuple[Any, ...]], keys: list[str]
-    ) -> None:
-        """Run one parameterised statement for many rows (values in storage form)."""
-        if not rows:
-            return
-        if self.sqlite:
-            cursor = self._cursor()
-            try:
-                cursor.executemany(sql_sqlite, rows)
-            finally:
-                cursor.close()
-        else:
-            self._conn.execute(stmt, [dict(zip(keys, r, strict=True)) for r in rows])
-
-    def next_id(self, table: Table) -> int:
-        """The id SQLite's AUTOINCREMENT would hand out next (valid inside this write)."""
-        conn = self._conn
-        top = conn.exec_driver_sql(f"SELECT max(id) FROM {table.name}").scalar() or 0
-        seq = conn.exec_driver_sql(
-            "SELECT seq FROM sqlite_sequence WHERE name = ?", (table.name,)
-        ).scalar()
-        return int(max(top, seq or 0)) + 1
-
-
 class RelationshipBatch(NamedTuple):
     """New relationships as a JSON array of [source, type, target, sheet, row]."""
 
@@ -311,8 +162,8 @@ class RelationshipBatch(NamedTuple):
     size: int
 
 
-_CI_COLUMNS = [c.name for c in ci_table.c]
-_CI_POS = {name: i for i, name in enumerate(_CI_COLUMNS)}
+_CI_COLUMNS = list(CI_COLUMNS)
+_CI_POS = CI_POSITION
 _REL_COLUMNS = ["id", "source_id", "type_id", "target_id", "created_at", "batch_id"]
 
 
@@ -330,11 +181,11 @@ class BatchWriter:
         cmdb: Cmdb,
         session: Session,
         *,
-        kind: str = "import",
+        kind: str = BatchKind.IMPORT,
         file: str | None = None,
         sheets: Sequence[str] | None = None,
         mapping: dict[str, Any] | None = None,
-        source_kind: str = "import",
+        source_kind: str = ChangeSource.IMPORT,
         progress: Progress | None = None,
     ) -> None:
         self.cmdb = cmdb
@@ -344,7 +195,6 @@ class BatchWriter:
         self.now = utcnow()
         self.user = cmdb.user
         self.file = file
-        self.source_kind = source_kind
         batch = ImportBatch(
             kind=kind,
             file=file,
@@ -353,76 +203,44 @@ class BatchWriter:
             user=self.user,
             created_at=self.now,
             counts={},
-            status=STATUS_APPLIED,
+            status=BatchStatus.APPLIED,
         )
         session.add(batch)
         session.flush()
         self.batch = batch
         self.batch_id = int(batch.id)
-        self.bulk = _Bulk(session)
+        self.bulk = Bulk(session)
         self.sqlite = self.bulk.sqlite
         self.stamp = self.bulk.stamp(self.now)
         self.summary = ChangeSummary(batch_id=self.batch_id)
-        self.request_id = str(uuid.uuid4())
-        # The columns every history row of this batch shares.
-        self._who = (
-            self.stamp,
+        self.history = HistoryWriter(
+            session,
             self.user,
-            self.source_kind,
-            self.request_id,
-            self.batch_id,
-            self.file,
+            Source(source_kind, batch_id=self.batch_id, file=file),
+            at=self.now,
+            bulk=self.bulk,
         )
-        self._layouts: dict[int, dict[str, tuple[int | None, bool, Any]]] = {}
-
-    def _layout(self, class_id: int) -> dict[str, tuple[int | None, bool, Any]]:
-        """Attribute key → (ci column position or None for custom, is a date, attribute)."""
-        found = self._layouts.get(class_id)
-        if found is None:
-            found = {}
-            for attr in self.meta.attributes_of(self.meta.class_by_id[class_id]):
-                pos = _CI_POS[attr.column] if attr.column is not None else None
-                found[attr.key] = (pos, attr.type == "date", attr)
-            self._layouts[class_id] = found
-        return found
-
-    def _storage(self, value: Any, is_date: bool) -> Any:
-        if self.sqlite and is_date and value is not None:
-            return value.isoformat()
-        return value
-
-    def _json(self, document: dict[str, Any] | None) -> Any:
-        if not document:
-            return None
-        return json.dumps(document) if self.sqlite else document
 
     # -- CIs -----------------------------------------------------------------
     def _ci_rows(self, items: Sequence[NewCi], first: int | None) -> list[list[Any]]:
-        width = len(_CI_COLUMNS)
         p_id, p_class, p_name = _CI_POS["id"], _CI_POS["class_id"], _CI_POS["name"]
-        p_attrs, p_created = _CI_POS["attributes"], _CI_POS["created_at"]
-        p_updated, p_version = _CI_POS["updated_at"], _CI_POS["version"]
-        sqlite = self.sqlite
+        p_created, p_updated, p_version = (
+            _CI_POS["created_at"],
+            _CI_POS["updated_at"],
+            _CI_POS["version"],
+        )
+        text_storage = self.sqlite
+        schemas: dict[int, ClassSchema] = {}
         rows: list[list[Any]] = []
         for n, item in enumerate(items):
-            layout = self._layout(item.class_id)
-            row: list[Any] = [None] * width
-            custom: dict[str, Any] | None = None
-            for key, value in item.values.items():
-                if value is None:
-                    continue
-                pos, is_date, attr = layout[key]
-                if pos is None:
-                    if custom is None:
-                        custom = {}
-                    custom[key] = to_storage(attr, value)
-                elif is_date and sqlite:
-                    row[pos] = value.isoformat()
-                else:
-                    row[pos] = value
+            schema = schemas.get(item.class_id)
+            if schema is None:
+                schema = schemas[item.class_id] = self.meta.schema(
+                    self.meta.class_by_id[item.class_id]
+                )
+            row = schema.encode_row(item.values, text_storage=text_storage)
             row[p_class] = item.class_id
             row[p_name] = item.name
-            row[p_attrs] = self._json(custom)
             row[p_created] = row[p_updated] = self.stamp
             row[p_version] = 1
             if first is not None:
@@ -449,15 +267,11 @@ class BatchWriter:
             new_ids = self.bulk.insert_returning_ids(
                 ci_table, _CI_COLUMNS[1:], [r[1:] for r in rows]
             )
-            self.bulk.insert(
-                change_record_table,
-                _HISTORY_COLUMNS,
-                [
-                    (*self._who, it.sheet, it.row, "ci", "create", ci_id)
-                    + (names[it.class_id], it.name, None, None, None, None, None)
-                    for it, ci_id in zip(part, new_ids, strict=True)
-                ],
-            )
+            for it, ci_id in zip(part, new_ids, strict=True):
+                self.history.ci_created(
+                    ci_id, names[it.class_id], it.name, None, where=(it.sheet, it.row)
+                )
+            self.history.flush()
             ids.extend(new_ids)
             self.progress.step(done_before + start + len(part), total)
         self.summary.created.extend(ids)
@@ -486,13 +300,7 @@ class BatchWriter:
         cols = ", ".join(_CI_COLUMNS)
         self.progress.check()
         self.bulk.run(f"INSERT INTO main.ci ({cols}) SELECT {cols} FROM {staged.stage}")
-        self.bulk.run(
-            f"INSERT INTO main.change_record ({', '.join(_HISTORY_COLUMNS)}) "
-            "SELECT ?, ?, ?, ?, ?, ?, s.src_sheet, s.src_row, 'ci', 'create', s.id, "
-            "c.name, s.name, NULL, NULL, NULL, NULL, NULL "
-            f"FROM {staged.stage} s JOIN main.ci_class c ON c.id = s.class_id ORDER BY s.id",
-            self._who,
-        )
+        self.history.cis_created_from(staged.stage)
         self.bulk.run(f"DROP TABLE {staged.stage}")
         ids = list(range(staged.first, staged.first + staged.count))
         self.summary.created.extend(ids)
@@ -504,44 +312,17 @@ class BatchWriter:
         """Apply per-CI changes (grouped into one UPDATE per set of changed columns)."""
         meta = self.meta
         groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
-        history: list[tuple[Any, ...]] = []
-        all_attrs = meta.all_attribute_keys
-        who = self._who
+        history = self.history
+        text_storage = self.sqlite
         for n, item in enumerate(items, start=1):
             info = meta.class_by_id[item.class_id]
-            own = meta.attribute_map(info)
-            sets: dict[str, Any] = {}
-            for key, (_old, new) in item.changes.items():
-                if key == "class":
-                    sets["class_id"] = item.class_id
-                elif key == "name":
-                    sets["name"] = item.name
-                else:
-                    attr = own.get(key) or all_attrs[key]
-                    if attr.column is not None:
-                        sets[attr.column] = self._storage(new, attr.type == "date")
-            if item.custom is not None:
-                sets["attributes"] = self._json(item.custom)
+            diff = CiDiff(item.changes, item.custom)
+            sets = meta.schema(info).encode_changes(diff, text_storage=text_storage)
             cols = tuple(sorted(sets))
             groups.setdefault(cols, []).append((*(sets[c] for c in cols), self.stamp, item.ci_id))
-            for key, (old, new) in item.changes.items():
-                history.append(
-                    (
-                        *who,
-                        item.sheet,
-                        item.row,
-                        "ci",
-                        "update",
-                        item.ci_id,
-                        info.name,
-                        item.name,
-                        None,
-                        None,
-                        key,
-                        to_text(old) if old is not None else None,
-                        to_text(new) if new is not None else None,
-                    )
-                )
+            history.ci_changed(
+                item.ci_id, info.name, item.name, item.changes, where=(item.sheet, item.row)
+            )
             self.summary.updated.append(item.ci_id)
             self.summary.before[item.ci_id] = {k: v[0] for k, v in item.changes.items()}
             self.summary.after[item.ci_id] = {k: v[1] for k, v in item.changes.items()}
@@ -561,8 +342,7 @@ class BatchWriter:
             keys = [f"b_{c}" for c in cols] + ["b_updated_at", "b_id"]
             for start in range(0, len(rows), _CHUNK):
                 self.bulk.execute(sql, stmt, rows[start : start + _CHUNK], keys)
-        for start in range(0, len(history), _CHUNK):
-            self.bulk.insert(change_record_table, _HISTORY_COLUMNS, history[start : start + _CHUNK])
+        history.flush()
         if any(GRAPH_FIELDS & item.changes.keys() for item in items):
             self.summary.graph_changed = True
         self.progress.step(done_before + len(items), total)
@@ -634,18 +414,7 @@ class BatchWriter:
             f"SELECT id, source_id, type_id, target_id, ?, ? FROM {stage} ORDER BY id",
             (self.stamp, self.batch_id),
         )
-        # The history names both ends and the type, as the item service does.
-        self.bulk.run(
-            f"INSERT INTO main.change_record ({', '.join(_HISTORY_COLUMNS)}) "
-            "SELECT ?, ?, ?, ?, ?, ?, r.src_sheet, r.src_row, 'relationship', 'create', "
-            "r.source_id, sc.name, s.name, r.target_id, r.id, t.name, NULL, "
-            "s.name || ' ' || t.name || ' ' || d.name "
-            f"FROM {stage} r JOIN main.ci s ON s.id = r.source_id "
-            "JOIN main.ci d ON d.id = r.target_id "
-            "JOIN main.ci_class sc ON sc.id = s.class_id "
-            "JOIN main.relationship_type t ON t.id = r.type_id ORDER BY r.id",
-            self._who,
-        )
+        self.history.relationships_created_from(stage)
         self.bulk.run(f"DROP TABLE {stage}")
         ids = list(range(first, first + batch.size))
         self.summary.relationships_created.extend(ids)
@@ -656,14 +425,16 @@ class BatchWriter:
         ends = {r.source_id for r in part} | {r.target_id for r in part}
         briefs = _brief_map(self.session, meta, ends)
         types = meta.relationship_type_by_id
-        rows = []
         for rid, r in zip(ids, part, strict=True):
-            src, dst, type_name = briefs[r.source_id], briefs[r.target_id], types[r.type_id].name
-            rows.append(
-                (*self._who, r.sheet, r.row, "relationship", "create", src[0], src[1], src[2])
-                + (dst[0], rid, type_name, None, f"{src[2]} {type_name} {dst[2]}")
+            self.history.relationship(
+                Action.CREATE,
+                rid,
+                briefs[r.source_id],
+                types[r.type_id].name,
+                briefs[r.target_id],
+                where=(r.sheet, r.row),
             )
-        self.bulk.insert(change_record_table, _HISTORY_COLUMNS, rows)
+        self.history.flush()
 
     def finish(self, counts: dict[str, Any]) -> ChangeSummary:
         """Record the counts and move the change counters (still inside the transaction)."""
@@ -727,15 +498,16 @@ class BatchService:
             conflicts = plan.conflicts(s)
             if conflicts:
                 _refuse(s, meta, batch_id, conflicts)
-            source = Source("rollback", batch_id=batch_id, file=batch.file)
+            source = Source(ChangeSource.ROLLBACK, batch_id=batch_id, file=batch.file)
+            history = HistoryWriter(s, cmdb.user, source)
             summary = ChangeSummary(batch_id=batch_id, graph_changed=True)
             total = len(plan.relationships) + len(plan.updates) + len(plan.created)
             progress.start("Rolling back", total)
-            done = _delete_relationships(cmdb, s, plan.relationships, source, summary)
+            done = _delete_relationships(cmdb, s, plan.relationships, history, summary)
             progress.step(done, total)
-            done += _restore_updates(cmdb, s, plan.updates, source, summary)
+            done += _restore_updates(cmdb, s, plan.updates, history, summary)
             progress.step(done, total)
-            _delete_cis(cmdb, s, plan.created, source, summary, progress, done, total)
+            _delete_cis(cmdb, s, plan.created, history, summary, progress, done, total)
             batch.status = STATUS_ROLLED_BACK
             batch.rolled_back_at = utcnow()
             batch.rolled_back_by = cmdb.user or current_user()
@@ -852,49 +624,8 @@ def _brief_map(s: Session, meta: Metamodel, ids: Iterable[int]) -> dict[int, tup
     return out
 
 
-def _history_rows(
-    cmdb: Cmdb, source: Source
-) -> tuple[Callable[..., dict[str, Any]], list[dict[str, Any]]]:
-    now = utcnow()
-    request = str(uuid.uuid4())
-    rows: list[dict[str, Any]] = []
-
-    def add(entity: str, action: str, **kw: Any) -> dict[str, Any]:
-        row = {
-            "at": now,
-            "user": cmdb.user,
-            "source": source.kind,
-            "request_id": request,
-            "batch_id": source.batch_id,
-            "file": source.file,
-            "sheet": None,
-            "row": None,
-            "entity": entity,
-            "action": action,
-            "ci_id": None,
-            "ci_class": None,
-            "ci_name": None,
-            "related_ci_id": None,
-            "relationship_id": None,
-            "field": None,
-            "old_value": None,
-            "new_value": None,
-        }
-        row.update(kw)
-        rows.append(row)
-        return row
-
-    return add, rows
-
-
-def _flush_history(s: Session, rows: list[dict[str, Any]]) -> None:
-    for start in range(0, len(rows), _CHUNK):
-        s.execute(insert(ChangeRecord), rows[start : start + _CHUNK])
-    rows.clear()
-
-
 def _delete_relationships(
-    cmdb: Cmdb, s: Session, rel_ids: list[int], source: Source, summary: ChangeSummary
+    cmdb: Cmdb, s: Session, rel_ids: list[int], history: HistoryWriter, summary: ChangeSummary
 ) -> int:
     meta = cmdb.meta
     rel = relationship_table.c
@@ -906,25 +637,15 @@ def _delete_relationships(
             ).all()
         )
     briefs = _brief_map(s, meta, {r.source_id for r in rows} | {r.target_id for r in rows})
-    add, history = _history_rows(cmdb, source)
     for part in chunks([r.id for r in rows]):
         s.execute(relationship_table.delete().where(rel.id.in_(part)))
     for r in rows:
         type_name = meta.relationship_type_by_id[r.type_id].name
-        src, dst = briefs[r.source_id], briefs[r.target_id]
-        add(
-            "relationship",
-            "delete",
-            ci_id=src[0],
-            ci_class=src[1],
-            ci_name=src[2],
-            related_ci_id=dst[0],
-            relationship_id=r.id,
-            field=type_name,
-            old_value=f"{src[2]} {type_name} {dst[2]}",
+        history.relationship(
+            Action.DELETE, r.id, briefs[r.source_id], type_name, briefs[r.target_id]
         )
         summary.relationships_deleted.append(r.id)
-    _flush_history(s, history)
+    history.flush()
     return len(rel_ids)
 
 
@@ -932,77 +653,47 @@ def _restore_updates(
     cmdb: Cmdb,
     s: Session,
     updates: dict[int, list[tuple[str, str | None, str | None]]],
-    source: Source,
+    history: HistoryWriter,
     summary: ChangeSummary,
 ) -> int:
     """Put back the old value of every field the batch changed (newest change undone first)."""
     meta = cmdb.meta
-    add, history = _history_rows(cmdb, source)
     ci = ci_table.c
     for part in chunks(list(updates)):
         for row in s.execute(select(ci_table).where(ci.id.in_(part))).all():
             current = record_from_row(meta, row)
-            old_class = meta.class_by_id[row.class_id]
-            restored_class = old_class
-            name = row.name
+            old_class = meta.class_by_id[current.class_id]
             texts: dict[str, str | None] = {}
-            for fld, old, _new in reversed(updates[row.id]):
+            for fld, old, _new in reversed(updates[current.id]):
                 texts[fld] = old
-            if "class" in texts and texts["class"]:
-                restored_class = meta.get_class(texts["class"])
-            if "name" in texts and texts["name"]:
-                name = texts["name"]
-            attrs = meta.all_attribute_keys | meta.attribute_map(restored_class)
-            values: dict[str, Any] = {}
-            custom = dict(row.attributes or {})
-            custom_changed = False
-            sets: dict[str, Any] = {}
+            class_text = texts.get(CLASS)
+            restored_class = meta.get_class(class_text) if class_text else old_class
+            name = texts.get(NAME) or current.name
+            schema = meta.schema(restored_class)
+            restored: dict[str, Any] = {}
             for fld, text in texts.items():
-                if fld in ("class", "name"):
-                    continue
-                attr = attrs.get(fld)
-                if attr is None:
-                    continue
-                value = coerce(attr, text) if text is not None else None
-                values[fld] = value
-                if attr.column is not None:
-                    sets[attr.column] = value
-                else:
-                    custom_changed = True
-                    if value is None:
-                        custom.pop(fld, None)
-                    else:
-                        custom[fld] = to_storage(attr, value)
-            if custom_changed:
-                sets["attributes"] = custom or None
-            sets.update(
-                class_id=restored_class.id,
-                name=name,
-                updated_at=utcnow(),
-                version=ci.version + 1,
+                attr = schema.by_key.get(fld)
+                if attr is not None:
+                    restored[fld] = schema.coerce(attr, text) if text is not None else None
+            state = {k: current.values.get(k) for k in schema.by_key} | restored
+            sets = schema.encode(
+                state, clear_from=old_class if old_class.id != restored_class.id else None
             )
-            s.execute(update(ci_table).where(ci.id == row.id).values(**sets))
+            sets.update(
+                class_id=restored_class.id, name=name, updated_at=utcnow(), version=ci.version + 1
+            )
+            s.execute(update(ci_table).where(ci.id == current.id).values(**sets))
             before: dict[str, Any] = {}
             after: dict[str, Any] = {}
             for fld, text in texts.items():
-                now_value = current.get(fld) if fld != "class" else current.class_name
-                now_text = to_text(now_value) if now_value is not None else None
-                add(
-                    "ci",
-                    "update",
-                    ci_id=row.id,
-                    ci_class=restored_class.name,
-                    ci_name=name,
-                    field=fld,
-                    old_value=now_text,
-                    new_value=text,
-                )
+                now_value = current.class_name if fld == CLASS else current.get(fld)
+                history.ci_updated(current.id, restored_class.name, name, fld, now_value, text)
                 before[fld] = now_value
-                after[fld] = values.get(fld, text)
-            summary.updated.append(row.id)
-            summary.before[row.id] = before
-            summary.after[row.id] = after
-    _flush_history(s, history)
+                after[fld] = restored.get(fld, text)
+            summary.updated.append(current.id)
+            summary.before[current.id] = before
+            summary.after[current.id] = after
+    history.flush()
     return len(updates)
 
 
@@ -1010,14 +701,13 @@ def _delete_cis(
     cmdb: Cmdb,
     s: Session,
     ids: list[int],
-    source: Source,
+    history: HistoryWriter,
     summary: ChangeSummary,
     progress: Progress,
     done: int,
     total: int,
 ) -> None:
     meta = cmdb.meta
-    add, history = _history_rows(cmdb, source)
     ci = ci_table.c
     rel = relationship_table.c
     for n, part in enumerate(chunks(ids), start=1):
@@ -1030,19 +720,12 @@ def _delete_cis(
         )
         s.execute(ci_table.delete().where(ci.id.in_(part)))
         for rec in records:
-            add(
-                "ci",
-                "delete",
-                ci_id=rec.id,
-                ci_class=rec.class_name,
-                ci_name=rec.name,
-                old_value=snapshot_text({"name": rec.name, **rec.values}),
-            )
+            history.ci_deleted(rec.id, rec.class_name, rec.name, rec.values)
             summary.deleted.append(rec.id)
-        if len(history) >= _CHUNK:
-            _flush_history(s, history)
+        if len(history.rows) >= _CHUNK:
+            history.flush()
         progress.step(done + n * 500, total)
-    _flush_history(s, history)
+    history.flush()
 
 
 def batch_mapping_json(mapping: dict[str, Any] | None) -> str:

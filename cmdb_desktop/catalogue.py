@@ -10,22 +10,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from cmdb_desktop.vocabulary import AttrType, ImpactFlow
+
 ROOT_CLASS = "Configuration Item"
 HARDWARE_CLASS = "Hardware"
 
+#: The status of a new CI when none is given (PRODUCT.md §3); only name is required.
+DEFAULT_STATUS = "In Use"
 STATUSES = ["Planned", "Ordered", "In Stock", "In Use", "In Maintenance", "Retired", "Disposed"]
 #: Statuses whose CIs take no part in impact propagation.
 INACTIVE_STATUSES = frozenset({"Retired", "Disposed"})
 ENVIRONMENTS = ["Production", "Staging", "Test", "Development"]
 CRITICALITIES = [1, 2, 3, 4]
 
-ATTRIBUTE_TYPES = ("text", "integer", "decimal", "date", "boolean", "choice", "reference")
+ATTRIBUTE_TYPES = tuple(AttrType)
 
 #: Impact flow values of RelationshipType.impact.
-IMPACT_TO_SOURCE = "to_source"
-IMPACT_TO_TARGET = "to_target"
-IMPACT_NONE = "none"
-IMPACT_FLOWS = (IMPACT_TO_SOURCE, IMPACT_TO_TARGET, IMPACT_NONE)
+IMPACT_TO_SOURCE = ImpactFlow.TO_SOURCE
+IMPACT_TO_TARGET = ImpactFlow.TO_TARGET
+IMPACT_NONE = ImpactFlow.NONE
+IMPACT_FLOWS = tuple(ImpactFlow)
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,7 @@ class ClassSpec:
     id_rules: list[list[str]] | None = None
     identity_scope: str | None = None
     required: list[str] = field(default_factory=list)
+    defaults: dict[str, Any] = field(default_factory=dict)
     recommended: list[str] = field(default_factory=list)
     expects_relationships: bool = True
     attributes: list[AttributeSpec] = field(default_factory=list)
@@ -133,7 +138,7 @@ DEFAULT_CLASSES: list[ClassSpec] = [
         description="Root of the class tree; every CI has these attributes.",
         id_rules=[["name"]],
         identity_scope="class",
-        required=["status"],
+        defaults={"status": DEFAULT_STATUS},
         recommended=["owner"],
         attributes=COMMON_ATTRIBUTES,
     ),

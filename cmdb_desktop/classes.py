@@ -8,7 +8,7 @@ first, and the CIs they change get history records.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 from cmdb_desktop.catalogue import ATTRIBUTE_TYPES, IMPACT_FLOWS, SYSTEM_FIELDS
 from cmdb_desktop.changes import ChangeSummary
 from cmdb_desktop.errors import DuplicateError, NotFoundError, ValidationError
-from cmdb_desktop.history import HistoryRecorder, Source
+from cmdb_desktop.history import HistoryWriter, Source
 from cmdb_desktop.metamodel import AttributeInfo, ClassInfo, normalise_label
 from cmdb_desktop.models import AttributeDef, CiClass, ConfigurationItem, RelationshipType, utcnow
-from cmdb_desktop.values import coerce, from_storage, to_storage
+from cmdb_desktop.values import coerce, from_storage, to_json, to_storage
+from cmdb_desktop.vocabulary import AttrType
 
 if TYPE_CHECKING:
     from cmdb_desktop.cmdb import Cmdb
@@ -115,12 +116,22 @@ class ClassService:
         id_rules: Sequence[Sequence[str]] | None | Any = _UNSET,
         identity_scope: str | None | Any = _UNSET,
         expects_relationships: bool | None = None,
+        defaults: Mapping[str, Any] | None = None,
     ) -> ChangeSummary:
-        """Change a class's properties. Field lists are validated against its attributes."""
+        """Change a class's properties. Field lists are validated against its attributes.
+
+        ``defaults`` (attribute key or label → value) replaces the values this
+        class gives new CIs (subclasses inherit them; a blank value removes a
+        default); each must be valid for its attribute.
+        """
         meta = self._cmdb.meta
         info = meta.get_class(name)
         keys = {a.key for a in meta.attributes_of(info)} | {"name"}
         problems: dict[str, str] = {}
+        stored_defaults: dict[str, Any] | None = None
+        if defaults is not None:
+            stored_defaults, default_problems = self._check_defaults(info, defaults)
+            problems.update(default_problems)
         for label, fields in (
             ("required_fields", required_fields),
             ("recommended_fields", recommended_fields),
@@ -175,10 +186,36 @@ class ClassService:
                 row.identity_scope = identity_scope
             if expects_relationships is not None:
                 row.expects_relationships = expects_relationships
+            if stored_defaults is not None:
+                row.defaults = stored_defaults or None
             summary = self._done(s)
             if service is not None:
                 summary.graph_changed = True
         return self._finish(summary)
+
+    def _check_defaults(
+        self, info: ClassInfo, defaults: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """Default values as stored (JSON form, keyed by attribute key) and the problems."""
+        schema = self._cmdb.meta.schema(info)
+        stored: dict[str, Any] = {}
+        problems: dict[str, str] = {}
+        for key, raw in defaults.items():
+            attr = schema.find(key)
+            if attr is None:
+                problems[key] = f"{info.name} has no attribute {key!r}"
+                continue
+            if attr.type == AttrType.REFERENCE:
+                problems[attr.key] = "a reference has no default value"
+                continue
+            try:
+                value = schema.coerce(attr, raw)
+            except ValueError as exc:
+                problems[attr.key] = f"default value: {exc}"
+                continue
+            if value is not None:
+                stored[attr.key] = to_json(value)
+        return stored, problems
 
     def delete_class(self, name: str) -> ChangeSummary:
         meta = self._cmdb.meta
@@ -372,7 +409,7 @@ class ClassService:
         meta = self._cmdb.meta
         with self._cmdb.write() as s:
             summary = self._done(s)
-            recorder = HistoryRecorder(s, self._cmdb.user, source or Source())
+            recorder = HistoryWriter(s, self._cmdb.user, source or Source())
             owner = meta.class_by_id[attr.class_id]
             self._migrate_values(s, owner, attr, new_attr, recorder, summary)
             row = s.get(AttributeDef, attr.id)
@@ -392,7 +429,7 @@ class ClassService:
         owner: ClassInfo,
         old: AttributeInfo,
         new: AttributeInfo,
-        recorder: HistoryRecorder,
+        recorder: HistoryWriter,
         summary: ChangeSummary,
     ) -> None:
         meta = self._cmdb.meta
@@ -450,7 +487,7 @@ class ClassService:
         owner = meta.class_by_id[attr.class_id]
         with self._cmdb.write() as s:
             summary = self._done(s)
-            recorder = HistoryRecorder(s, self._cmdb.user, source or Source())
+            recorder = HistoryWriter(s, self._cmdb.user, source or Source())
             rows = s.execute(
                 select(CI.id, CI.class_id, CI.name, CI.attributes).where(
                     CI.class_id.in_(list(meta.subtree_ids(owner)))

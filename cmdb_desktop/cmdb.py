@@ -167,6 +167,7 @@ class Cmdb:
                     id_rules=spec.id_rules,
                     identity_scope=spec.identity_scope,
                     required_fields=list(spec.required),
+                    defaults=dict(spec.defaults) or None,
                     recommended_fields=list(spec.recommended),
                     expects_relationships=spec.expects_relationships,
                     builtin=True,

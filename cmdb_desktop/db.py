@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from cmdb_desktop.errors import SchemaError
+from cmdb_desktop.identity import sql_fold
 from cmdb_desktop.migrations import SCHEMA_HEAD, SCHEMA_REVISIONS
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,9 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     # events below, so that a write transaction takes the lock up front
     # (BEGIN IMMEDIATE) instead of failing on upgrade from a read lock.
     dbapi_conn.isolation_level = None
+    # Identity keys compare folded (cmdb_desktop.identity); queries only, never
+    # an index or trigger, so other programs can still write this file.
+    dbapi_conn.create_function("cmdb_fold", 1, sql_fold, deterministic=True)
     cur = dbapi_conn.cursor()
     cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA foreign_keys = ON")
@@ -146,6 +150,16 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn, conn.begin():
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Run Alembic migrations on ``engine`` down to ``revision`` (tests build old files so)."""
+    from alembic import command
+
+    cfg = alembic_config()
+    with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn, conn.begin():
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
 
 
 def alembic_config() -> Any:

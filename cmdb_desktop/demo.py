@@ -25,22 +25,21 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, insert, literal, select
+from sqlalchemy import func, insert, select
 
 from cmdb_desktop.catalogue import ENVIRONMENTS
 from cmdb_desktop.dialect import sync_id_sequence
 from cmdb_desktop.errors import ValidationError
+from cmdb_desktop.history import HistoryWriter, Source
 from cmdb_desktop.models import (
-    CiClass,
     ConfigurationItem,
     ImportBatch,
-    RelationshipType,
-    change_record_table,
     ci_table,
     relationship_table,
     utcnow,
 )
 from cmdb_desktop.progress import Progress
+from cmdb_desktop.vocabulary import BatchKind, BatchStatus, ChangeSource
 
 if TYPE_CHECKING:
     from cmdb_desktop.cmdb import Cmdb
@@ -622,40 +621,29 @@ def _write(
     with cmdb.write() as s:
         counts = {"cis": len(b.cis), "relationships": len(b.rels)}
         batch = ImportBatch(
-            kind="demo",
+            kind=BatchKind.DEMO,
             file=None,
             sheets=None,
             mapping={"seed": seed},
             user=cmdb.user,
             created_at=b.now,
             counts=counts,
-            status="applied",
+            status=BatchStatus.APPLIED,
         )
         s.add(batch)
         s.flush()
         batch_id = batch.id
         conn = s.connection()
+        history = HistoryWriter(
+            s, cmdb.user, Source(ChangeSource.DEMO, batch_id=batch_id), at=b.now
+        )
         progress.start("Writing CIs", total)
         for i in range(0, len(b.cis), chunk):
             part = b.cis[i : i + chunk]
             conn.execute(insert(ci_table), part)
-            conn.execute(
-                insert(change_record_table),
-                [
-                    {
-                        "at": b.now,
-                        "user": cmdb.user,
-                        "source": "demo",
-                        "batch_id": batch_id,
-                        "entity": "ci",
-                        "action": "create",
-                        "ci_id": r["id"],
-                        "ci_class": class_names[r["class_id"]],
-                        "ci_name": r["name"],
-                    }
-                    for r in part
-                ],
-            )
+            for r in part:
+                history.ci_created(r["id"], class_names[r["class_id"]], r["name"], None)
+            history.flush()
             progress.step(i + len(part), total)
         for i in range(0, len(b.rels), chunk):
             rel_part = b.rels[i : i + chunk]
@@ -673,7 +661,7 @@ def _write(
                 ],
             )
             progress.step(len(b.cis) + i + len(rel_part), total)
-        _relationship_history(conn, batch_id, b.now, cmdb.user)
+        history.relationships_of_batch()
         sync_id_sequence(s, "ci")
         cmdb.bump(s, graph=True)
         by_class: dict[str, int] = {}
@@ -684,52 +672,3 @@ def _write(
     if on_written is not None:
         on_written(batch_id)
     return result
-
-
-def _relationship_history(conn: Any, batch_id: int, at: datetime, user: str) -> None:
-    """One history record per relationship of the batch, in one INSERT … SELECT."""
-    rel = relationship_table.alias("r")
-    src = ci_table.alias("s")
-    dst = ci_table.alias("d")
-    rtype = RelationshipType.__table__.alias("t")
-    cls = CiClass.__table__.alias("c")
-    text = src.c.name + " " + rtype.c.name + " " + dst.c.name
-    query = (
-        select(
-            literal(at),
-            literal(user),
-            literal("demo"),
-            literal(batch_id),
-            literal("relationship"),
-            literal("create"),
-            rel.c.source_id,
-            cls.c.name,
-            src.c.name,
-            rel.c.target_id,
-            rel.c.id,
-            rtype.c.name,
-            text,
-        )
-        .select_from(rel)
-        .join(src, src.c.id == rel.c.source_id)
-        .join(dst, dst.c.id == rel.c.target_id)
-        .join(rtype, rtype.c.id == rel.c.type_id)
-        .join(cls, cls.c.id == src.c.class_id)
-        .where(rel.c.batch_id == batch_id)
-    )
-    columns = [
-        "at",
-        "user",
-        "source",
-        "batch_id",
-        "entity",
-        "action",
-        "ci_id",
-        "ci_class",
-        "ci_name",
-        "related_ci_id",
-        "relationship_id",
-        "field",
-        "new_value",
-    ]
-    conn.execute(insert(change_record_table).from_select(columns, query))

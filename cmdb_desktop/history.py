@@ -1,7 +1,9 @@
 """Recording and reading the change history.
 
-Every service write goes through a :class:`HistoryRecorder` bound to the same
-session, so the change and its history commit (or roll back) together.
+Every write — the item and relation services, the batch writer of imports,
+rollbacks, the demo — records its history through one :class:`HistoryWriter`
+bound to its own session, so the change and its history commit (or roll
+back) together. :class:`HistoryService` reads it; nothing can change it.
 """
 
 from __future__ import annotations
@@ -10,21 +12,56 @@ import getpass
 import json
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import func, insert, literal, or_, select
 from sqlalchemy.orm import Session
 
-from cmdb_desktop.models import ChangeRecord, utcnow
+from cmdb_desktop.bulk import Bulk
+from cmdb_desktop.models import (
+    ChangeRecord,
+    CiClass,
+    RelationshipType,
+    change_record_table,
+    ci_table,
+    relationship_table,
+    utcnow,
+)
 from cmdb_desktop.values import to_json, to_text
+from cmdb_desktop.vocabulary import Action, ChangeSource, Entity
 
 if TYPE_CHECKING:
     from cmdb_desktop.cmdb import Cmdb
 
-SOURCE_KINDS = ("gui", "cli", "import", "rollback", "demo", "api", "audit", "undo")
+SOURCE_KINDS = tuple(ChangeSource)
+
+#: Columns of ``change_record`` every writer fills, in the order rows are built.
+HISTORY_COLUMNS = (
+    "at",
+    "user",
+    "source",
+    "request_id",
+    "batch_id",
+    "file",
+    "sheet",
+    "row",
+    "entity",
+    "action",
+    "ci_id",
+    "ci_class",
+    "ci_name",
+    "related_ci_id",
+    "relationship_id",
+    "field",
+    "old_value",
+    "new_value",
+)
+
+#: Rows per insert statement (keeps memory flat).
+_CHUNK = 20_000
 
 
 def current_user() -> str:
@@ -39,7 +76,7 @@ def current_user() -> str:
 class Source:
     """Where a change comes from: the front end, and for imports the batch, file and row."""
 
-    kind: str = "api"
+    kind: str = ChangeSource.API
     batch_id: int | None = None
     file: str | None = None
     sheet: str | None = None
@@ -50,14 +87,14 @@ class Source:
 
     @classmethod
     def cli(cls) -> Source:
-        return cls("cli")
+        return cls(ChangeSource.CLI)
 
     @classmethod
     def gui(cls) -> Source:
-        return cls("gui")
+        return cls(ChangeSource.GUI)
 
 
-def snapshot_text(values: dict[str, Any]) -> str:
+def snapshot_text(values: Mapping[str, Any]) -> str:
     return json.dumps(
         {k: to_json(v) for k, v in values.items() if v is not None},
         ensure_ascii=False,
@@ -65,58 +102,107 @@ def snapshot_text(values: dict[str, Any]) -> str:
     )
 
 
-class HistoryRecorder:
-    """Collects change records for one transaction and writes them in one statement."""
+def relationship_text(source_name: str, type_name: str, target_name: str) -> str:
+    """How the history words a relationship: ``web01 Runs on vm01``."""
+    return f"{source_name} {type_name} {target_name}"
 
-    def __init__(self, session: Session, user: str, source: Source) -> None:
+
+#: The sheet and row a record came from (overrides the writer's :class:`Source`).
+Where = tuple[str | None, int | None]
+
+
+def _text(value: Any) -> str | None:
+    return to_text(value) if value is not None else None
+
+
+class HistoryWriter:
+    """The one writer of the change history (PRODUCT.md §3).
+
+    Bound to the write session of one operation: records collect as rows and
+    are inserted with :meth:`flush` in that session, so the change and its
+    history commit or roll back together. All records of one writer share
+    when, who, a request id and where from (:class:`Source`; each record may
+    name its own sheet and row). A create records a snapshot of the CI, or —
+    for a bulk import, which PRODUCT.md allows — only the batch, sheet and
+    row it came from; an update records one row per field (old → new); a
+    delete records a snapshot. The SQL strategies at the end write the same
+    rows for a whole staged batch in one statement.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        user: str,
+        source: Source,
+        *,
+        at: datetime | None = None,
+        bulk: Bulk | None = None,
+    ) -> None:
         self.session = session
         self.user = user
         self.source = source
         self.request_id = str(uuid.uuid4())
-        self.at = utcnow()
-        self.rows: list[dict[str, Any]] = []
+        self.at = at or utcnow()
+        self.bulk = bulk or Bulk(session)
+        self.rows: list[tuple[Any, ...]] = []
+        self._stamp = self.bulk.stamp(self.at)
 
-    def _row(self, entity: str, action: str, source: Source | None = None, **kw: Any) -> None:
+    @property
+    def who(self) -> tuple[Any, ...]:
+        """The leading columns shared by this writer's records (at … file)."""
+        src = self.source
+        return (self._stamp, self.user, src.kind, self.request_id, src.batch_id, src.file)
+
+    def _add(
+        self,
+        entity: Entity,
+        action: Action,
+        source: Source | None,
+        ci: tuple[int, str, str],
+        *,
+        related: int | None = None,
+        relationship: int | None = None,
+        field: str | None = None,
+        old: str | None = None,
+        new: str | None = None,
+        where: Where | None = None,
+    ) -> None:
         src = source or self.source
-        row = {
-            "at": self.at,
-            "user": self.user,
-            "source": src.kind,
-            "request_id": self.request_id,
-            "batch_id": src.batch_id,
-            "file": src.file,
-            "sheet": src.sheet,
-            "row": src.row,
-            "entity": entity,
-            "action": action,
-            "ci_id": None,
-            "ci_class": None,
-            "ci_name": None,
-            "related_ci_id": None,
-            "relationship_id": None,
-            "field": None,
-            "old_value": None,
-            "new_value": None,
-        }
-        row.update(kw)
-        self.rows.append(row)
+        sheet, row = where if where is not None else (src.sheet, src.row)
+        self.rows.append(
+            (
+                self._stamp,
+                self.user,
+                src.kind,
+                self.request_id,
+                src.batch_id,
+                src.file,
+                sheet,
+                row,
+                entity,
+                action,
+                *ci,
+                related,
+                relationship,
+                field,
+                old,
+                new,
+            )
+        )
 
     def ci_created(
         self,
         ci_id: int,
         class_name: str,
         name: str,
-        values: dict[str, Any] | None,
+        values: Mapping[str, Any] | None,
         source: Source | None = None,
+        where: Where | None = None,
     ) -> None:
-        self._row(
-            "ci",
-            "create",
-            source,
-            ci_id=ci_id,
-            ci_class=class_name,
-            ci_name=name,
-            new_value=snapshot_text(values) if values is not None else None,
+        """``values`` None: a bulk create, recorded by batch, sheet and row only."""
+        snapshot = snapshot_text({"name": name, **values}) if values is not None else None
+        self._add(
+            Entity.CI, Action.CREATE, source, (ci_id, class_name, name), new=snapshot, where=where
         )
 
     def ci_updated(
@@ -128,68 +214,162 @@ class HistoryRecorder:
         old: Any,
         new: Any,
         source: Source | None = None,
+        where: Where | None = None,
     ) -> None:
-        self._row(
-            "ci",
-            "update",
+        self._add(
+            Entity.CI,
+            Action.UPDATE,
             source,
-            ci_id=ci_id,
-            ci_class=class_name,
-            ci_name=name,
+            (ci_id, class_name, name),
             field=field,
-            old_value=to_text(old) if old is not None else None,
-            new_value=to_text(new) if new is not None else None,
+            old=_text(old),
+            new=_text(new),
+            where=where,
         )
+
+    def ci_changed(
+        self,
+        ci_id: int,
+        class_name: str,
+        name: str,
+        changes: Mapping[str, tuple[Any, Any]],
+        source: Source | None = None,
+        where: Where | None = None,
+    ) -> None:
+        """One update record per changed field (``changes``: field → (old, new))."""
+        for field, (old, new) in changes.items():
+            self.ci_updated(ci_id, class_name, name, field, old, new, source, where)
 
     def ci_deleted(
         self,
         ci_id: int,
         class_name: str,
         name: str,
-        values: dict[str, Any],
+        values: Mapping[str, Any],
         source: Source | None = None,
     ) -> None:
-        self._row(
-            "ci",
-            "delete",
+        self._add(
+            Entity.CI,
+            Action.DELETE,
             source,
-            ci_id=ci_id,
-            ci_class=class_name,
-            ci_name=name,
-            old_value=snapshot_text(values),
+            (ci_id, class_name, name),
+            old=snapshot_text({"name": name, **values}),
         )
 
     def relationship(
         self,
-        action: str,
+        action: Action | str,
         rel_id: int,
         source_ci: tuple[int, str, str],
         type_name: str,
         target_ci: tuple[int, str, str],
         source: Source | None = None,
+        where: Where | None = None,
     ) -> None:
         """``source_ci``/``target_ci`` are (id, class name, CI name)."""
-        text = f"{source_ci[2]} {type_name} {target_ci[2]}"
-        self._row(
-            "relationship",
-            action,
+        text = relationship_text(source_ci[2], type_name, target_ci[2])
+        self._add(
+            Entity.RELATIONSHIP,
+            Action(action),
             source,
-            ci_id=source_ci[0],
-            ci_class=source_ci[1],
-            ci_name=source_ci[2],
-            related_ci_id=target_ci[0],
-            relationship_id=rel_id,
+            source_ci,
+            related=target_ci[0],
+            relationship=rel_id,
             field=type_name,
-            old_value=text if action == "delete" else None,
-            new_value=text if action == "create" else None,
+            old=text if action == Action.DELETE else None,
+            new=text if action == Action.CREATE else None,
+            where=where,
         )
 
     def flush(self) -> int:
+        """Insert the collected records (in this writer's session); how many."""
         n = len(self.rows)
-        if self.rows:
-            self.session.execute(insert(ChangeRecord), self.rows)
-            self.rows = []
+        for start in range(0, n, _CHUNK):
+            self.bulk.insert(
+                change_record_table, HISTORY_COLUMNS, self.rows[start : start + _CHUNK]
+            )
+        self.rows = []
         return n
+
+    # -- SQL strategies for staged bulk writes (SQLite) ----------------------------
+    def cis_created_from(self, stage: str) -> None:
+        """One create record per CI of a staging table (``id``, ``class_id``,
+        ``name``, ``src_sheet``, ``src_row``), in id order, in one statement."""
+        self.bulk.run(
+            f"INSERT INTO main.change_record ({', '.join(HISTORY_COLUMNS)}) "
+            "SELECT ?, ?, ?, ?, ?, ?, s.src_sheet, s.src_row, 'ci', 'create', s.id, "
+            "c.name, s.name, NULL, NULL, NULL, NULL, NULL "
+            f"FROM {stage} s JOIN main.ci_class c ON c.id = s.class_id ORDER BY s.id",
+            self.who,
+        )
+
+    def relationships_created_from(self, stage: str) -> None:
+        """One create record per relationship of a staging table (``id``,
+        ``source_id``, ``type_id``, ``target_id``, ``src_sheet``, ``src_row``),
+        naming both ends and the type as :meth:`relationship` does."""
+        self.bulk.run(
+            f"INSERT INTO main.change_record ({', '.join(HISTORY_COLUMNS)}) "
+            "SELECT ?, ?, ?, ?, ?, ?, r.src_sheet, r.src_row, 'relationship', 'create', "
+            "r.source_id, sc.name, s.name, r.target_id, r.id, t.name, NULL, "
+            "s.name || ' ' || t.name || ' ' || d.name "
+            f"FROM {stage} r JOIN main.ci s ON s.id = r.source_id "
+            "JOIN main.ci d ON d.id = r.target_id "
+            "JOIN main.ci_class sc ON sc.id = s.class_id "
+            "JOIN main.relationship_type t ON t.id = r.type_id ORDER BY r.id",
+            self.who,
+        )
+
+    def relationships_of_batch(self) -> None:
+        """One create record per relationship tagged with this writer's batch
+        (the demo writes relationships without staging them)."""
+        rel = relationship_table.alias("r")
+        src = ci_table.alias("s")
+        dst = ci_table.alias("d")
+        rtype = RelationshipType.__table__.alias("t")
+        cls = CiClass.__table__.alias("c")
+        who = self.source
+        query = (
+            select(
+                literal(self.at),
+                literal(self.user),
+                literal(str(who.kind)),
+                literal(self.request_id),
+                literal(who.batch_id),
+                literal(Entity.RELATIONSHIP.value),
+                literal(Action.CREATE.value),
+                rel.c.source_id,
+                cls.c.name,
+                src.c.name,
+                rel.c.target_id,
+                rel.c.id,
+                rtype.c.name,
+                src.c.name + " " + rtype.c.name + " " + dst.c.name,
+            )
+            .select_from(rel)
+            .join(src, src.c.id == rel.c.source_id)
+            .join(dst, dst.c.id == rel.c.target_id)
+            .join(rtype, rtype.c.id == rel.c.type_id)
+            .join(cls, cls.c.id == src.c.class_id)
+            .where(rel.c.batch_id == who.batch_id)
+            .order_by(rel.c.id)
+        )
+        columns = [
+            "at",
+            "user",
+            "source",
+            "request_id",
+            "batch_id",
+            "entity",
+            "action",
+            "ci_id",
+            "ci_class",
+            "ci_name",
+            "related_ci_id",
+            "relationship_id",
+            "field",
+            "new_value",
+        ]
+        self.session.execute(insert(change_record_table).from_select(columns, query))
 
 
 @dataclass(frozen=True)

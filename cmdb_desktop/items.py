@@ -25,21 +25,29 @@ from cmdb_desktop.errors import (
     DuplicateError,
     NotFoundError,
     StaleVersionError,
-    UnknownFieldError,
     ValidationError,
 )
-from cmdb_desktop.history import HistoryRecorder, Source
+from cmdb_desktop.history import HistoryWriter, Source
+from cmdb_desktop.identity import folded_equals
 from cmdb_desktop.metamodel import AttributeInfo, ClassInfo, Metamodel
 from cmdb_desktop.models import ConfigurationItem, ci_table, utcnow
 from cmdb_desktop.progress import Progress
-from cmdb_desktop.values import coerce, from_storage, to_json, to_storage
+from cmdb_desktop.schema import (
+    CI_POSITION,
+    MAX_NAME_LENGTH,
+    NAME,
+    ClassSchema,
+    timestamp,
+)
+from cmdb_desktop.values import to_json
+from cmdb_desktop.vocabulary import ChangeSource
 
 if TYPE_CHECKING:
     from cmdb_desktop.cmdb import Cmdb
 
 CI = ConfigurationItem
 CI_TABLE = ci_table
-MAX_NAME_LENGTH = 255
+__all__ = ["MAX_NAME_LENGTH", "CiRecord", "CiRef", "ItemService", "chunks", "record_from_row"]
 _CHUNK = 500
 
 #: Fields whose change can alter the impact graph.
@@ -100,25 +108,19 @@ class CiRecord:
         return data
 
 
-def record_from_row(meta: Metamodel, row: Any) -> CiRecord:
-    """Build a CiRecord from a full ``ci`` row (ORM object or Row)."""
-    info = meta.class_by_id[row.class_id]
-    custom = row.attributes or {}
-    values: dict[str, Any] = {}
-    for attr in meta.attributes_of(info):
-        if attr.column is not None:
-            values[attr.key] = getattr(row, attr.column)
-        else:
-            values[attr.key] = from_storage(attr, custom.get(attr.key))
+def record_from_row(meta: Metamodel, row: Sequence[Any]) -> CiRecord:
+    """A CiRecord from a whole ``ci`` row in table order (``select(ci_table)`` or the
+    driver's own tuple); its class's schema decodes the values."""
+    info = meta.class_by_id[row[CI_POSITION["class_id"]]]
     return CiRecord(
-        id=row.id,
-        class_id=row.class_id,
+        id=row[CI_POSITION["id"]],
+        class_id=info.id,
         class_name=info.name,
-        name=row.name,
-        version=row.version,
-        values=values,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
+        name=row[CI_POSITION["name"]],
+        version=row[CI_POSITION["version"]],
+        values=meta.schema(info).decode(row),
+        created_at=timestamp(row[CI_POSITION["created_at"]]),
+        updated_at=timestamp(row[CI_POSITION["updated_at"]]),
     )
 
 
@@ -273,114 +275,64 @@ class ItemService:
     ) -> tuple[str, dict[str, Any]]:
         """Validate ``fields`` for a CI of class ``info``; return (name, coerced values).
 
-        Keys may be attribute keys or labels. Every problem is collected and
-        raised together (UnknownFieldError if any field is unknown, else
-        ValidationError).
+        The class's schema decides (:meth:`~cmdb_desktop.schema.ClassSchema.validate`);
+        references are resolved against the database here.
         """
-        meta = self.meta
-        problems: dict[str, str] = {}
-        unknown = False
-        values: dict[str, Any] = {}
-        name = existing.name if existing else None
-        for key, raw in fields.items():
-            if key.strip().casefold() == "name":
-                text = "" if raw is None else str(raw).strip()
-                if not text:
-                    problems["name"] = "a name is required"
-                elif len(text) > MAX_NAME_LENGTH:
-                    problems["name"] = f"is {len(text)} characters; the limit is {MAX_NAME_LENGTH}"
-                elif "\x00" in text:
-                    problems["name"] = "contains a NUL character"
-                else:
-                    name = text
-                continue
-            if key.strip().casefold() == "class":
-                continue
-            attr = meta.find_attribute(info, key)
-            if attr is None:
-                unknown = True
-                problems[key] = f"class {info.name} has no attribute {key!r}"
-                continue
-            try:
-                value = coerce(attr, raw)
-                if attr.type == "reference" and value is not None:
-                    value = self._resolve_reference(s, attr, value)
-            except (ValueError, NotFoundError, AmbiguousReferenceError) as exc:
-                problems[attr.key] = str(exc)
-                continue
-            values[attr.key] = value
-        if name is None and "name" not in problems:
-            problems["name"] = "a name is required"
-        merged = dict(existing.values) if existing else {}
-        merged.update(values)
-        for key in meta.required_fields(info):
-            if key != "name" and merged.get(key) is None and key not in problems:
-                attr = meta.attribute_map(info).get(key)
-                label = attr.label if attr else key
-                problems[key] = f"{label} is required for {info.name}"
-        if problems:
-            cls = UnknownFieldError if unknown else ValidationError
-            what = f"{info.name} {name!r}" if name else info.name
-            raise cls.from_problems(problems, f"Cannot save {what}")
-        assert name is not None
-        return name, values
+        return self.meta.schema(info).validate(
+            fields,
+            existing=existing.values if existing is not None else None,
+            existing_name=existing.name if existing is not None else None,
+            resolve=self._resolve_reference,
+        )
 
-    def _resolve_reference(self, s: Session, attr: AttributeInfo, value: int | str) -> int:
-        if isinstance(value, int):
-            ci_id = self._check_id(value)
-        else:
-            ci_id = self.resolve(value)
+    def _resolve_reference(self, attr: AttributeInfo, value: int | str) -> int:
+        ci_id = self._check_id(value) if isinstance(value, int) else self.resolve(value)
         if attr.reference_class_id is not None:
-            target_class = s.scalar(select(CI.class_id).where(CI.id == ci_id))
+            with self._cmdb.read() as s:
+                target_class = s.scalar(select(CI.class_id).where(CI.id == ci_id))
             allowed = self.meta.subtree_ids(self.meta.class_by_id[attr.reference_class_id])
             if target_class not in allowed:
                 want = self.meta.class_by_id[attr.reference_class_id].name
                 raise ValueError(f"#{ci_id} is not a {want}")
         return ci_id
 
-    def _check_unique_keys(
+    def _check_identity(
         self,
         s: Session,
-        info: ClassInfo,
+        schema: ClassSchema,
         name: str,
         values: Mapping[str, Any],
+        *,
         exclude_id: int | None = None,
+        changed: Iterable[str] | None = None,
     ) -> None:
-        """Refuse a duplicate of a *hard* identification key (serial, asset tag…).
-
-        The last (fallback) rule — usually the name — may repeat: real
-        inventories reuse names and the health report lists them.
-        """
-        ident = self.meta.identification(info)
+        """Refuse a CI whose identity keys another CI already holds (folded:
+        ``SN-1`` = ``sn-1``, ``Web01`` = ``web01``): see
+        :meth:`~cmdb_desktop.schema.ClassSchema.identity_claims`."""
+        dialect = s.get_bind().dialect.name
+        space = sorted(schema.identification.class_ids)
         problems: dict[str, str] = {}
-        attrs = self.meta.attribute_map(info)
-        for rule in ident.rules[:-1]:
-            vals = {k: (name if k == "name" else values.get(k)) for k in rule}
-            if any(v is None for v in vals.values()):
-                continue
-            stmt = select(CI.id, CI.name).where(CI.class_id.in_(ident.class_ids))
-            for k, v in vals.items():
-                attr = attrs.get(k)
-                if k == "name":
-                    stmt = stmt.where(CI.name == v)
-                elif attr is not None and attr.column is not None:
-                    stmt = stmt.where(CI_TABLE.c[attr.column] == v)
-                else:
-                    break
-            else:
-                if exclude_id is not None:
-                    stmt = stmt.where(CI.id != exclude_id)
-                hit = s.execute(stmt.limit(1)).first()
-                if hit is not None:
-                    labels = ", ".join(attrs[k].label if k in attrs else k for k in rule)
-                    shown = ", ".join(str(v) for v in vals.values())
-                    problems[rule[0]] = (
-                        f"{labels} {shown!r} already belongs to {hit.name!r} (#{hit.id})"
-                    )
+        for rule in schema.identity_claims(name, values, changed):
+            stmt = select(CI.id, CI.name, CI.class_id).where(CI.class_id.in_(space))
+            for f in rule:
+                value = name if f == NAME else values.get(f)
+                stmt = stmt.where(folded_equals(schema.expression(f, dialect), value, dialect))
+            if exclude_id is not None:
+                stmt = stmt.where(CI.id != exclude_id)
+            hit = s.execute(stmt.order_by(CI.id).limit(1)).first()
+            if hit is not None:
+                other = self.meta.class_by_id[hit.class_id].name
+                problems[rule[0]] = (
+                    f"{schema.rule_label(rule)} {schema.key_values(rule, name, values)} "
+                    f"already belongs to {other}/{hit.name} (#{hit.id})"
+                )
         if problems:
-            raise DuplicateError.from_problems(problems, f"Cannot save {info.name} {name!r}")
+            raise DuplicateError.from_problems(problems, f"Cannot save {schema.info.name} {name!r}")
 
     # -- writing -------------------------------------------------------------
+    def _history(self, s: Session, source: Source | None) -> HistoryWriter:
+        return HistoryWriter(s, self._cmdb.user, source or Source())
+
     def create(
         self,
         class_name: str,
@@ -391,12 +343,13 @@ class ItemService:
     ) -> ChangeSummary:
         """Create one CI. ``fields`` must include ``name``. Returns the summary."""
         info = self.meta.concrete_class(class_name)
+        schema = self.meta.schema(info)
         with self._cmdb.write() as s:
             name, values = self.prepare(s, info, fields)
-            self._check_unique_keys(s, info, name, values)
-            recorder = HistoryRecorder(s, self._cmdb.user, source or Source())
-            new_id = self._insert(s, info, name, values, recorder, ci_id=ci_id)
-            recorder.flush()
+            self._check_identity(s, schema, name, values)
+            history = self._history(s, source)
+            new_id = self._insert(s, schema, name, values, history, ci_id=ci_id)
+            history.flush()
             self._cmdb.bump(s, graph=False)
         summary = ChangeSummary(created=[new_id])
         self._cmdb.notify(summary)
@@ -405,56 +358,26 @@ class ItemService:
     def _insert(
         self,
         s: Session,
-        info: ClassInfo,
+        schema: ClassSchema,
         name: str,
         values: Mapping[str, Any],
-        recorder: HistoryRecorder,
+        history: HistoryWriter,
         ci_id: int | None = None,
         created_at: datetime | None = None,
-        version: int = 1,
     ) -> int:
-        row = self._row_values(info, values)
+        row = schema.encode(values)
         now = utcnow()
-        row.update(
-            class_id=info.id,
-            name=name,
-            created_at=created_at or now,
-            updated_at=now,
-            version=version,
-        )
+        row.update(class_id=schema.info.id, name=name, created_at=created_at or now, updated_at=now)
+        row["version"] = 1
         if ci_id is not None:
             if s.scalar(select(CI.id).where(CI.id == ci_id)) is not None:
                 raise DuplicateError(f"CI #{ci_id} already exists.", {"id": "taken"})
             row["id"] = ci_id
         result = s.execute(CI_TABLE.insert().values(**row))
-        if ci_id is not None:
-            return self._created(recorder, ci_id, info, name, values)
-        pk = result.inserted_primary_key  # type: ignore[attr-defined]
-        return self._created(recorder, int(pk[0]), info, name, values)
-
-    @staticmethod
-    def _created(
-        recorder: HistoryRecorder,
-        new_id: int,
-        info: ClassInfo,
-        name: str,
-        values: Mapping[str, Any],
-    ) -> int:
-        recorder.ci_created(new_id, info.name, name, {"name": name, **values})
-        return new_id
-
-    def _row_values(self, info: ClassInfo, values: Mapping[str, Any]) -> dict[str, Any]:
-        attrs = self.meta.attribute_map(info)
-        row: dict[str, Any] = {}
-        custom: dict[str, Any] = {}
-        for key, value in values.items():
-            attr = attrs[key]
-            if attr.column is not None:
-                row[attr.column] = value
-            elif value is not None:
-                custom[key] = to_storage(attr, value)
-        row["attributes"] = custom or None
-        return row
+        if ci_id is None:
+            ci_id = int(result.inserted_primary_key[0])  # type: ignore[attr-defined]
+        history.ci_created(ci_id, schema.info.name, name, values)
+        return ci_id
 
     def update(
         self,
@@ -473,10 +396,10 @@ class ItemService:
         """
         summary = ChangeSummary()
         with self._cmdb.write() as s:
-            recorder = HistoryRecorder(s, self._cmdb.user, source or Source())
-            if not self._update_one(s, ci, fields, expected_version, recorder, summary):
+            history = self._history(s, source)
+            if not self._update_one(s, ci, fields, expected_version, history, summary):
                 return ChangeSummary()
-            recorder.flush()
+            history.flush()
             self._cmdb.bump(s, graph=summary.graph_changed)
         self._cmdb.notify(summary)
         return summary
@@ -502,10 +425,10 @@ class ItemService:
         progress = progress or Progress()
         progress.start("Saving changes", len(changes))
         with self._cmdb.write() as s:
-            recorder = HistoryRecorder(s, self._cmdb.user, source or Source())
+            history = self._history(s, source)
             for n, (ci, fields) in enumerate(changes.items(), start=1):
                 try:
-                    self._update_one(s, ci, fields, expected.get(ci), recorder, summary)
+                    self._update_one(s, ci, fields, expected.get(ci), history, summary)
                 except StaleVersionError:
                     stale.append(ci)
                 except ValidationError as exc:
@@ -525,7 +448,7 @@ class ItemService:
                 raise ValidationError.from_problems(problems, "Nothing was saved")
             if not summary.updated:
                 return ChangeSummary()
-            recorder.flush()
+            history.flush()
             self._cmdb.bump(s, graph=summary.graph_changed)
         self._cmdb.notify(summary)
         return summary
@@ -536,9 +459,10 @@ class ItemService:
         ci: int,
         fields: Mapping[str, Any],
         expected_version: int | None,
-        recorder: HistoryRecorder,
+        history: HistoryWriter,
         summary: ChangeSummary,
     ) -> bool:
+        """Validate and write one CI's new fields; False when nothing changes."""
         existing = self._get(s, ci)
         if expected_version is not None and existing.version != expected_version:
             raise StaleVersionError(
@@ -550,68 +474,26 @@ class ItemService:
                 actual=existing.version,
                 current=existing.to_json(),
             )
-        info = self.meta.class_by_id[existing.class_id]
-        new_info = info
+        old_info = self.meta.class_by_id[existing.class_id]
+        new_info = old_info
         class_field = next((v for k, v in fields.items() if k.strip().casefold() == "class"), None)
         if class_field is not None and str(class_field).strip():
             new_info = self.meta.concrete_class(str(class_field))
-        base = existing
-        if new_info.id != info.id:
-            kept = {k: existing.values.get(k) for k in self.meta.attribute_map(new_info)}
-            base = CiRecord(
-                existing.id,
-                new_info.id,
-                new_info.name,
-                existing.name,
-                existing.version,
-                kept,
-                existing.created_at,
-                existing.updated_at,
-            )
-        name, values = self.prepare(s, new_info, fields, existing=base)
-        return self._apply_update(s, existing, new_info, name, values, recorder, summary)
-
-    def _apply_update(
-        self,
-        s: Session,
-        existing: CiRecord,
-        new_info: ClassInfo,
-        name: str,
-        values: Mapping[str, Any],
-        recorder: HistoryRecorder,
-        summary: ChangeSummary,
-        *,
-        check_version: bool = True,
-    ) -> bool:
-        """Write the differences between ``existing`` and the new state; False if none."""
-        old_attrs = self.meta.attribute_map(self.meta.class_by_id[existing.class_id])
-        new_attrs = self.meta.attribute_map(new_info)
-        before: dict[str, Any] = {}
-        after: dict[str, Any] = {}
-        full = {k: existing.values.get(k) for k in new_attrs}
-        full.update(values)
-        if new_info.id != existing.class_id:
-            before["class"], after["class"] = existing.class_name, new_info.name
-            for key in old_attrs:
-                if key not in new_attrs and existing.values.get(key) is not None:
-                    before[key], after[key] = existing.values[key], None
-        if name != existing.name:
-            before["name"], after["name"] = existing.name, name
-        for key, value in values.items():
-            if existing.values.get(key) != value:
-                before[key], after[key] = existing.values.get(key), value
-        if not after:
+        schema = self.meta.schema(new_info)
+        kept = {k: existing.values.get(k) for k in schema.by_key}
+        name, values = schema.validate(
+            fields, existing=kept, existing_name=existing.name, resolve=self._resolve_reference
+        )
+        diff = schema.diff(old_info, existing.name, existing.values, name, values)
+        if not diff:
             return False
-        self._check_unique_keys(s, new_info, name, full, exclude_id=existing.id)
-        row = self._row_values(new_info, {k: v for k, v in full.items() if k in new_attrs})
-        # Columns of attributes the new class lacks are cleared.
-        for key, attr in old_attrs.items():
-            if key not in new_attrs and attr.column is not None:
-                row[attr.column] = None
+        state = {**kept, **values}
+        self._check_identity(
+            s, schema, name, state, exclude_id=existing.id, changed=diff.changes.keys()
+        )
+        row = schema.encode(state, clear_from=old_info if old_info.id != new_info.id else None)
         row.update(class_id=new_info.id, name=name, updated_at=utcnow(), version=CI.version + 1)
-        stmt = update(CI_TABLE).where(CI.id == existing.id)
-        if check_version:
-            stmt = stmt.where(CI.version == existing.version)
+        stmt = update(CI_TABLE).where(CI.id == existing.id, CI.version == existing.version)
         if s.execute(stmt.values(**row)).rowcount != 1:  # type: ignore[attr-defined]
             raise StaleVersionError(
                 f"{existing.class_name} {existing.name!r} (#{existing.id}) changed while saving; "
@@ -620,12 +502,11 @@ class ItemService:
                 expected=existing.version,
                 actual=existing.version + 1,
             )
-        for key in after:
-            recorder.ci_updated(existing.id, new_info.name, name, key, before[key], after[key])
+        history.ci_changed(existing.id, new_info.name, name, diff.changes)
         summary.updated.append(existing.id)
-        summary.before[existing.id] = before
-        summary.after[existing.id] = after
-        if GRAPH_FIELDS & after.keys():
+        summary.before[existing.id] = {k: old for k, (old, _new) in diff.changes.items()}
+        summary.after[existing.id] = {k: new for k, (_old, new) in diff.changes.items()}
+        if GRAPH_FIELDS & diff.changes.keys():
             summary.graph_changed = True
         return True
 
@@ -689,17 +570,15 @@ class ItemService:
                     f"({listed}); nothing was deleted. Reload and try again.",
                     {"stale": [e.ci_id for e in stale]},
                 )
-            recorder = HistoryRecorder(s, self._cmdb.user, source or Source())
+            history = self._history(s, source)
             summary = ChangeSummary(graph_changed=True)
-            rels = self._cmdb.relations._delete_touching(s, unique, recorder, summary)
+            rels = self._cmdb.relations._delete_touching(s, unique, history, summary)
             for n, part in enumerate(chunks(unique), start=1):
                 s.execute(CI_TABLE.delete().where(CI.id.in_(part)))
                 progress.step(min(n * _CHUNK, len(unique)), len(unique))
             for rec in records:
-                recorder.ci_deleted(
-                    rec.id, rec.class_name, rec.name, {"name": rec.name, **rec.values}
-                )
-            recorder.flush()
+                history.ci_deleted(rec.id, rec.class_name, rec.name, rec.values)
+            history.flush()
             self._cmdb.bump(s, graph=True)
         for rec in records:
             summary.deleted.append(rec.id)
@@ -728,26 +607,25 @@ class ItemService:
     ) -> ChangeSummary:
         """Re-create deleted CIs (ids, fields, relationships) in one transaction."""
         with self._cmdb.write() as s:
-            recorder = HistoryRecorder(s, self._cmdb.user, source or Source("undo"))
+            history = self._history(s, source or Source(ChangeSource.UNDO))
             summary = ChangeSummary(graph_changed=True)
             for snap in snapshots:
-                info = self.meta.concrete_class(snap["class"])
-                attrs = self.meta.attribute_map(info)
-                values = {k: v for k, v in snap["values"].items() if k in attrs}
+                schema = self.meta.schema(self.meta.concrete_class(snap["class"]))
+                values = {k: v for k, v in snap["values"].items() if k in schema.by_key}
                 summary.created.append(
                     self._insert(
                         s,
-                        info,
+                        schema,
                         snap["name"],
                         values,
-                        recorder,
+                        history,
                         ci_id=snap["id"],
                         created_at=snap.get("created_at"),
                     )
                 )
             rels = {r["id"]: r for snap in snapshots for r in snap.get("relationships", [])}
-            self._cmdb.relations._restore(s, list(rels.values()), recorder, summary)
-            recorder.flush()
+            self._cmdb.relations._restore(s, list(rels.values()), history, summary)
+            history.flush()
             self._cmdb.bump(s, graph=True)
         self._cmdb.notify(summary)
         return summary

@@ -11,12 +11,15 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
 from cmdb_desktop.catalogue import HARDWARE_CLASS, IMPACT_NONE, IMPACT_TO_SOURCE, ROOT_CLASS
 from cmdb_desktop.errors import UnknownClassError, ValidationError
+
+if TYPE_CHECKING:
+    from cmdb_desktop.schema import ClassSchema
 
 
 def _json(value: Any) -> Any:
@@ -60,6 +63,8 @@ class ClassInfo:
     recommended_fields: tuple[str, ...]
     expects_relationships: bool
     builtin: bool
+    #: (attribute key, value as typed) pairs this class sets for new CIs.
+    defaults: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -131,11 +136,12 @@ class Metamodel:
                 recommended_fields=tuple(_json(row[10]) or ()),
                 expects_relationships=bool(row[11]),
                 builtin=bool(row[12]),
+                defaults=tuple((_json(row[13]) or {}).items()),
             )
             for row in rows(
                 "SELECT id, name, parent_id, abstract, service, icon, description, id_rules,"
                 " identity_scope, required_fields, recommended_fields, expects_relationships,"
-                " builtin FROM ci_class ORDER BY id"
+                " builtin, defaults FROM ci_class ORDER BY id"
             )
         )
         attributes = tuple(
@@ -309,6 +315,30 @@ class Metamodel:
         for c in self.ancestors(info):
             keys.extend(k for k in c.required_fields if k not in keys)
         return keys
+
+    def defaults(self, info: ClassInfo) -> dict[str, Any]:
+        """Default values for new CIs of ``info`` (as typed; the nearest class wins)."""
+        out: dict[str, Any] = {}
+        for c in self.ancestors(info):
+            out.update(c.defaults)
+        return out
+
+    def schema(self, info: ClassInfo) -> ClassSchema:
+        """The write rules of class ``info`` (:class:`~cmdb_desktop.schema.ClassSchema`).
+
+        Built once per class and metamodel: the metamodel is immutable, and a
+        changed catalogue is a new metamodel.
+        """
+        found = self._schemas.get(info.id)
+        if found is None:
+            from cmdb_desktop.schema import ClassSchema
+
+            found = self._schemas[info.id] = ClassSchema(self, info)
+        return found
+
+    @cached_property
+    def _schemas(self) -> dict[int, ClassSchema]:
+        return {}
 
     def recommended_fields(self, info: ClassInfo) -> list[str]:
         keys: list[str] = []

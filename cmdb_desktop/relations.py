@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from cmdb_desktop.changes import ChangeSummary
 from cmdb_desktop.errors import DuplicateError, NotFoundError, ValidationError
-from cmdb_desktop.history import HistoryRecorder, Source
+from cmdb_desktop.history import HistoryWriter, Source
 from cmdb_desktop.items import CI, CiRef, chunks
 from cmdb_desktop.metamodel import RelationshipTypeInfo
 from cmdb_desktop.models import Relationship, relationship_table, utcnow
@@ -87,7 +87,7 @@ class RelationService:
                     f"{sb[2]!r} already {rtype.name.lower()} {db[2]!r} (relationship #{dup}).",
                     {"relationship": "already exists"},
                 )
-            recorder = HistoryRecorder(s, self._cmdb.user, source or Source())
+            recorder = HistoryWriter(s, self._cmdb.user, source or Source())
             rel_id = int(
                 s.execute(
                     REL_TABLE.insert().values(
@@ -123,7 +123,7 @@ class RelationService:
             row = s.execute(select(REL_TABLE).where(REL.id == rel_id)).first()
             if row is None:
                 raise NotFoundError(f"No relationship #{rel_id}.")
-            recorder = HistoryRecorder(s, self._cmdb.user, source or Source())
+            recorder = HistoryWriter(s, self._cmdb.user, source or Source())
             summary = ChangeSummary()
             self._delete_rows(s, [row], recorder, summary)
             recorder.flush()
@@ -132,7 +132,7 @@ class RelationService:
         return summary
 
     def _delete_rows(
-        self, s: Session, rows: list[Any], recorder: HistoryRecorder, summary: ChangeSummary
+        self, s: Session, rows: list[Any], recorder: HistoryWriter, summary: ChangeSummary
     ) -> list[dict[str, Any]]:
         """Delete relationship rows with history; return their restorable descriptions."""
         meta = self._cmdb.meta
@@ -165,7 +165,7 @@ class RelationService:
         return out
 
     def _delete_touching(
-        self, s: Session, ci_ids: list[int], recorder: HistoryRecorder, summary: ChangeSummary
+        self, s: Session, ci_ids: list[int], recorder: HistoryWriter, summary: ChangeSummary
     ) -> list[dict[str, Any]]:
         rows: list[Any] = []
         for part in chunks(ci_ids):
@@ -181,7 +181,7 @@ class RelationService:
         self,
         s: Session,
         rels: Iterable[Mapping[str, Any]],
-        recorder: HistoryRecorder,
+        recorder: HistoryWriter,
         summary: ChangeSummary,
     ) -> None:
         meta = self._cmdb.meta

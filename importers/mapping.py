@@ -32,19 +32,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cmdb_desktop.attribute_types import Converter, DateOrder, type_of
 from cmdb_desktop.errors import BadFileError, NotFoundError, ValidationError
 from cmdb_desktop.metamodel import AttributeInfo, Metamodel, normalise_label
-from cmdb_desktop.values import (
-    MAX_TEXT_LENGTH,
-    DateOrder,
-    coerce,
-    infer_date_order,
-    parse_date_text,
-)
+from cmdb_desktop.values import infer_date_order
 from importers.readers import Table
 from importers.workbook import KIND_CIS, KIND_RELATIONSHIPS, sheet_role
 
@@ -81,15 +75,6 @@ RELATIONSHIP_LABELS = {
 
 PROFILE_VERSION = 1
 
-
-class _Blank:
-    """The marker a converter returns for a blank cell."""
-
-    def __repr__(self) -> str:
-        return "BLANK"
-
-
-BLANK: Any = _Blank()
 
 #: What people write in headers, by target (normalised with ``normalise_label``).
 CI_SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -516,8 +501,6 @@ def parse_keys(meta: Metamodel, specs: Iterable[str]) -> list[list[str]] | None:
 
 # -- coercion -----------------------------------------------------------------------
 
-Converter = Callable[[Any], Any]
-
 
 def is_blank_cell(raw: Any) -> bool:
     return raw is None or raw == "" or (isinstance(raw, str) and not raw.strip())
@@ -530,120 +513,9 @@ def column_date_order(values: Iterable[Any]) -> DateOrder:
 
 
 def converter(attr: AttributeInfo, date_order: DateOrder = None) -> Converter:
-    """A fast function raw cell → typed value, with :func:`cmdb_desktop.values.coerce`
-    semantics (it falls back to ``coerce`` for anything unusual, which also
-    makes the error messages). Returns BLANK for blank cells."""
-    kind = attr.type
-    lo, hi, choices = attr.min_value, attr.max_value, attr.choices
-
-    def slow(raw: Any) -> Any:
-        value = coerce(attr, raw, date_order=date_order)
-        return BLANK if value is None else value
-
-    if kind == "text":
-
-        def text(raw: Any) -> Any:
-            if type(raw) is str:
-                s = raw.strip()
-                if not s:
-                    return BLANK
-                if len(s) <= MAX_TEXT_LENGTH and "\x00" not in s:
-                    return s
-                if len(s) > MAX_TEXT_LENGTH:
-                    raise ValueError(
-                        f"{quote_start(s)} is {len(s):,} characters long; a cell holds at most "
-                        f"{MAX_TEXT_LENGTH:,}"
-                    )
-            return slow(raw)
-
-        return text
-    if kind == "choice":
-        table = {" ".join(str(c).casefold().split()): c for c in choices or ()}
-
-        def choice(raw: Any) -> Any:
-            if type(raw) is str:
-                s = raw.strip()
-                if not s:
-                    return BLANK
-                hit = table.get(s.casefold())
-                if hit is None:
-                    hit = table.get(" ".join(s.casefold().split()))
-                if hit is not None:
-                    return hit
-                allowed = ", ".join(str(c) for c in choices or ())
-                raise ValueError(f"{quote_start(s)} is not one of: {allowed}")
-            return slow(raw)
-
-        return choice
-
-    def in_range(x: float) -> bool:
-        return (lo is None or x >= lo) and (hi is None or x <= hi) and (not choices or x in choices)
-
-    if kind == "integer":
-
-        def integer(raw: Any) -> Any:
-            t = type(raw)
-            if t is int and in_range(raw):
-                return raw
-            if t is float and raw.is_integer() and in_range(raw):
-                return int(raw)
-            if t is str and not raw.strip():
-                return BLANK
-            return slow(raw)
-
-        return integer
-    if kind == "decimal":
-
-        def decimal(raw: Any) -> Any:
-            t = type(raw)
-            if (t is float or t is int) and raw == raw and in_range(raw):
-                return float(raw)
-            if t is str and not raw.strip():
-                return BLANK
-            return slow(raw)
-
-        return decimal
-    if kind == "date":
-
-        def as_date(raw: Any) -> Any:
-            t = type(raw)
-            if t is date:
-                return raw
-            if t is datetime:
-                return raw.date()
-            if t is str:
-                s = raw.strip()
-                if not s:
-                    return BLANK
-                parsed = parse_date_text(s, date_order)
-                if parsed is not None:
-                    return parsed
-                if date_order is None and parse_date_text(s, "DMY") is not None:
-                    raise ValueError(
-                        f"{s!r} could be day/month or month/day; write it as YYYY-MM-DD "
-                        "or choose the date order for this column"
-                    )
-            return slow(raw)
-
-        return as_date
-    if kind == "boolean":
-
-        def boolean(raw: Any) -> Any:
-            if type(raw) is bool:
-                return raw
-            if type(raw) is str and not raw.strip():
-                return BLANK
-            return slow(raw)
-
-        return boolean
-    return slow
-
-
-def quote_start(text: str, length: int = 60) -> str:
-    """``'text'``, or its start and an ellipsis when long (errors name a cell, not repeat it)."""
-    if len(text) <= length:
-        return repr(text)
-    return f"{text[:length]!r}…"
+    """The attribute type's fast function raw cell → typed value (BLANK for blank
+    cells), with :func:`cmdb_desktop.values.coerce` semantics and messages."""
+    return type_of(attr).converter(attr, date_order)
 
 
 def translate(values: dict[str, str]) -> Callable[[Any], Any]:

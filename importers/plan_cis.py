@@ -28,12 +28,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cmdb_desktop.attribute_types import BLANK
 from cmdb_desktop.items import MAX_NAME_LENGTH, CiRecord, chunks
 from cmdb_desktop.metamodel import AttributeInfo, ClassInfo, Metamodel
 from cmdb_desktop.models import CmdbState, ci_table
 from cmdb_desktop.values import coerce, from_storage, to_storage
 from importers.mapping import (
-    BLANK,
     BLANK_CLEAR,
     CLASS,
     ID,

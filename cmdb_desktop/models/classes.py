@@ -13,7 +13,9 @@ from cmdb_desktop.models.base import Base
 class CiClass(Base):
     """A node of the class tree. Attributes are inherited from the parent.
 
-    ``id_rules`` (ranked lists of attribute keys) and ``identity_scope``
+    ``defaults`` (attribute key → value a new CI gets when none is given)
+    merge down the tree, the nearest class winning. ``id_rules`` (ranked
+    lists of attribute keys) and ``identity_scope``
     (``"class"``: names are unique within the concrete class; ``"subtree"``:
     the whole subtree below this class is one identity space) are inherited
     from the nearest ancestor that sets them.
@@ -31,6 +33,9 @@ class CiClass(Base):
     id_rules: Mapped[list[list[str]] | None] = mapped_column(JSON)
     identity_scope: Mapped[str | None] = mapped_column(String(10))
     required_fields: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: Default values of attributes for new CIs (attribute key → value as typed),
+    #: inherited and overridden down the tree. Added by schema revision 0003.
+    defaults: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     recommended_fields: Mapped[list[str]] = mapped_column(JSON, default=list)
     expects_relationships: Mapped[bool] = mapped_column(Boolean, default=True)
     builtin: Mapped[bool] = mapped_column(Boolean, default=False)

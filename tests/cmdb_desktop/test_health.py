@@ -73,7 +73,7 @@ def test_completeness_and_scores(cmdb: Cmdb, small: dict[str, int]) -> None:
     rep = health.report(cmdb, today=TODAY)
     servers = rep.completeness["Server"]
     assert servers.cis == 4
-    assert servers.required == {"status": 100.0}
+    assert servers.required == {}  # only name is required by default (PRODUCT.md §3)
     assert servers.recommended["owner"] == 25.0
     assert servers.recommended["serial_number"] == 50.0
     assert 0 < rep.class_scores["Server"] < 100

@@ -25,10 +25,24 @@ from cmdb_desktop.errors import DuplicateError
 Model = tuple[Cmdb, dict[Any, int]]
 
 
-def _add(cmdb: Cmdb, cls: str, name: str, **fields: Any) -> int:
+def _add(cmdb: Cmdb, cls: str, name: str, *, source_id: Any = None, **fields: Any) -> int:
+    """Create a CI. Two CIs of one class may not share a name (it is their identity,
+    PRODUCT.md §3): a repeated name is told apart by the source system's id, as a
+    configuration manager moving the data in would, ``Oracle [7]``."""
     values = {"name": name, "status": "In Use"}
     values.update({k: str(v) for k, v in fields.items() if v is not None})
+    try:
+        return cmdb.items.create(cls, values).created[0]
+    except DuplicateError:
+        if source_id is None:
+            raise
+    values["name"] = f"{name} [{source_id}]"
     return cmdb.items.create(cls, values).created[0]
+
+
+def _plain(name: str) -> str:
+    """A CI name without the source id a repeated name was given."""
+    return name.split(" [")[0]
 
 
 def _states(cmdb: Cmdb, *change: int) -> dict[str, tuple[str, int]]:
@@ -91,7 +105,8 @@ def itop(real_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         for el in elements.get(tag, []):
             crit = ITOP_CRITICALITY.get(el.findtext("business_criticity") or "")
             rule = {"redundancy_min_up": 1} if tag == "Farm" else {}
-            ci = _add(cmdb, cls, el.findtext("name"), criticality=crit, **rule)
+            name = el.findtext("name")
+            ci = _add(cmdb, cls, name, source_id=el.get("id"), criticality=crit, **rule)
             ids[(tag, el.get("id"))] = ci
             owners.setdefault(el.get("id"), []).append(ci)
     ambiguous = []
@@ -154,7 +169,7 @@ def test_itop_single_points_of_failure_of_the_sales_web_site(itop: Model) -> Non
     cmdb, ids = itop
     report = cmdb.analysis.spof(ids[("ApplicationSolution", "30")])
     assert report.dependencies == 17
-    assert sorted(s.ci.name for s in report.spof) == sorted(
+    assert sorted(_plain(s.ci.name) for s in report.spof) == sorted(
         [
             "CRM",
             "ERP",
@@ -209,7 +224,7 @@ def _netbox_cis(cmdb: Cmdb, rows: list[dict[str, str]]) -> dict[Any, int]:
             key = (r[f"{side}_type"], r[f"{side}_id"])
             if key not in ids:
                 name = r[f"{side}_name"] or f"unnamed {key[0]} {key[1]}"  # 22 devices
-                ids[key] = _add(cmdb, NETBOX_CLASSES[key[0]], name)
+                ids[key] = _add(cmdb, NETBOX_CLASSES[key[0]], name, source_id=key[1])
     return ids
 
 

@@ -67,10 +67,29 @@ def test_missing_name(cmdb: Cmdb) -> None:
     assert "name" in err.value.problems
 
 
-def test_required_status(cmdb: Cmdb) -> None:
+def test_status_defaults_to_in_use_and_only_name_is_required(cmdb: Cmdb) -> None:
+    ci = cmdb.items.create("Server", {"name": "x"}).created[0]
+    assert cmdb.items.get(ci).status == "In Use"
+    with pytest.raises(ValidationError) as err:
+        cmdb.items.create("Server", {"status": "In Use"})
+    assert set(err.value.problems) == {"name"}
+
+
+def test_required_where_a_user_marked_it(cmdb: Cmdb) -> None:
+    cmdb.classes.update_class("Server", required_fields=["owner"])
     with pytest.raises(ValidationError) as err:
         cmdb.items.create("Server", {"name": "x"})
-    assert "status" in err.value.problems
+    assert err.value.problems == {"owner": "Owner is required for Server"}
+
+
+def test_class_defaults_fill_new_cis(cmdb: Cmdb) -> None:
+    cmdb.classes.update_class("Workstation", defaults={"status": "In Stock", "owner": "IT"})
+    ws = cmdb.items.get(cmdb.items.create("Workstation", {"name": "ws1"}).created[0])
+    assert (ws.status, ws.values["owner"]) == ("In Stock", "IT")
+    given = cmdb.items.create("Workstation", {"name": "ws2", "owner": "Bob"}).created[0]
+    assert cmdb.items.get(given).values["owner"] == "Bob"
+    srv = cmdb.items.get(cmdb.items.create("Server", {"name": "s1"}).created[0])
+    assert (srv.status, srv.values["owner"]) == ("In Use", None)
 
 
 def test_wrong_attribute_types_are_all_reported(cmdb: Cmdb) -> None:
@@ -100,12 +119,30 @@ def test_unknown_field(cmdb: Cmdb) -> None:
     assert "no attribute 'serial_number'" in str(err.value)
 
 
-def test_duplicate_serial_refused_names_may_repeat(cmdb: Cmdb) -> None:
-    _create(cmdb, "Server", "a", serial_number="SN1")
-    with pytest.raises(DuplicateError, match="already belongs to 'a'"):
-        _create(cmdb, "Network Device", "b", serial_number="SN1")  # one Hardware identity space
-    _create(cmdb, "Server", "a")  # same name: allowed, health lists it
-    assert cmdb.items.count() == 2
+def test_identity_keys_are_folded_in_every_write(cmdb: Cmdb) -> None:
+    a = _create(cmdb, "Server", "a", serial_number="SN-1")
+    with pytest.raises(DuplicateError, match="already belongs to Server/a"):
+        _create(cmdb, "Network Device", "b", serial_number=" sn-1 ")  # one Hardware space
+    _create(cmdb, "Server", "a", serial_number="SN-2")  # a name may repeat: serials decide
+    with pytest.raises(DuplicateError, match="Name 'A'"):
+        _create(cmdb, "Server", "A")  # no serial, no tag: the name identifies it
+    web = _create(cmdb, "Application", "Web01")
+    with pytest.raises(DuplicateError):
+        _create(cmdb, "Application", "web01")
+    _create(cmdb, "Database", "web01")  # another class, another identity space
+    with pytest.raises(DuplicateError):
+        cmdb.items.update(a, {"serial_number": "sn-2"})
+    cmdb.items.update(web, {"name": "WEB01"})  # its own identity: fine
+    assert cmdb.items.count() == 4
+
+
+def test_control_characters_are_refused_in_names_and_keys(cmdb: Cmdb) -> None:
+    with pytest.raises(ValidationError, match="control character"):
+        _create(cmdb, "Server", "web\x0701")
+    with pytest.raises(ValidationError, match="control character"):
+        _create(cmdb, "Server", "web01", serial_number="SN\t1")
+    ci = _create(cmdb, "Server", "web01", description="line 1\nline 2")  # free text may
+    assert cmdb.items.get(ci).values["description"] == "line 1\nline 2"
 
 
 def test_update_records_each_field_and_bumps_version(cmdb: Cmdb) -> None:

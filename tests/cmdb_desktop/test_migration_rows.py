@@ -1,9 +1,11 @@
 """Upgrading from the oldest schema keeps every row of every table.
 
-The database is created at the oldest revision and filled by the application
-itself (classes, custom attributes of every type, CIs, relationships, edits,
-deletions, an import batch and a rolled-back one, an audit stamp: so history,
-batches and the FTS index all hold real rows), then opened the normal way:
+The database is filled by the application itself (classes, custom attributes
+of every type, CIs, relationships, edits, deletions, an import batch and a
+rolled-back one, an audit stamp: so history, batches and the FTS index all
+hold real rows), migrated down to the oldest revision (what an old version
+left behind: the columns and tables added since are gone), then opened the
+normal way:
 a backup is written first, the schema is upgraded, and every row of every
 table that existed before is still there, column for column — and the
 application still works on them (search, history, the batch's rollback).
@@ -18,7 +20,7 @@ from typing import Any
 import pytest
 
 from cmdb_desktop.cmdb import Cmdb
-from cmdb_desktop.db import make_engine, to_url, upgrade
+from cmdb_desktop.db import downgrade, make_engine, to_url
 from cmdb_desktop.migrations import SCHEMA_HEAD, SCHEMA_REVISIONS
 from importers.apply import import_file
 from importers.audit import audit_file, stamp_verified
@@ -109,13 +111,11 @@ def fill(cmdb: Cmdb, folder: Path) -> None:
 @pytest.mark.parametrize("oldest", SCHEMA_REVISIONS[:1])
 def test_every_row_survives_the_upgrade(tmp_path: Path, oldest: str) -> None:
     path = tmp_path / "old.sqlite"
-    url = to_url(path)
-    engine = make_engine(url)
-    upgrade(engine, oldest)
-    old = Cmdb(url, engine, user="old-version")
-    old._seed()
-    fill(old, tmp_path)
-    old.close()
+    with Cmdb.open(path, user="old-version") as old:
+        fill(old, tmp_path)
+    engine = make_engine(to_url(path))
+    downgrade(engine, oldest)
+    engine.dispose()
     before = snapshot(path)
     assert "saved_item" not in before  # really the old schema
     filled = {name for name, (_, rows) in before.items() if rows}

@@ -19,6 +19,7 @@ from importers.audit import AuditScope, audit_file, stamp_verified
 from importers.audit_report import write_audit_report
 from importers.mapping import ColumnMap, ImportMapping, SheetMapping
 from importers.workbook import KIND_CIS
+from tests.legacy import legacy_ci
 
 
 def _snapshot(cmdb: Cmdb) -> list[tuple[object, ...]]:
@@ -189,8 +190,8 @@ def test_cli_audit(demo_cmdb: Cmdb, tmp_path: Path) -> None:
 
 
 def test_ambiguous_and_duplicate_rows_are_errors(cmdb: Cmdb, tmp_path: Path) -> None:
-    for cls in ("Server", "Network Device"):
-        cmdb.items.create(cls, {"name": "PP:MDF", "status": "In Use"})
+    for cls in ("Server", "Network Device"):  # one Hardware identity twice: data from before
+        legacy_ci(cmdb, cls, "PP:MDF")
     cmdb.items.create("Server", {"name": "web01", "status": "In Use"})
     path = tmp_path / "x.csv"
     _write_csv(path, [{"Name": "PP:MDF"}, {"Name": "web01"}, {"Name": "web01"}])
@@ -256,8 +257,8 @@ def test_netbox_devices_hostname_key(cmdb: Cmdb, real_data: Path) -> None:
     with devices.open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     for row in rows:
-        if row["name"]:
-            cmdb.items.create("Network Device", {"name": row["name"], "status": "In Use"})
+        if row["name"]:  # repeated hostnames: as another tool left them, past today's rules
+            legacy_ci(cmdb, "Network Device", row["name"])
     result = audit_file(cmdb, devices, default_class="Network Device")
     ambiguous = [e for e in result.errors if "ambiguous" in e.message]
     named = [r["name"] for r in rows if r["name"]]

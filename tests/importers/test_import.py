@@ -16,6 +16,7 @@ from importers.apply import apply_import, import_file
 from importers.mapping import ColumnMap, ImportMapping, SheetMapping
 from importers.plan import load_source, plan_import, suggest_mapping
 from tests.importers.conftest import cli, content, write_csv, write_xlsx
+from tests.legacy import legacy_ci
 
 IMPORT_KEYS = {"dry_run", "batch", "cis", "relationships", "errors", "warnings"}
 
@@ -265,7 +266,7 @@ def test_duplicates_within_the_file(cmdb: Cmdb, tmp_path: Path) -> None:
 
 
 def test_ambiguous_match_is_an_error(filled: Cmdb, tmp_path: Path) -> None:
-    filled.items.create("Application", {"name": "crm", "status": "Planned"}, ci_id=None)
+    legacy_ci(filled, "Application", "crm", status="Planned")  # a second crm, from before
     path = write_csv(tmp_path / "u.csv", [["Name", "Owner"], ["crm", "Zoe"]])
     plan = plan_import(filled, *_source(filled, path))
     (row,) = plan.rows

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from cmdb_desktop.attribute_types import BLANK
 from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.errors import BadFileError, ValidationError
 from importers.mapping import (
-    BLANK,
     ColumnMap,
     ImportMapping,
     SheetMapping,

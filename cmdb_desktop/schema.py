@@ -1,0 +1,488 @@
+"""The write rules of one CI class, in one place: :class:`ClassSchema`.
+
+Every path that writes a CI — the form and the CLI through the item service,
+an import through its planner and the batch writer, a rollback, an undo —
+asks the class's schema, so a rule is written once:
+
+* **fields**: which attributes the class has (inherited ones first), found by
+  key or label;
+* **values**: each attribute's type coerces what people type or a cell holds
+  (:mod:`cmdb_desktop.attribute_types`), the same function in every path;
+  names and identity keys refuse control characters;
+* **new CIs**: the class's default values fill what is not given, then the
+  attributes a user marked required must have a value;
+* **identity**: which key rules a CI claims (PRODUCT.md §3), compared folded
+  (:mod:`cmdb_desktop.identity`);
+* **changes**: the field-by-field difference between a stored CI and its new
+  values (moving to another class clears what the new class lacks), which is
+  also what the history records;
+* **storage**: a value sits in its ``ci`` column, or, for an attribute with no
+  column, in the CI's custom-attributes JSON document; :meth:`ClassSchema.encode`
+  and :meth:`ClassSchema.decode` are the only code that knows which.
+
+A schema is immutable and belongs to one :class:`~cmdb_desktop.metamodel.Metamodel`
+(``meta.schema(info)``): safe to share between threads.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from cmdb_desktop.attribute_types import BLANK, Converter, DateOrder, type_of
+from cmdb_desktop.dialect import json_text
+from cmdb_desktop.errors import (
+    AmbiguousReferenceError,
+    NotFoundError,
+    UnknownFieldError,
+    ValidationError,
+)
+from cmdb_desktop.identity import fold_key
+from cmdb_desktop.metamodel import AttributeInfo, ClassInfo, Metamodel
+from cmdb_desktop.models import ci_table
+from cmdb_desktop.vocabulary import AttrType
+
+NAME = "name"
+CLASS = "class"
+MAX_NAME_LENGTH = 255
+
+#: Columns of ``ci`` in table order: a row read with ``SELECT *`` (ORM Core or the
+#: driver's own cursor) is decoded by position.
+CI_COLUMNS: tuple[str, ...] = tuple(c.name for c in ci_table.c)
+CI_POSITION: dict[str, int] = {name: i for i, name in enumerate(CI_COLUMNS)}
+_ATTRIBUTES = CI_POSITION["attributes"]
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+#: Resolves a reference attribute's typed value (an id or ``Class/Name`` text) to a CI id.
+ReferenceResolver = Callable[[AttributeInfo, int | str], int]
+
+
+def name_problem(text: str) -> str | None:
+    """What is wrong with a CI name (already stripped), or None."""
+    if not text:
+        return "a name is required"
+    if len(text) > MAX_NAME_LENGTH:
+        return f"is {len(text)} characters; the limit is {MAX_NAME_LENGTH}"
+    return _control_problem(text)
+
+
+def _control_problem(text: str) -> str | None:
+    found = _CONTROL.search(text)
+    if found is None:
+        return None
+    if found.group() == "\x00":
+        return "contains a NUL character"
+    return (
+        f"contains a control character (U+{ord(found.group()):04X}); names and identity "
+        "keys must be plain text"
+    )
+
+
+def check_name(raw: Any) -> str:
+    """A CI name from typed text or a cell; ValueError says what is wrong."""
+    if raw is None:
+        text = ""
+    elif isinstance(raw, float) and raw.is_integer():
+        text = str(int(raw))
+    else:
+        text = str(raw).strip()
+    problem = name_problem(text)
+    if problem is not None:
+        raise ValueError(problem)
+    return text
+
+
+def field_converter(
+    attr: AttributeInfo, date_order: DateOrder = None, *, identity: bool = False
+) -> Converter:
+    """The attribute type's converter; for an identity key it also refuses control characters."""
+    convert = type_of(attr).converter(attr, date_order)
+    if not identity:
+        return convert
+
+    def key(raw: Any) -> Any:
+        value = convert(raw)
+        if type(value) is str:
+            problem = _control_problem(value)
+            if problem is not None:
+                raise ValueError(problem)
+        return value
+
+    return key
+
+
+def document(value: Any) -> dict[str, Any]:
+    """A custom-attributes document as read (a dict, JSON text, or nothing)."""
+    if not value or value == "null":  # most CIs have no custom attributes
+        return {}
+    if isinstance(value, str):
+        loaded = json.loads(value)
+        return loaded if isinstance(loaded, dict) else {}
+    return dict(value)
+
+
+@dataclass(frozen=True)
+class CiDiff:
+    """What writing new values changes on a stored CI.
+
+    ``changes`` maps field (attribute key, ``"name"``, ``"class"``) to
+    (old, new); ``custom`` is the CI's whole new custom-attributes document
+    (storage form) when a custom attribute changed, else None.
+    """
+
+    changes: dict[str, tuple[Any, Any]]
+    custom: dict[str, Any] | None
+
+    def __bool__(self) -> bool:
+        return bool(self.changes)
+
+
+class ClassSchema:
+    """The rules for writing CIs of one class (see the module docstring)."""
+
+    def __init__(self, meta: Metamodel, info: ClassInfo) -> None:
+        self.meta = meta
+        self.info = info
+        self.attributes: tuple[AttributeInfo, ...] = tuple(meta.attributes_of(info))
+        self.by_key: Mapping[str, AttributeInfo] = meta.attribute_map(info)
+        self.identification = meta.identification(info)
+        #: Attribute keys some identification rule of this class uses.
+        self.key_fields = frozenset(f for rule in self.identification.rules for f in rule)
+        #: Attributes a CI must have a value for (beyond the name).
+        self.required: tuple[AttributeInfo, ...] = tuple(
+            self.by_key[k] for k in meta.required_fields(info) if k in self.by_key
+        )
+        self.custom: tuple[AttributeInfo, ...] = tuple(a for a in self.attributes if a.is_custom)
+        # key → (position in a ci row or None for the custom document, is a date)
+        self._layout: dict[str, tuple[int | None, bool]] = {
+            a.key: (
+                CI_POSITION[a.column] if a.column is not None else None,
+                a.type == AttrType.DATE,
+            )
+            for a in self.attributes
+        }
+        self._defaults: dict[str, Any] | None = None
+        self._default_problems: dict[str, str] = {}
+
+    # -- fields ------------------------------------------------------------------
+    def find(self, key_or_label: str) -> AttributeInfo | None:
+        """An attribute by key or label, case- and spacing-insensitive."""
+        return self.by_key.get(key_or_label) or self.meta.find_attribute(self.info, key_or_label)
+
+    def converter(self, attr: AttributeInfo, date_order: DateOrder = None) -> Converter:
+        """raw → value (BLANK for blank), as every path coerces ``attr`` for this class."""
+        return field_converter(attr, date_order, identity=attr.key in self.key_fields)
+
+    def coerce(self, attr: AttributeInfo, raw: Any) -> Any:
+        """``raw`` as ``attr``'s value (None for blank); ValueError says what is wrong."""
+        value = self.converter(attr)(raw)
+        return None if value is BLANK else value
+
+    # -- new CIs and required fields ---------------------------------------------
+    @property
+    def defaults(self) -> dict[str, Any]:
+        """The class's default values for new CIs, typed (invalid ones are left out
+        and reported by :attr:`default_problems`)."""
+        if self._defaults is None:
+            found: dict[str, Any] = {}
+            for key, raw in self.meta.defaults(self.info).items():
+                attr = self.by_key.get(key)
+                if attr is None:
+                    continue
+                try:
+                    value = self.coerce(attr, raw)
+                except ValueError as exc:
+                    self._default_problems[key] = f"default value: {exc}"
+                    continue
+                if value is not None:
+                    found[key] = value
+            self._defaults = found
+        return self._defaults
+
+    @property
+    def default_problems(self) -> dict[str, str]:
+        self.defaults  # noqa: B018 - computing them finds the problems
+        return self._default_problems
+
+    def with_defaults(
+        self, values: Mapping[str, Any], extra: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """A new CI's values: those given (blanks dropped), then ``extra`` defaults
+        (an import's own, already typed), then the class's defaults."""
+        kept = {k: v for k, v in values.items() if v is not None}
+        for source in (extra or {}, self.defaults):
+            for key, value in source.items():
+                if kept.get(key) is None and key in self.by_key:
+                    kept[key] = value
+        return kept
+
+    def missing_required(self, values: Mapping[str, Any]) -> list[AttributeInfo]:
+        """Required attributes without a value in ``values`` (a CI's whole state)."""
+        return [a for a in self.required if values.get(a.key) is None]
+
+    def required_message(self, attr: AttributeInfo) -> str:
+        return f"{attr.label} is required for {self.info.name}"
+
+    # -- validating typed input (the form, the CLI) --------------------------------
+    def validate(
+        self,
+        fields: Mapping[str, Any],
+        *,
+        existing: Mapping[str, Any] | None = None,
+        existing_name: str | None = None,
+        resolve: ReferenceResolver | None = None,
+    ) -> tuple[str, dict[str, Any]]:
+        """Check ``fields`` (keys or labels → typed input) for a CI of this class.
+
+        Returns (name, values): the values given, coerced, plus — for a new CI
+        (``existing`` None) — the class's defaults. Every problem is collected
+        and raised together: UnknownFieldError if a field is unknown, else
+        ValidationError.
+        """
+        problems: dict[str, str] = {}
+        unknown = False
+        values: dict[str, Any] = {}
+        name = existing_name
+        for key, raw in fields.items():
+            folded = key.strip().casefold()
+            if folded == NAME:
+                try:
+                    name = check_name(raw)
+                except ValueError as exc:
+                    problems[NAME] = str(exc)
+                continue
+            if folded == CLASS:
+                continue
+            attr = self.find(key)
+            if attr is None:
+                unknown = True
+                problems[key] = f"class {self.info.name} has no attribute {key!r}"
+                continue
+            try:
+                value = self.coerce(attr, raw)
+                if attr.type == AttrType.REFERENCE and value is not None and resolve is not None:
+                    value = resolve(attr, value)
+            except (ValueError, NotFoundError, AmbiguousReferenceError) as exc:
+                problems[attr.key] = str(exc)
+                continue
+            values[attr.key] = value
+        if name is None and NAME not in problems:
+            problems[NAME] = "a name is required"
+        if existing is None:
+            values = self.with_defaults(values)
+            merged: Mapping[str, Any] = values
+        else:
+            merged = {**existing, **values}
+        for attr in self.missing_required(merged):
+            problems.setdefault(attr.key, self.required_message(attr))
+        if problems:
+            cls = UnknownFieldError if unknown else ValidationError
+            what = f"{self.info.name} {name!r}" if name else self.info.name
+            raise cls.from_problems(problems, f"Cannot save {what}")
+        assert name is not None
+        return name, values
+
+    # -- identity ------------------------------------------------------------------
+    def decisive_rule(self, name: str | None, values: Mapping[str, Any]) -> tuple[str, ...] | None:
+        """The first identification rule whose values are all present."""
+        for rule in self.identification.rules:
+            if all(fold_key(name if f == NAME else values.get(f)) is not None for f in rule):
+                return rule
+        return None
+
+    def identity_claims(
+        self,
+        name: str | None,
+        values: Mapping[str, Any],
+        changed: Iterable[str] | None = None,
+    ) -> list[tuple[str, ...]]:
+        """The key rules no other CI of the identity space may share with this one.
+
+        Every *hard* rule (all but the last: serial number, asset tag) whose
+        values are present, and the rule that identifies the CI when it is the
+        last one (its name): two CIs that an import could not tell apart must
+        not exist. With ``changed`` (the fields an update changes), only rules
+        touching them: an edit elsewhere never trips over older duplicates.
+        """
+        rules = self.identification.rules
+
+        def present(rule: Sequence[str]) -> bool:
+            return all(fold_key(name if f == NAME else values.get(f)) is not None for f in rule)
+
+        claims = [r for r in rules[:-1] if present(r)]
+        decisive = self.decisive_rule(name, values)
+        if decisive is not None and decisive == rules[-1] and decisive not in claims:
+            claims.append(decisive)
+        if changed is not None:
+            touched = set(changed)
+            if CLASS not in touched:
+                claims = [r for r in claims if touched.intersection(r)]
+        return claims
+
+    def key_values(self, rule: Sequence[str], name: str | None, values: Mapping[str, Any]) -> str:
+        """A rule's values as a message shows them (``'SN-1'`` or ``'a', 'b'``)."""
+        return ", ".join(repr(name if f == NAME else values.get(f)) for f in rule)
+
+    def rule_label(self, rule: Sequence[str]) -> str:
+        return ", ".join(
+            "Name" if f == NAME else (self.by_key[f].label if f in self.by_key else f) for f in rule
+        )
+
+    # -- changes -------------------------------------------------------------------
+    def diff(
+        self,
+        existing_class: ClassInfo,
+        existing_name: str,
+        existing: Mapping[str, Any],
+        name: str,
+        values: Mapping[str, Any],
+    ) -> CiDiff:
+        """What writing ``name`` and ``values`` as a CI of *this* class changes on a
+        stored CI (of ``existing_class``, with ``existing`` values).
+
+        Values not given keep what the CI has; a move to this class clears the
+        attributes it lacks.
+        """
+        changes: dict[str, tuple[Any, Any]] = {}
+        custom_changed = False
+        if existing_class.id != self.info.id:
+            changes[CLASS] = (existing_class.name, self.info.name)
+            for key, old_attr in self.meta.attribute_map(existing_class).items():
+                if key not in self.by_key and existing.get(key) is not None:
+                    changes[key] = (existing[key], None)
+                    custom_changed |= old_attr.is_custom
+        if name != existing_name:
+            changes[NAME] = (existing_name, name)
+        for key, value in values.items():
+            attr = self.by_key[key]
+            old = existing.get(key)
+            if old != value:
+                changes[key] = (old, value)
+                custom_changed |= attr.is_custom
+        custom = None
+        if custom_changed:
+            state = {k: existing.get(k) for k in self.by_key}
+            state.update(values)
+            custom = self.custom_document(state) or {}
+        return CiDiff(changes, custom)
+
+    # -- storage -------------------------------------------------------------------
+    def custom_document(self, values: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The custom-attributes document for a CI's values (None when empty)."""
+        doc: dict[str, Any] = {}
+        for attr in self.custom:
+            value = values.get(attr.key)
+            if value is not None:
+                doc[attr.key] = type_of(attr).to_storage(value)
+        return doc or None
+
+    def encode(
+        self, values: Mapping[str, Any], *, clear_from: ClassInfo | None = None
+    ) -> dict[str, Any]:
+        """``ci`` columns → stored value for a CI of this class with these values.
+
+        Every column attribute of the class is written (None where no value)
+        and ``attributes`` holds the custom document. ``clear_from``, the class
+        a CI moves from, also blanks the columns it had and this class lacks.
+        """
+        row: dict[str, Any] = {}
+        if clear_from is not None:
+            for attr in self.meta.attributes_of(clear_from):
+                if attr.column is not None and attr.key not in self.by_key:
+                    row[attr.column] = None
+        for attr in self.attributes:
+            if attr.column is not None:
+                row[attr.column] = values.get(attr.key)
+        row["attributes"] = self.custom_document(values)
+        return row
+
+    def encode_row(self, values: Mapping[str, Any], *, text_storage: bool) -> list[Any]:
+        """A whole ``ci`` row (table order) holding ``values``, for bulk inserts.
+
+        ``text_storage``: the driver's own cursor takes dates and the JSON
+        document as text (SQLite). Id, class, name, timestamps and version are
+        left to the caller.
+        """
+        row: list[Any] = [None] * len(CI_COLUMNS)
+        custom: dict[str, Any] | None = None
+        layout = self._layout
+        for key, value in values.items():
+            if value is None:
+                continue
+            pos, is_date = layout[key]
+            if pos is None:
+                if custom is None:
+                    custom = {}
+                custom[key] = type_of(self.by_key[key]).to_storage(value)
+            elif is_date and text_storage:
+                row[pos] = value.isoformat()
+            else:
+                row[pos] = value
+        if custom:
+            row[_ATTRIBUTES] = json.dumps(custom) if text_storage else custom
+        return row
+
+    def encode_changes(self, diff: CiDiff, *, text_storage: bool) -> dict[str, Any]:
+        """``ci`` column → new stored value for the fields ``diff`` changes (bulk updates)."""
+        sets: dict[str, Any] = {}
+        every = self.meta.all_attribute_keys
+        for key, (_old, new) in diff.changes.items():
+            if key == CLASS:
+                sets["class_id"] = self.info.id
+            elif key == NAME:
+                sets["name"] = new
+            else:
+                attr = self.by_key.get(key) or every[key]
+                if attr.column is not None:
+                    is_date = attr.type == AttrType.DATE and new is not None
+                    sets[attr.column] = new.isoformat() if is_date and text_storage else new
+        if diff.custom is not None:
+            doc = diff.custom or None
+            sets["attributes"] = json.dumps(doc) if doc and text_storage else doc
+        return sets
+
+    def decode(self, row: Sequence[Any]) -> dict[str, Any]:
+        """Every attribute's value from a whole ``ci`` row in table order
+        (a Core row of ``select(ci_table)`` or the driver's own tuple)."""
+        doc = document(row[_ATTRIBUTES])
+        values: dict[str, Any] = {}
+        for attr in self.attributes:
+            if attr.column is not None:
+                value = row[CI_POSITION[attr.column]]
+                if type(value) is str and attr.type == AttrType.DATE:
+                    value = date.fromisoformat(value[:10])
+                values[attr.key] = value
+            else:
+                stored = doc.get(attr.key)
+                values[attr.key] = None if stored is None else type_of(attr).from_storage(stored)
+        return values
+
+    def expression(self, key: str, dialect: str) -> Any:
+        """The SQL expression of a field on ``ci`` (its column, or its JSON text)."""
+        if key == NAME:
+            return ci_table.c.name
+        attr = self.by_key.get(key) or self.meta.all_attribute_keys.get(key)
+        if attr is None:
+            raise KeyError(f"unknown field {key!r}")
+        return field_expression(attr, dialect)
+
+
+def field_expression(attr: AttributeInfo, dialect: str) -> Any:
+    """An attribute's SQL expression on ``ci``: its column, or its text in the JSON document."""
+    if attr.column is not None:
+        return ci_table.c[attr.column]
+    return json_text(ci_table.c.attributes, attr.key, dialect)
+
+
+def timestamp(value: Any) -> datetime:
+    """A stored timestamp as a datetime (the driver's own cursor returns text)."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        return datetime.fromisoformat(value)
+    return datetime.min
