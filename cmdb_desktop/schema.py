@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from cmdb_desktop.attribute_types import BLANK, Converter, DateOrder, type_of
+from cmdb_desktop.attribute_types import type_of
 from cmdb_desktop.dialect import json_text
 from cmdb_desktop.errors import (
     AmbiguousReferenceError,
@@ -55,6 +55,10 @@ MAX_NAME_LENGTH = 255
 CI_COLUMNS: tuple[str, ...] = tuple(c.name for c in ci_table.c)
 CI_POSITION: dict[str, int] = {name: i for i, name in enumerate(CI_COLUMNS)}
 _ATTRIBUTES = CI_POSITION["attributes"]
+#: Positions of the date columns (the driver's own cursor returns them as text).
+CI_DATE_POSITIONS: tuple[int, ...] = tuple(
+    CI_POSITION[c.name] for c in ci_table.c if type(c.type).__name__ in ("Date", "DATE")
+)
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -68,15 +72,20 @@ def name_problem(text: str) -> str | None:
         return "a name is required"
     if len(text) > MAX_NAME_LENGTH:
         return f"is {len(text)} characters; the limit is {MAX_NAME_LENGTH}"
-    return _control_problem(text)
+    if "\x00" in text:
+        return "contains a NUL character"
+    return None
 
 
-def _control_problem(text: str) -> str | None:
+def control_problem(text: str) -> str | None:
+    """Why ``text`` cannot be a name or an identity key: a control character (or None).
+
+    Checked where a write *sets* a name or key (PRODUCT.md §8): a CI an older
+    version stored with a tab in its name still re-imports unchanged.
+    """
     found = _CONTROL.search(text)
     if found is None:
         return None
-    if found.group() == "\x00":
-        return "contains a NUL character"
     return (
         f"contains a control character (U+{ord(found.group()):04X}); names and identity "
         "keys must be plain text"
@@ -95,25 +104,6 @@ def check_name(raw: Any) -> str:
     if problem is not None:
         raise ValueError(problem)
     return text
-
-
-def field_converter(
-    attr: AttributeInfo, date_order: DateOrder = None, *, identity: bool = False
-) -> Converter:
-    """The attribute type's converter; for an identity key it also refuses control characters."""
-    convert = type_of(attr).converter(attr, date_order)
-    if not identity:
-        return convert
-
-    def key(raw: Any) -> Any:
-        value = convert(raw)
-        if type(value) is str:
-            problem = _control_problem(value)
-            if problem is not None:
-                raise ValueError(problem)
-        return value
-
-    return key
 
 
 def document(value: Any) -> dict[str, Any]:
@@ -174,14 +164,23 @@ class ClassSchema:
         """An attribute by key or label, case- and spacing-insensitive."""
         return self.by_key.get(key_or_label) or self.meta.find_attribute(self.info, key_or_label)
 
-    def converter(self, attr: AttributeInfo, date_order: DateOrder = None) -> Converter:
-        """raw → value (BLANK for blank), as every path coerces ``attr`` for this class."""
-        return field_converter(attr, date_order, identity=attr.key in self.key_fields)
-
     def coerce(self, attr: AttributeInfo, raw: Any) -> Any:
         """``raw`` as ``attr``'s value (None for blank); ValueError says what is wrong."""
-        value = self.converter(attr)(raw)
-        return None if value is BLANK else value
+        return type_of(attr).coerce(attr, raw)
+
+    def plain_text_problems(self, name: str | None, values: Mapping[str, Any]) -> dict[str, str]:
+        """Control characters in a name or identity key a write sets (field → message).
+
+        ``name`` None: the write keeps the name; ``values``: only what it sets.
+        """
+        problems: dict[str, str] = {}
+        if name is not None and (problem := control_problem(name)) is not None:
+            problems[NAME] = problem
+        for key in self.key_fields.intersection(values):
+            value = values[key]
+            if type(value) is str and (problem := control_problem(value)) is not None:
+                problems[key] = problem
+        return problems
 
     # -- new CIs and required fields ---------------------------------------------
     @property
@@ -273,6 +272,9 @@ class ClassSchema:
             values[attr.key] = value
         if name is None and NAME not in problems:
             problems[NAME] = "a name is required"
+        set_name = name if existing is None or name != existing_name else None
+        for key, problem in self.plain_text_problems(set_name, values).items():
+            problems.setdefault(key, problem)
         if existing is None:
             values = self.with_defaults(values)
             merged: Mapping[str, Any] = values

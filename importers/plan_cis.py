@@ -19,20 +19,27 @@ anything. Any difference, even one that coerces to the same value (" 2" vs
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import date
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cmdb_desktop.attribute_types import BLANK
-from cmdb_desktop.items import MAX_NAME_LENGTH, CiRecord, chunks
+from cmdb_desktop.attribute_types import BLANK, type_of
+from cmdb_desktop.items import CiRecord, chunks, record_from_row
 from cmdb_desktop.metamodel import AttributeInfo, ClassInfo, Metamodel
 from cmdb_desktop.models import CmdbState, ci_table
-from cmdb_desktop.values import coerce, from_storage, to_storage
+from cmdb_desktop.schema import (
+    CI_COLUMNS,
+    CI_DATE_POSITIONS,
+    CI_POSITION,
+    ClassSchema,
+    document,
+    name_problem,
+)
+from cmdb_desktop.values import from_storage
 from importers.mapping import (
     BLANK_CLEAR,
     CLASS,
@@ -41,7 +48,6 @@ from importers.mapping import (
     NAME,
     SheetMapping,
     column_date_order,
-    converter,
     is_blank_cell,
     translate,
 )
@@ -64,9 +70,8 @@ if TYPE_CHECKING:
     from cmdb_desktop.cmdb import Cmdb
     from importers.plan import PlanContext
 
-_CI_COLUMNS = [c.name for c in ci_table.c]
-_POS = {name: i for i, name in enumerate(_CI_COLUMNS)}
-_DATE_COLUMNS = [_POS[c.name] for c in ci_table.c if type(c.type).__name__ in ("Date", "DATE")]
+_CI_COLUMNS = list(CI_COLUMNS)
+_POS = CI_POSITION
 #: Load every CI in one scan (instead of by id) when the file matches this share of them.
 _SCAN_SHARE = 0.2
 #: Read the index and every CI's row in one scan when the sheets list this share of the CMDB.
@@ -97,51 +102,18 @@ class DbRecords:
         if found is None:
             raw = self.raw[ci_id]
             found = ["" if v is None else v for v in raw]
-            for p in _DATE_COLUMNS:
+            for p in CI_DATE_POSITIONS:
                 v = found[p]
                 if v != "" and not isinstance(v, date):
                     found[p] = date.fromisoformat(str(v)[:10])
             found.append(self.meta.class_by_id[raw[_POS["class_id"]]].name)
-            found.append(_document(raw[_POS["attributes"]]))
+            found.append(document(raw[_POS["attributes"]]))
             self._cells[ci_id] = found
         return found
 
     def record(self, ci_id: int) -> CiRecord:
         """The CI with typed values (the full path)."""
-        raw = self.raw[ci_id]
-        meta = self.meta
-        info = meta.class_by_id[raw[_POS["class_id"]]]
-        custom = _document(raw[_POS["attributes"]])
-        values: dict[str, Any] = {}
-        for attr in meta.attributes_of(info):
-            if attr.column is not None:
-                v = raw[_POS[attr.column]]
-                if v is not None and attr.type == "date" and not isinstance(v, date):
-                    v = date.fromisoformat(str(v)[:10])
-                values[attr.key] = v
-            else:
-                values[attr.key] = from_storage(attr, custom.get(attr.key))
-        created = raw[_POS["created_at"]]
-        updated = raw[_POS["updated_at"]]
-        return CiRecord(
-            id=ci_id,
-            class_id=info.id,
-            class_name=info.name,
-            name=raw[_POS["name"]],
-            version=raw[_POS["version"]],
-            values=values,
-            created_at=created if isinstance(created, datetime) else datetime.min,
-            updated_at=updated if isinstance(updated, datetime) else datetime.min,
-        )
-
-
-def _document(value: Any) -> dict[str, Any]:
-    if not value or value == "null":  # most CIs have no custom attributes
-        return {}
-    if isinstance(value, str):
-        loaded = json.loads(value)
-        return loaded if isinstance(loaded, dict) else {}
-    return dict(value)
+        return record_from_row(self.meta, self.raw[ci_id])
 
 
 def _key_positions(meta: Metamodel, fields: Sequence[str]) -> dict[str, int] | None:
@@ -297,7 +269,8 @@ def matching_keys(
                     elif not is_blank_cell(raw):
                         found.add(key_of(_cell_text(raw)))
                 continue
-            conv = converter(attrs[cm.target])
+            attr = attrs[cm.target]
+            conv = type_of(attr).converter(attr)
             for row in table.rows:
                 raw = row[i]
                 if raw == "" or raw is None:
@@ -480,7 +453,7 @@ class CiSheetPlanner:
                     attr = meta.all_attribute_keys[cm.target]
                 conv = convs.get(attr.id)
                 if conv is None:
-                    conv = convs[attr.id] = converter(attr, orders.get(cm.target))
+                    conv = convs[attr.id] = type_of(attr).converter(attr, orders.get(cm.target))
                 trans = translate(cm.values) if cm.values else None
                 out.append(
                     (
@@ -516,7 +489,6 @@ class CiSheetPlanner:
         matcher = ctx.matcher
         tracker = ctx.tracker
         key_cols = self.key_cols
-        hard_rules: dict[int, list[tuple[str, ...]]] = {}
         numbers = table.row_numbers
         progress = ctx.progress
         for i, row in enumerate(table.rows):
@@ -529,8 +501,9 @@ class CiSheetPlanner:
             raw_name_refused = False
             if type(raw) is str:
                 name: str | None = raw.strip() or None
-                if name is not None and (len(name) > MAX_NAME_LENGTH or "\x00" in name):
-                    ctx.fail(outcome, self.name_col.header, _name_problem(name))
+                problem = name_problem(name) if name is not None else None
+                if problem is not None:
+                    ctx.fail(outcome, self.name_col.header, problem)
                     name = None
                     raw_name_refused = True
             elif is_blank_cell(raw):
@@ -603,14 +576,13 @@ class CiSheetPlanner:
             elif info is not None and not ctx.audit:
                 # A new CI: its keys must be unique in the file, and its hard keys
                 # (serial, asset tag…) must not belong to a CI already.
+                schema = meta.schema(info)
                 tracker.claim(ident.class_ids, match.rule, keys, ref)
-                hard = hard_rules.get(info.id)
-                if hard is None:
-                    hard = hard_rules[info.id] = list(meta.identification(info).rules[:-1])
-                for rule in hard:
-                    if rule != match.rule and all(key_of(keys.get(f)) is not None for f in rule):
-                        tracker.claim(ident.class_ids, rule, keys, ref)
-                for rule, other in matcher.hard_conflicts(info, keys, None):
+                claims = schema.identity_claims(name, keys)
+                for rule in claims:
+                    if rule != match.rule:
+                        tracker.claim(schema.identification.class_ids, rule, keys, ref)
+                for rule, other in matcher.identity_conflicts(schema, keys, claims, None):
                     ctx.fail(
                         outcome,
                         None,
@@ -769,17 +741,18 @@ class CiSheetPlanner:
         return found[0]
 
     def _defaults_for(self, info: ClassInfo) -> dict[str, Any]:
-        """The mapping's default values, coerced for ``info`` (errors reported once)."""
+        """The import's own default values (``--default``, the wizard's "New CIs get"),
+        typed for ``info`` (errors reported once)."""
         found = self._defaults.get(info.id)
         if found is None:
             found = {}
-            amap = self.meta.attribute_map(info)
+            schema = self.meta.schema(info)
             for key, raw in self.ctx.mapping.defaults.items():
-                attr = amap.get(key) or self.meta.find_attribute(info, key)
+                attr = schema.find(key)
                 if attr is None:
                     continue
                 try:
-                    value = coerce(attr, raw)
+                    value = schema.coerce(attr, raw)
                 except ValueError as exc:
                     self.ctx.error(None, None, attr.label, f"default value: {exc}")
                     continue
@@ -788,28 +761,32 @@ class CiSheetPlanner:
             self._defaults[info.id] = found
         return found
 
+    def _fail_field(self, outcome: RowOutcome, schema: ClassSchema, key: str, message: str) -> None:
+        """A row error for a field, in the column that holds it."""
+        if key == NAME:
+            column = self.name_col.header if self.name_col is not None else "Name"
+        else:
+            column = next(
+                (col.header for col, cm in self.attr_cols if cm.target == key),
+                schema.by_key[key].label,
+            )
+        self.ctx.fail(outcome, column, message)
+
     def _complete_new(
         self, outcome: RowOutcome, info: ClassInfo | None, values: dict[str, Any]
     ) -> None:
         assert info is not None
-        kept = {k: v for k, v in values.items() if v is not None}
-        for key, value in self._defaults_for(info).items():
-            kept.setdefault(key, value)
-        required = self._required.get(info.id)
-        if required is None:
-            required = self._required[info.id] = [
-                k for k in self.meta.required_fields(info) if k != NAME
-            ]
-        for key in required:
-            if kept.get(key) is None:
-                attr = self.meta.attribute_map(info).get(key)
-                label = attr.label if attr else key
-                self.ctx.fail(
-                    outcome,
-                    label,
-                    f"{label} is required for a new {info.name}: fill the cell, or give new "
-                    f'CIs a default (--default {key}=VALUE; "New CIs get" in the wizard)',
-                )
+        schema = self.meta.schema(info)
+        kept = schema.with_defaults(values, self._defaults_for(info))
+        for key, problem in schema.plain_text_problems(outcome.name, kept).items():
+            self._fail_field(outcome, schema, key, problem)
+        for attr in schema.missing_required(kept):
+            self.ctx.fail(
+                outcome,
+                attr.label,
+                f"{schema.required_message(attr)}: fill the cell, or give new CIs a default "
+                f'(--default {attr.key}=VALUE; "New CIs get" in the wizard)',
+            )
         if outcome.status == ERROR:
             return
         outcome.values = kept
@@ -827,73 +804,59 @@ class CiSheetPlanner:
         ctx = self.ctx
         old_info = meta.class_by_id[existing.class_id]
         new_info = info or old_info
-        changes: dict[str, tuple[Any, Any]] = {}
-        if ctx.audit and new_info.id != old_info.id:
-            # An audit compares in the CI's own class; the class is one difference.
-            changes[CLASS] = (old_info.name, new_info.name)
-            new_info = old_info
-        new_attrs = meta.attribute_map(new_info)
-        custom_changed = False
-        if new_info.id != old_info.id:
-            changes[CLASS] = (old_info.name, new_info.name)
-            for key, old_attr in meta.attribute_map(old_info).items():
-                if key not in new_attrs and existing.values.get(key) is not None:
-                    changes[key] = (existing.values[key], None)
-                    custom_changed |= old_attr.column is None
         name = outcome.name or existing.name
-        if name != existing.name:
-            changes[NAME] = (existing.name, name)
+        if ctx.audit:
+            # An audit compares in the CI's own class (the class is one more
+            # difference), only the attributes that class has, and checks no rule.
+            schema = meta.schema(old_info)
+            own = {k: v for k, v in values.items() if k in schema.by_key}
+            changes = schema.diff(old_info, existing.name, existing.values, name, own).changes
+            if new_info.id != old_info.id:
+                changes = {CLASS: (old_info.name, new_info.name), **changes}
+            outcome.class_name, outcome.class_id = old_info.name, old_info.id
+            outcome.name = name
+            if changes:
+                outcome.changes = changes
+            outcome.status = UPDATED if changes else UNCHANGED
+            return
+        schema = meta.schema(new_info)
+        given: dict[str, Any] = {}
         for key, value in values.items():
-            attr = new_attrs.get(key)
-            if attr is None and ctx.audit:
-                continue  # the CI's class has no such attribute: nothing to compare
-            if attr is None:
-                if value is not None:
-                    label = meta.all_attribute_keys[key].label
-                    ctx.fail(outcome, label, f"class {new_info.name} has no attribute {label!r}")
-                continue
-            old = existing.values.get(key)
-            if old != value:
-                changes[key] = (old, value)
-                custom_changed |= attr.column is None
-        for key in () if ctx.audit else meta.required_fields(new_info):
-            if key == NAME:
-                continue
-            now = changes[key][1] if key in changes else existing.values.get(key)
-            if now is None:
-                required = new_attrs.get(key)
-                label = required.label if required else key
-                ctx.fail(outcome, label, f"{label} is required for {new_info.name}")
-        ident = meta.identification(new_info)
-        hard = [r for r in ident.rules[:-1] if any(f in changes for f in r) and not ctx.audit]
-        if hard and outcome.status != ERROR:
-            after = {**existing.values, NAME: name, **{k: v[1] for k, v in changes.items()}}
-            for rule in hard:
-                if all(key_of(after.get(f)) is not None for f in rule):
-                    ctx.tracker.claim(ident.class_ids, rule, after, ref)
-            for rule, other in ctx.matcher.hard_conflicts(new_info, after, existing.id):
-                if rule in hard:
-                    ctx.fail(
-                        outcome,
-                        None,
-                        f"{labels(meta, rule)} {values_text(rule, after)} already belongs "
-                        f"to {ctx.ci_label(other)}",
-                    )
+            if key in schema.by_key:
+                given[key] = value
+            elif value is not None:
+                label = meta.all_attribute_keys[key].label
+                ctx.fail(outcome, label, f"class {new_info.name} has no attribute {label!r}")
+        diff = schema.diff(old_info, existing.name, existing.values, name, given)
+        changed = diff.changes
+        set_values = {k: new for k, (_old, new) in changed.items() if k in schema.by_key}
+        set_name = name if NAME in changed else None
+        for key, problem in schema.plain_text_problems(set_name, set_values).items():
+            self._fail_field(outcome, schema, key, problem)
+        after = {k: existing.values.get(k) for k in schema.by_key} | given
+        for attr in schema.missing_required(after):
+            ctx.fail(outcome, attr.label, schema.required_message(attr))
+        claims = schema.identity_claims(name, after, diff.changes.keys())
+        if claims and outcome.status != ERROR:
+            keyed = {**after, NAME: name}
+            space = schema.identification.class_ids
+            for rule in claims:
+                ctx.tracker.claim(space, rule, keyed, ref)
+            for rule, other in ctx.matcher.identity_conflicts(schema, keyed, claims, existing.id):
+                ctx.fail(
+                    outcome,
+                    None,
+                    f"{labels(meta, rule)} {values_text(rule, keyed)} already belongs "
+                    f"to {ctx.ci_label(other)}",
+                )
         outcome.class_name = new_info.name
         outcome.class_id = new_info.id
         outcome.name = name
         if outcome.status == ERROR:
             return
-        if custom_changed:
-            custom: dict[str, Any] = {}
-            for key, attr in new_attrs.items():
-                if attr.column is None:
-                    value = changes[key][1] if key in changes else existing.values.get(key)
-                    if value is not None:
-                        custom[key] = to_storage(attr, value)
-            outcome.custom = custom
-        if changes:
-            outcome.changes = changes
+        outcome.custom = diff.custom
+        if diff:
+            outcome.changes = diff.changes
             outcome.status = UPDATED
         else:
             outcome.status = UNCHANGED
@@ -931,12 +894,6 @@ def _cell_text(raw: Any) -> str:
     if isinstance(raw, float) and raw.is_integer():
         return str(int(raw))
     return " ".join(str(raw).split())
-
-
-def _name_problem(name: str) -> str:
-    if "\x00" in name:
-        return "contains a NUL character"
-    return f"is {len(name)} characters; the limit is {MAX_NAME_LENGTH}"
 
 
 def _int(raw: Any) -> int | None:

@@ -30,34 +30,23 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cmdb_desktop.catalogue import HARDWARE_CLASS
+from cmdb_desktop.identity import fold_key
 from cmdb_desktop.metamodel import ClassInfo, Identification, Metamodel
 from cmdb_desktop.models import ci_table
 from cmdb_desktop.progress import Progress
+from cmdb_desktop.schema import ClassSchema
 
 NAME = "name"
 
 
-def key_of(value: Any) -> Hashable | None:
-    """The form a key value is compared in (None for blank)."""
-    if value is None:
-        return None
-    if type(value) is str:
-        folded = value.strip().casefold()
-        if "  " in folded or "\t" in folded or "\n" in folded:
-            folded = " ".join(folded.split())
-        return folded or None
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return value if isinstance(value, Hashable) else str(value)
+#: The form a key value is compared in (the core's one folding rule).
+key_of = fold_key
 
 
 @dataclass(frozen=True)
@@ -346,25 +335,23 @@ class Matcher:
         cands = self.candidates(rule, values, self.identification(info).class_ids)
         return Match(cands[0] if len(cands) == 1 else None, rule, cands)
 
-    def hard_conflicts(
-        self, info: ClassInfo, values: Mapping[str, Any], ci_id: int | None
+    def identity_conflicts(
+        self,
+        schema: ClassSchema,
+        values: Mapping[str, Any],
+        claims: Sequence[Sequence[str]],
+        ci_id: int | None,
     ) -> list[tuple[tuple[str, ...], int]]:
-        """Other CIs already holding this row's *hard* keys (every rule but the last).
-
-        The last rule (usually the name) may repeat — real inventories reuse
-        names — but a serial number or asset tag belongs to one CI.
-        """
-        ident = self._base.get(info.id)
-        if ident is None:
-            ident = self._base[info.id] = self.meta.identification(info)
+        """Other CIs already holding identity keys this row claims
+        (:meth:`~cmdb_desktop.schema.ClassSchema.identity_claims`): the rule the
+        item service checks against the database, here against the index."""
         out = []
         by_field = self.index.by_field
-        for rule in ident.rules[:-1]:
+        space = schema.identification.class_ids
+        for rule in claims:
             if not all(by_field.get(f) for f in rule):
                 continue  # no CI has any value for it yet: nothing to clash with
-            if not all(key_of(values.get(f)) is not None for f in rule):
-                continue
-            for other in self.candidates(rule, values, ident.class_ids):
+            for other in self.candidates(rule, values, space):
                 if other != ci_id:
                     out.append((tuple(rule), other))
                     break

@@ -73,10 +73,13 @@ def test_ranked_keys_replace_the_rules(cmdb: Cmdb, matcher: Matcher) -> None:
 
 
 def test_hard_keys_belong_to_one_ci(cmdb: Cmdb, matcher: Matcher) -> None:
-    server = cmdb.meta.get_class("Server")
-    clash = matcher.hard_conflicts(server, {"name": "new", "asset_tag": "a1"}, None)
+    server = cmdb.meta.schema(cmdb.meta.get_class("Server"))
+    new = {"name": "new", "asset_tag": "a1"}
+    clash = matcher.identity_conflicts(server, new, server.identity_claims("new", new), None)
     assert clash == [(("asset_tag",), _id(cmdb, "web01", "Server"))]
-    assert matcher.hard_conflicts(server, {"asset_tag": "A1"}, _id(cmdb, "web01", "Server")) == []
+    mine = {"name": "web01", "asset_tag": "A1"}
+    claims = server.identity_claims("web01", mine)
+    assert matcher.identity_conflicts(server, mine, claims, _id(cmdb, "web01", "Server")) == []
 
 
 def test_index_of_a_subset_of_classes(cmdb: Cmdb, matcher: Matcher) -> None:
