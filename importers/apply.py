@@ -1,28 +1,30 @@
-"""Applying an import plan: one transaction, one batch, and the rejected rows.
+"""Applying an import: one flow, one transaction, one batch, and the rejected rows.
 
-:func:`apply_import` writes what an :class:`~importers.plan.ImportPlan`
-classified, inside ONE write transaction, as one batch
-(:class:`~cmdb_desktop.batches.BatchWriter`): bulk inserts of the created
-CIs (one history record each, pointing at batch, sheet and row), one UPDATE
-per changed CI with one history record per changed field, bulk inserts of the
-new relationships. Rules:
+The flow is the same for the command line, the GUI and the tests: **plan**
+(:func:`importers.plan.plan_import`, the dry run, writes nothing), then
+**apply** (:func:`apply_import`). :func:`import_file` is read + map + plan
+or apply in one call.
+
+:func:`apply_import` takes either a plan (the GUI's preview) or an
+:class:`ImportRequest` (file and mapping, not planned yet). Inside ONE write
+transaction it writes one batch (:class:`~cmdb_desktop.batches.BatchWriter`):
+
+* a plan whose CMDB has not changed since it was made is written as planned;
+* otherwise (a request, or a stale plan: another user or process wrote
+  meanwhile) the rows are planned inside the write transaction — so nothing
+  can go stale — and, as a strategy of its own, the new CIs are moved in on
+  a helper thread while the relationships are still being checked (SQLite
+  runs those statements without the GIL).
+
+Rules either way:
 
 * **All or nothing** by default: a plan with any error writes nothing (the
   result says ``written=False`` and carries every error).
 * ``skip_errors=True`` commits the rows that passed and writes the rejected
   rows back as a workbook with an ``Error`` column (:func:`write_rejects`;
   ``result.rejects`` says where).
-* The plan is re-checked inside the write transaction: if the CMDB changed
-  since the dry run (another user, another process), the rows are classified
-  again against the current data before anything is written, so a stale
-  preview can never overwrite newer edits silently.
 * Cancelling through the Progress (or any failure) rolls the whole
   transaction back: the batch is there completely or not at all.
-
-:func:`import_file` is the one-call version the command line uses: it reads
-the Relationships sheet while the CIs are checked, plans inside the write
-transaction (so nothing can go stale) and moves the new CIs in while the
-relationships are checked, then commits only if the whole plan allows it.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from cmdb_desktop.batches import BatchWriter, CiChange, NewCi, NewRelationship
 from cmdb_desktop.changes import ChangeSummary
 from cmdb_desktop.models import CmdbState
 from cmdb_desktop.progress import Progress
+from cmdb_desktop.vocabulary import BatchKind
 from importers.cells import safe_cell, save_workbook
 from importers.mapping import ImportMapping
 from importers.plan import (
@@ -101,6 +104,19 @@ class ImportResult:
         }
 
 
+@dataclass
+class ImportRequest:
+    """A file read and mapped, to be planned inside the write (no dry run first).
+
+    ``ahead`` is what was read from the CMDB while the file loaded
+    (:func:`importers.plan_cis.read_ahead`), used only if nothing was written since.
+    """
+
+    source: ImportSource
+    mapping: ImportMapping
+    ahead: ReadAhead | None = None
+
+
 def import_file(
     cmdb: Cmdb,
     path: str | Path,
@@ -116,12 +132,7 @@ def import_file(
     rejects_path: str | Path | None = None,
     progress: Progress | None = None,
 ) -> ImportResult:
-    """Read, map (profile + suggestions), plan and — unless ``dry_run`` — apply.
-
-    The same outcome as :func:`load_source`, :func:`suggest_mapping`,
-    :func:`plan_import` and :func:`apply_import` in turn, with the reading,
-    checking and writing overlapped where they can be.
-    """
+    """Read, map (profile + suggestions), then plan (``dry_run``) or apply."""
     progress = progress or Progress()
     meta = cmdb.meta
     ahead: list[ReadAhead | None] = [None]
@@ -151,58 +162,62 @@ def import_file(
     if dry_run:
         plan = plan_import(cmdb, source, full, progress=progress, ahead=ahead[0])
         return ImportResult(plan, dry_run=True)
-    return _plan_and_write(cmdb, source, full, skip_errors, rejects_path, progress, ahead[0])
+    request = ImportRequest(source, full, ahead[0])
+    return apply_import(
+        cmdb, request, skip_errors=skip_errors, rejects_path=rejects_path, progress=progress
+    )
 
 
 def apply_import(
     cmdb: Cmdb,
-    plan: ImportPlan,
+    what: ImportPlan | ImportRequest,
     *,
     skip_errors: bool = False,
     rejects_path: str | Path | None = None,
     progress: Progress | None = None,
 ) -> ImportResult:
-    """Write ``plan`` as one batch in one transaction (see the module docstring)."""
+    """Write a plan, or plan and write a request, as one batch in one transaction
+    (see the module docstring)."""
     progress = progress or Progress()
-    if plan.errors and not (skip_errors and _row_errors_only(plan)):
-        return ImportResult(plan, dry_run=False)
-    summary: ChangeSummary | None = None
-    batch_id: int | None = None
-    with gc_paused(), cmdb.write() as s:
-        generation = s.scalar(select(CmdbState.data_generation).where(CmdbState.id == 1))
-        if int(generation or 0) != plan.generation:
-            plan = plan_import(cmdb, plan.source, plan.mapping, progress=progress, session=s)
-            if plan.errors and not (skip_errors and _row_errors_only(plan)):
-                return ImportResult(plan, dry_run=False)
-        if _has_work(plan):
-            summary = _write(cmdb, s, plan, progress)
-            batch_id = summary.batch_id
+    if isinstance(what, ImportPlan) and not _writable(what, skip_errors):
+        return ImportResult(what, dry_run=False)
+    try:
+        with gc_paused(), cmdb.write() as s:
+            write = _ImportWrite(cmdb, s, skip_errors, progress)
+            generation = s.scalar(select(CmdbState.data_generation).where(CmdbState.id == 1))
+            if isinstance(what, ImportPlan) and int(generation or 0) == what.generation:
+                plan = what
+                summary = write.planned(plan)
+            else:
+                request = (
+                    what
+                    if isinstance(what, ImportRequest)
+                    else ImportRequest(what.source, what.mapping)
+                )
+                plan, summary = write.streamed(request)
+    except _Refused as refused:
+        return ImportResult(refused.plan, dry_run=False)
     if summary is not None:
         cmdb.notify(summary)
-    result = ImportResult(plan, dry_run=False, batch_id=batch_id, written=True, summary=summary)
+    result = ImportResult(
+        plan,
+        dry_run=False,
+        batch_id=summary.batch_id if summary else None,
+        written=True,
+        summary=summary,
+    )
     _rejects(result, skip_errors, rejects_path)
     return result
+
+
+def _writable(plan: ImportPlan, skip_errors: bool) -> bool:
+    """Whether a plan may be written: no errors, or (skipping them) errors of rows only."""
+    return not plan.errors or (skip_errors and _row_errors_only(plan))
 
 
 def _row_errors_only(plan: ImportPlan) -> bool:
     """True when every error belongs to rows (none to the file or the mapping as a whole)."""
     return all(e.sheet is not None for e in plan.errors)
-
-
-def _has_work(plan: ImportPlan) -> bool:
-    return any(r.status in (CREATED, UPDATED) for r in plan.rows)
-
-
-def _writer(cmdb: Cmdb, s: Any, plan: ImportPlan | PlanContext, progress: Progress) -> BatchWriter:
-    return BatchWriter(
-        cmdb,
-        s,
-        kind="import",
-        file=str(plan.source.path),
-        sheets=[sm.sheet for sm in plan.mapping.sheets if sm.kind != "skip"],
-        mapping=plan.mapping.to_json(),
-        progress=progress,
-    )
 
 
 def _ci_work(rows: list[RowOutcome]) -> tuple[list[tuple[int, NewCi]], list[CiChange]]:
@@ -297,17 +312,6 @@ class _RelationshipStream:
             future.cancel()
 
 
-def _write(cmdb: Cmdb, s: Any, plan: ImportPlan, progress: Progress) -> ChangeSummary:
-    writer = _writer(cmdb, s, plan, progress)
-    creates, updates = _ci_work(plan.rows)
-    n_rels = sum(1 for o in plan.rows if o.kind != KIND_CIS and o.status == CREATED)
-    total = len(creates) + len(updates) + n_rels
-    progress.start("Writing", total)
-    id_of_row = _write_cis(writer, creates, updates, total)
-    _write_relationships(writer, plan, id_of_row, len(creates) + len(updates), total)
-    return writer.finish(plan.counts())
-
-
 def _done(value: dict[int, int]) -> Future[dict[int, int]]:
     future: Future[dict[int, int]] = Future()
     future.set_result(value)
@@ -333,96 +337,107 @@ class _Refused(Exception):
         self.plan = plan
 
 
-def _plan_and_write(
-    cmdb: Cmdb,
-    source: ImportSource,
-    mapping: ImportMapping,
-    skip_errors: bool,
-    rejects_path: str | Path | None,
-    progress: Progress,
-    ahead: ReadAhead | None = None,
-) -> ImportResult:
-    """Plan inside the write transaction and write the CIs on a helper thread while
-    the relationships are checked (SQLite works without the GIL): the same
-    result as :func:`plan_import` + :func:`apply_import`, sooner. Nothing is
-    committed unless the whole plan allows it."""
-    state: dict[str, Any] = {}
-    summary: ChangeSummary | None = None
-    try:
-        with gc_paused(), cmdb.write() as s, ThreadPoolExecutor(1, "import-write") as pool:
+class _ImportWrite:
+    """The writing of one import inside its write transaction (see :func:`apply_import`)."""
 
-            def after_cis(ctx: PlanContext) -> None:
-                if ctx.errors and not (skip_errors and all(e.sheet for e in ctx.errors)):
-                    return  # refused anyway: nothing to write
-                creates, updates = _ci_work(ctx.rows)
-                if not creates and not updates:
-                    return
-                writer = _writer(cmdb, s, ctx, progress)
-                writer.progress = _Silent(progress)
-                state["writer"] = writer
-                state["cis"] = len(creates) + len(updates)
-                if not writer.sqlite:
-                    state["ids"] = _done(_write_cis(writer, creates, updates, state["cis"]))
-                    return
-                # The Python part here; the two INSERT … SELECT statements (no GIL)
-                # on the helper thread while the relationships are checked.
-                writer.update_cis(updates)
-                staged = writer.stage_cis([c for _, c in creates])
-                refs = [ref for ref, _ in creates]
+    def __init__(self, cmdb: Cmdb, session: Any, skip_errors: bool, progress: Progress) -> None:
+        self.cmdb = cmdb
+        self.session = session
+        self.skip_errors = skip_errors
+        self.progress = progress
+        self.writer: BatchWriter | None = None
+        #: CIs written before the relationships were checked, and their ids by plan row.
+        self.cis_written = 0
+        self.ids: Future[dict[int, int]] | None = None
+        self.stream: _RelationshipStream | None = None
 
-                def insert() -> dict[int, int]:
-                    ids = writer.insert_staged_cis(staged)
-                    return dict(zip(refs, ids, strict=True))
-
-                state["ids"] = pool.submit(insert)
-                # The staged CIs' ids are known already: relationships to them can
-                # be written, after them, while the rest of the sheet is checked.
-                first = staged.first
-                stream = _RelationshipStream(
-                    writer, pool, {r: first + n for n, r in enumerate(refs)}
-                )
-                ctx.relationship_sink = stream.take
-                state["stream"] = stream
-
-            plan = plan_import(
-                cmdb,
-                source,
-                mapping,
-                progress=progress,
-                session=s,
-                after_cis=after_cis,
-                ahead=ahead,
+    def _writer(self, plan: ImportPlan | PlanContext) -> BatchWriter:
+        if self.writer is None:
+            self.writer = BatchWriter(
+                self.cmdb,
+                self.session,
+                kind=BatchKind.IMPORT,
+                file=str(plan.source.path),
+                sheets=[sm.sheet for sm in plan.mapping.sheets if sm.kind != "skip"],
+                mapping=plan.mapping.to_json(),
+                progress=self.progress,
             )
-            stream: _RelationshipStream | None = state.get("stream")
-            if plan.errors and not (skip_errors and _row_errors_only(plan)):
-                if stream is not None:
-                    stream.cancel()
+        return self.writer
+
+    def planned(self, plan: ImportPlan) -> ChangeSummary | None:
+        """Write a complete plan as it is."""
+        if not any(r.status in (CREATED, UPDATED) for r in plan.rows):
+            return None
+        writer = self._writer(plan)
+        creates, updates = _ci_work(plan.rows)
+        n_rels = sum(1 for o in plan.rows if o.kind != KIND_CIS and o.status == CREATED)
+        total = len(creates) + len(updates) + n_rels
+        self.progress.start("Writing", total)
+        id_of_row = _write_cis(writer, creates, updates, total)
+        _write_relationships(writer, plan, id_of_row, len(creates) + len(updates), total)
+        return writer.finish(plan.counts())
+
+    def streamed(self, request: ImportRequest) -> tuple[ImportPlan, ChangeSummary | None]:
+        """Plan inside this transaction, writing the CIs as soon as they are planned
+        (on a helper thread on SQLite) while the relationships are checked.
+        Raises _Refused (nothing committed) unless the whole plan may be written."""
+        with ThreadPoolExecutor(1, "import-write") as pool:
+            plan = plan_import(
+                self.cmdb,
+                request.source,
+                request.mapping,
+                progress=self.progress,
+                session=self.session,
+                after_cis=lambda ctx: self._cis_planned(ctx, pool),
+                ahead=request.ahead,
+            )
+            if not _writable(plan, self.skip_errors):
+                if self.stream is not None:
+                    self.stream.cancel()
                 raise _Refused(plan)
-            id_of_row: dict[int, int] = state["ids"].result() if "ids" in state else {}
-            written = stream.finish() if stream is not None else 0
-            n_rels = sum(1 for o in plan.rows if o.kind != KIND_CIS and o.status == CREATED)
-            if "writer" in state or n_rels:
-                writer = state.get("writer") or _writer(cmdb, s, plan, progress)
-                writer.progress = progress
-                done = state.get("cis", 0) + written
-                progress.start("Writing", state.get("cis", 0) + n_rels)
-                _write_relationships(
-                    writer, plan, id_of_row, done, done + n_rels - written, written=written
-                )
-                summary = writer.finish(plan.counts())
-    except _Refused as refused:
-        return ImportResult(refused.plan, dry_run=False)
-    if summary is not None:
-        cmdb.notify(summary)
-    result = ImportResult(
-        plan,
-        dry_run=False,
-        batch_id=summary.batch_id if summary else None,
-        written=True,
-        summary=summary,
-    )
-    _rejects(result, skip_errors, rejects_path)
-    return result
+            id_of_row = self.ids.result() if self.ids is not None else {}
+            written = self.stream.finish() if self.stream is not None else 0
+        n_rels = sum(1 for o in plan.rows if o.kind != KIND_CIS and o.status == CREATED)
+        if self.writer is None and not n_rels:
+            return plan, None
+        writer = self._writer(plan)
+        writer.progress = self.progress
+        done = self.cis_written + written
+        self.progress.start("Writing", self.cis_written + n_rels)
+        _write_relationships(
+            writer, plan, id_of_row, done, done + n_rels - written, written=written
+        )
+        return plan, writer.finish(plan.counts())
+
+    def _cis_planned(self, ctx: PlanContext, pool: ThreadPoolExecutor) -> None:
+        """Every CI row has its final status: start writing them."""
+        if ctx.errors and not (self.skip_errors and all(e.sheet for e in ctx.errors)):
+            return  # refused anyway: nothing to write
+        creates, updates = _ci_work(ctx.rows)
+        if not creates and not updates:
+            return
+        writer = self._writer(ctx)
+        writer.progress = _Silent(self.progress)
+        self.cis_written = len(creates) + len(updates)
+        if not writer.sqlite:
+            self.ids = _done(_write_cis(writer, creates, updates, self.cis_written))
+            return
+        # The Python part here; the two INSERT … SELECT statements (no GIL) on the
+        # helper thread while the relationships are checked.
+        writer.update_cis(updates)
+        staged = writer.stage_cis([c for _, c in creates])
+        refs = [ref for ref, _ in creates]
+
+        def insert() -> dict[int, int]:
+            ids = writer.insert_staged_cis(staged)
+            return dict(zip(refs, ids, strict=True))
+
+        self.ids = pool.submit(insert)
+        # The staged CIs' ids are known already: relationships to them can be
+        # written, after them, while the rest of the sheet is checked.
+        first = staged.first
+        self.stream = _RelationshipStream(writer, pool, {r: first + n for n, r in enumerate(refs)})
+        ctx.relationship_sink = self.stream.take
 
 
 def _rejects(result: ImportResult, skip_errors: bool, rejects_path: str | Path | None) -> None:
