@@ -34,11 +34,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, Select, bindparam, case, func, select, text
 from sqlalchemy.orm import Session
 
-from cmdb_desktop.dialect import json_text
 from cmdb_desktop.items import CI, CI_TABLE, chunks
 from cmdb_desktop.metamodel import AttributeInfo, ClassInfo, Metamodel
 from cmdb_desktop.progress import Progress
-from cmdb_desktop.values import from_storage
+from cmdb_desktop.schema import field_expression, field_value
 
 if TYPE_CHECKING:
     from cmdb_desktop.cmdb import Cmdb
@@ -212,9 +211,7 @@ def _column_expr(meta: Metamodel, key: str, dialect: str) -> Any:
     attr = column_map(meta).get(key)
     if attr is None or attr.attribute is None:
         raise KeyError(f"unknown column {key!r}")
-    if attr.attribute.column is not None:
-        return CI_TABLE.c[attr.attribute.column]
-    return json_text(CI.attributes, key, dialect)
+    return field_expression(attr.attribute, dialect)
 
 
 def conditions(cmdb: Cmdb, session: Session, flt: BrowseFilter) -> list[ColumnElement[bool]]:
@@ -438,9 +435,7 @@ def _cell(
         return info.name if info is not None else None
     if kind == "none" or what.key not in own:
         return None
-    if kind == "column":
-        return row[at] if at is not None else None
-    return from_storage(what, doc.get(what.key))
+    return field_value(what, row[at] if at is not None else None, doc)
 
 
 def position_of(ids: Sequence[int], ci_id: int) -> int | None:

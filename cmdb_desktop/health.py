@@ -22,8 +22,7 @@ from sqlalchemy import String, and_, case, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from cmdb_desktop.catalogue import INACTIVE_STATUSES
-from cmdb_desktop.dialect import json_text
-from cmdb_desktop.items import CI, CI_TABLE, CiRef
+from cmdb_desktop.items import CI, CiRef
 from cmdb_desktop.metamodel import ClassInfo
 from cmdb_desktop.models import Relationship
 
@@ -148,14 +147,10 @@ def _finding(cmdb: Cmdb, title: str, cond: Any, sample: int) -> Finding:
 
 
 def _field_expr(cmdb: Cmdb, info: ClassInfo, key: str) -> Any:
-    attr = cmdb.meta.attribute_map(info).get(key)
-    if key == "name":
-        return CI.name
-    if attr is None:
+    schema = cmdb.meta.schema(info)
+    if key != "name" and key not in schema.by_key:
         return None
-    if attr.column is not None:
-        return CI_TABLE.c[attr.column]
-    return json_text(CI.attributes, key, cmdb.engine.dialect.name)
+    return schema.expression(key, cmdb.engine.dialect.name)
 
 
 def _blank(expr: Any) -> Any:

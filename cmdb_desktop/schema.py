@@ -452,17 +452,12 @@ class ClassSchema:
         """Every attribute's value from a whole ``ci`` row in table order
         (a Core row of ``select(ci_table)`` or the driver's own tuple)."""
         doc = document(row[_ATTRIBUTES])
-        values: dict[str, Any] = {}
-        for attr in self.attributes:
-            if attr.column is not None:
-                value = row[CI_POSITION[attr.column]]
-                if type(value) is str and attr.type == AttrType.DATE:
-                    value = date.fromisoformat(value[:10])
-                values[attr.key] = value
-            else:
-                stored = doc.get(attr.key)
-                values[attr.key] = None if stored is None else type_of(attr).from_storage(stored)
-        return values
+        return {
+            attr.key: field_value(
+                attr, row[CI_POSITION[attr.column]] if attr.column is not None else None, doc
+            )
+            for attr in self.attributes
+        }
 
     def expression(self, key: str, dialect: str) -> Any:
         """The SQL expression of a field on ``ci`` (its column, or its JSON text)."""
@@ -472,6 +467,18 @@ class ClassSchema:
         if attr is None:
             raise KeyError(f"unknown field {key!r}")
         return field_expression(attr, dialect)
+
+
+def field_value(attr: AttributeInfo, column_value: Any, doc: Mapping[str, Any]) -> Any:
+    """An attribute's typed value from what a ``ci`` row holds: its column's value
+    (``column_value``; dates may come as text from the driver's own cursor), or
+    its entry in the custom-attributes document ``doc``."""
+    if attr.column is not None:
+        if type(column_value) is str and attr.type == AttrType.DATE:
+            return date.fromisoformat(column_value[:10])
+        return column_value
+    stored = doc.get(attr.key)
+    return None if stored is None else type_of(attr).from_storage(stored)
 
 
 def field_expression(attr: AttributeInfo, dialect: str) -> Any:

@@ -34,7 +34,6 @@ from cmdb_desktop.errors import BadFileError
 from cmdb_desktop.metamodel import AttributeInfo, ClassInfo, Metamodel
 from cmdb_desktop.models import ConfigurationItem, Relationship, ci_table, relationship_table
 from cmdb_desktop.progress import Progress
-from cmdb_desktop.values import from_storage
 from importers.cells import cell_value, needs_guard, safe_cell, save_workbook, set_safe
 from importers.untrusted import MAX_RANGE_CELLS
 from importers.workbook import (
@@ -206,9 +205,8 @@ def _ci_rows(
 ) -> Iterator[list[Any]]:
     """One list per CI: name, class, then each attribute (None where the class lacks it)."""
     meta = cmdb.meta
-    own = {info.id: set(meta.attribute_map(info)) for info in meta.classes}
-    names = {info.id: info.name for info in meta.classes}
-    plan: list[tuple[str, str | None, AttributeInfo]] = [(a.key, a.column, a) for a in attrs]
+    schemas = {info.id: meta.schema(info) for info in meta.classes}
+    keys = [a.key for a in attrs]
     ci = ci_table.c
     stmt = select(ci_table).order_by(ci.class_id, ci.name, ci.id)
     if class_ids is not None:
@@ -220,18 +218,11 @@ def _ci_rows(
             if references:
                 ref_text.update(_reference_texts(cmdb, part, references, ref_text))
             for row in part:
-                has = own[row.class_id]
-                custom = row.attributes or {}
-                values: list[Any] = [row.name, names[row.class_id]]
-                for key, column, attr in plan:
-                    if key not in has:
-                        values.append(None)
-                        continue
-                    value = (
-                        getattr(row, column)
-                        if column is not None
-                        else from_storage(attr, custom.get(key))
-                    )
+                schema = schemas[row.class_id]
+                decoded = schema.decode(row)
+                values: list[Any] = [row.name, schema.info.name]
+                for key in keys:
+                    value = decoded.get(key)
                     if key in references and value is not None:
                         value = ref_text.get(value, f"#{value}")
                     values.append(value)
