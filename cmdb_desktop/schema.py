@@ -360,12 +360,17 @@ class ClassSchema:
                     custom_changed |= old_attr.is_custom
         if name != existing_name:
             changes[NAME] = (existing_name, name)
-        for key, value in values.items():
-            attr = self.by_key[key]
-            old = existing.get(key)
-            if old != value:
-                changes[key] = (old, value)
-                custom_changed |= attr.is_custom
+        for key in values:
+            if key not in self.by_key:
+                raise KeyError(f"class {self.info.name} has no attribute {key!r}")
+        # In the class's attribute order, whatever order the fields came in: every
+        # path records the same history for the same change.
+        for attr in self.attributes:
+            if attr.key in values:
+                value, old = values[attr.key], existing.get(attr.key)
+                if old != value:
+                    changes[attr.key] = (old, value)
+                    custom_changed |= attr.is_custom
         custom = None
         if custom_changed:
             state = {k: existing.get(k) for k in self.by_key}

@@ -63,7 +63,8 @@ class ConfigurationItem(Base):
     software_version: Mapped[str | None] = mapped_column(String(100))
     vendor: Mapped[str | None] = mapped_column(String(255))
     # Custom attributes, keyed by AttributeDef.key
-    attributes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # None is SQL NULL (not the JSON text 'null'), whichever writer stores it.
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
