@@ -60,38 +60,13 @@ class JobState:
 
 
 def warm_up(state: JobState) -> None:
-    """One-time costs of the ORM (mapper configuration) and of the first SQLite
-    engine, connection and typed SQL text query of the process (about 2.5 ms of
-    the first opening), paid at start-up instead of while the user waits for
-    the first CMDB to open. Uses a private in-memory database; a failure here
-    only means the first opening pays them."""
-    from sqlalchemy import bindparam, text
-    from sqlalchemy.orm import configure_mappers
+    """The database layer's one-time costs (:func:`cmdb_desktop.db.warm_up`), paid at
+    start-up instead of while the user waits for the first CMDB to open. A
+    failure here only means the first opening pays them."""
+    from cmdb_desktop import db
 
-    from cmdb_desktop.db import make_engine, make_sessionmaker
-    from cmdb_desktop.items import CI_TABLE
-
-    configure_mappers()
     try:
-        engine = make_engine("sqlite://")
-        try:
-            with make_sessionmaker(engine)() as session:
-                conn = session.connection(execution_options={"sqlite_begin": "DEFERRED"})
-                conn.exec_driver_sql("CREATE TEMP TABLE warm_up (id INTEGER, updated_at TEXT)")
-                # the shapes of browse.page_ids and browse.rows
-                conn.execute(
-                    text("SELECT id FROM warm_up ORDER BY id LIMIT :limit OFFSET :offset"),
-                    {"limit": 1, "offset": 0},
-                ).all()
-                typed = (
-                    text("SELECT id, updated_at FROM warm_up WHERE id IN :ids")
-                    .bindparams(bindparam("ids", expanding=True))
-                    .columns(CI_TABLE.c.id, CI_TABLE.c.updated_at)
-                )
-                conn.execute(typed, {"ids": [1, 2]}).all()
-                session.rollback()
-        finally:
-            engine.dispose()
+        db.warm_up()
     except Exception:
         log.debug("warming up the database layer failed", exc_info=True)
 
