@@ -102,3 +102,15 @@ def test_ui_never_imports_the_cli() -> None:
         if cli or "cmdb_desktop.cli" in path.read_text(encoding="utf-8"):
             problems.append(f"{path.relative_to(REPO)} imports the CLI")
     assert problems == []
+
+
+def test_gui_tests_share_helpers_not_test_modules() -> None:
+    """A GUI test imports waits and fixtures from plain modules (or gets them as
+    fixtures), never from another test module or a conftest."""
+    problems = []
+    for path in sorted((REPO / "tests" / "ui").glob("*.py")):
+        for module in _imported_modules(path):
+            last = module.split(".")[-1]
+            if module.startswith("tests.") and (last.startswith("test_") or last == "conftest"):
+                problems.append(f"{path.relative_to(REPO)} imports {module}")
+    assert problems == []

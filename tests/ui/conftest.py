@@ -15,12 +15,11 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from cmdb_desktop.db import copy_sqlite
+from tests.ui.waits import settle
 
 #: The offscreen platform reports every top-level size hint it cannot pass on;
 #: it is noise, not a problem of ours. Every other Qt warning still fails a test.
 OFFSCREEN_NOISE = r"This plugin does not support "
-
-WAIT_MS = 20_000
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -75,11 +74,6 @@ def make_window(
     for window in windows:
         window.close()
         window.deleteLater()
-
-
-def settle(qtbot: Any, window: Any, timeout: int = WAIT_MS) -> None:
-    """Wait until the worker has nothing left and the table has its whole result."""
-    qtbot.waitUntil(window.is_settled, timeout=timeout)
 
 
 @pytest.fixture

@@ -10,8 +10,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from cmdb_desktop.cmdb import Cmdb
 from importers.audit import AuditScope, audit_file
-from tests.ui.conftest import settle
-from tests.ui.test_import_wizard import go_next
+from tests.ui.waits import go_next, settle
 
 
 def _scan(path: Path, cmdb_path: Path) -> Path:

@@ -8,7 +8,7 @@ from typing import Any
 from PySide6.QtGui import QImage
 
 from cmdb_desktop.cmdb import Cmdb
-from tests.ui.conftest import settle
+from tests.ui.waits import settle
 
 
 def small_cmdb(path: Path) -> dict[str, int]:

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from cmdb_desktop.cmdb import Cmdb
-from tests.ui.conftest import settle
+from tests.ui.waits import settle
 from ui.models.ci_refs import CI_ID_ROLE
 from ui.models.impact import NAME, STATE
 

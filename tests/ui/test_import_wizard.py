@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from cmdb_desktop.cmdb import Cmdb
 from importers.plan import CREATED, ERROR, UPDATED
-from tests.ui.conftest import settle
+from tests.ui.waits import go_next, settle
 from ui.models.preview import CHANGED_BG, ERROR_BG
 
 SNIPE_STATUSES = {
@@ -31,12 +31,6 @@ def count(path: Path) -> int:
 def generation(path: Path) -> dict[str, int]:
     with Cmdb.open(path) as c:
         return c.generations()
-
-
-def go_next(qtbot: Any, wizard: Any, page: Any) -> None:
-    """Press Next and wait for ``page`` (the current page's job runs first)."""
-    wizard.next()
-    qtbot.waitUntil(lambda: wizard.currentPage() is page, timeout=30_000)
 
 
 def open_on(qtbot: Any, window: Any, path: Path) -> Any:

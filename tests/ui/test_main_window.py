@@ -9,7 +9,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QMessageBox
 
 from cmdb_desktop.cmdb import Cmdb
-from tests.ui.conftest import settle
+from tests.ui.waits import settle
 
 
 def test_opens_a_cmdb_and_shows_the_first_page(make_window: Any, demo_path: Path) -> None:

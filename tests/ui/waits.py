@@ -1,0 +1,23 @@
+"""Waiting for the GUI in tests: on its own state, never on sleeps.
+
+A plain module (neither a test module nor a conftest), so any GUI test can
+import these without importing another test module.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: How long a GUI test waits for the worker by default (ms).
+WAIT_MS = 20_000
+
+
+def settle(qtbot: Any, window: Any, timeout: int = WAIT_MS) -> None:
+    """Wait until the worker has nothing left and the table has its whole result."""
+    qtbot.waitUntil(window.is_settled, timeout=timeout)
+
+
+def go_next(qtbot: Any, wizard: Any, page: Any) -> None:
+    """Press Next and wait for ``page`` (the current page's job runs first)."""
+    wizard.next()
+    qtbot.waitUntil(lambda: wizard.currentPage() is page, timeout=30_000)
