@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QEvent,
     QItemSelection,
     QItemSelectionModel,
     QObject,
-    QSettings,
     Qt,
     QTimer,
     Signal,
@@ -44,14 +43,17 @@ from PySide6.QtWidgets import (
 from cmdb_desktop import browse
 from cmdb_desktop.browse import BrowseFilter, BrowseSort, Column
 from cmdb_desktop.catalogue import CRITICALITIES, ENVIRONMENTS, STATUSES
+from cmdb_desktop.changes import ChangeSummary
 from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.errors import CancelledError
 from cmdb_desktop.metamodel import ClassInfo, Metamodel
 from ui import jobs
 from ui.models.ci_table import BLOCK, CI_ID_ROLE, CiTableModel
-from ui.tasks import TaskRunner
 from ui.theme import icon
 from ui.views.stable_label import StableLabel
+
+if TYPE_CHECKING:
+    from ui.context import AppContext
 
 #: Rows in the first page of a new result.
 FIRST_PAGE = 200
@@ -161,7 +163,11 @@ class MultiChoiceButton(QToolButton):
 class BrowserView(QWidget):
     """Signals: ``currentCiChanged(ci_id | None)``, ``activated(ci_id)`` (Enter or
     double-click), ``resultChanged()`` (count or loading state moved),
-    ``filterChanged(BrowseFilter)``, ``saveFilterRequested()``."""
+    ``filterChanged(BrowseFilter)``, ``saveFilterRequested()``.
+
+    The owner shows a CMDB with :meth:`set_cmdb` (with the first page when it was
+    read already); changes reach the table through the context's change bridge,
+    and it decides itself what to read again."""
 
     currentCiChanged = Signal(object)
     #: The first page of a new database's first query is on screen (or failed).
@@ -172,13 +178,12 @@ class BrowserView(QWidget):
     selectionChanged = Signal(int)
     message = Signal(str)
 
-    def __init__(
-        self, runner: TaskRunner, settings: QSettings, parent: QWidget | None = None
-    ) -> None:
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("browser")
-        self.runner = runner
-        self.settings = settings
+        self.context = context
+        self.runner = context.runner
+        self.settings = context.settings
         self.cmdb: Cmdb | None = None
         self.filter = BrowseFilter()
         self.sort = BrowseSort()
@@ -259,6 +264,8 @@ class BrowserView(QWidget):
         self._refresh_timer.setInterval(250)
         self._refresh_timer.timeout.connect(self.refresh)
         self._set_columns_for_class()
+        context.bridge.changed.connect(self._changed)
+        context.bridge.external.connect(self._changed_elsewhere)
 
     # -- filter bar ----------------------------------------------------------
     def _build_filter_bar(self) -> QWidget:
@@ -417,10 +424,12 @@ class BrowserView(QWidget):
             )
         )
 
-    def set_ids(self, ids: Sequence[int], label: str) -> None:
-        """Show an explicit list of CIs (a problem list); other filters are cleared."""
-        self.set_filter(BrowseFilter(ids=tuple(ids)))
-        self._set_scope(label)
+    def show_filter(self, flt: BrowseFilter, label: str) -> None:
+        """Show what ``flt`` selects; ``label`` names an explicit list of CIs (a problem
+        list, a batch) in the scope chip (other filters describe themselves)."""
+        self.set_filter(flt)
+        if flt.ids is not None:
+            self._set_scope(label)
 
     def _set_scope(self, text: str) -> None:
         if text != self.scope_label.text():
@@ -569,6 +578,42 @@ class BrowserView(QWidget):
 
     def schedule_refresh(self) -> None:
         self._refresh_timer.start()
+
+    # -- changes -------------------------------------------------------------
+    def _changed(self, summary: ChangeSummary) -> None:
+        """Our own write: repaint the rows it changed; query again only when the
+        result itself may have moved (CIs came or went, or a change touched what
+        the table filters or sorts by)."""
+        if self.cmdb is None:
+            return
+        if summary.catalogue_changed:
+            self.model.invalidate()
+            self._set_columns_for_class()
+        self.model.invalidate(summary.updated)
+        changed_keys = {k for after in summary.after.values() for k in after}
+        if (
+            summary.created
+            or summary.deleted
+            or summary.catalogue_changed
+            or (
+                summary.updated
+                and (
+                    not self.filter.is_empty
+                    or self.sort.key in changed_keys
+                    or "class" in changed_keys
+                )
+            )
+        ):
+            self.schedule_refresh()
+
+    def _changed_elsewhere(self, catalogue_reloaded: bool) -> None:
+        """Another program wrote: anything shown may be out of date."""
+        if self.cmdb is None:
+            return
+        if catalogue_reloaded:
+            self._set_columns_for_class()
+        self.model.invalidate()
+        self.schedule_refresh()
 
     def _submit_ids(self, gen: int, *, refresh: bool) -> None:
         assert self.cmdb is not None
@@ -848,10 +893,14 @@ class BrowserView(QWidget):
             return
         if path is None:
             path, _ = QFileDialog.getSaveFileName(
-                self, "Export to a workbook", "cmdb-export.xlsx", "Excel workbook (*.xlsx)"
+                self,
+                "Export to a workbook",
+                str(self.context.last_folder / "cmdb-export.xlsx"),
+                "Excel workbook (*.xlsx)",
             )
             if not path:
                 return
+            self.context.remember_folder(path)
             if not path.lower().endswith(".xlsx"):
                 path += ".xlsx"
         keys = self.visible_keys()
