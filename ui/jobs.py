@@ -152,6 +152,39 @@ def generations(state: JobState, cmdb: Cmdb) -> tuple[dict[str, int], bool]:
 
 
 @dataclass(frozen=True)
+class TableRows:
+    """Rows of the table (typed values of the columns ``keys``, by CI id; a CI
+    deleted meanwhile is absent) and the names of the CIs their reference
+    columns point at, read together so the GUI thread never reads either."""
+
+    rows: dict[int, tuple[Any, ...]]
+    ref_names: dict[int, str] = field(default_factory=dict)
+
+
+def table_rows(state: JobState, cmdb: Cmdb, ids: Sequence[int], keys: Sequence[str]) -> TableRows:
+    """The rows the table asked for (a few screenfuls of primary-key lookups)."""
+    rows = browse.rows(cmdb, ids, keys)
+    return TableRows(rows, _reference_names(cmdb, rows.values(), keys))
+
+
+def _reference_names(
+    cmdb: Cmdb, rows: Iterable[tuple[Any, ...]], keys: Sequence[str]
+) -> dict[int, str]:
+    columns = browse.column_map(cmdb.meta)
+    refs = [
+        n
+        for n, key in enumerate(keys)
+        if (col := columns.get(key)) is not None
+        and col.attribute is not None
+        and col.attribute.type == "reference"
+    ]
+    if not refs:
+        return {}
+    ids = {row[n] for row in rows for n in refs if isinstance(row[n], int)}
+    return {ci_id: ref.name for ci_id, ref in cmdb.items.refs(ids).items()}
+
+
+@dataclass(frozen=True)
 class FirstPage:
     """The first ids of a result and the rows of the first few, fetched together
     so the table can paint without going back to the database."""
@@ -159,6 +192,7 @@ class FirstPage:
     ids: list[int]
     keys: tuple[str, ...]
     rows: dict[int, tuple[Any, ...]]
+    ref_names: dict[int, str] = field(default_factory=dict)
 
 
 def first_page(
@@ -171,8 +205,10 @@ def first_page(
     prefetch: int = 0,
 ) -> FirstPage:
     ids = browse.page_ids(cmdb, flt, sort, 0, limit)
-    rows = browse.rows(cmdb, ids[:prefetch], keys) if keys and prefetch else {}
-    return FirstPage(ids, tuple(keys), rows)
+    if not (keys and prefetch):
+        return FirstPage(ids, tuple(keys), {})
+    got = table_rows(state, cmdb, ids[:prefetch], keys)
+    return FirstPage(ids, tuple(keys), got.rows, got.ref_names)
 
 
 @dataclass(frozen=True)

@@ -217,6 +217,7 @@ class MainWindow(QMainWindow):
         return (
             self.runner.is_idle()
             and not self.browser.loading
+            and not self.browser.model.fetching
             and not self._search_timer.isActive()
             and not self._counts_timer.isActive()
         )

@@ -6,6 +6,7 @@ import these without importing another test module.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 #: How long a GUI test waits for the worker by default (ms).
@@ -21,3 +22,22 @@ def go_next(qtbot: Any, wizard: Any, page: Any) -> None:
     """Press Next and wait for ``page`` (the current page's job runs first)."""
     wizard.next()
     qtbot.waitUntil(lambda: wizard.currentPage() is page, timeout=30_000)
+
+
+def table_texts(qtbot: Any, model: Any, rows: Iterable[int], col: int = 0) -> list[Any]:
+    """Cells of the CI table once their rows came from the worker (asking for them
+    as a view would, by reading them)."""
+    wanted = list(rows)
+
+    def loaded() -> bool:
+        for row in wanted:
+            model.index(row, col).data()
+        return all(model.is_loaded(row) for row in wanted)
+
+    qtbot.waitUntil(loaded, timeout=WAIT_MS)
+    return [model.index(row, col).data() for row in wanted]
+
+
+def table_text(qtbot: Any, model: Any, row: int, col: int = 0) -> Any:
+    """One cell of the CI table (see :func:`table_texts`)."""
+    return table_texts(qtbot, model, [row], col)[0]

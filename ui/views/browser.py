@@ -199,8 +199,11 @@ class BrowserView(QWidget):
         layout.setSpacing(0)
         layout.addWidget(self._build_filter_bar())
 
-        self.model = CiTableModel(self)
+        self.model = CiTableModel(context.runner, self)
         self.model.sortRequested.connect(self._sort_requested)
+        self.model.fetchFailed.connect(
+            lambda text: self.message.emit(f"Some rows could not be read: {text}")
+        )
         self.model.countChanged.connect(self.resultChanged)
         self.table = QTableView(self)
         self.table.setObjectName("ciTable")
@@ -587,9 +590,9 @@ class BrowserView(QWidget):
         if self.cmdb is None:
             return
         if summary.catalogue_changed:
-            self.model.invalidate()
             self._set_columns_for_class()
-        self.model.invalidate(summary.updated)
+        # created and deleted too: an id can come back (undo restores it)
+        self.model.invalidate(summary.touched_ci_ids)
         changed_keys = {k for after in summary.after.values() for k in after}
         if (
             summary.created
@@ -641,7 +644,7 @@ class BrowserView(QWidget):
         if gen != self._generation:
             return
         self.model.set_first_page(page.ids)
-        self.model.prefill(page.rows, page.keys)
+        self.model.prefill(page.rows, page.keys, page.ref_names)
         self._restore_current()
         # Stream the rest (and let the side panels fill) only after this page is
         # painted: the worker's Python work would otherwise compete with the
