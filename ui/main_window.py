@@ -31,10 +31,14 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QInputDialog,
+    QLabel,
+    QLineEdit,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QStackedWidget,
     QTabWidget,
+    QToolBar,
     QWidget,
 )
 
@@ -51,7 +55,9 @@ from ui.theme import Theme, app_icon, icon
 from ui.views.browser import BrowserView
 from ui.views.ci_panel import CiPanel
 from ui.views.class_manager import ClassManager
+from ui.views.job_status import JobStatus
 from ui.views.navigator import NavigatorView
+from ui.views.stable_label import StableLabel
 from ui.views.welcome import WelcomePage
 from ui.window_menus import SEARCH_DEBOUNCE_MS  # noqa: F401 - part of this module's API
 
@@ -110,6 +116,38 @@ class MainWindow(QMainWindow):
     #: ``(title, message)`` of every error shown to the user (or, when not
     #: ``interactive``, instead of showing it: screenshots must never block).
     errorReported = Signal(str, str)
+
+    # Built onto the window by ui.window_menus (later parts add to them).
+    new_db_action: QAction
+    open_action: QAction
+    demo_action: QAction
+    save_copy_action: QAction
+    close_action: QAction
+    quit_action: QAction
+    find_action: QAction
+    new_ci_action: QAction
+    edit_ci_action: QAction
+    delete_action: QAction
+    set_field_action: QAction
+    add_relationship_action: QAction
+    back_action: QAction
+    forward_action: QAction
+    refresh_action: QAction
+    class_manager_action: QAction
+    save_filter_action: QAction
+    shortcuts_action: QAction
+    about_action: QAction
+    theme_actions: dict[str, QAction]
+    menus: dict[str, QMenu]
+    recent_menu: QMenu
+    toolbar: QToolBar
+    search_box: QLineEdit
+    match_label: StableLabel
+    _search_timer: QTimer
+    db_label: QLabel
+    count_label: StableLabel
+    selection_label: StableLabel
+    job_status: JobStatus
 
     def __init__(self, settings: QSettings | None = None, theme: Theme | None = None) -> None:
         super().__init__()

@@ -58,7 +58,7 @@ def test_graph_of_a_small_cmdb_shows_the_expected_nodes_and_edges(
     window.workbench.graph_action.trigger()
     assert window.workspaces.currentWidget() is window.workbench.graph
     view = wait_drawn(qtbot, window)
-    view.depth.setValue(6)
+    view.depth_box.setValue(6)
     qtbot.waitUntil(lambda: view.result.request.depth == 6)
     wait_drawn(qtbot, window)
     canvas = view.canvas

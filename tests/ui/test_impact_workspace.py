@@ -91,7 +91,7 @@ def test_changing_the_set_recomputes_and_filters_narrow_the_list(
     ws.state_filter.setCurrentIndex(0)
     ws.class_filter.setCurrentIndex(0)
     ws.distance_filter.setValue(0)
-    ws.depth.setValue(1)
+    ws.depth_box.setValue(1)
     wait_assessed(qtbot, window)
     assert ws.model.rowCount() == len([d for d in both.columns.distances if d <= 1])
     # removing everything empties the results

@@ -82,7 +82,7 @@ def test_snipe_it_file_through_every_page_then_rollback(
     assert preview.model.rowCount() == 0
     assert preview.isComplete()
     go_next(qtbot, wizard, wizard.result_page)
-    result = wizard.result
+    result = wizard.import_result
     assert result.written and result.batch_id is not None
     assert count(demo_path) == before + 200
     assert f"Batch #{result.batch_id}" in wizard.result_page.text.text()
@@ -151,7 +151,7 @@ def test_preview_highlights_changes_and_errors_and_imports_what_passed(
     preview.skip_errors.setChecked(True)
     assert preview.isComplete()
     go_next(qtbot, wizard, wizard.result_page)
-    result = wizard.result
+    result = wizard.import_result
     assert result.batch_id is not None and result.rejects is not None and result.rejects.exists()
     with Cmdb.open(demo_path) as c:
         ci = c.items.get(c.items.resolve("Server/ams1-srv-000001"))

@@ -119,7 +119,7 @@ class ScopePage(JobPage):
             cmdb.meta.get_class(name)  # an unknown class is refused here, with its name
 
         def done(result: AuditResult) -> None:
-            self.host.result = result
+            self.host.audit_result = result
             self.advance()
 
         self.panel.run(
@@ -188,7 +188,7 @@ class FindingsPage(JobPage):
         return True
 
     def initializePage(self) -> None:
-        result = self.host.result
+        result = self.host.audit_result
         assert result is not None
         self.show_result(result)
 
@@ -240,7 +240,7 @@ class FindingsPage(JobPage):
         self.note.setText("")
 
     def ask_report(self) -> None:
-        result = self.host.result
+        result = self.host.audit_result
         if result is None:
             return
         default = Path(result.file).with_name(f"{Path(result.file).stem}-audit.xlsx")
@@ -251,7 +251,7 @@ class FindingsPage(JobPage):
             self.write_report(path)
 
     def write_report(self, path: str) -> None:
-        result = self.host.result
+        result = self.host.audit_result
         assert result is not None
         self.panel.run(
             "Writing the audit report",
@@ -263,7 +263,7 @@ class FindingsPage(JobPage):
         )
 
     def stamp(self) -> None:
-        result = self.host.result
+        result = self.host.audit_result
         cmdb = self.context.cmdb
         assert result is not None and cmdb is not None
 
@@ -310,7 +310,7 @@ class AuditWizard(SpreadsheetWizard):
             "Tick the sheets that list what you found (relationship sheets are not audited).",
         )
         self.setObjectName("auditWizard")
-        self.result: AuditResult | None = None
+        self.audit_result: AuditResult | None = None
         self.stamped: int | None = None
         self.scope_page = ScopePage(self)
         self.findings_page = FindingsPage(self)

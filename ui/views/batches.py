@@ -127,7 +127,7 @@ class BatchesView(QWidget):
     def styled_parts(self) -> list[QWidget]:
         return [self.strip]
 
-    def set_colours(self, colours: object) -> None:
+    def set_colours(self, colours: dict[str, str]) -> None:
         """The table takes its colours from the palette."""
 
     def _colour(self, row: int, col: int) -> str | None:

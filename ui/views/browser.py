@@ -17,6 +17,7 @@ from PySide6.QtCore import (
     QEvent,
     QItemSelection,
     QItemSelectionModel,
+    QItemSelectionRange,
     QObject,
     Qt,
     QTimer,
@@ -374,7 +375,8 @@ class BrowserView(QWidget):
         self.filter = BrowseFilter()
         self.sort = BrowseSort()
         self._owner_completion_loaded = False
-        self.owner_edit.setCompleter(None)
+        # Qt takes nullptr to remove the completer; PySide6's stubs do not say Optional
+        self.owner_edit.setCompleter(None)  # type: ignore[arg-type]
         self._sync_filter_widgets()
         self.model.set_cmdb(cmdb)
         self._set_columns_for_class()
@@ -809,12 +811,13 @@ class BrowserView(QWidget):
 
     def selected_ids(self, limit: int | None = None) -> list[int]:
         """Ids of the selected rows, in table order (ranges, never one index per row)."""
-        ranges = [(r.top(), r.bottom()) for r in self.table.selectionModel().selection()]
-        merged = sorted(set(ranges))
-        ids = self.model.ids_of_rows(merged)
-        seen: set[int] = set()
-        out = [i for i in ids if not (i in seen or seen.add(i))]
+        ranges = sorted({(r.top(), r.bottom()) for r in self._selected_ranges()})
+        out = list(dict.fromkeys(self.model.ids_of_rows(ranges)))
         return out[:limit] if limit is not None else out
+
+    def _selected_ranges(self) -> list[QItemSelectionRange]:
+        selection = self.table.selectionModel().selection()
+        return [selection.at(n) for n in range(selection.count())]
 
     def select_ci(self, ci_id: int) -> bool:
         """Make ``ci_id`` the current row if it is in the result; False if it is not."""
@@ -846,7 +849,7 @@ class BrowserView(QWidget):
         self.currentCiChanged.emit(ci_id)
 
     def _selection_changed(self, *_: object) -> None:
-        n = sum(r.bottom() - r.top() + 1 for r in self.table.selectionModel().selection())
+        n = sum(r.bottom() - r.top() + 1 for r in self._selected_ranges())
         self.selectionChanged.emit(n)
 
     def _activated(self, index: Any) -> None:

@@ -82,17 +82,18 @@ class GraphView(QWidget):
         self.centre_box.setMinimumWidth(160)
         self.centre_box.setMaximumWidth(360)
         self.centre_box.picked.connect(lambda ref: self.show_ci(ref.id))
-        self.depth = QSpinBox(self)
-        self.depth.setRange(0, MAX_DEPTH)
-        self.depth.setValue(2)
-        self.depth.setPrefix("Depth ")
-        self.depth.setToolTip("How many impact steps away from the centre to draw")
+        self.depth_box = QSpinBox(self)
+        self.depth_box.setRange(0, MAX_DEPTH)
+        self.depth_box.setValue(2)
+        self.depth_box.setPrefix("Depth ")
+        self.depth_box.setToolTip("How many impact steps away from the centre to draw")
         self.direction = QComboBox(self)
         for key, text in DIRECTIONS:
             self.direction.addItem(text, key)
-        self.depth.valueChanged.connect(lambda _v: self._refetch())
+        self.depth_box.valueChanged.connect(lambda _v: self._refetch())
         self.direction.currentIndexChanged.connect(lambda _i: self._refetch())
 
+        self.canvas = GraphCanvas(self)
         self.fit_action = self._action("Fit", "fit", "Ctrl+0", "Show the whole graph (Ctrl+0)")
         self.fit_action.triggered.connect(lambda: self.canvas.fit())
         self.zoom_in_action = self._action("Zoom in", "zoom_in", "Ctrl++", "Zoom in (Ctrl++)")
@@ -117,7 +118,7 @@ class GraphView(QWidget):
         self.strip = ToolStrip(self)
         bar = self.strip.layout_
         bar.addWidget(self.centre_box)
-        bar.addWidget(self.depth)
+        bar.addWidget(self.depth_box)
         bar.addWidget(self.direction)
         bar.addSpacing(10)
         for action in (self.fit_action, self.zoom_in_action, self.zoom_out_action):
@@ -138,7 +139,6 @@ class GraphView(QWidget):
         self.note.setProperty("role", "banner")
         self.note.setWordWrap(True)
         self.note.hide()
-        self.canvas = GraphCanvas(self)
         self.canvas.nodeClicked.connect(self._clicked)
         self.canvas.nodeDoubleClicked.connect(self._double_clicked)
         self.canvas.nodeMenu.connect(self._menu)
@@ -190,7 +190,7 @@ class GraphView(QWidget):
         self.note.hide()
         self._update_actions()
 
-    def set_colours(self, colours: Any) -> None:
+    def set_colours(self, colours: dict[str, str]) -> None:
         self.canvas.set_colours(colours)
 
     def _update_actions(self) -> None:
@@ -203,7 +203,9 @@ class GraphView(QWidget):
             self.export_action,
         ):
             action.setEnabled(drawn)
-        self.clear_path_action.setEnabled(drawn and self.request.path_to is not None)  # type: ignore[union-attr]
+        self.clear_path_action.setEnabled(
+            self.request is not None and self.request.path_to is not None
+        )
 
     @property
     def picture(self) -> Picture | None:
@@ -215,9 +217,9 @@ class GraphView(QWidget):
     ) -> None:
         """Draw the neighbourhood of ``ci_id`` (keeping the depth and direction unless given)."""
         if depth is not None:
-            self.depth.blockSignals(True)
-            self.depth.setValue(depth)
-            self.depth.blockSignals(False)
+            self.depth_box.blockSignals(True)
+            self.depth_box.setValue(depth)
+            self.depth_box.blockSignals(False)
         if direction is not None:
             self.direction.blockSignals(True)
             self.direction.setCurrentIndex(max(0, self.direction.findData(direction)))
@@ -225,7 +227,7 @@ class GraphView(QWidget):
         self._submit(
             GraphRequest(
                 ci_id,
-                self.depth.value(),
+                self.depth_box.value(),
                 str(self.direction.currentData()),
                 states=self.states,
             ),
@@ -259,7 +261,7 @@ class GraphView(QWidget):
             self._submit(
                 replace(
                     self.request,
-                    depth=self.depth.value(),
+                    depth=self.depth_box.value(),
                     direction=str(self.direction.currentData()),
                     expanded_cis=(),
                     expanded_groups=frozenset(),

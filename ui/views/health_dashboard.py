@@ -13,7 +13,7 @@ CIs of the chosen finding.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QShowEvent
@@ -185,8 +185,14 @@ class HealthDashboard(QWidget):
             self.completeness_title,
         ]
 
-    def set_colours(self, colours: Any) -> None:
-        for widget in (self.gauge, self.class_chart, self.status_chart, *self.cards.values()):
+    def set_colours(self, colours: dict[str, str]) -> None:
+        painted: list[ScoreGauge | BarChart | FindingCard] = [
+            self.gauge,
+            self.class_chart,
+            self.status_chart,
+            *self.cards.values(),
+        ]
+        for widget in painted:
             widget.colours = colours
             widget.update()
 

@@ -113,12 +113,12 @@ class ImpactWorkspace(QWidget):
             self, "Add selected rows", "add", "Add the CIs selected in the Browse table"
         )
         self.add_selection_action.triggered.connect(self.add_selection)
-        self.depth = QSpinBox(self)
-        self.depth.setRange(ANY_DEPTH, 50)
-        self.depth.setSpecialValueText("Any depth")
-        self.depth.setPrefix("Depth ≤ ")
-        self.depth.setToolTip("Report only CIs within this many impact steps of the change set")
-        self.depth.valueChanged.connect(lambda _v: self.schedule())
+        self.depth_box = QSpinBox(self)
+        self.depth_box.setRange(ANY_DEPTH, 50)
+        self.depth_box.setSpecialValueText("Any depth")
+        self.depth_box.setPrefix("Depth ≤ ")
+        self.depth_box.setToolTip("Report only CIs within this many impact steps of the change set")
+        self.depth_box.valueChanged.connect(lambda _v: self.schedule())
         self.scenarios = QComboBox(self)
         self.scenarios.setPlaceholderText("Saved scenarios")
         self.open_action = make_action(self, "Open", "open", "Open the chosen scenario")
@@ -139,7 +139,7 @@ class ImpactWorkspace(QWidget):
         self.pdf_action.triggered.connect(self.ask_export_pdf)
         bar.addWidget(self.add_box, 1)
         bar.addWidget(tool_button(self, self.add_selection_action, text=True))
-        bar.addWidget(self.depth)
+        bar.addWidget(self.depth_box)
         bar.addStretch(1)
 
         # -- left: the change set and the counts ---------------------------------
@@ -306,8 +306,8 @@ class ImpactWorkspace(QWidget):
             self.tabs.tabBar(),
         ]
 
-    def set_colours(self, colours: object) -> None:
-        self.canvas.set_colours(colours)  # type: ignore[arg-type]
+    def set_colours(self, colours: dict[str, str]) -> None:
+        self.canvas.set_colours(colours)
 
     # -- state -------------------------------------------------------------------
     def set_cmdb(self, cmdb: Cmdb | None) -> None:
@@ -377,9 +377,9 @@ class ImpactWorkspace(QWidget):
         assert self.cmdb is not None or not refs
         self.change_model.set_refs(list(dict.fromkeys(refs)), self.cmdb.meta if self.cmdb else None)
         if depth is not None or refs:
-            self.depth.blockSignals(True)
-            self.depth.setValue(depth or ANY_DEPTH)
-            self.depth.blockSignals(False)
+            self.depth_box.blockSignals(True)
+            self.depth_box.setValue(depth or ANY_DEPTH)
+            self.depth_box.blockSignals(False)
         self.schedule()
 
     def add_selection(self) -> None:
@@ -437,7 +437,7 @@ class ImpactWorkspace(QWidget):
             self._show_empty()
             self.assessed.emit(None)
             return
-        depth = self.depth.value() or None
+        depth = self.depth_box.value() or None
         self.counts.setText("<i>Assessing…</i>")
 
         def done(table: ImpactTable) -> None:
@@ -633,7 +633,7 @@ class ImpactWorkspace(QWidget):
             self.cmdb,
             name,
             self.change_set,
-            self.depth.value() or None,
+            self.depth_box.value() or None,
             on_done=done,
         )
 

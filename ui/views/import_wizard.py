@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
@@ -83,7 +84,7 @@ class MappingPage(JobPage):
             self,
             "Save mapping profile",
             "Name of the profile:",
-            text=self.host.loaded.profile or "",
+            text=(self.host.loaded.profile if self.host.loaded else None) or "",
         )
         if ok and name.strip():
             self.save_profile(name.strip())
@@ -148,6 +149,7 @@ class PreviewPage(JobPage):
         self.sheet_combo = QComboBox(self)
         self.sheet_combo.currentIndexChanged.connect(lambda _i: self._show_sheet())
         filters.addWidget(self.sheet_combo)
+        self.model = PreviewModel(self)
         self.status_group = QButtonGroup(self)
         self.status_buttons: dict[str | None, QRadioButton] = {}
         for status, text in (
@@ -160,11 +162,10 @@ class PreviewPage(JobPage):
             button = QRadioButton(text, self)
             self.status_group.addButton(button)
             self.status_buttons[status] = button
-            button.toggled.connect(lambda on, s=status: on and self.model.set_status(s))
+            button.toggled.connect(partial(self._status_toggled, status))
             filters.addWidget(button)
         filters.addStretch(1)
         self.body.addLayout(filters)
-        self.model = PreviewModel(self)
         self.table = QTableView(self)
         self.table.setObjectName("previewTable")
         self.table.setModel(self.model)
@@ -203,6 +204,10 @@ class PreviewPage(JobPage):
         self.skip_errors.setObjectName("skipErrors")
         self.skip_errors.toggled.connect(lambda _c: self.completeChanged.emit())
         self.body.addWidget(self.skip_errors)
+
+    def _status_toggled(self, status: str | None, on: bool) -> None:
+        if on:
+            self.model.set_status(status)
 
     def initializePage(self) -> None:
         plan = self.host.plan
@@ -291,7 +296,7 @@ class PreviewPage(JobPage):
                     "nothing was written. Check the preview again."
                 )
                 return
-            self.host.result = result
+            self.host.import_result = result
             self.host.imported.emit(result)
             self.advance()
 
@@ -324,7 +329,7 @@ class ResultPage(JobPage):
         return True
 
     def initializePage(self) -> None:
-        result = self.host.result
+        result = self.host.import_result
         assert result is not None
         counts = describe_counts(result.plan.counts())
         if result.batch_id is None:
@@ -367,7 +372,7 @@ class ImportWizard(SpreadsheetWizard):
         )
         self.setObjectName("importWizard")
         self.plan: ImportPlan | None = None
-        self.result: ImportResult | None = None
+        self.import_result: ImportResult | None = None
         self.mapping_page = MappingPage(self)
         self.preview_page = PreviewPage(self)
         self.result_page = ResultPage(self)

@@ -218,8 +218,8 @@ class ServicesView(QWidget):
     def styled_parts(self) -> list[QWidget]:
         return [self.strip, self.header, self.layers_title]
 
-    def set_colours(self, colours: object) -> None:
-        self.layer_map.colours = colours  # type: ignore[assignment]
+    def set_colours(self, colours: dict[str, str]) -> None:
+        self.layer_map.colours = colours
         self.layer_map.update()
 
     def set_cmdb(self, cmdb: Cmdb | None) -> None:
