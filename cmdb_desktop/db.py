@@ -112,6 +112,44 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def warm_up(engine: Engine | None = None) -> None:
+    """Pay the one-time costs of the ORM (mapper configuration) and of the first
+    engine, connection and typed SQL text query of the process (about 2.5 ms of
+    the first opening of a CMDB), so that a front end can pay them while the
+    user looks at it instead of while the first CMDB opens.
+
+    Uses ``engine`` if given (a temporary table only, rolled back), else a
+    private in-memory SQLite database that is disposed of afterwards.
+    """
+    from sqlalchemy import bindparam
+    from sqlalchemy.orm import configure_mappers
+
+    from cmdb_desktop.items import CI_TABLE
+
+    configure_mappers()
+    own = engine is None
+    target = make_engine("sqlite://") if engine is None else engine
+    try:
+        with make_sessionmaker(target)() as session:
+            conn = session.connection(execution_options={"sqlite_begin": "DEFERRED"})
+            conn.exec_driver_sql("CREATE TEMP TABLE warm_up (id INTEGER, updated_at TEXT)")
+            # the shapes of browse.page_ids and browse.rows
+            conn.execute(
+                text("SELECT id FROM warm_up ORDER BY id LIMIT :limit OFFSET :offset"),
+                {"limit": 1, "offset": 0},
+            ).all()
+            typed = (
+                text("SELECT id, updated_at FROM warm_up WHERE id IN :ids")
+                .bindparams(bindparam("ids", expanding=True))
+                .columns(CI_TABLE.c.id, CI_TABLE.c.updated_at)
+            )
+            conn.execute(typed, {"ids": [1, 2]}).all()
+            session.rollback()
+    finally:
+        if own:
+            target.dispose()
+
+
 def current_revision(engine: Engine) -> str | None:
     """The schema revision stamped in the database, or None for an empty database.
 

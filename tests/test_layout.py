@@ -1,5 +1,5 @@
 """Architecture guards: the core and the importers never load Qt; the CLI is the
-only core module that may use the importers."""
+only core module that may use the importers; the GUI never imports the CLI."""
 
 from __future__ import annotations
 
@@ -72,4 +72,45 @@ def test_dependencies_point_one_way() -> None:
     for path in (REPO / "importers").rglob("*.py"):
         if "ui" in _imports(path):
             problems.append(f"{path.relative_to(REPO)} imports ui")
+    assert problems == []
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Every module ``path`` imports, dotted in full (``from a import b`` gives
+    ``a`` and ``a.b``: b may be a module)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{a.name}" for a in node.names)
+    return names
+
+
+def test_ui_never_imports_the_cli() -> None:
+    """The GUI is a front end beside the CLI, not on top of it (the default database
+    path, for one, comes from ``cmdb_desktop.db``)."""
+    problems = []
+    for path in sorted((REPO / "ui").rglob("*.py")):
+        cli = [
+            m
+            for m in _imported_modules(path)
+            if m == "cmdb_desktop.cli" or m.startswith("cmdb_desktop.cli.")
+        ]
+        if cli or "cmdb_desktop.cli" in path.read_text(encoding="utf-8"):
+            problems.append(f"{path.relative_to(REPO)} imports the CLI")
+    assert problems == []
+
+
+def test_gui_tests_share_helpers_not_test_modules() -> None:
+    """A GUI test imports waits and fixtures from plain modules (or gets them as
+    fixtures), never from another test module or a conftest."""
+    problems = []
+    for path in sorted((REPO / "tests" / "ui").glob("*.py")):
+        for module in _imported_modules(path):
+            last = module.split(".")[-1]
+            if module.startswith("tests.") and (last.startswith("test_") or last == "conftest"):
+                problems.append(f"{path.relative_to(REPO)} imports {module}")
     assert problems == []

@@ -15,8 +15,15 @@ import logging
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # Qt is imported when needed: --help and bad arguments start fast
+    from PySide6.QtCore import QMessageLogContext, QtMsgType
+    from PySide6.QtWidgets import QApplication
+
+    MessageHandler = Callable[[QtMsgType, QMessageLogContext, str], Any]
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -70,10 +77,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _interactive(args)
 
 
-def _app():  # type: ignore[no-untyped-def]
+def _app() -> QApplication:
     from PySide6.QtWidgets import QApplication
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("CMDB Desktop")
     app.setOrganizationName("cmdb-desktop")
     app.setDesktopFileName("cmdb-desktop")
@@ -84,7 +92,7 @@ def _app():  # type: ignore[no-untyped-def]
 OFFSCREEN_NOISE = ("This plugin does not support ",)
 
 
-def _quiet_offscreen_warnings() -> object:
+def _quiet_offscreen_warnings() -> MessageHandler | None:
     """Drop the offscreen platform's harmless notices; pass everything else on.
 
     Returns the previous handler (to put back when done)."""
@@ -146,7 +154,7 @@ def _screenshot(args: argparse.Namespace) -> int:
     finally:
         from PySide6.QtCore import qInstallMessageHandler
 
-        qInstallMessageHandler(previous_handler)  # type: ignore[arg-type]
+        qInstallMessageHandler(previous_handler)
 
 
 def _render(args: argparse.Namespace, target: str, width: int, height: int) -> int:

@@ -372,7 +372,7 @@ class Editor(QObject):
             return  # the stack is only being put back after a failed replay
         force = self._force is command
         self._force = None
-        fn, args = command.job(direction, force)  # type: ignore[attr-defined]
+        fn, args = command.job(direction, force)
         verb = "Undoing" if direction == UNDO else "Redoing"
 
         def done(result: Any) -> None:

@@ -40,39 +40,40 @@ from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-Key = Hashable
+#: A node: anything hashable (the caller's keys come back in the layout).
+K = TypeVar("K", bound=Hashable)
 
 #: Default node box (width, height) in scene units.
 NODE_SIZE = (200.0, 48.0)
 
 
 @dataclass
-class EdgeRoute:
+class EdgeRoute(Generic[K]):
     """One input edge ``(source, target)`` as drawn: ``points`` lead from source to target.
 
     ``reversed`` edges were turned round to break a cycle: their source sits
     *below* their target, so the points climb.
     """
 
-    source: Key
-    target: Key
+    source: K
+    target: K
     points: list[tuple[float, float]]
     reversed: bool = False
 
 
 @dataclass
-class Layout:
+class Layout(Generic[K]):
     """Where everything goes (see the module docstring for the invariants)."""
 
-    pos: dict[Key, tuple[float, float]]
-    layer: dict[Key, int]
-    edges: list[EdgeRoute]
+    pos: dict[K, tuple[float, float]]
+    layer: dict[K, int]
+    edges: list[EdgeRoute[K]]
     crossings: int
     width: float
     height: float
-    order: list[list[Key]] = field(default_factory=list)
+    order: list[list[K]] = field(default_factory=list)
 
 
 class _Dummy:
@@ -88,23 +89,23 @@ class _Dummy:
         return f"<dummy {self.edge}.{self.step}>"
 
 
-def break_cycles(nodes: Sequence[Key], edges: Iterable[tuple[Key, Key]]) -> set[tuple[Key, Key]]:
+def break_cycles(nodes: Sequence[K], edges: Iterable[tuple[K, K]]) -> set[tuple[K, K]]:
     """The edges to reverse so that the graph has no cycle (back edges of a DFS).
 
     >>> sorted(break_cycles(["a", "b"], [("a", "b"), ("b", "a")]))
     [('b', 'a')]
     """
-    succ: dict[Key, list[Key]] = defaultdict(list)
+    succ: dict[K, list[K]] = defaultdict(list)
     for u, v in edges:
         if u != v:
             succ[u].append(v)
-    state: dict[Key, int] = {}  # 1 on the stack, 2 done
-    back: set[tuple[Key, Key]] = set()
+    state: dict[K, int] = {}  # 1 on the stack, 2 done
+    back: set[tuple[K, K]] = set()
     for root in nodes:
         if root in state:
             continue
         state[root] = 1
-        stack: list[tuple[Key, Iterable[Key]]] = [(root, iter(succ.get(root, ())))]
+        stack: list[tuple[K, Iterable[K]]] = [(root, iter(succ.get(root, ())))]
         while stack:
             node, it = stack[-1]
             for nxt in it:
@@ -122,19 +123,19 @@ def break_cycles(nodes: Sequence[Key], edges: Iterable[tuple[Key, Key]]) -> set[
 
 
 def assign_layers(
-    nodes: Sequence[Key], edges: Sequence[tuple[Key, Key]], pinned: Iterable[Key] = ()
-) -> dict[Key, int]:
+    nodes: Sequence[K], edges: Sequence[tuple[K, K]], pinned: Iterable[K] = ()
+) -> dict[K, int]:
     """Longest-path layers of an acyclic graph (edges point down), top nodes pulled down
     next to their children unless pinned (see the module docstring)."""
     pinned = set(pinned)
-    preds: dict[Key, list[Key]] = defaultdict(list)
-    succs: dict[Key, list[Key]] = defaultdict(list)
-    indeg: dict[Key, int] = dict.fromkeys(nodes, 0)
+    preds: dict[K, list[K]] = defaultdict(list)
+    succs: dict[K, list[K]] = defaultdict(list)
+    indeg: dict[K, int] = dict.fromkeys(nodes, 0)
     for u, v in edges:
         preds[v].append(u)
         succs[u].append(v)
         indeg[v] += 1
-    layer: dict[Key, int] = {}
+    layer: dict[K, int] = {}
     ready = [n for n in nodes if indeg[n] == 0]
     while ready:
         node = ready.pop()
@@ -204,17 +205,17 @@ def _isotonic(desired: list[float], gaps: list[float]) -> list[float]:
 
 
 def layered_layout(
-    nodes: Sequence[Key],
-    edges: Sequence[tuple[Key, Key]],
-    sizes: Mapping[Key, tuple[float, float]] | None = None,
+    nodes: Sequence[K],
+    edges: Sequence[tuple[K, K]],
+    sizes: Mapping[K, tuple[float, float]] | None = None,
     *,
-    pinned: Iterable[Key] = (),
-    order_key: Callable[[Key], Any] | None = None,
+    pinned: Iterable[K] = (),
+    order_key: Callable[[K], Any] | None = None,
     sweeps: int = 12,
     node_gap: float = 28.0,
     layer_gap: float = 90.0,
     check: Callable[[], None] | None = None,
-) -> Layout:
+) -> Layout[K]:
     """Lay out ``nodes`` with ``edges`` pointing down (see the module docstring).
 
     ``sizes`` gives (width, height) per node (default :data:`NODE_SIZE`);
@@ -393,7 +394,7 @@ def layered_layout(
         pts += [(x[d], centre_y[lay_of[d]]) for d in chain[1:-1]]
         pts.append((x[v], centre_y[layer[v]] - height(v) / 2))
         drawn[(u, v)] = pts
-    routes: list[EdgeRoute] = []
+    routes: list[EdgeRoute[K]] = []
     for u, v in clean:
         if (u, v) in back:
             routes.append(EdgeRoute(u, v, drawn[(v, u)][::-1], reversed=True))

@@ -60,38 +60,13 @@ class JobState:
 
 
 def warm_up(state: JobState) -> None:
-    """One-time costs of the ORM (mapper configuration) and of the first SQLite
-    engine, connection and typed SQL text query of the process (about 2.5 ms of
-    the first opening), paid at start-up instead of while the user waits for
-    the first CMDB to open. Uses a private in-memory database; a failure here
-    only means the first opening pays them."""
-    from sqlalchemy import bindparam, text
-    from sqlalchemy.orm import configure_mappers
+    """The database layer's one-time costs (:func:`cmdb_desktop.db.warm_up`), paid at
+    start-up instead of while the user waits for the first CMDB to open. A
+    failure here only means the first opening pays them."""
+    from cmdb_desktop import db
 
-    from cmdb_desktop.db import make_engine, make_sessionmaker
-    from cmdb_desktop.items import CI_TABLE
-
-    configure_mappers()
     try:
-        engine = make_engine("sqlite://")
-        try:
-            with make_sessionmaker(engine)() as session:
-                conn = session.connection(execution_options={"sqlite_begin": "DEFERRED"})
-                conn.exec_driver_sql("CREATE TEMP TABLE warm_up (id INTEGER, updated_at TEXT)")
-                # the shapes of browse.page_ids and browse.rows
-                conn.execute(
-                    text("SELECT id FROM warm_up ORDER BY id LIMIT :limit OFFSET :offset"),
-                    {"limit": 1, "offset": 0},
-                ).all()
-                typed = (
-                    text("SELECT id, updated_at FROM warm_up WHERE id IN :ids")
-                    .bindparams(bindparam("ids", expanding=True))
-                    .columns(CI_TABLE.c.id, CI_TABLE.c.updated_at)
-                )
-                conn.execute(typed, {"ids": [1, 2]}).all()
-                session.rollback()
-        finally:
-            engine.dispose()
+        db.warm_up()
     except Exception:
         log.debug("warming up the database layer failed", exc_info=True)
 
@@ -177,6 +152,39 @@ def generations(state: JobState, cmdb: Cmdb) -> tuple[dict[str, int], bool]:
 
 
 @dataclass(frozen=True)
+class TableRows:
+    """Rows of the table (typed values of the columns ``keys``, by CI id; a CI
+    deleted meanwhile is absent) and the names of the CIs their reference
+    columns point at, read together so the GUI thread never reads either."""
+
+    rows: dict[int, tuple[Any, ...]]
+    ref_names: dict[int, str] = field(default_factory=dict)
+
+
+def table_rows(state: JobState, cmdb: Cmdb, ids: Sequence[int], keys: Sequence[str]) -> TableRows:
+    """The rows the table asked for (a few screenfuls of primary-key lookups)."""
+    rows = browse.rows(cmdb, ids, keys)
+    return TableRows(rows, _reference_names(cmdb, rows.values(), keys))
+
+
+def _reference_names(
+    cmdb: Cmdb, rows: Iterable[tuple[Any, ...]], keys: Sequence[str]
+) -> dict[int, str]:
+    columns = browse.column_map(cmdb.meta)
+    refs = [
+        n
+        for n, key in enumerate(keys)
+        if (col := columns.get(key)) is not None
+        and col.attribute is not None
+        and col.attribute.type == "reference"
+    ]
+    if not refs:
+        return {}
+    ids = {row[n] for row in rows for n in refs if isinstance(row[n], int)}
+    return {ci_id: ref.name for ci_id, ref in cmdb.items.refs(ids).items()}
+
+
+@dataclass(frozen=True)
 class FirstPage:
     """The first ids of a result and the rows of the first few, fetched together
     so the table can paint without going back to the database."""
@@ -184,6 +192,7 @@ class FirstPage:
     ids: list[int]
     keys: tuple[str, ...]
     rows: dict[int, tuple[Any, ...]]
+    ref_names: dict[int, str] = field(default_factory=dict)
 
 
 def first_page(
@@ -196,8 +205,10 @@ def first_page(
     prefetch: int = 0,
 ) -> FirstPage:
     ids = browse.page_ids(cmdb, flt, sort, 0, limit)
-    rows = browse.rows(cmdb, ids[:prefetch], keys) if keys and prefetch else {}
-    return FirstPage(ids, tuple(keys), rows)
+    if not (keys and prefetch):
+        return FirstPage(ids, tuple(keys), {})
+    got = table_rows(state, cmdb, ids[:prefetch], keys)
+    return FirstPage(ids, tuple(keys), got.rows, got.ref_names)
 
 
 @dataclass(frozen=True)

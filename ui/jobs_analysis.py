@@ -362,10 +362,10 @@ def dependency_graph(
             state.check()
             view = nx.compose(view, analysis.neighbourhood(ci, 1, direction))
         if request.path_to is not None and request.path_to != request.centre:
-            refs = analysis.path(request.centre, request.path_to) or analysis.path(
+            found = analysis.path(request.centre, request.path_to) or analysis.path(
                 request.path_to, request.centre
             )
-            path = [r.id for r in refs]
+            path = [r.id for r in found]
             if path:
                 view = nx.compose(view, analysis.subgraph(path))
             else:

@@ -1,16 +1,17 @@
 """The main window: menus, toolbar, status bar, the browser, the navigator and the CI panel.
 
-It owns the shared machinery and wires the views together; it holds no SQL
-and no business rules. Extension points for later parts (impact workspace,
-graph view, import and audit wizards, health dashboard):
+It builds the :class:`~ui.context.AppContext` every view is given (the worker,
+the editor, the change bridge, the open CMDB, navigation, the last-used
+folder, feedback) and implements its navigation; it holds no SQL and no
+business rules, and does not decide for the views what they refresh: each
+follows the context's change bridge itself. The window keeps what is its own
+(the navigator's counts and problems, the status bar, back/forward).
+Extension points for later parts (impact workspace, graph view, import and
+audit wizards, health dashboard):
 
-* ``runner`` (:class:`ui.tasks.TaskRunner`): run jobs off the GUI thread;
-* ``editor`` (:class:`ui.editing.Editor`): every write, undoable;
-* ``bridge`` (:class:`ui.changes.ChangeBridge`): ``changed(summary)`` after
-  our writes, ``external(catalogue_reloaded)`` after other programs' writes;
-* ``databaseChanged(cmdb | None)``, ``databaseShown(cmdb)`` (its first table
-  page is on screen: start background loads then) and ``ciSelected(ci_id)`` signals,
-  :meth:`selected_ids`, :meth:`show_ci`;
+* ``context`` (:class:`ui.context.AppContext`), which views are built with;
+  ``runner``, ``editor`` and ``bridge`` are its worker, editor and bridge;
+* the ``ciSelected(ci_id)`` signal, :meth:`selected_ids`, :meth:`show_ci`;
 * :meth:`add_workspace` (a tab in the centre), :meth:`add_dock`, and
   ``menus`` (``"file"``, ``"edit"``, ``"ci"``, ``"view"``, ``"tools"``,
   ``"help"``) plus ``toolbar`` for their actions (built in
@@ -30,10 +31,14 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QInputDialog,
+    QLabel,
+    QLineEdit,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QStackedWidget,
     QTabWidget,
+    QToolBar,
     QWidget,
 )
 
@@ -43,15 +48,16 @@ from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.db import default_db_path
 from cmdb_desktop.errors import CmdbError
 from ui import jobs, window_menus, workbench
-from ui.changes import ChangeBridge
-from ui.editing import Editor
+from ui.context import AppContext
 from ui.navigation import NavigationHistory
-from ui.tasks import Task, TaskRunner
+from ui.tasks import Task
 from ui.theme import Theme, app_icon, icon
 from ui.views.browser import BrowserView
 from ui.views.ci_panel import CiPanel
 from ui.views.class_manager import ClassManager
+from ui.views.job_status import JobStatus
 from ui.views.navigator import NavigatorView
+from ui.views.stable_label import StableLabel
 from ui.views.welcome import WelcomePage
 from ui.window_menus import SEARCH_DEBOUNCE_MS  # noqa: F401 - part of this module's API
 
@@ -72,15 +78,76 @@ def default_settings() -> QSettings:
     return QSettings("cmdb-desktop", "CMDB Desktop")
 
 
+class _WindowNavigation:
+    """The window's side of :class:`ui.context.Navigation` (views never see the window)."""
+
+    def __init__(self, window: MainWindow) -> None:
+        self._window = window
+
+    def show_ci(self, ci_id: int) -> None:
+        self._window.show_ci(ci_id)
+
+    def show_in_table(self, flt: BrowseFilter, label: str) -> None:
+        self._window.show_in_table(flt, label)
+
+    def show_workspace(self, key: str) -> None:
+        self._window.show_workspace(key)
+
+    def show_graph(
+        self, ci_id: int, *, depth: int | None = None, direction: str | None = None
+    ) -> None:
+        self._window.workbench.show_graph(ci_id, depth=depth, direction=direction)
+
+    def show_batches(self, batch_id: int | None = None) -> None:
+        self._window.workbench.show_batches(batch_id)
+
+    def open_import(self) -> None:
+        self._window.workbench.open_import()
+
+    def current_ci(self) -> int | None:
+        return self._window.panel.ci_id
+
+    def selected_ids(self) -> list[int]:
+        return self._window.selected_ids()
+
+
 class MainWindow(QMainWindow):
-    databaseChanged = Signal(object)
-    #: ``(cmdb)``: the first table page of a newly opened CMDB is on screen; what
-    #: other views load in the background starts now, not while it is painted.
-    databaseShown = Signal(object)
     ciSelected = Signal(object)
     #: ``(title, message)`` of every error shown to the user (or, when not
     #: ``interactive``, instead of showing it: screenshots must never block).
     errorReported = Signal(str, str)
+
+    # Built onto the window by ui.window_menus (later parts add to them).
+    new_db_action: QAction
+    open_action: QAction
+    demo_action: QAction
+    save_copy_action: QAction
+    close_action: QAction
+    quit_action: QAction
+    find_action: QAction
+    new_ci_action: QAction
+    edit_ci_action: QAction
+    delete_action: QAction
+    set_field_action: QAction
+    add_relationship_action: QAction
+    back_action: QAction
+    forward_action: QAction
+    refresh_action: QAction
+    class_manager_action: QAction
+    save_filter_action: QAction
+    shortcuts_action: QAction
+    about_action: QAction
+    theme_actions: dict[str, QAction]
+    menus: dict[str, QMenu]
+    recent_menu: QMenu
+    toolbar: QToolBar
+    search_box: QLineEdit
+    match_label: StableLabel
+    _search_timer: QTimer
+    db_label: QLabel
+    count_label: StableLabel
+    selection_label: StableLabel
+    job_status: JobStatus
 
     def __init__(self, settings: QSettings | None = None, theme: Theme | None = None) -> None:
         super().__init__()
@@ -88,10 +155,10 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(app_icon())
         self.settings = settings or default_settings()
         self.theme = theme
-        self.cmdb: Cmdb | None = None
-        self.runner = TaskRunner(self)
-        self.bridge = ChangeBridge(self)
-        self.editor = Editor(self.runner, self)
+        self.context = AppContext(self.settings, self, _WindowNavigation(self), theme)
+        self.runner = self.context.runner
+        self.bridge = self.context.bridge
+        self.editor = self.context.editor
         self.navigation = NavigationHistory()
         self.class_manager: ClassManager | None = None
         self._workspaces: dict[str, QWidget] = {}
@@ -100,7 +167,7 @@ class MainWindow(QMainWindow):
         self._side_panels_for: Cmdb | None = None
         self.interactive = True
 
-        self.browser = BrowserView(self.runner, self.settings, self)
+        self.browser = BrowserView(self.context, self)
         self.workspaces = QTabWidget(self)
         self.workspaces.setObjectName("workspaces")
         self.workspaces.setDocumentMode(True)
@@ -113,7 +180,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.centre)
 
         self.navigator = NavigatorView(self)
-        self.panel = CiPanel(self.runner, self.editor, self)
+        self.panel = CiPanel(self.context, self)
         self.navigator.setMinimumWidth(160)
         self.panel.setMinimumWidth(300)
         self.add_dock(
@@ -144,6 +211,11 @@ class MainWindow(QMainWindow):
         # Pay SQLAlchemy's one-time costs while the user looks at the window
         # (dropped if a CMDB is opened before it started: no use then).
         self.runner.submit("Starting", jobs.warm_up, visible=False, key="warm-up")
+
+    @property
+    def cmdb(self) -> Cmdb | None:
+        """The open CMDB (the context's)."""
+        return self.context.cmdb
 
     # -- extension points ----------------------------------------------------
     def add_workspace(self, key: str, title: str, widget: QWidget, icon_name: str = "") -> int:
@@ -183,6 +255,7 @@ class MainWindow(QMainWindow):
         return (
             self.runner.is_idle()
             and not self.browser.loading
+            and not self.browser.model.fetching
             and not self._search_timer.isActive()
             and not self._counts_timer.isActive()
         )
@@ -220,6 +293,8 @@ class MainWindow(QMainWindow):
         self.navigator.problemsWanted.connect(self.refresh_problems)
         self.bridge.changed.connect(self._on_changed)
         self.bridge.external.connect(self._on_external_change)
+        self.context.messageShown.connect(self.show_message)
+        self.context.errorReported.connect(self.report_error)
         self.runner.failed.connect(self._job_failed)
         self.editor.busyChanged.connect(lambda _b: self._update_actions())
         if self.theme is not None:
@@ -380,14 +455,12 @@ class MainWindow(QMainWindow):
         and saved filters follow once its first page is on screen, so that they
         do not compete with it (see :meth:`_fill_side_panels`). ``opened`` is what
         the opening job read besides (the first page, the change counters)."""
-        self.cmdb = cmdb
         self._side_panels_for = None
         # first: without a first page, its query runs while the rest is set up
         self.browser.set_cmdb(cmdb, opened.page if opened is not None else None)
-        self.bridge.attach(cmdb, opened.data_generation if opened is not None else None)
-        self.editor.set_cmdb(cmdb)
+        # the bridge, the editor, then every view (databaseChanged)
+        self.context.set_cmdb(cmdb, opened.data_generation if opened is not None else None)
         self.navigation.clear()
-        self.panel.set_cmdb(cmdb)
         self.search_box.blockSignals(True)
         self.search_box.clear()
         self.search_box.blockSignals(False)
@@ -410,7 +483,6 @@ class MainWindow(QMainWindow):
             self._total_cis = None
         self._update_actions()
         self._update_counts_label()
-        self.databaseChanged.emit(cmdb)
 
     def _fill_side_panels(self) -> None:
         """Navigator, counts, saved filters, change polling, the recent files: once per
@@ -429,24 +501,26 @@ class MainWindow(QMainWindow):
         # loop (about a millisecond), which would come before the first paint.
         self._remember(cmdb)
         self._fill_recent_menu()
-        self.databaseShown.emit(cmdb)
+        self.context.database_shown()
 
     def ask_open_database(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
             self,
             "Open a CMDB",
-            str(self._last_folder()),
+            str(self.context.last_folder),
             "CMDB files (*.sqlite *.db);;All files (*)",
         )
         if path:
+            self.context.remember_folder(path)
             self.open_database(path, create=False)
 
     def ask_new_database(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
-            self, "New CMDB", str(self._last_folder() / "cmdb.sqlite"), "CMDB files (*.sqlite)"
+            self, "New CMDB", str(self.context.last_folder / "cmdb.sqlite"), "CMDB files (*.sqlite)"
         )
         if not path:
             return
+        self.context.remember_folder(path)
         if Path(path).exists():
             QMessageBox.warning(self, "New CMDB", f"{path} already exists; open it instead.")
             return
@@ -461,10 +535,11 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getSaveFileName(
             self,
             "Save the demo CMDB as",
-            str(self._last_folder() / "demo.sqlite"),
+            str(self.context.last_folder / "demo.sqlite"),
             "CMDB files (*.sqlite)",
         )
         if path:
+            self.context.remember_folder(path)
             if Path(path).exists():
                 QMessageBox.warning(self, "Demo CMDB", f"{path} already exists; choose a new file.")
                 return
@@ -476,10 +551,11 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getSaveFileName(
             self,
             "Save a copy of the CMDB",
-            str(self._last_folder() / "cmdb-copy.sqlite"),
+            str(self.context.last_folder / "cmdb-copy.sqlite"),
             "CMDB files (*.sqlite)",
         )
         if path:
+            self.context.remember_folder(path)
             self.save_copy(path)
 
     def save_copy(self, path: str) -> None:
@@ -493,11 +569,6 @@ class MainWindow(QMainWindow):
             on_done=lambda out: self.show_message(f"Copy saved to {out}."),
             cancellable=False,
         )
-
-    def _last_folder(self) -> Path:
-        if self.cmdb is not None and self.cmdb.path is not None:
-            return self.cmdb.path.parent
-        return Path.home()
 
     # -- counts, filters, problems -------------------------------------------
     def refresh_counts(self) -> None:
@@ -557,10 +628,7 @@ class MainWindow(QMainWindow):
         if self.cmdb is None:
             return
         flt = BrowseFilter.from_json(self.cmdb.meta, data)
-        self.search_box.blockSignals(True)
-        self.search_box.setText(flt.text)
-        self.search_box.blockSignals(False)
-        self.browser.set_filter(flt)
+        self.show_in_table(flt, name)
         self.show_message(f"Filter “{name}”: {flt.describe(self.cmdb.meta)}")
 
     def _problem_chosen(self, key: str, title: str) -> None:
@@ -570,10 +638,7 @@ class MainWindow(QMainWindow):
         def done(result: tuple[int, tuple[int, ...]]) -> None:
             count, ids = result
             self.navigator.set_problem_count(key, count)
-            label = f"{title} ({count:,})"
-            self.browser.set_ids(ids, label)
-            if count > len(ids):
-                self.show_message(f"{title}: showing the first {len(ids):,} of {count:,}.")
+            self.context.show_ids(ids, f"{title} ({count:,})", total=count)
 
         self.runner.submit(
             f"Finding {title.lower()}",
@@ -617,6 +682,14 @@ class MainWindow(QMainWindow):
             )
 
     # -- search --------------------------------------------------------------
+    def show_in_table(self, flt: BrowseFilter, label: str) -> None:
+        """The Browse table with what ``flt`` selects (its text in the search box)."""
+        self.search_box.blockSignals(True)
+        self.search_box.setText(flt.text)
+        self.search_box.blockSignals(False)
+        self.browser.show_filter(flt, label)
+        self.show_workspace("browse")
+
     def focus_search(self) -> None:
         self.search_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.search_box.selectAll()
@@ -780,29 +853,14 @@ class MainWindow(QMainWindow):
         self.class_manager.raise_()
 
     # -- refreshing after changes -------------------------------------------
+    # The views (table, CI panel, workspaces) follow the bridge themselves; the
+    # window refreshes what it owns: the navigator, the counts, back/forward.
     def _on_changed(self, summary: ChangeSummary) -> None:
         if self.cmdb is None:
             return
         if summary.catalogue_changed:
             self.navigator.set_meta(self.cmdb.meta)
-            self.browser.model.invalidate()
-            self.browser._set_columns_for_class()
-        self.browser.model.invalidate(summary.updated)
         changed_keys = {k for after in summary.after.values() for k in after}
-        if (
-            summary.created
-            or summary.deleted
-            or summary.catalogue_changed
-            or (
-                summary.updated
-                and (
-                    not self.browser.filter.is_empty
-                    or self.browser.sort.key in changed_keys
-                    or "class" in changed_keys
-                )
-            )
-        ):
-            self.browser.schedule_refresh()
         if (
             summary.created
             or summary.deleted
@@ -815,20 +873,15 @@ class MainWindow(QMainWindow):
             self._update_actions()
         if self._problems_automatic():
             self._problems_timer.start()
-        self.panel.on_changed(summary)
 
     def _on_external_change(self, catalogue_reloaded: bool) -> None:
         if self.cmdb is None:
             return
         if catalogue_reloaded:
             self.navigator.set_meta(self.cmdb.meta)
-            self.browser._set_columns_for_class()
-        self.browser.model.invalidate()
-        self.browser.schedule_refresh()
         self._counts_timer.start()
         if self._problems_automatic():
             self._problems_timer.start()
-        self.panel.on_changed(None)
         self.refresh_filters()
         self.show_message("The CMDB was changed by another program; refreshed.")
 

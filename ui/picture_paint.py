@@ -319,7 +319,8 @@ def save_png(picture: Picture, path: str | Path, c: Colours, scale: float = 2.0)
         max_scale=scale,
     )
     painter.end()
-    if not image.save(str(out), "PNG"):
+    # PySide6's stubs type the format as bytes, but it takes str (and refuses bytes)
+    if not image.save(str(out), "PNG"):  # type: ignore[call-overload]
         raise BadFileError(f"Cannot write {out}: check the folder exists and is writable.")
     return out
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QEventLoop, Qt, QTimer
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QWidget, QWizardPage
 
 from cmdb_desktop.errors import CmdbError
 from ui.main_window import MainWindow
@@ -156,15 +156,23 @@ def render_import(window: MainWindow, ci_id: int | None) -> QWidget:
     wizard = window.workbench.open_import(str(path))
     if wizard is None:
         raise CmdbError("No CMDB is open.")
-    wizard.sample_folder = folder  # type: ignore[attr-defined]  # removed with the wizard
+
+    def remove_sample(*_args: object) -> None:
+        folder.cleanup()
+
+    wizard.destroyed.connect(remove_sample)  # the sample goes with the wizard
     wizard.resize(window.size())  # --size applies to the wizard too
     wait_until(wizard.file_page.isComplete)
+
+    def showing(page: QWizardPage) -> Callable[[], bool]:
+        return lambda: wizard.currentPage() is page
+
     for page in (wizard.sheets_page, wizard.mapping_page):
         wizard.next()
-        wait_until(lambda p=page: wizard.currentPage() is p)
+        wait_until(showing(page))
     wizard.mapping_page.editor.set_default_class("Server")
     wizard.next()
-    wait_until(lambda: wizard.currentPage() is wizard.preview_page)
+    wait_until(showing(wizard.preview_page))
     settle(window)
     return wizard
 

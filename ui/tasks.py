@@ -27,6 +27,7 @@ import logging
 import queue
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal
@@ -87,10 +88,7 @@ class _Worker(QThread):
                 runner._delivered.emit(task, "cancelled", None)
                 continue
             runner._delivered.emit(task, "started", None)
-            state = JobState(
-                task.progress,
-                lambda value, t=task, r=runner: r._delivered.emit(t, "partial", value),
-            )
+            state = JobState(task.progress, partial(runner._delivered.emit, task, "partial"))
             try:
                 result = task.fn(state, *task.args, **task.kwargs)
             except CancelledError as exc:
@@ -167,15 +165,14 @@ class TaskRunner(QObject):
             visible,
             cancellable,
         )
-        task.progress = Progress(
-            lambda phase, done, total, t=task: self._delivered.emit(
-                t, "progress", (phase, done, total)
-            ),
-            interval=PROGRESS_INTERVAL,
-        )
+        task.progress = Progress(partial(self._progress, task), interval=PROGRESS_INTERVAL)
         self._pending.append(task)
         self._worker.queue.put(task)
         return task
+
+    def _progress(self, task: Task, phase: str, done: int, total: int) -> None:
+        # called on the worker thread: only emit (queued to the GUI)
+        self._delivered.emit(task, "progress", (phase, done, total))
 
     def cancel(self, key: str | None = None) -> None:
         """Cancel every cancellable queued or running task (with ``key``: only those)."""
@@ -235,7 +232,8 @@ class TaskRunner(QObject):
                 elif not isinstance(value, CancelledError):
                     self.failed.emit(task, value)
             elif task.on_cancelled is not None:
-                self._call(task, lambda _v: task.on_cancelled(), None)  # type: ignore[misc]
+                on_cancelled = task.on_cancelled
+                self._call(task, lambda _none: on_cancelled(), None)
         finally:
             self.finished.emit(task)
             if not self._pending:

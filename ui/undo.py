@@ -37,7 +37,7 @@ def field_list(labels: Sequence[str], limit: int = 3) -> str:
 
 
 class EditCommand(QUndoCommand):
-    """Base of the commands. Each subclass defines ``job(direction, force)``, the
+    """Base of the commands. Each subclass defines :meth:`job`, the
     job function and arguments that replay it in that direction (``force``:
     without the version check, after the user chose to overwrite), and may
     override ``applied`` (take the result) and ``conflict`` (rows for the
@@ -57,7 +57,12 @@ class EditCommand(QUndoCommand):
     def undo(self) -> None:
         self.editor.replay(self, UNDO)
 
-    # -- for subclasses (each also defines ``job(direction, force) -> Job``) --
+    # -- for subclasses --------------------------------------------------------
+    def job(self, direction: str, force: bool) -> Job:
+        """The job function and arguments that replay the command in ``direction``
+        (every subclass defines it)."""
+        raise NotImplementedError(f"{type(self).__name__} does not define job()")
+
     def applied(self, direction: str, result: Any) -> None:
         """The replay succeeded; update versions and snapshots."""
 

@@ -168,7 +168,7 @@ def build_actions(window: MainWindow) -> None:
 
 def build_menus(window: MainWindow) -> None:
     bar = window.menuBar()
-    window.menus: dict[str, Any] = {}
+    window.menus = {}
     m = window.menus["file"] = bar.addMenu("&File")
     m.addActions([window.new_db_action, window.open_action])
     window.recent_menu = m.addMenu("Open &Recent")
@@ -204,7 +204,7 @@ def build_menus(window: MainWindow) -> None:
     m.addSeparator()
     theme_menu = m.addMenu(icon("theme"), "&Theme")
     group = QActionGroup(window)
-    window.theme_actions: dict[str, QAction] = {}
+    window.theme_actions = {}
     for mode in MODES:
         action = theme_menu.addAction(
             mode.capitalize() if mode != "system" else "Follow the system"

@@ -1,4 +1,5 @@
-"""Fixtures for the GUI tests: a real main window on a real SQLite file.
+"""Fixtures for the GUI tests: a real main window on a real SQLite file, or a view
+alone with a real :class:`~ui.context.AppContext` (no window at all).
 
 Every window gets its own settings file in the test's temporary folder, so
 tests never read or write the user's layout, recent files or theme.
@@ -12,15 +13,16 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
+from cmdb_desktop.browse import BrowseFilter
+from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.db import copy_sqlite
+from tests.ui.waits import settle
 
 #: The offscreen platform reports every top-level size hint it cannot pass on;
 #: it is noise, not a problem of ours. Every other Qt warning still fails a test.
 OFFSCREEN_NOISE = r"This plugin does not support "
-
-WAIT_MS = 20_000
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -77,9 +79,71 @@ def make_window(
         window.deleteLater()
 
 
-def settle(qtbot: Any, window: Any, timeout: int = WAIT_MS) -> None:
-    """Wait until the worker has nothing left and the table has its whole result."""
-    qtbot.waitUntil(window.is_settled, timeout=timeout)
+class RecordedNavigation:
+    """A :class:`ui.context.Navigation` without a window: it records where views send
+    the user (``calls``); tests set what the user has chosen (``selection``,
+    ``current``)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any]] = []
+        self.selection: list[int] = []
+        self.current: int | None = None
+
+    def show_ci(self, ci_id: int) -> None:
+        self.calls.append(("show_ci", ci_id))
+
+    def show_in_table(self, flt: BrowseFilter, label: str) -> None:
+        self.calls.append(("show_in_table", (flt, label)))
+
+    def show_workspace(self, key: str) -> None:
+        self.calls.append(("show_workspace", key))
+
+    def show_graph(
+        self, ci_id: int, *, depth: int | None = None, direction: str | None = None
+    ) -> None:
+        self.calls.append(("show_graph", (ci_id, depth, direction)))
+
+    def show_batches(self, batch_id: int | None = None) -> None:
+        self.calls.append(("show_batches", batch_id))
+
+    def open_import(self) -> None:
+        self.calls.append(("open_import", None))
+
+    def current_ci(self) -> int | None:
+        return self.current
+
+    def selected_ids(self) -> list[int]:
+        return list(self.selection)
+
+
+@pytest.fixture
+def make_context(qtbot: Any, settings: QSettings) -> Iterator[Callable[[Path], Any]]:
+    """``make_context(db_path)``: an :class:`~ui.context.AppContext` on that CMDB, with a
+    :class:`RecordedNavigation` and a plain widget as the parent for dialogs; no
+    main window. Messages and errors are kept in ``context.messages`` and
+    ``context.errors``. The worker is stopped, then the CMDB closed, at the end."""
+    from ui.context import AppContext
+
+    made: list[tuple[Any, Cmdb]] = []
+
+    def make(db_path: Path) -> Any:
+        parent = QWidget()
+        qtbot.addWidget(parent)
+        context = AppContext(settings, parent, RecordedNavigation())
+        context.messages = []
+        context.errors = []
+        context.messageShown.connect(context.messages.append)
+        context.errorReported.connect(lambda title, exc: context.errors.append((title, exc)))
+        cmdb = Cmdb.open(db_path, user="tester")
+        made.append((context, cmdb))
+        context.set_cmdb(cmdb)
+        return context
+
+    yield make
+    for context, cmdb in made:
+        context.runner.shutdown()
+        context.set_cmdb(None)
+        cmdb.close()
 
 
 @pytest.fixture

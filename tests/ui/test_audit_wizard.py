@@ -10,8 +10,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from cmdb_desktop.cmdb import Cmdb
 from importers.audit import AuditScope, audit_file
-from tests.ui.conftest import settle
-from tests.ui.test_import_wizard import go_next
+from tests.ui.waits import go_next, settle
 
 
 def _scan(path: Path, cmdb_path: Path) -> Path:
@@ -45,7 +44,7 @@ def test_audit_wizard_shows_the_cores_findings_and_stamps_verified(
     qtmodeltester.check(wizard.scope_page.editor.model)
     go_next(qtbot, wizard, wizard.findings_page)
     page = wizard.findings_page
-    result = wizard.result
+    result = wizard.audit_result
     assert result.counts() == expected.counts()
     assert result.counts()["only_in_sheet"] == 1 and result.counts()["mismatched_fields"] == 1
     # the tabs hold both values of each mismatch, the unregistered row, the missing CIs

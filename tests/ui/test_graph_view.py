@@ -8,7 +8,7 @@ from typing import Any
 from PySide6.QtGui import QImage
 
 from cmdb_desktop.cmdb import Cmdb
-from tests.ui.conftest import settle
+from tests.ui.waits import settle
 
 
 def small_cmdb(path: Path) -> dict[str, int]:
@@ -58,7 +58,7 @@ def test_graph_of_a_small_cmdb_shows_the_expected_nodes_and_edges(
     window.workbench.graph_action.trigger()
     assert window.workspaces.currentWidget() is window.workbench.graph
     view = wait_drawn(qtbot, window)
-    view.depth.setValue(6)
+    view.depth_box.setValue(6)
     qtbot.waitUntil(lambda: view.result.request.depth == 6)
     wait_drawn(qtbot, window)
     canvas = view.canvas
@@ -148,3 +148,36 @@ def test_big_neighbourhoods_are_grouped_and_expand(
     image = QImage(str(tmp_path / "g.png"))
     assert image.width() > 500 and image.height() > 100
     assert b"<svg" in (tmp_path / "g.svg").read_bytes()[:2000]
+
+
+def test_the_view_alone_redraws_when_the_graph_moves(
+    qtbot: Any, make_context: Any, tmp_path: Path
+) -> None:
+    """Built with an AppContext and no main window: a new relationship redraws the
+    neighbourhood (same centre and depth), an edit that moves no edge does not,
+    and a group's *List them in the table* goes to the navigation."""
+    from ui.views.graph_view import GraphView
+
+    db = tmp_path / "small.sqlite"
+    ids = small_cmdb(db)
+    context = make_context(db)
+    view = GraphView(context)
+    qtbot.addWidget(view)
+    view.show_ci(ids["host"], depth=1, direction="both")
+    qtbot.waitUntil(lambda: view.result is not None and context.runner.is_idle())
+    first = view.result
+    assert ids["alone"] not in view.canvas.items_by_key
+    # an owner changes: nothing drawn moves, nothing is drawn again
+    done: list[Any] = []
+    context.editor.bulk_set([ids["host"]], "owner", "Ops", "Owner", on_done=done.append)
+    qtbot.waitUntil(lambda: bool(done) and context.runner.is_idle())
+    assert view.result is first
+    # the workstation now sits in the rack next to the host: the view redraws itself
+    with qtbot.waitSignal(view.drawn, timeout=20_000):
+        context.editor.relate(ids["alone"], "Connected to", ids["host"], ("alone", "host"))
+    assert view.result is not first and view.result.request.centre == ids["host"]
+    assert ids["alone"] in view.canvas.items_by_key
+    # a click asks the navigation to show the CI
+    view.canvas.nodeClicked.emit(ids["alone"])
+    assert context.navigation.calls[-1] == ("show_ci", ids["alone"])
+    assert context.errors == []

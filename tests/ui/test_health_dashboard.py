@@ -8,7 +8,7 @@ from typing import Any
 
 from cmdb_desktop import health
 from cmdb_desktop.cmdb import Cmdb
-from tests.ui.conftest import settle
+from tests.ui.waits import settle
 
 
 def test_dashboard_shows_the_report_and_lists_every_ci_of_a_finding(

@@ -22,7 +22,7 @@ from cmdb_desktop.cmdb import Cmdb
 from tests.importers import badfiles
 from tests.importers.badfiles import BadFile
 from tests.importers.workers import digest
-from tests.ui.conftest import settle
+from tests.ui.waits import settle
 
 REPO = Path(__file__).resolve().parents[2]
 BAD_DIR = REPO / "tests" / "data" / "bad"

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from cmdb_desktop.cmdb import Cmdb
-from tests.ui.conftest import settle
+from tests.ui.waits import settle
 from ui.models.ci_refs import CI_ID_ROLE
 from ui.models.impact import NAME, STATE
 
@@ -91,7 +91,7 @@ def test_changing_the_set_recomputes_and_filters_narrow_the_list(
     ws.state_filter.setCurrentIndex(0)
     ws.class_filter.setCurrentIndex(0)
     ws.distance_filter.setValue(0)
-    ws.depth.setValue(1)
+    ws.depth_box.setValue(1)
     wait_assessed(qtbot, window)
     assert ws.model.rowCount() == len([d for d in both.columns.distances if d <= 1])
     # removing everything empties the results
@@ -170,3 +170,40 @@ def test_sorting_keeps_the_selection(
     ws.view.horizontalHeader().setSortIndicator(column, Qt.SortOrder.DescendingOrder)
     assert ws.model.ci_id(ws.view.currentIndex().row()) == chosen
     assert ws.model.rowCount() == len(ws.table)
+
+
+def test_the_workspace_alone_follows_the_changes_itself(
+    qtbot: Any, make_context: Any, demo_path: Path
+) -> None:
+    """Built with an AppContext and no main window: it takes the chosen CIs from the
+    navigation, assesses again when a write moves the impact graph, and drops
+    deleted CIs from its change set, all from the change summaries it receives."""
+    from ui.views.impact_workspace import ImpactWorkspace
+
+    context = make_context(demo_path)
+    ws = ImpactWorkspace(context)
+    qtbot.addWidget(ws)
+    cmdb = context.cmdb
+    array = cmdb.items.resolve("Storage Device/ams1-array01")
+    context.navigation.selection = [array]
+    ws.add_selection()
+    qtbot.waitUntil(lambda: ws.table is not None and not ws.is_busy(), timeout=20_000)
+    assert [r.id for r in ws.change_set] == [array]
+    first = ws.table
+    # a new application that depends on the array: impacted once related
+    created: list[int] = []
+    context.editor.create_ci(
+        "Application", {"name": "billing-x", "status": "In Use"}, on_done=created.append
+    )
+    qtbot.waitUntil(lambda: bool(created) and context.runner.is_idle())
+    assert ws.table is first  # a new CI alone moves no impact
+    context.editor.relate(created[0], "Depends on", array, ("billing-x", "ams1-array01"))
+    qtbot.waitUntil(lambda: ws.table is not first and not ws.is_busy(), timeout=20_000)
+    assert created[0] in listed(ws.model)
+    # a double-click in the change set asks the navigation to show the CI
+    ws.change_list.doubleClicked.emit(ws.change_model.index(0, 0))
+    assert context.navigation.calls[-1] == ("show_ci", array)
+    # deleting the changed CI empties the change set, and the result with it
+    context.editor.delete_cis([array])
+    qtbot.waitUntil(lambda: not ws.change_set and ws.table is None, timeout=20_000)
+    assert context.errors == []

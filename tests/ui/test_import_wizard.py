@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from cmdb_desktop.cmdb import Cmdb
 from importers.plan import CREATED, ERROR, UPDATED
-from tests.ui.conftest import settle
+from tests.ui.waits import go_next, settle
 from ui.models.preview import CHANGED_BG, ERROR_BG
 
 SNIPE_STATUSES = {
@@ -31,12 +31,6 @@ def count(path: Path) -> int:
 def generation(path: Path) -> dict[str, int]:
     with Cmdb.open(path) as c:
         return c.generations()
-
-
-def go_next(qtbot: Any, wizard: Any, page: Any) -> None:
-    """Press Next and wait for ``page`` (the current page's job runs first)."""
-    wizard.next()
-    qtbot.waitUntil(lambda: wizard.currentPage() is page, timeout=30_000)
 
 
 def open_on(qtbot: Any, window: Any, path: Path) -> Any:
@@ -88,7 +82,7 @@ def test_snipe_it_file_through_every_page_then_rollback(
     assert preview.model.rowCount() == 0
     assert preview.isComplete()
     go_next(qtbot, wizard, wizard.result_page)
-    result = wizard.result
+    result = wizard.import_result
     assert result.written and result.batch_id is not None
     assert count(demo_path) == before + 200
     assert f"Batch #{result.batch_id}" in wizard.result_page.text.text()
@@ -157,7 +151,7 @@ def test_preview_highlights_changes_and_errors_and_imports_what_passed(
     preview.skip_errors.setChecked(True)
     assert preview.isComplete()
     go_next(qtbot, wizard, wizard.result_page)
-    result = wizard.result
+    result = wizard.import_result
     assert result.batch_id is not None and result.rejects is not None and result.rejects.exists()
     with Cmdb.open(demo_path) as c:
         ci = c.items.get(c.items.resolve("Server/ams1-srv-000001"))

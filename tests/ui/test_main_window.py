@@ -9,10 +9,12 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QMessageBox
 
 from cmdb_desktop.cmdb import Cmdb
-from tests.ui.conftest import settle
+from tests.ui.waits import settle, table_text, table_texts
 
 
-def test_opens_a_cmdb_and_shows_the_first_page(make_window: Any, demo_path: Path) -> None:
+def test_opens_a_cmdb_and_shows_the_first_page(
+    qtbot: Any, make_window: Any, demo_path: Path
+) -> None:
     window = make_window(demo_path)
     model = window.browser.model
     assert model.total == 2000
@@ -20,7 +22,7 @@ def test_opens_a_cmdb_and_shows_the_first_page(make_window: Any, demo_path: Path
     assert window.browser.count_label.text() == "2,000 CIs"
     assert window.count_label.text() == "2,000 CIs"
     assert window.windowTitle().startswith(str(demo_path))
-    names = [model.index(r, 0).data() for r in range(5)]
+    names = table_texts(qtbot, model, range(5))
     assert names == sorted(names, key=str)
     # navigator: live counts per class
     item = window.navigator.model.class_item(window.cmdb.meta.get_class("Server").id)
@@ -40,7 +42,7 @@ def test_search_box_filters_with_match_count(qtbot: Any, make_window: Any, demo_
     assert window.browser.model.total == expected > 0
     assert window.match_label.text() == f"{expected:,} matches"
     assert window.count_label.text() == f"{expected:,} of 2,000 CIs"
-    first = window.browser.model.index(0, 0).data()
+    first = table_text(qtbot, window.browser.model, 0)
     assert first.startswith("ams1-srv")
     # Escape clears the search and everything comes back
     window.search_box.setFocus()
@@ -63,7 +65,7 @@ def test_class_in_navigator_filters_the_table(
         counts = c.items.counts_by_class()
     expected = sum(counts.get(x.name, 0) for x in meta.descendants(hardware))
     assert window.browser.model.total == expected
-    classes = {window.browser.model.index(r, 1).data() for r in range(50)}
+    classes = set(table_texts(qtbot, window.browser.model, range(50), 1))
     assert classes <= {x.name for x in meta.descendants(hardware)}
     # hardware tables show the asset columns
     assert "serial_number" in window.browser.visible_keys()
@@ -178,7 +180,7 @@ def test_edit_undo_redo(qtbot: Any, make_window: Any, demo_path: Path) -> None:
     # the table row shows the new value (cache invalidated)
     row = window.browser.model.row_of(ci_id)
     owner_col = window.browser.model.column_of("owner")
-    assert window.browser.model.index(row, owner_col).data() == "Alice Example"
+    assert table_text(qtbot, window.browser.model, row, owner_col) == "Alice Example"
 
     window.editor.undo_action.trigger()
     settle(qtbot, window)
@@ -403,7 +405,7 @@ def test_class_manager_adds_an_attribute_that_appears_in_the_form(
     window.browser.set_visible_keys([*window.browser.visible_keys(), "rack_units"])
     row = window.browser.model.row_of(ci_id)
     col = window.browser.model.column_of("rack_units")
-    assert window.browser.model.index(row, col).data() == "2"
+    assert table_text(qtbot, window.browser.model, row, col) == "2"
 
 
 def test_class_manager_refuses_with_a_message(
@@ -519,7 +521,7 @@ def test_copy_rows_as_tab_separated_text(
     lines = clipboard_text().splitlines()
     assert lines[0].split("\t")[:3] == ["Name", "Class", "Status"]
     assert len(lines) == 3
-    assert lines[1].split("\t")[0] == window.browser.model.index(0, 0).data()
+    assert lines[1].split("\t")[0] == table_text(qtbot, window.browser.model, 0)
 
 
 def test_export_selection_to_xlsx(
@@ -534,7 +536,7 @@ def test_export_selection_to_xlsx(
     settle(qtbot, window)
     rows = CalamineWorkbook.from_path(str(out)).get_sheet_by_name("CIs").to_python()
     assert rows[0][:3] == ["Name", "Class", "Status"]
-    assert rows[1][0] == window.browser.model.index(0, 0).data()
+    assert rows[1][0] == table_text(qtbot, window.browser.model, 0)
     assert len(rows) == 2
 
 
@@ -560,7 +562,7 @@ def test_sort_by_clicking_a_header(qtbot: Any, make_window: Any, demo_path: Path
     header.setSortIndicator(col, Qt.SortOrder.DescendingOrder)
     settle(qtbot, window)
     assert window.browser.sort.key == "criticality" and window.browser.sort.descending
-    values = [window.browser.model.index(r, col).data() for r in range(30)]
+    values = table_texts(qtbot, window.browser.model, range(30), col)
     assert values[0] == "4"
 
 

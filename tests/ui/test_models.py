@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from PySide6.QtCore import Qt
 from cmdb_desktop import browse
 from cmdb_desktop.browse import BrowseFilter, BrowseSort
 from cmdb_desktop.cmdb import Cmdb
+from tests.ui.waits import table_text, table_texts
 from ui import jobs
 from ui.models.ci_refs import CI_ID_ROLE as REF_ID_ROLE
 from ui.models.ci_refs import CiRefListModel
@@ -18,6 +20,7 @@ from ui.models.ci_table import CI_ID_ROLE, CiTableModel, format_value
 from ui.models.history import HistoryModel
 from ui.models.navigator import KIND_ROLE, PAYLOAD_ROLE, NavigatorModel
 from ui.models.relationships import OTHER_ID_ROLE, RelationshipModel
+from ui.tasks import TaskRunner
 
 pytestmark = pytest.mark.usefixtures("qapp")  # icons and pixmaps need a QApplication
 
@@ -28,8 +31,16 @@ def demo(demo_db: Path) -> Any:
         yield c
 
 
-def test_ci_table_model(qtmodeltester: Any, demo: Cmdb) -> None:
-    model = CiTableModel()
+@pytest.fixture
+def runner() -> Iterator[TaskRunner]:
+    """The table's worker; stopped before the CMDB closes (fixtures end in reverse)."""
+    r = TaskRunner()
+    yield r
+    r.shutdown()
+
+
+def test_ci_table_model(qtbot: Any, qtmodeltester: Any, demo: Cmdb, runner: TaskRunner) -> None:
+    model = CiTableModel(runner)
     model.set_cmdb(demo)
     model.set_columns([c for c in browse.columns_for(demo.meta) if c.key != "description"])
     flt, sort = BrowseFilter(), BrowseSort("name")
@@ -47,14 +58,16 @@ def test_ci_table_model(qtmodeltester: Any, demo: Cmdb) -> None:
     assert model.complete and model.rowCount() == 2000
     assert model.index(1500, 0).data(CI_ID_ROLE) == ids[1500]
     qtmodeltester.check(model)
-    name = model.index(0, 0).data()
+    name = table_text(qtbot, model, 0)
     assert name == demo.items.get(ids[0]).name
     assert model.row_of(ids[42]) == 42
     assert model.ids_of_rows([(3, 5), (10, 10)]) == [ids[3], ids[4], ids[5], ids[10]]
 
 
-def test_ci_table_model_shrinks_and_refreshes(qtmodeltester: Any, demo: Cmdb) -> None:
-    model = CiTableModel()
+def test_ci_table_model_shrinks_and_refreshes(
+    qtmodeltester: Any, demo: Cmdb, runner: TaskRunner
+) -> None:
+    model = CiTableModel(runner)
     model.set_cmdb(demo)
     model.set_columns(browse.columns_for(demo.meta)[:4])
     model.set_first_page([1, 2, 3])
@@ -69,7 +82,9 @@ def test_ci_table_model_shrinks_and_refreshes(qtmodeltester: Any, demo: Cmdb) ->
     assert spy == [(0, model.rowCount() - 1)]
 
 
-def test_reference_columns_show_names(demo_db: Path, tmp_path: Path) -> None:
+def test_reference_columns_show_names(
+    qtbot: Any, demo_db: Path, tmp_path: Path, runner: TaskRunner
+) -> None:
     """Referenced CIs read by name, whether the row came with the first page or later."""
     import shutil
 
@@ -82,21 +97,33 @@ def test_reference_columns_show_names(demo_db: Path, tmp_path: Path) -> None:
         for ci_id in servers:
             c.items.update(ci_id, {"installed_in": site})
     with Cmdb.open(path) as c:
-        model = CiTableModel()
+        model = CiTableModel(runner)
         model.set_cmdb(c)
         info = c.meta.get_class("Server")
         cols = [k for k in browse.columns_for(c.meta, info) if k.key in ("name", "installed_in")]
         model.set_columns(cols)
         keys = [k.key for k in cols]
         ref_col = keys.index("installed_in")
-        first = servers[:1]
-        model.set_first_page(servers)
-        model.prefill(browse.rows(c, first, keys), keys)  # the first row as the worker sends it
-        assert [model.index(r, ref_col).data() for r in range(2)] == ["Amsterdam DC1"] * 2
+        # the first row as the worker sends it with the first page
+        page = jobs.first_page(
+            jobs.JobState(),
+            c,
+            BrowseFilter(class_id=server.id),
+            BrowseSort("name"),
+            2,
+            keys,
+            prefetch=1,
+        )
+        assert page.ids == servers and page.ref_names == {site: "Amsterdam DC1"}
+        model.set_first_page(page.ids)
+        model.prefill(page.rows, page.keys, page.ref_names)
+        assert model.is_loaded(0) and not model.is_loaded(1)
+        assert table_texts(qtbot, model, range(2), ref_col) == ["Amsterdam DC1"] * 2
+        runner.shutdown()  # before the CMDB closes
 
 
-def test_sort_request_goes_to_the_owner(demo: Cmdb) -> None:
-    model = CiTableModel()
+def test_sort_request_goes_to_the_owner(demo: Cmdb, runner: TaskRunner) -> None:
+    model = CiTableModel(runner)
     model.set_cmdb(demo)
     model.set_columns(browse.columns_for(demo.meta))
     asked: list[tuple[str, bool]] = []

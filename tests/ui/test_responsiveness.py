@@ -21,7 +21,7 @@ from PySide6.QtCore import QTimer
 
 from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.db import copy_sqlite
-from tests.ui.conftest import settle
+from tests.ui.waits import go_next, settle
 
 #: Longest tolerated stall of the event loop in these tests (seconds).
 MAX_GAP = 0.6
@@ -93,8 +93,6 @@ def test_a_large_impact_never_blocks_the_gui(qtbot: Any, make_window: Any, big_p
 def test_a_large_import_never_blocks_the_gui(
     qtbot: Any, make_window: Any, big_path: Path, tmp_path: Path
 ) -> None:
-    from tests.ui.test_import_wizard import go_next
-
     rows = 20_000
     path = tmp_path / "workstations.csv"
     with path.open("w", newline="", encoding="utf-8") as fh:

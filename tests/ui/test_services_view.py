@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from cmdb_desktop.cmdb import Cmdb
-from tests.ui.conftest import settle
+from tests.ui.waits import settle
 from ui import jobs_analysis
 from ui.jobs import JobState
 

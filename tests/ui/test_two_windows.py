@@ -11,7 +11,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 
 from cmdb_desktop.cmdb import Cmdb
-from tests.ui.conftest import settle
+from tests.ui.waits import settle
 
 
 def _fill(qtbot: Any, widget: Any, text: str) -> None:

@@ -5,10 +5,21 @@ Invariants:
 * ``rowCount()`` is the result's size as soon as it is counted (before that,
   the length of the first page); rows whose id has not arrived yet show a
   placeholder and are filled in when it does (``put_ids``).
-* Row values are fetched for a block of ids around the first one asked for
-  (a primary-key lookup of ``BLOCK`` ids, ~1 ms), kept in an LRU cache of
-  ``CACHE_ROWS`` rows, and dropped when the CI changes (``invalidate``).
-  Nothing else touches the database on the GUI thread.
+* The GUI thread never reads the database, not even while painting: a row
+  asked for (``data()``) that is not cached shows a placeholder ("…") and its
+  block of ids (``BLOCK`` ids around it) is requested from the worker
+  (:func:`ui.jobs.table_rows`). Requests made while one is in flight are
+  coalesced into the next (the most recently asked rows first, at most
+  ``REQUEST_ROWS``); rows arrive with the names their reference columns point
+  at, and ``dataChanged`` repaints them. Only the first page's rows come with
+  the query itself (``prefill``), so that the first paint needs no round trip.
+* A result for another CMDB or other columns (a newer ``set_cmdb`` or
+  ``set_columns``) is dropped. A CI that no longer exists shows as a greyed
+  "(deleted)" row, a block that could not be read as "(not readable)"
+  (``fetchFailed(message)``); neither raises.
+* Rows are kept by CI id in an LRU cache of ``CACHE_ROWS`` rows, across
+  queries. ``invalidate`` marks rows out of date: they stay on screen until
+  their new values arrive (no flicker after every edit).
 * Sorting and filtering never happen here: ``sort()`` only asks the owner
   (``sortRequested``) to run a new query in the worker.
 """
@@ -24,8 +35,10 @@ from typing import Any
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     Qt,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
@@ -34,12 +47,19 @@ from cmdb_desktop.browse import Column
 from cmdb_desktop.catalogue import INACTIVE_STATUSES
 from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.values import to_text
-from ui import theme
+from ui import jobs, theme
+from ui.tasks import TaskRunner
 
 Index = QModelIndex | QPersistentModelIndex
 
 #: Ids fetched per cache miss (about two screenfuls).
 BLOCK = 64
+#: Most rows one request to the worker reads (the rows asked for last win).
+REQUEST_ROWS = 4 * BLOCK
+#: What a row shows in its first column while its values are on their way.
+PENDING_TEXT = "…"
+DELETED_TEXT = "(deleted)"
+UNREADABLE_TEXT = "(not readable)"
 #: Rows kept in the cache.
 CACHE_ROWS = 8192
 #: Role that returns the CI id of a row.
@@ -73,21 +93,30 @@ _UNUSED_ROLES = frozenset(
 
 
 class CachedRow:
-    """One fetched row: typed values, display texts, icons, and whether it is dimmed."""
+    """One fetched row: typed values, display texts, icons, whether it is dimmed, and
+    for a row that could not be read (deleted, or the read failed) why (``note``)."""
 
-    __slots__ = ("values", "texts", "icons", "muted")
+    __slots__ = ("values", "texts", "icons", "muted", "note")
 
     def __init__(
         self,
         values: tuple[Any, ...],
         texts: tuple[str, ...],
-        icons: tuple[Any, ...] | None,
+        icons: tuple[QIcon | None, ...] | None,
         muted: bool,
+        note: str | None = None,
     ) -> None:
         self.values = values
         self.texts = texts
         self.icons = icons
         self.muted = muted
+        self.note = note
+
+    @classmethod
+    def missing(cls, columns: int, text: str, note: str) -> CachedRow:
+        """A greyed row that says why it shows nothing."""
+        texts = (text, *([""] * (columns - 1))) if columns else ()
+        return cls((None,) * columns, texts, None, True, note)
 
 
 def format_value(column: Column, value: Any) -> str:
@@ -127,9 +156,12 @@ class CiTableModel(QAbstractTableModel):
 
     sortRequested = Signal(str, bool)
     countChanged = Signal()
+    #: ``(message)``: rows could not be read (they show as not readable).
+    fetchFailed = Signal(str)
 
-    def __init__(self, parent: Any = None) -> None:
+    def __init__(self, runner: TaskRunner, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        self._runner = runner
         self._cmdb: Cmdb | None = None
         self._columns: list[Column] = []
         self._ids: array[int] = array("q")
@@ -147,6 +179,19 @@ class CiTableModel(QAbstractTableModel):
         #: (lowest, highest) row shown as a placeholder since the result began
         self._waiting = (0, -1)
         self._ref_names: dict[int, str] = {}
+        #: cached rows whose values are out of date (shown until new ones arrive)
+        self._stale: set[int] = set()
+        #: ids asked for and not yet sent to the worker, oldest first
+        self._wanted: OrderedDict[int, None] = OrderedDict()
+        #: ids wanted or being read (not asked for again meanwhile)
+        self._requested: set[int] = set()
+        self._in_flight = False
+        #: bumped when results in flight no longer fit (another CMDB, other columns)
+        self._generation = 0
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setSingleShot(True)
+        self._flush_timer.setInterval(0)
+        self._flush_timer.timeout.connect(self._flush)
 
     # -- configuration -------------------------------------------------------
     def set_cmdb(self, cmdb: Cmdb | None) -> None:
@@ -156,7 +201,6 @@ class CiTableModel(QAbstractTableModel):
         self._total = None
         self._complete = cmdb is None
         self._forget_rows()
-        self._ref_names.clear()
         self.endResetModel()
         self.countChanged.emit()
 
@@ -190,31 +234,39 @@ class CiTableModel(QAbstractTableModel):
 
     # -- feeding results -----------------------------------------------------
     def set_first_page(self, ids: Sequence[int]) -> None:
-        """Start a new result with its first page (its size is not known yet)."""
+        """Start a new result with its first page (its size is not known yet). Rows
+        cached for its CIs stay: they are the same CIs' values."""
         self.beginResetModel()
         self._ids = array("q", ids)
         self._total = None
         self._complete = False
-        self._forget_rows()
         self._waiting = (len(ids), -1)
         self.endResetModel()
         self.countChanged.emit()
 
-    def prefill(self, rows: dict[int, tuple[Any, ...]], keys: Sequence[str]) -> None:
-        """Rows the worker fetched with the first page (ignored if the columns changed).
+    def prefill(
+        self,
+        rows: dict[int, tuple[Any, ...]],
+        keys: Sequence[str],
+        ref_names: dict[int, str] | None = None,
+    ) -> None:
+        """Rows the worker fetched with the first page, and the names of the CIs their
+        reference columns point at (ignored if the columns changed meanwhile).
 
         They are formatted when first shown: the first paint waits only for the
         rows on screen."""
         if list(keys) == [c.key for c in self._columns]:
             self._raw.update(rows)
+            self._ref_names.update(ref_names or {})
+            self._stale.difference_update(rows)
 
     def set_result(self, ids: array[int]) -> None:
-        """Replace the whole result at once (a refresh after the data changed)."""
+        """Replace the whole result at once (a refresh after the data changed; the
+        rows that changed were invalidated already)."""
         self.beginResetModel()
         self._ids = ids
         self._total = len(ids)
         self._complete = True
-        self._forget_rows()
         self.endResetModel()
         self.countChanged.emit()
 
@@ -264,18 +316,18 @@ class CiTableModel(QAbstractTableModel):
             self._total = rows
 
     def invalidate(self, ci_ids: Iterable[int] | None = None) -> None:
-        """Forget cached rows (of ``ci_ids``, or all) and repaint."""
+        """The values of ``ci_ids`` (or of every row) are out of date: read them again
+        as they are shown (the old values stay on screen until then)."""
         if ci_ids is None:
-            self._forget_rows()
+            self._stale.update(self._cache)
+            self._raw.clear()
         else:
             for ci_id in ci_ids:
-                self._cache.pop(ci_id, None)
+                if ci_id in self._cache:
+                    self._stale.add(ci_id)
                 self._raw.pop(ci_id, None)
         self._ref_names.clear()
-        if self.rowCount() and self._columns:
-            self.dataChanged.emit(
-                self.index(0, 0), self.index(self.rowCount() - 1, len(self._columns) - 1)
-            )
+        self._repaint()
 
     # -- queries -------------------------------------------------------------
     @property
@@ -313,64 +365,148 @@ class CiTableModel(QAbstractTableModel):
         return out
 
     def values(self, row: int) -> tuple[Any, ...] | None:
-        """The typed values of a row (fetched on demand), or None for a placeholder."""
+        """The typed values of a row, or None while they are on their way (then they
+        are asked for)."""
         cached = self._row(row)
         return cached.values if cached is not None else None
 
+    @property
+    def fetching(self) -> bool:
+        """Rows were asked for and have not arrived yet."""
+        return self._in_flight or bool(self._wanted)
+
+    def is_loaded(self, row: int) -> bool:
+        """The row shows its CI's current values (or why it cannot)."""
+        ci_id = self.ci_id(row)
+        if ci_id is None:
+            return False
+        return ci_id in self._raw or (ci_id in self._cache and ci_id not in self._stale)
+
     def _row(self, row: int) -> CachedRow | None:
+        """The row's cached values; asks the worker for them when they are missing or
+        out of date (never reads the database itself)."""
         ci_id = self.ci_id(row)
         if ci_id is None or self._cmdb is None:
             return None
         cached = self._cache.get(ci_id)
-        if cached is not None:
-            return cached
-        raw = self._raw.pop(ci_id, None)
-        if raw is not None:
-            # the names for every prefilled row at once: one query, not one per row
-            self._learn_ref_names([raw, *self._raw.values()])
-            self._store((ci_id,), {ci_id: raw})
-        else:
-            self._fetch_block(row)
-        return self._cache.get(ci_id)
+        if cached is None:
+            raw = self._raw.pop(ci_id, None)
+            if raw is not None:
+                cached = self._store((ci_id,), {ci_id: raw})
+        if (cached is None or ci_id in self._stale) and ci_id not in self._requested:
+            self._request(row)
+        return cached
 
     def _forget_rows(self) -> None:
+        """Another CMDB or other columns: nothing cached or in flight fits any more."""
         self._cache.clear()
         self._raw.clear()
+        self._ref_names.clear()
+        self._stale.clear()
+        self._wanted.clear()
+        self._requested.clear()
+        self._generation += 1
 
-    def _fetch_block(self, row: int) -> None:
-        from cmdb_desktop import browse
-
-        assert self._cmdb is not None
+    # -- reading rows in the worker -------------------------------------------
+    def _request(self, row: int) -> None:
+        """Ask for the block of rows around ``row`` (those not cached, or out of date)."""
         start = max(0, row - BLOCK // 4)
         end = min(len(self._ids), self.rowCount(), start + BLOCK)
-        wanted = [i for i in self._ids[start:end] if i not in self._cache and i not in self._raw]
-        keys = [c.key for c in self._columns]
-        got = browse.rows(self._cmdb, wanted, keys)
-        self._learn_ref_names(got.values())
-        self._store(wanted, got)
+        for ci_id in self._ids[start:end]:
+            if ci_id in self._requested or (ci_id in self._cache and ci_id not in self._stale):
+                continue
+            self._wanted[ci_id] = None
+            self._requested.add(ci_id)
+        self._flush_timer.start()
 
-    def _learn_ref_names(self, rows: Iterable[tuple[Any, ...]]) -> None:
-        """Read the names of the CIs that reference columns of ``rows`` point at."""
-        refs = [n for n, (_, reference, _) in enumerate(self._plan) if reference]
-        if not refs or self._cmdb is None:
+    def _flush(self) -> None:
+        """Send what was asked for to the worker, one request at a time: the rows
+        asked for last (the ones on screen now), the others are forgotten (a view
+        asks again for what it still shows)."""
+        if self._in_flight or not self._wanted or self._cmdb is None:
             return
-        ref_ids = {v[n] for v in rows for n in refs if isinstance(v[n], int)}
-        missing = [i for i in ref_ids if i not in self._ref_names]
-        if missing:
-            for ci_id, ref in self._cmdb.items.refs(missing).items():
-                self._ref_names[ci_id] = ref.name
+        wanted = list(self._wanted)
+        self._wanted.clear()
+        ids, dropped = wanted[-REQUEST_ROWS:], wanted[:-REQUEST_ROWS]
+        self._requested.difference_update(dropped)
+        self._in_flight = True
+        generation = self._generation
+        self._runner.submit(
+            "Reading rows",
+            jobs.table_rows,
+            self._cmdb,
+            ids,
+            [c.key for c in self._columns],
+            on_done=lambda got: self._arrived(generation, ids, got),
+            on_error=lambda exc: self._failed(generation, ids, exc),
+            key="table-rows",
+            visible=False,
+            cancellable=False,  # a few ms of primary-key lookups
+        )
 
-    def _store(self, wanted: Iterable[int], got: dict[int, tuple[Any, ...]]) -> None:
-        empty = (None,) * len(self._columns)
+    def _arrived(self, generation: int, ids: list[int], got: jobs.TableRows) -> None:
+        self._in_flight = False
+        if generation == self._generation:
+            self._ref_names.update(got.ref_names)
+            self._store(ids, got.rows)
+            self._settled(ids)
+        self._flush()
+
+    def _failed(self, generation: int, ids: list[int], exc: BaseException) -> None:
+        self._in_flight = False
+        if generation == self._generation:
+            note = f"This row could not be read: {exc}"
+            row = CachedRow.missing(len(self._columns), UNREADABLE_TEXT, note)
+            for ci_id in ids:
+                self._cache[ci_id] = row
+                self._cache.move_to_end(ci_id)
+            self._trim()
+            self._settled(ids)
+            self.fetchFailed.emit(str(exc))
+        self._flush()
+
+    def _settled(self, ids: Iterable[int]) -> None:
+        self._requested.difference_update(ids)
+        self._stale.difference_update(ids)
+        self._repaint()
+
+    def _repaint(self) -> None:
+        # A view repaints its whole viewport for any range of more than one cell,
+        # so there is no point in working out which rows these are.
+        if self.rowCount() and self._columns:
+            self.dataChanged.emit(
+                self.index(0, 0), self.index(self.rowCount() - 1, len(self._columns) - 1)
+            )
+
+    def _store(
+        self, wanted: Iterable[int], got: dict[int, tuple[Any, ...]]
+    ) -> CachedRow | None:
+        """Cache the rows of ``wanted`` (a CI missing from ``got`` was deleted); returns
+        the last one."""
+        row: CachedRow | None = None
+        deleted: CachedRow | None = None
         for ci_id in wanted:
-            # A CI deleted since the query gets an empty row until the next refresh.
-            self._cache[ci_id] = self._make_row(got.get(ci_id, empty))
+            values = got.get(ci_id)
+            if values is not None:
+                row = self._make_row(values)
+            else:
+                deleted = deleted or CachedRow.missing(
+                    len(self._columns), DELETED_TEXT, "This CI was deleted since the list was read."
+                )
+                row = deleted
+            self._cache[ci_id] = row
+            self._cache.move_to_end(ci_id)
+        self._trim()
+        return row
+
+    def _trim(self) -> None:
         while len(self._cache) > CACHE_ROWS:
-            self._cache.popitem(last=False)
+            ci_id, _row = self._cache.popitem(last=False)
+            self._stale.discard(ci_id)
 
     def _make_row(self, vals: tuple[Any, ...]) -> CachedRow:
         texts = []
-        icons: list[Any] = []
+        icons: list[QIcon | None] = []
         ref_names = self._ref_names
         for (col, reference, decorated), value in zip(self._plan, vals, strict=True):
             if reference and isinstance(value, int):
@@ -421,11 +557,13 @@ class CiTableModel(QAbstractTableModel):
             return self.ci_id(row)
         cached = self._row(row)
         if cached is None:
-            if role == _DISPLAY:
+            if role != _DISPLAY:
+                return None
+            if self.ci_id(row) is None:  # its id has not arrived yet (see put_ids)
                 lo, hi = self._waiting
                 self._waiting = (min(lo, row), max(hi, row))
                 return "Loading…" if colno == 0 else None
-            return None
+            return PENDING_TEXT if colno == 0 else None
         if colno >= len(cached.texts):
             return None
         if role == _DISPLAY:
@@ -438,10 +576,13 @@ class CiTableModel(QAbstractTableModel):
             return None
         if role == VALUE_ROLE:
             return cached.values[colno]
-        if role == _TOOLTIP and self._columns[colno].key == "name":
-            class_col = self.column_of("class")
-            cls = cached.values[class_col] if class_col is not None else ""
-            return f"#{self.ci_id(row)} {cls}/{cached.values[colno]}".replace(" /", " ")
+        if role == _TOOLTIP:
+            if cached.note is not None:
+                return cached.note
+            if self._columns[colno].key == "name":
+                class_col = self.column_of("class")
+                cls = cached.values[class_col] if class_col is not None else ""
+                return f"#{self.ci_id(row)} {cls}/{cached.values[colno]}".replace(" /", " ")
         return None
 
     def _decoration(self, col: Column, value: Any) -> Any:

@@ -72,6 +72,8 @@ class RelationshipModel(QAbstractItemModel):
             return self.createIndex(row, column, _GROUP)
         return self.createIndex(row, column, parent.row())
 
+    # PySide6's stubs give QAbstractItemModel.parent two overloads (QObject.parent()
+    # and parent(index)); Python cannot override only the second, which Qt calls.
     def parent(self, index: Index = QModelIndex()) -> QModelIndex:  # type: ignore[override]  # noqa: B008
         if not index.isValid() or index.internalId() == _GROUP:
             return QModelIndex()

@@ -39,27 +39,27 @@ from importers.audit import AuditResult
 from ui import jobs_import
 from ui.models.rows import RowsModel
 from ui.views.mapping_editor import MappingEditor
-from ui.views.toolstrip import html, rows_table
+from ui.views.toolstrip import html, opens_cis, rows_table
 from ui.views.wizard_pages import JobPage, SpreadsheetWizard
 
 if TYPE_CHECKING:
-    from ui.main_window import MainWindow
+    from ui.context import AppContext
 
 KEY = "audit-wizard"
 
 
-def findings_table(parent: QWidget, model: RowsModel, name: str, window: MainWindow) -> QTableView:
+def findings_table(
+    parent: QWidget, model: RowsModel, name: str, context: AppContext
+) -> QTableView:
     view = rows_table(parent, model, name)
-    view.doubleClicked.connect(
-        lambda i: (ci := model.ci_id(i.row())) is not None and window.show_ci(ci)
-    )
+    opens_cis(view, model.ci_id, context.navigation)
     return view
 
 
 class ScopePage(JobPage):
     def __init__(self, wizard: AuditWizard) -> None:
         super().__init__(
-            wizard.window_,
+            wizard.context,
             KEY,
             "Mapping, keys and scope",
             "How rows are read and matched to CIs, and which CIs should have been in the sheet.",
@@ -86,7 +86,7 @@ class ScopePage(JobPage):
 
     def initializePage(self) -> None:
         loaded = self.host.loaded
-        cmdb = self.window_.cmdb
+        cmdb = self.context.cmdb
         assert loaded is not None and cmdb is not None
         self.editor.set_mapping(cmdb.meta, loaded.source, loaded.mapping)
         if not self.status_boxes:
@@ -110,7 +110,7 @@ class ScopePage(JobPage):
 
     def begin_next(self) -> bool:
         loaded = self.host.loaded
-        cmdb = self.window_.cmdb
+        cmdb = self.context.cmdb
         assert loaded is not None and cmdb is not None
         mapping = self.editor.mapping()
         statuses = ", ".join(n for n, b in self.status_boxes.items() if b.isChecked())
@@ -119,7 +119,7 @@ class ScopePage(JobPage):
             cmdb.meta.get_class(name)  # an unknown class is refused here, with its name
 
         def done(result: AuditResult) -> None:
-            self.host.result = result
+            self.host.audit_result = result
             self.advance()
 
         self.panel.run(
@@ -140,14 +140,13 @@ class ScopePage(JobPage):
 
 class FindingsPage(JobPage):
     def __init__(self, wizard: AuditWizard) -> None:
-        super().__init__(wizard.window_, KEY, "Findings", "The audit wrote nothing to the CMDB.")
+        super().__init__(wizard.context, KEY, "Findings", "The audit wrote nothing to the CMDB.")
         self.host = wizard
         self.summary = QLabel(self)
         self.summary.setObjectName("auditSummary")
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         self.body.addWidget(self.summary)
-        window = wizard.window_
         self.mismatched = RowsModel(
             ("CI", "Class", "Field", "In the CMDB", "In the sheet", "Row"), self
         )
@@ -166,7 +165,7 @@ class FindingsPage(JobPage):
             (self.matched, "Matched"),
         ]
         for model, title in self._tabs:
-            self.tabs.addTab(findings_table(self, model, title, window), title)
+            self.tabs.addTab(findings_table(self, model, title, self.context), title)
         self.body.addWidget(self.tabs, 1)
         row = QHBoxLayout()
         self.report_button = QPushButton("Export report (.xlsx)…", self)
@@ -189,7 +188,7 @@ class FindingsPage(JobPage):
         return True
 
     def initializePage(self) -> None:
-        result = self.host.result
+        result = self.host.audit_result
         assert result is not None
         self.show_result(result)
 
@@ -241,7 +240,7 @@ class FindingsPage(JobPage):
         self.note.setText("")
 
     def ask_report(self) -> None:
-        result = self.host.result
+        result = self.host.audit_result
         if result is None:
             return
         default = Path(result.file).with_name(f"{Path(result.file).stem}-audit.xlsx")
@@ -252,7 +251,7 @@ class FindingsPage(JobPage):
             self.write_report(path)
 
     def write_report(self, path: str) -> None:
-        result = self.host.result
+        result = self.host.audit_result
         assert result is not None
         self.panel.run(
             "Writing the audit report",
@@ -264,8 +263,8 @@ class FindingsPage(JobPage):
         )
 
     def stamp(self) -> None:
-        result = self.host.result
-        cmdb = self.window_.cmdb
+        result = self.host.audit_result
+        cmdb = self.context.cmdb
         assert result is not None and cmdb is not None
 
         def done(batch: int | None) -> None:
@@ -291,7 +290,7 @@ class FindingsPage(JobPage):
 
     def _link(self, link: str) -> None:
         if link.startswith("batch:"):
-            self.window_.workbench.show_batches(int(link[6:]))
+            self.context.navigation.show_batches(int(link[6:]))
             self.host.accept()
 
 
@@ -300,9 +299,9 @@ def _text(value: Any) -> str:
 
 
 class AuditWizard(SpreadsheetWizard):
-    def __init__(self, window: MainWindow, profiles: list[str] | None = None) -> None:
+    def __init__(self, context: AppContext, profiles: list[str] | None = None) -> None:
         super().__init__(
-            window,
+            context,
             KEY,
             profiles,
             "Audit the CMDB against a spreadsheet",
@@ -311,7 +310,7 @@ class AuditWizard(SpreadsheetWizard):
             "Tick the sheets that list what you found (relationship sheets are not audited).",
         )
         self.setObjectName("auditWizard")
-        self.result: AuditResult | None = None
+        self.audit_result: AuditResult | None = None
         self.stamped: int | None = None
         self.scope_page = ScopePage(self)
         self.findings_page = FindingsPage(self)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -31,7 +32,7 @@ from ui.models.rows import RowsModel
 from ui.views.toolstrip import ToolStrip, make_action, sortable, tool_button
 
 if TYPE_CHECKING:
-    from ui.main_window import MainWindow
+    from ui.context import AppContext
 
 KIND_TEXT = {"import": "Import", "audit": "Audit: verified", "demo": "Demo data"}
 
@@ -47,11 +48,28 @@ def counts_text(counts: dict[str, Any]) -> str:
     return ", ".join(f"{v:,} {k}" if isinstance(v, int) else f"{k}: {v}" for k, v in counts.items())
 
 
+def list_batch_cis(context: AppContext, batch_id: int) -> None:
+    """List the CIs a batch touched in the Browse table (read in the worker)."""
+    cmdb = context.cmdb
+    if cmdb is None:
+        return
+    context.runner.submit(
+        f"Listing the CIs of batch #{batch_id}",
+        jobs_import.batch_ci_ids,
+        cmdb,
+        batch_id,
+        on_done=lambda ids: context.show_ids(ids, f"Batch #{batch_id}"),
+    )
+
+
 class BatchesView(QWidget):
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    """Follows the context's CMDB; reads the batches again when shown, and when a
+    batch was written or rolled back (or another program wrote) while it is shown."""
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
         self.setObjectName("batchesView")
-        self.window_ = window
+        self.context = context
         self.cmdb: Cmdb | None = None
         self.batches: list[BatchInfo] = []
         self._select_after: int | None = None
@@ -67,7 +85,7 @@ class BatchesView(QWidget):
         self.refresh_action = make_action(self, "Refresh", "refresh", "Read the batches again")
         self.refresh_action.triggered.connect(self.refresh)
         self.import_action = make_action(self, "Import…", "import", "Import a spreadsheet")
-        self.import_action.triggered.connect(lambda: window.workbench.open_import())
+        self.import_action.triggered.connect(lambda: context.navigation.open_import())
         for action in (
             self.import_action,
             self.rollback_action,
@@ -100,11 +118,16 @@ class BatchesView(QWidget):
         layout.addWidget(self.strip)
         layout.addWidget(self.view, 1)
         self._update_actions()
+        context.databaseChanged.connect(self.set_cmdb)
+        context.bridge.changed.connect(self._changed)
+        context.bridge.external.connect(lambda _catalogue: self._changed(None))
+        if context.cmdb is not None:  # made while a CMDB is open
+            self.set_cmdb(context.cmdb)
 
     def styled_parts(self) -> list[QWidget]:
         return [self.strip]
 
-    def set_colours(self, colours: object) -> None:
+    def set_colours(self, colours: dict[str, str]) -> None:
         """The table takes its colours from the palette."""
 
     def _colour(self, row: int, col: int) -> str | None:
@@ -120,9 +143,15 @@ class BatchesView(QWidget):
         if cmdb is not None and self.isVisible():
             self.refresh()
 
-    def showEvent(self, event: Any) -> None:
+    def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         self.refresh()
+
+    def _changed(self, summary: ChangeSummary | None) -> None:
+        """An import, an audit stamp or a rollback makes a batch (or changes one);
+        another program's writes may have. Hidden, it reads them when shown."""
+        if (summary is None or summary.batch_id is not None) and self.isVisible():
+            self.refresh()
 
     def selected(self) -> BatchInfo | None:
         index = self.view.currentIndex()
@@ -144,7 +173,7 @@ class BatchesView(QWidget):
             return
         if select is not None:
             self._select_after = select
-        self.window_.runner.submit(
+        self.context.runner.submit(
             "Loading batches",
             jobs_import.list_batches,
             self.cmdb,
@@ -212,7 +241,7 @@ class BatchesView(QWidget):
             return
 
         def done(summary: ChangeSummary) -> None:
-            self.window_.show_message(
+            self.context.show_message(
                 f"Batch #{batch_id} rolled back: {len(summary.deleted):,} CIs removed, "
                 f"{len(summary.updated):,} restored."
             )
@@ -224,10 +253,10 @@ class BatchesView(QWidget):
                 if isinstance(exc, ConflictError)
                 else "Roll back failed"
             )
-            self.window_.report_error(title, exc)
+            self.context.report_error(title, exc)
             self.refresh(select=batch_id)
 
-        self.window_.runner.submit(
+        self.context.runner.submit(
             f"Rolling back batch #{batch_id}",
             jobs_import.rollback_batch,
             self.cmdb,
@@ -240,4 +269,4 @@ class BatchesView(QWidget):
     def list_cis(self) -> None:
         batch = self.selected()
         if batch is not None:
-            self.window_.workbench.show_batch_cis(batch.id)
+            list_batch_cis(self.context, batch.id)

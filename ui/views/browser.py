@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QEvent,
     QItemSelection,
     QItemSelectionModel,
+    QItemSelectionRange,
     QObject,
-    QSettings,
     Qt,
     QTimer,
     Signal,
@@ -44,14 +44,17 @@ from PySide6.QtWidgets import (
 from cmdb_desktop import browse
 from cmdb_desktop.browse import BrowseFilter, BrowseSort, Column
 from cmdb_desktop.catalogue import CRITICALITIES, ENVIRONMENTS, STATUSES
+from cmdb_desktop.changes import ChangeSummary
 from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.errors import CancelledError
 from cmdb_desktop.metamodel import ClassInfo, Metamodel
 from ui import jobs
 from ui.models.ci_table import BLOCK, CI_ID_ROLE, CiTableModel
-from ui.tasks import TaskRunner
 from ui.theme import icon
 from ui.views.stable_label import StableLabel
+
+if TYPE_CHECKING:
+    from ui.context import AppContext
 
 #: Rows in the first page of a new result.
 FIRST_PAGE = 200
@@ -161,7 +164,11 @@ class MultiChoiceButton(QToolButton):
 class BrowserView(QWidget):
     """Signals: ``currentCiChanged(ci_id | None)``, ``activated(ci_id)`` (Enter or
     double-click), ``resultChanged()`` (count or loading state moved),
-    ``filterChanged(BrowseFilter)``, ``saveFilterRequested()``."""
+    ``filterChanged(BrowseFilter)``, ``saveFilterRequested()``.
+
+    The owner shows a CMDB with :meth:`set_cmdb` (with the first page when it was
+    read already); changes reach the table through the context's change bridge,
+    and it decides itself what to read again."""
 
     currentCiChanged = Signal(object)
     #: The first page of a new database's first query is on screen (or failed).
@@ -172,13 +179,12 @@ class BrowserView(QWidget):
     selectionChanged = Signal(int)
     message = Signal(str)
 
-    def __init__(
-        self, runner: TaskRunner, settings: QSettings, parent: QWidget | None = None
-    ) -> None:
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("browser")
-        self.runner = runner
-        self.settings = settings
+        self.context = context
+        self.runner = context.runner
+        self.settings = context.settings
         self.cmdb: Cmdb | None = None
         self.filter = BrowseFilter()
         self.sort = BrowseSort()
@@ -194,8 +200,11 @@ class BrowserView(QWidget):
         layout.setSpacing(0)
         layout.addWidget(self._build_filter_bar())
 
-        self.model = CiTableModel(self)
+        self.model = CiTableModel(context.runner, self)
         self.model.sortRequested.connect(self._sort_requested)
+        self.model.fetchFailed.connect(
+            lambda text: self.message.emit(f"Some rows could not be read: {text}")
+        )
         self.model.countChanged.connect(self.resultChanged)
         self.table = QTableView(self)
         self.table.setObjectName("ciTable")
@@ -259,6 +268,8 @@ class BrowserView(QWidget):
         self._refresh_timer.setInterval(250)
         self._refresh_timer.timeout.connect(self.refresh)
         self._set_columns_for_class()
+        context.bridge.changed.connect(self._changed)
+        context.bridge.external.connect(self._changed_elsewhere)
 
     # -- filter bar ----------------------------------------------------------
     def _build_filter_bar(self) -> QWidget:
@@ -364,7 +375,8 @@ class BrowserView(QWidget):
         self.filter = BrowseFilter()
         self.sort = BrowseSort()
         self._owner_completion_loaded = False
-        self.owner_edit.setCompleter(None)
+        # Qt takes nullptr to remove the completer; PySide6's stubs do not say Optional
+        self.owner_edit.setCompleter(None)  # type: ignore[arg-type]
         self._sync_filter_widgets()
         self.model.set_cmdb(cmdb)
         self._set_columns_for_class()
@@ -417,10 +429,12 @@ class BrowserView(QWidget):
             )
         )
 
-    def set_ids(self, ids: Sequence[int], label: str) -> None:
-        """Show an explicit list of CIs (a problem list); other filters are cleared."""
-        self.set_filter(BrowseFilter(ids=tuple(ids)))
-        self._set_scope(label)
+    def show_filter(self, flt: BrowseFilter, label: str) -> None:
+        """Show what ``flt`` selects; ``label`` names an explicit list of CIs (a problem
+        list, a batch) in the scope chip (other filters describe themselves)."""
+        self.set_filter(flt)
+        if flt.ids is not None:
+            self._set_scope(label)
 
     def _set_scope(self, text: str) -> None:
         if text != self.scope_label.text():
@@ -570,6 +584,42 @@ class BrowserView(QWidget):
     def schedule_refresh(self) -> None:
         self._refresh_timer.start()
 
+    # -- changes -------------------------------------------------------------
+    def _changed(self, summary: ChangeSummary) -> None:
+        """Our own write: repaint the rows it changed; query again only when the
+        result itself may have moved (CIs came or went, or a change touched what
+        the table filters or sorts by)."""
+        if self.cmdb is None:
+            return
+        if summary.catalogue_changed:
+            self._set_columns_for_class()
+        # created and deleted too: an id can come back (undo restores it)
+        self.model.invalidate(summary.touched_ci_ids)
+        changed_keys = {k for after in summary.after.values() for k in after}
+        if (
+            summary.created
+            or summary.deleted
+            or summary.catalogue_changed
+            or (
+                summary.updated
+                and (
+                    not self.filter.is_empty
+                    or self.sort.key in changed_keys
+                    or "class" in changed_keys
+                )
+            )
+        ):
+            self.schedule_refresh()
+
+    def _changed_elsewhere(self, catalogue_reloaded: bool) -> None:
+        """Another program wrote: anything shown may be out of date."""
+        if self.cmdb is None:
+            return
+        if catalogue_reloaded:
+            self._set_columns_for_class()
+        self.model.invalidate()
+        self.schedule_refresh()
+
     def _submit_ids(self, gen: int, *, refresh: bool) -> None:
         assert self.cmdb is not None
         buffer: list[Any] = []
@@ -596,7 +646,7 @@ class BrowserView(QWidget):
         if gen != self._generation:
             return
         self.model.set_first_page(page.ids)
-        self.model.prefill(page.rows, page.keys)
+        self.model.prefill(page.rows, page.keys, page.ref_names)
         self._restore_current()
         # Stream the rest (and let the side panels fill) only after this page is
         # painted: the worker's Python work would otherwise compete with the
@@ -761,12 +811,13 @@ class BrowserView(QWidget):
 
     def selected_ids(self, limit: int | None = None) -> list[int]:
         """Ids of the selected rows, in table order (ranges, never one index per row)."""
-        ranges = [(r.top(), r.bottom()) for r in self.table.selectionModel().selection()]
-        merged = sorted(set(ranges))
-        ids = self.model.ids_of_rows(merged)
-        seen: set[int] = set()
-        out = [i for i in ids if not (i in seen or seen.add(i))]
+        ranges = sorted({(r.top(), r.bottom()) for r in self._selected_ranges()})
+        out = list(dict.fromkeys(self.model.ids_of_rows(ranges)))
         return out[:limit] if limit is not None else out
+
+    def _selected_ranges(self) -> list[QItemSelectionRange]:
+        selection = self.table.selectionModel().selection()
+        return [selection.at(n) for n in range(selection.count())]
 
     def select_ci(self, ci_id: int) -> bool:
         """Make ``ci_id`` the current row if it is in the result; False if it is not."""
@@ -798,7 +849,7 @@ class BrowserView(QWidget):
         self.currentCiChanged.emit(ci_id)
 
     def _selection_changed(self, *_: object) -> None:
-        n = sum(r.bottom() - r.top() + 1 for r in self.table.selectionModel().selection())
+        n = sum(r.bottom() - r.top() + 1 for r in self._selected_ranges())
         self.selectionChanged.emit(n)
 
     def _activated(self, index: Any) -> None:
@@ -848,10 +899,14 @@ class BrowserView(QWidget):
             return
         if path is None:
             path, _ = QFileDialog.getSaveFileName(
-                self, "Export to a workbook", "cmdb-export.xlsx", "Excel workbook (*.xlsx)"
+                self,
+                "Export to a workbook",
+                str(self.context.last_folder / "cmdb-export.xlsx"),
+                "Excel workbook (*.xlsx)",
             )
             if not path:
                 return
+            self.context.remember_folder(path)
             if not path.lower().endswith(".xlsx"):
                 path += ".xlsx"
         keys = self.visible_keys()

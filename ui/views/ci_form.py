@@ -129,9 +129,9 @@ class CiForm(QScrollArea):
                 if isinstance(row.editor, ReferenceEditor) and isinstance(value, int):
                     row.editor.set_reference((references or {}).get(value))
             for key, raw in (keep or {}).items():
-                row = self._rows.get(key)
-                if row is not None and key != "class":
-                    _set_raw(row.editor, raw)
+                kept = self._rows.get(key)
+                if kept is not None and key != "class":
+                    _set_raw(kept.editor, raw)
             self.clear_problems()
         finally:
             self._loading = False
@@ -365,7 +365,7 @@ def _same(attr: AttributeInfo, raw: Any, stored: Any) -> bool:
     if raw is None or stored is None:
         return raw is None and stored is None
     if attr.type == "reference":
-        return raw == stored
+        return bool(raw == stored)
     try:
         return bool(coerce(attr, raw) == stored)
     except ValueError:

@@ -11,7 +11,7 @@ both values.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -38,7 +38,6 @@ from cmdb_desktop.items import CiRef
 from cmdb_desktop.relations import RelationshipView
 from cmdb_desktop.values import to_text
 from ui import jobs
-from ui.editing import Editor
 from ui.models.history import HistoryModel
 from ui.models.relationships import OTHER_ID_ROLE, RelationshipModel
 from ui.tasks import TaskRunner
@@ -47,6 +46,9 @@ from ui.views.ci_form import CiForm
 from ui.views.conflict import OVERWRITE, RELOAD, ConflictDialog, conflict_rows
 from ui.views.editors import SearchFn
 from ui.views.relationship_picker import RelationshipPicker
+
+if TYPE_CHECKING:
+    from ui.context import AppContext
 
 
 def make_search(runner: TaskRunner, cmdb: Callable[[], Cmdb | None], key: str) -> SearchFn:
@@ -76,7 +78,9 @@ def make_search(runner: TaskRunner, cmdb: Callable[[], Cmdb | None], key: str) -
 
 class CiPanel(QWidget):
     """Signals: ``navigateRequested(ci_id)`` (double-click on a related CI),
-    ``shown(ci_id | None)`` after a CI is displayed, ``created(ci_id)``."""
+    ``shown(ci_id | None)`` after a CI is displayed, ``created(ci_id)``.
+
+    Follows the context's CMDB and its change bridge (:meth:`on_changed`)."""
 
     navigateRequested = Signal(int)
     shown = Signal(object)
@@ -84,18 +88,18 @@ class CiPanel(QWidget):
     dirtyChanged = Signal(bool)
     message = Signal(str)
 
-    def __init__(self, runner: TaskRunner, editor: Editor, parent: QWidget | None = None) -> None:
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("ciPanel")
-        self.runner = runner
-        self.editor = editor
+        self.runner = context.runner
+        self.editor = context.editor
         self.cmdb: Cmdb | None = None
         self.details: jobs.CiDetails | None = None
         self.ci_id: int | None = None
         self._pending_id: int | None = None
         self.picker: RelationshipPicker | None = None
         self.conflict_dialog: ConflictDialog | None = None
-        self._search = make_search(runner, lambda: self.cmdb, "ci-panel-search")
+        self._search = make_search(self.runner, lambda: self.cmdb, "ci-panel-search")
 
         self.stack = QStackedWidget(self)
         outer = QVBoxLayout(self)
@@ -161,6 +165,11 @@ class CiPanel(QWidget):
         self.revert_action.setEnabled(False)
         self.save_button.clicked.connect(self.save)
         self.revert_button.clicked.connect(self.revert)
+        context.databaseChanged.connect(self.set_cmdb)
+        context.bridge.changed.connect(self.on_changed)
+        context.bridge.external.connect(lambda _catalogue: self.on_changed(None))
+        if context.cmdb is not None:  # made while a CMDB is open
+            self.set_cmdb(context.cmdb)
 
     # -- building ------------------------------------------------------------
     def _build_header(self) -> QWidget:

@@ -1,8 +1,8 @@
-"""Ask the user for one CI: the table's current CI is offered first, or search.
+"""Ask the user for one CI: the CI panel's current CI is offered first, or search.
 
 :func:`pick_ci` shows a small modal dialog and returns the chosen
-:class:`~cmdb_desktop.items.CiRef` (None when cancelled). Searching runs in
-the worker like every other lookup.
+:class:`~cmdb_desktop.items.CiRef` (None when cancelled). Searching, and
+reading the name of the current CI, run in the worker like every other lookup.
 """
 
 from __future__ import annotations
@@ -21,21 +21,23 @@ from PySide6.QtWidgets import (
 )
 
 from cmdb_desktop.items import CiRef
+from ui import jobs_analysis
 from ui.models.ci_refs import CiRefListModel
 
 if TYPE_CHECKING:
-    from ui.main_window import MainWindow
+    from ui.context import AppContext
 
 
 class CiPickerDialog(QDialog):
-    def __init__(self, parent: QWidget, window: MainWindow, title: str, prompt: str) -> None:
+    def __init__(self, parent: QWidget, context: AppContext, title: str, prompt: str) -> None:
         super().__init__(parent)
         from ui.views.ci_panel import make_search
 
         self.setObjectName("ciPicker")
         self.setWindowTitle(title)
-        self._search = make_search(window.runner, lambda: window.cmdb, "picker-search")
-        self._meta = window.cmdb.meta if window.cmdb is not None else None
+        cmdb = context.cmdb
+        self._search = make_search(context.runner, lambda: context.cmdb, "picker-search")
+        self._meta = cmdb.meta if cmdb is not None else None
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(prompt, self))
         self.edit = QLineEdit(self)
@@ -58,13 +60,22 @@ class CiPickerDialog(QDialog):
         self._timer.setInterval(180)
         self._timer.timeout.connect(self._lookup)
         self.edit.textEdited.connect(lambda _t: self._timer.start())
-        current = window.panel.ci_id
-        if current is not None and window.cmdb is not None:
-            refs = window.cmdb.items.refs([current])
-            if current in refs:
-                self.results.set_refs([refs[current]], self._meta)
-                self.list.setCurrentIndex(self.results.index(0, 0))
+        current = context.navigation.current_ci()
+        if current is not None and cmdb is not None:
+            context.runner.submit(
+                "Reading the current CI",
+                jobs_analysis.refs_of,
+                cmdb,
+                [current],
+                on_done=self._offer_current,
+                key="picker-search",
+                visible=False,
+            )
         self.resize(460, 360)
+
+    def _offer_current(self, refs: list[CiRef]) -> None:
+        if refs and not self.edit.text().strip():  # unless a search came first
+            self._deliver(refs)
 
     def _lookup(self) -> None:
         text = self.edit.text().strip()
@@ -84,8 +95,8 @@ class CiPickerDialog(QDialog):
         return self.results.ref(self.list.currentIndex().row())
 
 
-def pick_ci(parent: QWidget, window: MainWindow, title: str, prompt: str) -> CiRef | None:
-    dialog = CiPickerDialog(parent, window, title, prompt)
+def pick_ci(parent: QWidget, context: AppContext, title: str, prompt: str) -> CiRef | None:
+    dialog = CiPickerDialog(parent, context, title, prompt)
     if dialog.exec() == QDialog.DialogCode.Accepted:
         return dialog.chosen()
     return None

@@ -108,10 +108,11 @@ class ConflictDialog(QDialog):
 
     def values(self) -> list[tuple[str, str, str]]:
         """The rows as shown (for tests and screen readers)."""
-        return [
-            tuple(self.table.item(r, c).text() for c in range(3))  # type: ignore[misc]
-            for r in range(self.table.rowCount())
-        ]
+        def text(r: int, c: int) -> str:
+            item = self.table.item(r, c)
+            return item.text() if item is not None else ""
+
+        return [(text(r, 0), text(r, 1), text(r, 2)) for r in range(self.table.rowCount())]
 
     def _choose(self, choice: str) -> None:
         self.choice = choice

@@ -200,7 +200,8 @@ class CiCompletion(QLineEdit):
         self.completer_ = QCompleter(self.model, self)
         self.completer_.setCompletionMode(QCompleter.CompletionMode.UnfilteredPopupCompletion)
         self.completer_.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.completer_.activated[QModelIndex].connect(self._activated)
+        # PySide6's stubs lack the [type] selector of overloaded signals (it works)
+        self.completer_.activated[QModelIndex].connect(self._activated)  # type: ignore[index]
         self.setCompleter(self.completer_)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cmdb_desktop.changes import ChangeSummary
 from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.items import CiRef
 from ui import jobs_analysis
@@ -44,7 +45,7 @@ from ui.views.graph_canvas import GraphCanvas
 from ui.views.toolstrip import ToolStrip, html, make_action, tool_button
 
 if TYPE_CHECKING:
-    from ui.main_window import MainWindow
+    from ui.context import AppContext
 
 DIRECTIONS = (
     ("both", "Both ways"),
@@ -55,15 +56,18 @@ MAX_DEPTH = 8
 
 
 class GraphView(QWidget):
-    """Signals: ``changeSetRequested(CiRef)`` (the user chose *Add to the change set*)."""
+    """Signals: ``changeSetRequested(CiRef)`` (the user chose *Add to the change set*).
+
+    Follows the context's CMDB, and draws again when a change may have moved the
+    impact graph it shows."""
 
     changeSetRequested = Signal(object)
     drawn = Signal()
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
         self.setObjectName("graphView")
-        self.window_ = window
+        self.context = context
         self.cmdb: Cmdb | None = None
         self.request: GraphRequest | None = None
         self.result: GraphResult | None = None
@@ -73,22 +77,23 @@ class GraphView(QWidget):
 
         from ui.views.ci_panel import make_search
 
-        search = make_search(window.runner, lambda: self.cmdb, "graph-search")
+        search = make_search(context.runner, lambda: self.cmdb, "graph-search")
         self.centre_box = CiSearchBox(search, "Centre on a CI: name, serial, #ID…", self)
         self.centre_box.setMinimumWidth(160)
         self.centre_box.setMaximumWidth(360)
         self.centre_box.picked.connect(lambda ref: self.show_ci(ref.id))
-        self.depth = QSpinBox(self)
-        self.depth.setRange(0, MAX_DEPTH)
-        self.depth.setValue(2)
-        self.depth.setPrefix("Depth ")
-        self.depth.setToolTip("How many impact steps away from the centre to draw")
+        self.depth_box = QSpinBox(self)
+        self.depth_box.setRange(0, MAX_DEPTH)
+        self.depth_box.setValue(2)
+        self.depth_box.setPrefix("Depth ")
+        self.depth_box.setToolTip("How many impact steps away from the centre to draw")
         self.direction = QComboBox(self)
         for key, text in DIRECTIONS:
             self.direction.addItem(text, key)
-        self.depth.valueChanged.connect(lambda _v: self._refetch())
+        self.depth_box.valueChanged.connect(lambda _v: self._refetch())
         self.direction.currentIndexChanged.connect(lambda _i: self._refetch())
 
+        self.canvas = GraphCanvas(self)
         self.fit_action = self._action("Fit", "fit", "Ctrl+0", "Show the whole graph (Ctrl+0)")
         self.fit_action.triggered.connect(lambda: self.canvas.fit())
         self.zoom_in_action = self._action("Zoom in", "zoom_in", "Ctrl++", "Zoom in (Ctrl++)")
@@ -113,7 +118,7 @@ class GraphView(QWidget):
         self.strip = ToolStrip(self)
         bar = self.strip.layout_
         bar.addWidget(self.centre_box)
-        bar.addWidget(self.depth)
+        bar.addWidget(self.depth_box)
         bar.addWidget(self.direction)
         bar.addSpacing(10)
         for action in (self.fit_action, self.zoom_in_action, self.zoom_out_action):
@@ -134,7 +139,6 @@ class GraphView(QWidget):
         self.note.setProperty("role", "banner")
         self.note.setWordWrap(True)
         self.note.hide()
-        self.canvas = GraphCanvas(self)
         self.canvas.nodeClicked.connect(self._clicked)
         self.canvas.nodeDoubleClicked.connect(self._double_clicked)
         self.canvas.nodeMenu.connect(self._menu)
@@ -159,6 +163,11 @@ class GraphView(QWidget):
         for action in (self.fit_action, self.zoom_in_action, self.zoom_out_action):
             self.addAction(action)
         self._update_actions()
+        context.databaseChanged.connect(self.set_cmdb)
+        context.bridge.changed.connect(self._changed)
+        context.bridge.external.connect(lambda _catalogue: self.refresh())
+        if context.cmdb is not None:  # made while a CMDB is open
+            self.set_cmdb(context.cmdb)
 
     def _action(self, text: str, icon_name: str, shortcut: str | None, tip: str) -> QAction:
         return make_action(self, text, icon_name, tip, shortcut)
@@ -181,7 +190,7 @@ class GraphView(QWidget):
         self.note.hide()
         self._update_actions()
 
-    def set_colours(self, colours: Any) -> None:
+    def set_colours(self, colours: dict[str, str]) -> None:
         self.canvas.set_colours(colours)
 
     def _update_actions(self) -> None:
@@ -194,7 +203,9 @@ class GraphView(QWidget):
             self.export_action,
         ):
             action.setEnabled(drawn)
-        self.clear_path_action.setEnabled(drawn and self.request.path_to is not None)  # type: ignore[union-attr]
+        self.clear_path_action.setEnabled(
+            self.request is not None and self.request.path_to is not None
+        )
 
     @property
     def picture(self) -> Picture | None:
@@ -206,9 +217,9 @@ class GraphView(QWidget):
     ) -> None:
         """Draw the neighbourhood of ``ci_id`` (keeping the depth and direction unless given)."""
         if depth is not None:
-            self.depth.blockSignals(True)
-            self.depth.setValue(depth)
-            self.depth.blockSignals(False)
+            self.depth_box.blockSignals(True)
+            self.depth_box.setValue(depth)
+            self.depth_box.blockSignals(False)
         if direction is not None:
             self.direction.blockSignals(True)
             self.direction.setCurrentIndex(max(0, self.direction.findData(direction)))
@@ -216,7 +227,7 @@ class GraphView(QWidget):
         self._submit(
             GraphRequest(
                 ci_id,
-                self.depth.value(),
+                self.depth_box.value(),
                 str(self.direction.currentData()),
                 states=self.states,
             ),
@@ -233,6 +244,12 @@ class GraphView(QWidget):
         if self.request is not None:
             self._submit(replace(self.request, path_to=other), fit=other is None)
 
+    def _changed(self, summary: ChangeSummary) -> None:
+        """A change that moved the impact graph or deleted CIs redraws (keeping the
+        centre, depth and expansions); other edits leave the drawing as it is."""
+        if summary.graph_changed or summary.deleted:
+            self.refresh()
+
     def refresh(self) -> None:
         """Read the neighbourhood again (the database changed)."""
         if self.request is not None:
@@ -244,7 +261,7 @@ class GraphView(QWidget):
             self._submit(
                 replace(
                     self.request,
-                    depth=self.depth.value(),
+                    depth=self.depth_box.value(),
                     direction=str(self.direction.currentData()),
                     expanded_cis=(),
                     expanded_groups=frozenset(),
@@ -266,7 +283,7 @@ class GraphView(QWidget):
                 return
             self._drawn(result, fit, focus)
 
-        self.window_.runner.submit(
+        self.context.runner.submit(
             "Drawing the graph",
             jobs_analysis.dependency_graph,
             self.cmdb,
@@ -280,7 +297,7 @@ class GraphView(QWidget):
 
     def _failed(self, exc: BaseException) -> None:
         self.status.setText("")
-        self.window_.report_error("Cannot draw the graph", exc)
+        self.context.report_error("Cannot draw the graph", exc)
 
     def _drawn(self, result: GraphResult, fit: bool, focus: int | str | None) -> None:
         self.result = result
@@ -314,7 +331,7 @@ class GraphView(QWidget):
     # -- interaction ---------------------------------------------------------------
     def _clicked(self, key: int | str) -> None:
         if isinstance(key, int):
-            self.window_.show_ci(key)
+            self.context.navigation.show_ci(key)
 
     def _double_clicked(self, key: int | str) -> None:
         if isinstance(key, str):
@@ -371,12 +388,12 @@ class GraphView(QWidget):
             )
             menu.addAction(
                 "List them in the table",
-                lambda: self.window_.browser.set_ids(list(group.members), group.label),
+                lambda: self.context.show_ids(list(group.members), group.label),
             )
         else:
             node = self.picture.node(key) if self.picture else None
             name = node.label if node else f"#{key}"
-            menu.addAction(icon("details"), "Show details", lambda: self.window_.show_ci(key))
+            menu.addAction(icon("details"), "Show details", lambda: self._clicked(key))
             menu.addAction(icon("graph"), "Centre the graph here", lambda: self.show_ci(key))
             menu.addSeparator()
             menu.addAction("Expand (show its neighbours)", lambda: self.expand(key))
@@ -401,7 +418,7 @@ class GraphView(QWidget):
 
         if self.request is None or self.cmdb is None:
             return
-        ref = pick_ci(self, self.window_, "Focus an impact path", "Path between the centre and:")
+        ref = pick_ci(self, self.context, "Focus an impact path", "Path between the centre and:")
         if ref is not None:
             self.focus_path(ref.id)
 
@@ -412,10 +429,11 @@ class GraphView(QWidget):
         path, chosen = QFileDialog.getSaveFileName(
             self,
             "Export the graph",
-            str(self.window_._last_folder() / f"{name}.png"),
+            str(self.context.last_folder / f"{name}.png"),
             "PNG image (*.png);;SVG drawing (*.svg)",
         )
         if path:
+            self.context.remember_folder(path)
             self.export(path)
 
     def export(self, path: str) -> None:
@@ -424,14 +442,14 @@ class GraphView(QWidget):
         from ui.theme import LIGHT
 
         colours = dict(self.canvas.colours) if self.canvas.colours else LIGHT
-        self.window_.runner.submit(
+        self.context.runner.submit(
             "Exporting the graph",
             export_picture,
             self.picture,
             path,
             colours,
-            on_done=lambda out: self.window_.show_message(f"Graph saved to {out}."),
-            on_error=lambda exc: self.window_.report_error("Cannot export the graph", exc),
+            on_done=lambda out: self.context.show_message(f"Graph saved to {out}."),
+            on_error=lambda exc: self.context.report_error("Cannot export the graph", exc),
         )
 
 

@@ -13,9 +13,10 @@ CIs of the chosen finding.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
@@ -30,14 +31,13 @@ from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.health import Finding, HealthReport
 from cmdb_desktop.items import CiRef
 from ui import jobs_analysis
-from ui.jobs import PROBLEM_LIMIT
 from ui.models.rows import RowsModel
 from ui.theme import STATUS_COLOURS
 from ui.views.charts import Bar, BarChart, FindingCard, ScoreGauge, score_colour
-from ui.views.toolstrip import ToolStrip, html, make_action, rows_table, tool_button
+from ui.views.toolstrip import ToolStrip, html, make_action, opens_cis, rows_table, tool_button
 
 if TYPE_CHECKING:
-    from ui.main_window import MainWindow
+    from ui.context import AppContext
 
 #: (key, title, what it means) of every finding the dashboard shows.
 CARDS = (
@@ -68,10 +68,14 @@ def _why(key: str, finding: Finding) -> dict[int, str]:
 
 
 class HealthDashboard(QWidget):
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    """Follows the context's CMDB. The report scans the whole CMDB, so a change does
+    not run it at once: the dashboard checks again when it is next shown, and
+    while shown it says that the report is out of date (*Check again*)."""
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
         self.setObjectName("healthDashboard")
-        self.window_ = window
+        self.context = context
         self.cmdb: Cmdb | None = None
         self.report: HealthReport | None = None
         self.finding_key: str | None = None
@@ -130,7 +134,7 @@ class HealthDashboard(QWidget):
 
         self.list_model = RowsModel(("Name", "Class", "Why"), self)
         self.list_view = rows_table(self, self.list_model, "findingList")
-        self.list_view.doubleClicked.connect(self._open)
+        opens_cis(self.list_view, self.list_model.ci_id, context.navigation)
         self.list_title = QLabel("Click a card to list its CIs.", self)
         self.list_title.setWordWrap(True)
         self.show_table_action = make_action(
@@ -161,6 +165,11 @@ class HealthDashboard(QWidget):
         layout.addWidget(self.header)
         layout.addWidget(split, 1)
         self.show_table_action.setEnabled(False)
+        context.databaseChanged.connect(self.set_cmdb)
+        context.bridge.changed.connect(lambda _summary: self._out_of_date())
+        context.bridge.external.connect(lambda _catalogue: self._out_of_date())
+        if context.cmdb is not None:  # made while a CMDB is open
+            self.set_cmdb(context.cmdb)
 
     def _title(self, text: str, parent: QWidget) -> QLabel:
         label = QLabel(text, parent)
@@ -176,8 +185,14 @@ class HealthDashboard(QWidget):
             self.completeness_title,
         ]
 
-    def set_colours(self, colours: Any) -> None:
-        for widget in (self.gauge, self.class_chart, self.status_chart, *self.cards.values()):
+    def set_colours(self, colours: dict[str, str]) -> None:
+        painted: list[ScoreGauge | BarChart | FindingCard] = [
+            self.gauge,
+            self.class_chart,
+            self.status_chart,
+            *self.cards.values(),
+        ]
+        for widget in painted:
             widget.colours = colours
             widget.update()
 
@@ -200,38 +215,43 @@ class HealthDashboard(QWidget):
         if cmdb is not None and self.isVisible():
             self.refresh()
 
-    def showEvent(self, event: Any) -> None:
+    def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         if self.cmdb is not None and self._loaded_for is not self.cmdb:
             self.refresh()
+
+    def _out_of_date(self) -> None:
+        if self._loaded_for is None:
+            return  # nothing checked yet (it will be when shown)
+        self._loaded_for = None  # checked again when next shown
+        if self.isVisible() and self.report is not None and not self.is_busy():
+            self.checked.setText(
+                self._checked_text(self.report) + " The CMDB changed since: check again."
+            )
 
     def refresh(self) -> None:
         if self.cmdb is None:
             return
         self._loaded_for = self.cmdb
         self.checked.setText("Checking…")
-        self.window_.runner.submit(
+        self.context.runner.submit(
             "Checking the CMDB's health",
             jobs_analysis.health_report,
             self.cmdb,
             on_done=self.show_report,
-            on_error=lambda exc: self.window_.report_error("Cannot check the health", exc),
+            on_error=lambda exc: self.context.report_error("Cannot check the health", exc),
             key="health",
             replace=True,
         )
 
     def is_busy(self) -> bool:
-        return self.window_.runner.busy_with("health") or self.window_.runner.busy_with(
-            "health-list"
-        )
+        runner = self.context.runner
+        return runner.busy_with("health") or runner.busy_with("health-list")
 
     def show_report(self, report: HealthReport) -> None:
         self.report = report
         self.gauge.set_score(report.score)
-        self.checked.setText(
-            f"{report.total_cis:,} CIs and {report.total_relationships:,} relationships, "
-            f"checked on {report.today.isoformat()}."
-        )
+        self.checked.setText(self._checked_text(report))
         for key, card in self.cards.items():
             finding = report.findings.get(key)
             if finding is None:
@@ -273,6 +293,13 @@ class HealthDashboard(QWidget):
         if self.finding_key is not None:
             self.show_finding(self.finding_key)
 
+    @staticmethod
+    def _checked_text(report: HealthReport) -> str:
+        return (
+            f"{report.total_cis:,} CIs and {report.total_relationships:,} relationships, "
+            f"checked on {report.today.isoformat()}."
+        )
+
     def _class_tip(self, report: HealthReport, cls: str, score: float) -> str:
         lines = [f"{cls}: {score:.1f} / 100 ({report.by_class.get(cls, 0):,} CIs)"]
         for key, title, _hint in CARDS:
@@ -306,7 +333,7 @@ class HealthDashboard(QWidget):
                 self.finding = finding
                 self._fill_list()
 
-        self.window_.runner.submit(
+        self.context.runner.submit(
             f"Listing {title.lower()}",
             jobs_analysis.finding_cis,
             self.cmdb,
@@ -344,19 +371,9 @@ class HealthDashboard(QWidget):
         self.list_title.setText(f"<b>{html(title)}</b>: {len(refs):,} CIs{where}")
         self.show_table_action.setEnabled(bool(refs))
 
-    def _open(self, index: Any) -> None:
-        ci = self.list_model.ci_id(index.row())
-        if ci is not None:
-            self.window_.show_ci(ci)
-
     def show_in_table(self) -> None:
         ids = self.list_model.ids()
         if not ids:
             return
         title = dict((k, t) for k, t, _h in CARDS).get(self.finding_key or "", "Health")
-        self.window_.show_workspace("browse")
-        self.window_.browser.set_ids(ids[:PROBLEM_LIMIT], f"{title} ({len(ids):,})")
-        if len(ids) > PROBLEM_LIMIT:
-            self.window_.show_message(
-                f"{title}: showing the first {PROBLEM_LIMIT:,} of {len(ids):,}."
-            )
+        self.context.show_ids(ids, f"{title} ({len(ids):,})")

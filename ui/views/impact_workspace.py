@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cmdb_desktop.changes import ChangeSummary
 from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.items import CiRef
 from ui import jobs_analysis
@@ -50,10 +51,10 @@ from ui.models.ci_refs import CiRefListModel
 from ui.models.impact import PATH, ImpactModel
 from ui.views.ci_search import CiSearchBox
 from ui.views.graph_canvas import GraphCanvas
-from ui.views.toolstrip import ToolStrip, html, make_action, tool_button
+from ui.views.toolstrip import ToolStrip, html, make_action, opens_cis, tool_button
 
 if TYPE_CHECKING:
-    from ui.main_window import MainWindow
+    from ui.context import AppContext
 
 #: Wait this long after the last change to the set before recomputing (ms).
 RECOMPUTE_MS = 120
@@ -83,21 +84,24 @@ def impact_table_view(parent: QWidget, model: ImpactModel) -> QTableView:
 
 
 class ImpactWorkspace(QWidget):
-    """Signals: ``assessed(ImpactTable)`` after each result (the graph colours from it)."""
+    """Signals: ``assessed(ImpactTable)`` after each result (the graph colours from it).
+
+    Follows the context's CMDB; a change that moved the impact graph assesses the
+    change set again, and deleted CIs leave the change set."""
 
     assessed = Signal(object)
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
         self.setObjectName("impactWorkspace")
-        self.window_ = window
+        self.context = context
         self.cmdb: Cmdb | None = None
         self.table: ImpactTable | None = None
         self.picture: Picture | None = None
         self._generation = 0
         from ui.views.ci_panel import make_search
 
-        search = make_search(window.runner, lambda: self.cmdb, "impact-search")
+        search = make_search(context.runner, lambda: self.cmdb, "impact-search")
         # -- top strip ------------------------------------------------------------
         self.strip = ToolStrip(self)
         bar = self.strip.layout_
@@ -109,12 +113,12 @@ class ImpactWorkspace(QWidget):
             self, "Add selected rows", "add", "Add the CIs selected in the Browse table"
         )
         self.add_selection_action.triggered.connect(self.add_selection)
-        self.depth = QSpinBox(self)
-        self.depth.setRange(ANY_DEPTH, 50)
-        self.depth.setSpecialValueText("Any depth")
-        self.depth.setPrefix("Depth ≤ ")
-        self.depth.setToolTip("Report only CIs within this many impact steps of the change set")
-        self.depth.valueChanged.connect(lambda _v: self.schedule())
+        self.depth_box = QSpinBox(self)
+        self.depth_box.setRange(ANY_DEPTH, 50)
+        self.depth_box.setSpecialValueText("Any depth")
+        self.depth_box.setPrefix("Depth ≤ ")
+        self.depth_box.setToolTip("Report only CIs within this many impact steps of the change set")
+        self.depth_box.valueChanged.connect(lambda _v: self.schedule())
         self.scenarios = QComboBox(self)
         self.scenarios.setPlaceholderText("Saved scenarios")
         self.open_action = make_action(self, "Open", "open", "Open the chosen scenario")
@@ -135,7 +139,7 @@ class ImpactWorkspace(QWidget):
         self.pdf_action.triggered.connect(self.ask_export_pdf)
         bar.addWidget(self.add_box, 1)
         bar.addWidget(tool_button(self, self.add_selection_action, text=True))
-        bar.addWidget(self.depth)
+        bar.addWidget(self.depth_box)
         bar.addStretch(1)
 
         # -- left: the change set and the counts ---------------------------------
@@ -155,9 +159,7 @@ class ImpactWorkspace(QWidget):
         self.change_list.setObjectName("changeSet")
         self.change_list.setModel(self.change_model)
         self.change_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.change_list.doubleClicked.connect(
-            lambda i: self.window_.show_ci(self.change_model.ref(i.row()).id)  # type: ignore[union-attr]
-        )
+        opens_cis(self.change_list, self._change_set_id, context.navigation)
         side.addWidget(self.change_list, 1)
         buttons = QHBoxLayout()
         self.remove_button = QPushButton("Remove", self.left)
@@ -235,7 +237,7 @@ class ImpactWorkspace(QWidget):
         cl.addWidget(self.view, 1)
         self.canvas = GraphCanvas(self)
         self.canvas.setObjectName("impactPicture")
-        self.canvas.nodeClicked.connect(lambda k: isinstance(k, int) and self.window_.show_ci(k))
+        self.canvas.nodeClicked.connect(self._node_clicked)
         self.tabs = QTabWidget(self)
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(cis_page, "Impacted CIs")
@@ -286,6 +288,13 @@ class ImpactWorkspace(QWidget):
         self._timer.timeout.connect(self.recompute)
         self.change_model.modelReset.connect(self._update_actions)
         self._show_empty()
+        context.databaseChanged.connect(self.set_cmdb)
+        context.databaseShown.connect(lambda _cmdb: self.refresh_scenarios())
+        context.bridge.changed.connect(self._changed)
+        context.bridge.external.connect(lambda _catalogue: self._changed(None))
+        if context.cmdb is not None:  # made while a CMDB is open (and shown)
+            self.set_cmdb(context.cmdb)
+            self.refresh_scenarios()
 
     def styled_parts(self) -> list[QWidget]:
         return [
@@ -297,8 +306,8 @@ class ImpactWorkspace(QWidget):
             self.tabs.tabBar(),
         ]
 
-    def set_colours(self, colours: object) -> None:
-        self.canvas.set_colours(colours)  # type: ignore[arg-type]
+    def set_colours(self, colours: dict[str, str]) -> None:
+        self.canvas.set_colours(colours)
 
     # -- state -------------------------------------------------------------------
     def set_cmdb(self, cmdb: Cmdb | None) -> None:
@@ -310,14 +319,35 @@ class ImpactWorkspace(QWidget):
         self.scenarios.clear()
         self._show_empty()
         # The scenario names are loaded once the CMDB's first table page is on
-        # screen (the workbench calls refresh_scenarios on databaseShown).
+        # screen (databaseShown).
+
+    def _changed(self, summary: ChangeSummary | None) -> None:
+        """``None``: another program wrote (anything may have moved)."""
+        if self.cmdb is None:
+            return
+        if summary is not None and summary.deleted:
+            gone = set(summary.deleted)
+            kept = [r for r in self.change_set if r.id not in gone]
+            if len(kept) != len(self.change_set):
+                self.set_change_set(kept)  # assesses again
+                return
+        if (summary is None or summary.graph_changed or summary.deleted) and self.change_set:
+            self.schedule()
 
     @property
     def change_set(self) -> list[CiRef]:
         return self.change_model.refs
 
+    def _change_set_id(self, row: int) -> int | None:
+        ref = self.change_model.ref(row)
+        return ref.id if ref is not None else None
+
+    def _node_clicked(self, key: int | str) -> None:
+        if isinstance(key, int):
+            self.context.navigation.show_ci(key)
+
     def is_busy(self) -> bool:
-        runner = self.window_.runner
+        runner = self.context.runner
         return (
             self._timer.isActive() or runner.busy_with("impact") or runner.busy_with("impact-add")
         )
@@ -347,17 +377,15 @@ class ImpactWorkspace(QWidget):
         assert self.cmdb is not None or not refs
         self.change_model.set_refs(list(dict.fromkeys(refs)), self.cmdb.meta if self.cmdb else None)
         if depth is not None or refs:
-            self.depth.blockSignals(True)
-            self.depth.setValue(depth or ANY_DEPTH)
-            self.depth.blockSignals(False)
+            self.depth_box.blockSignals(True)
+            self.depth_box.setValue(depth or ANY_DEPTH)
+            self.depth_box.blockSignals(False)
         self.schedule()
 
     def add_selection(self) -> None:
-        ids = self.window_.selected_ids()
-        if not ids and self.window_.panel.ci_id is not None:
-            ids = [self.window_.panel.ci_id]
+        ids = self.context.chosen_ids()
         if not ids or self.cmdb is None:
-            self.window_.show_message("Select CIs in the Browse table first.")
+            self.context.show_message("Select CIs in the Browse table first.")
             return
         self.add_ids(ids)
 
@@ -373,7 +401,7 @@ class ImpactWorkspace(QWidget):
             else:
                 self.add(refs)
 
-        self.window_.runner.submit(
+        self.context.runner.submit(
             "Adding to the change set",
             jobs_analysis.refs_of,
             self.cmdb,
@@ -400,7 +428,7 @@ class ImpactWorkspace(QWidget):
         self._timer.stop()
         self._generation += 1
         generation = self._generation
-        runner = self.window_.runner
+        runner = self.context.runner
         runner.cancel("impact")
         runner.cancel("impact-picture")
         if self.cmdb is None or not self.change_set:
@@ -409,7 +437,7 @@ class ImpactWorkspace(QWidget):
             self._show_empty()
             self.assessed.emit(None)
             return
-        depth = self.depth.value() or None
+        depth = self.depth_box.value() or None
         self.counts.setText("<i>Assessing…</i>")
 
         def done(table: ImpactTable) -> None:
@@ -430,7 +458,7 @@ class ImpactWorkspace(QWidget):
 
     def _failed(self, exc: BaseException) -> None:
         self.counts.setText("")
-        self.window_.report_error("Cannot assess the impact", exc)
+        self.context.report_error("Cannot assess the impact", exc)
 
     def show_table(self, table: ImpactTable) -> None:
         self.table = table
@@ -480,7 +508,7 @@ class ImpactWorkspace(QWidget):
                 self.picture = picture
                 self.canvas.set_picture(picture)
 
-        self.window_.runner.submit(
+        self.context.runner.submit(
             "Drawing the impact",
             jobs_analysis.impact_picture,
             self.cmdb,
@@ -542,14 +570,14 @@ class ImpactWorkspace(QWidget):
 
     def _crumb(self, link: str) -> None:
         if link.startswith("ci:"):
-            self.window_.show_ci(int(link[3:]))
+            self.context.navigation.show_ci(int(link[3:]))
 
     def _open_row(self, view: QTableView, index: QModelIndex) -> None:
         model = view.model()
         assert isinstance(model, ImpactModel)
         ci_id = model.ci_id(index.row())
         if ci_id is not None:
-            self.window_.show_ci(ci_id)
+            self.context.navigation.show_ci(ci_id)
 
     def select_ci(self, ci_id: int) -> bool:
         row = self.model.row_of(ci_id)
@@ -572,7 +600,7 @@ class ImpactWorkspace(QWidget):
                 self.scenarios.setCurrentText(chosen)
             self._update_actions()
 
-        self.window_.runner.submit(
+        self.context.runner.submit(
             "Loading scenarios",
             jobs_analysis.scenario_names,
             self.cmdb,
@@ -595,17 +623,18 @@ class ImpactWorkspace(QWidget):
     def save_scenario(self, name: str) -> None:
         if self.cmdb is None:
             return
-        self.window_.runner.submit(
+        def done(saved: str) -> None:
+            self.refresh_scenarios(choose=saved)
+            self.context.show_message(f"Scenario “{saved}” saved.")
+
+        self.context.runner.submit(
             "Saving scenario",
             jobs_analysis.save_scenario,
             self.cmdb,
             name,
             self.change_set,
-            self.depth.value() or None,
-            on_done=lambda n: (
-                self.refresh_scenarios(choose=n),
-                self.window_.show_message(f"Scenario “{n}” saved."),
-            ),
+            self.depth_box.value() or None,
+            on_done=done,
         )
 
     def open_chosen(self) -> None:
@@ -620,13 +649,13 @@ class ImpactWorkspace(QWidget):
         def done(scenario: Scenario) -> None:
             self.set_change_set(scenario.cis, scenario.depth)
             if scenario.missing:
-                self.window_.report_error(
+                self.context.report_error(
                     "Scenario",
                     f"These CIs of “{scenario.name}” are no longer in the CMDB: "
                     + ", ".join(scenario.missing),
                 )
 
-        self.window_.runner.submit(
+        self.context.runner.submit(
             "Opening scenario", jobs_analysis.load_scenario, self.cmdb, name, on_done=done
         )
 
@@ -652,19 +681,18 @@ class ImpactWorkspace(QWidget):
         from ui.views.scenario_compare import ComparisonDialog
 
         def done(comparison: Comparison) -> None:
-            self.comparison_dialog = ComparisonDialog(self, comparison, self.window_)
-            if self.window_.theme is not None:
-                self.window_.theme.style(self.comparison_dialog)
+            self.comparison_dialog = ComparisonDialog(self, comparison, self.context.navigation)
+            self.context.style(self.comparison_dialog)
             self.comparison_dialog.show()
 
-        self.window_.runner.submit(
+        self.context.runner.submit(
             "Comparing scenarios",
             jobs_analysis.compare_scenarios,
             self.cmdb,
             first,
             second,
             on_done=done,
-            on_error=lambda exc: self.window_.report_error("Cannot compare", exc),
+            on_error=lambda exc: self.context.report_error("Cannot compare", exc),
         )
 
     # -- export ----------------------------------------------------------------------
@@ -673,26 +701,27 @@ class ImpactWorkspace(QWidget):
             self.change_set[0].name if self.change_set else "impact"
         )
         safe = "".join(ch if ch.isalnum() or ch in "-_ ." else "-" for ch in base).strip()
-        return str(self.window_._last_folder() / f"impact-{safe}{suffix}")
+        return str(self.context.last_folder / f"impact-{safe}{suffix}")
 
     def ask_export_xlsx(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
             self, "Export the impact report", self._default_name(".xlsx"), "Excel workbook (*.xlsx)"
         )
         if path:
+            self.context.remember_folder(path)
             self.export_xlsx(path)
 
     def export_xlsx(self, path: str) -> None:
         if self.table is None or self.cmdb is None:
             return
-        self.window_.runner.submit(
+        self.context.runner.submit(
             "Writing the impact report",
             jobs_analysis.export_impact_xlsx,
             self.cmdb,
             self.table.report,
             path,
-            on_done=lambda out: self.window_.show_message(f"Impact report saved to {out}."),
-            on_error=lambda exc: self.window_.report_error("Cannot write the report", exc),
+            on_done=lambda out: self.context.show_message(f"Impact report saved to {out}."),
+            on_error=lambda exc: self.context.report_error("Cannot write the report", exc),
         )
 
     def ask_export_pdf(self) -> None:
@@ -700,6 +729,7 @@ class ImpactWorkspace(QWidget):
             self, "PDF for the change board", self._default_name(".pdf"), "PDF document (*.pdf)"
         )
         if path:
+            self.context.remember_folder(path)
             self.export_pdf(path)
 
     def export_pdf(self, path: str) -> None:
@@ -708,7 +738,7 @@ class ImpactWorkspace(QWidget):
         from ui.theme import LIGHT
 
         title = self.scenarios.currentText()
-        self.window_.runner.submit(
+        self.context.runner.submit(
             "Writing the PDF",
             jobs_analysis.export_impact_pdf,
             self.cmdb,
@@ -717,6 +747,6 @@ class ImpactWorkspace(QWidget):
             path,
             dict(LIGHT),  # printed on white whatever the screen's theme
             f"Impact assessment: {title}" if title else "",
-            on_done=lambda out: self.window_.show_message(f"PDF saved to {out}."),
-            on_error=lambda exc: self.window_.report_error("Cannot write the PDF", exc),
+            on_done=lambda out: self.context.show_message(f"PDF saved to {out}."),
+            on_error=lambda exc: self.context.report_error("Cannot write the PDF", exc),
         )

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
@@ -41,12 +42,13 @@ from ui import jobs_import
 from ui.jobs_import import describe_counts
 from ui.models.preview import PreviewModel
 from ui.models.rows import RowsModel
+from ui.views.batches import list_batch_cis
 from ui.views.mapping_editor import MappingEditor
 from ui.views.toolstrip import html, quick_resize
 from ui.views.wizard_pages import JobPage, SpreadsheetWizard
 
 if TYPE_CHECKING:
-    from ui.main_window import MainWindow
+    from ui.context import AppContext
 
 KEY = "import-wizard"
 
@@ -54,7 +56,7 @@ KEY = "import-wizard"
 class MappingPage(JobPage):
     def __init__(self, wizard: ImportWizard) -> None:
         super().__init__(
-            wizard.window_,
+            wizard.context,
             KEY,
             "Mapping",
             "Which attribute each column fills (suggested from the headers). Double-click "
@@ -73,39 +75,42 @@ class MappingPage(JobPage):
 
     def initializePage(self) -> None:
         loaded = self.host.loaded
-        assert loaded is not None and self.window_.cmdb is not None
-        self.editor.set_mapping(self.window_.cmdb.meta, loaded.source, loaded.mapping)
+        cmdb = self.context.cmdb
+        assert loaded is not None and cmdb is not None
+        self.editor.set_mapping(cmdb.meta, loaded.source, loaded.mapping)
 
     def ask_save_profile(self) -> None:
         name, ok = QInputDialog.getText(
             self,
             "Save mapping profile",
             "Name of the profile:",
-            text=self.host.loaded.profile or "",
+            text=(self.host.loaded.profile if self.host.loaded else None) or "",
         )
         if ok and name.strip():
             self.save_profile(name.strip())
 
     def save_profile(self, name: str) -> None:
-        assert self.window_.cmdb is not None
+        cmdb = self.context.cmdb
+        assert cmdb is not None
         try:
             mapping = self.editor.mapping()
         except Exception as exc:  # a ValidationError says what to fix
             self.show_error(exc)
             return
-        self.window_.runner.submit(
+        self.context.runner.submit(
             "Saving the mapping profile",
             jobs_import.save_mapping_profile,
-            self.window_.cmdb,
+            cmdb,
             name,
             jobs_import.copy_mapping(mapping),
-            on_done=lambda n: self.window_.show_message(f"Mapping profile “{n}” saved."),
+            on_done=lambda n: self.context.show_message(f"Mapping profile “{n}” saved."),
             on_error=self.show_error,
         )
 
     def begin_next(self) -> bool:
         loaded = self.host.loaded
-        assert loaded is not None and self.window_.cmdb is not None
+        cmdb = self.context.cmdb
+        assert loaded is not None and cmdb is not None
         mapping = self.editor.mapping()
 
         def done(plan: ImportPlan) -> None:
@@ -115,7 +120,7 @@ class MappingPage(JobPage):
         self.panel.run(
             "Checking every row",
             jobs_import.dry_run,
-            self.window_.cmdb,
+            cmdb,
             loaded.source,
             mapping,
             on_done=done,
@@ -127,7 +132,7 @@ class MappingPage(JobPage):
 class PreviewPage(JobPage):
     def __init__(self, wizard: ImportWizard) -> None:
         super().__init__(
-            wizard.window_,
+            wizard.context,
             KEY,
             "Preview",
             "Nothing has been written yet. Amber cells change, red cells are errors (hover "
@@ -144,6 +149,7 @@ class PreviewPage(JobPage):
         self.sheet_combo = QComboBox(self)
         self.sheet_combo.currentIndexChanged.connect(lambda _i: self._show_sheet())
         filters.addWidget(self.sheet_combo)
+        self.model = PreviewModel(self)
         self.status_group = QButtonGroup(self)
         self.status_buttons: dict[str | None, QRadioButton] = {}
         for status, text in (
@@ -156,11 +162,10 @@ class PreviewPage(JobPage):
             button = QRadioButton(text, self)
             self.status_group.addButton(button)
             self.status_buttons[status] = button
-            button.toggled.connect(lambda on, s=status: on and self.model.set_status(s))
+            button.toggled.connect(partial(self._status_toggled, status))
             filters.addWidget(button)
         filters.addStretch(1)
         self.body.addLayout(filters)
-        self.model = PreviewModel(self)
         self.table = QTableView(self)
         self.table.setObjectName("previewTable")
         self.table.setModel(self.model)
@@ -199,6 +204,10 @@ class PreviewPage(JobPage):
         self.skip_errors.setObjectName("skipErrors")
         self.skip_errors.toggled.connect(lambda _c: self.completeChanged.emit())
         self.body.addWidget(self.skip_errors)
+
+    def _status_toggled(self, status: str | None, on: bool) -> None:
+        if on:
+            self.model.set_status(status)
 
     def initializePage(self) -> None:
         plan = self.host.plan
@@ -276,7 +285,8 @@ class PreviewPage(JobPage):
 
     def begin_next(self) -> bool:
         plan = self.host.plan
-        assert plan is not None and self.window_.cmdb is not None
+        cmdb = self.context.cmdb
+        assert plan is not None and cmdb is not None
 
         def done(result: ImportResult) -> None:
             if not result.written:
@@ -286,14 +296,14 @@ class PreviewPage(JobPage):
                     "nothing was written. Check the preview again."
                 )
                 return
-            self.host.result = result
+            self.host.import_result = result
             self.host.imported.emit(result)
             self.advance()
 
         self.panel.run(
             "Importing",
             jobs_import.apply_plan,
-            self.window_.cmdb,
+            cmdb,
             plan,
             self.skip_errors.isChecked(),
             on_done=done,
@@ -305,7 +315,7 @@ class PreviewPage(JobPage):
 
 class ResultPage(JobPage):
     def __init__(self, wizard: ImportWizard) -> None:
-        super().__init__(wizard.window_, KEY, "Imported", "")
+        super().__init__(wizard.context, KEY, "Imported", "")
         self.host = wizard
         self.text = QLabel(self)
         self.text.setObjectName("resultText")
@@ -319,7 +329,7 @@ class ResultPage(JobPage):
         return True
 
     def initializePage(self) -> None:
-        result = self.host.result
+        result = self.host.import_result
         assert result is not None
         counts = describe_counts(result.plan.counts())
         if result.batch_id is None:
@@ -338,11 +348,10 @@ class ResultPage(JobPage):
 
     def _link(self, link: str) -> None:
         kind, _, value = link.partition(":")
-        workbench = self.window_.workbench
         if kind == "batch":
-            workbench.show_batches(int(value))
+            self.context.navigation.show_batches(int(value))
         elif kind == "cis":
-            workbench.show_batch_cis(int(value))
+            list_batch_cis(self.context, int(value))
         self.host.accept()
 
 
@@ -351,9 +360,9 @@ class ImportWizard(SpreadsheetWizard):
 
     imported = Signal(object)
 
-    def __init__(self, window: MainWindow, profiles: list[str] | None = None) -> None:
+    def __init__(self, context: AppContext, profiles: list[str] | None = None) -> None:
         super().__init__(
-            window,
+            context,
             KEY,
             profiles,
             "Import a spreadsheet",
@@ -363,7 +372,7 @@ class ImportWizard(SpreadsheetWizard):
         )
         self.setObjectName("importWizard")
         self.plan: ImportPlan | None = None
-        self.result: ImportResult | None = None
+        self.import_result: ImportResult | None = None
         self.mapping_page = MappingPage(self)
         self.preview_page = PreviewPage(self)
         self.result_page = ResultPage(self)

@@ -42,8 +42,6 @@ from cmdb_desktop.metamodel import Metamodel
 from importers.mapping import (
     CLASS,
     ID,
-    KIND_CIS,
-    KIND_RELATIONSHIPS,
     KIND_SKIP,
     NAME,
     RELATIONSHIP_LABELS,
@@ -52,6 +50,7 @@ from importers.mapping import (
     parse_keys,
 )
 from importers.plan import ImportSource
+from importers.workbook import KIND_CIS, KIND_RELATIONSHIPS
 from ui.jobs_import import distinct_values
 from ui.models.mapping import BLANK, BLANK_TEXT, DATE_TEXT, DATES, TARGET, VALUE_ROLE, MappingModel
 

@@ -8,6 +8,7 @@ reverse name. The search runs in the worker as the user types.
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -121,7 +122,7 @@ class RelationshipPicker(QDialog):
         self.chosen.emit(self.label, ref)
         self.accept()
 
-    def keyPressEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         # Down from the search box goes to the results, as in a browser's address bar.
         if event.key() == Qt.Key.Key_Down and self.search_edit.hasFocus():
             self.list.setFocus()

@@ -24,14 +24,14 @@ from PySide6.QtWidgets import (
 from ui.jobs_analysis import Comparison
 from ui.models.rows import RowsModel
 from ui.picture_paint import STATE_STYLE
-from ui.views.toolstrip import html, sortable
+from ui.views.toolstrip import html, opens_cis, sortable
 
 if TYPE_CHECKING:
-    from ui.main_window import MainWindow
+    from ui.context import Navigation
 
 
 class ComparisonDialog(QDialog):
-    def __init__(self, parent: QWidget, comparison: Comparison, window: MainWindow) -> None:
+    def __init__(self, parent: QWidget, comparison: Comparison, navigation: Navigation) -> None:
         super().__init__(parent)
         self.setObjectName("scenarioComparison")
         a, b = comparison.first, comparison.second
@@ -66,9 +66,7 @@ class ComparisonDialog(QDialog):
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.verticalHeader().hide()
         self.view.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.view.doubleClicked.connect(
-            lambda i: (ci := self.model.ci_id(i.row())) is not None and window.show_ci(ci)
-        )
+        opens_cis(self.view, self.model.ci_id, navigation)
         layout.addWidget(self.view, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.close)

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent
+from PySide6.QtCore import QModelIndex, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from cmdb_desktop.analysis import Layer
+from cmdb_desktop.changes import ChangeSummary
 from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.items import CiRef
 from ui import jobs_analysis
@@ -40,7 +41,7 @@ from ui.views.ci_search import CiSearchBox
 from ui.views.toolstrip import ToolStrip, html, make_action, sortable, tool_button
 
 if TYPE_CHECKING:
-    from ui.main_window import MainWindow
+    from ui.context import AppContext
 
 SPOF_COLOUR = STATE_STYLE["down"][0]
 ROW_HEIGHT = 34
@@ -138,13 +139,17 @@ class LayerMap(QWidget):
 
 
 class ServicesView(QWidget):
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    """Follows the context's CMDB. What a change makes out of date (the list of
+    services, the map shown) is read again at once when shown, else when next shown."""
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
         self.setObjectName("servicesView")
-        self.window_ = window
+        self.context = context
         self.cmdb: Cmdb | None = None
         self.result: ServiceMap | None = None
-        self._listed = False  # the list of services is read once per CMDB, when shown
+        self._listed = False  # the list of services is read when shown, once per change
+        self._map_stale = False
         from ui.views.ci_panel import make_search
 
         self.strip = ToolStrip(self)
@@ -153,7 +158,7 @@ class ServicesView(QWidget):
         self.services.setMinimumWidth(300)
         self.services.setPlaceholderText("Choose a service")
         self.services.activated.connect(self._service_chosen)
-        search = make_search(window.runner, lambda: self.cmdb, "services-search")
+        search = make_search(context.runner, lambda: self.cmdb, "services-search")
         self.search_box = CiSearchBox(search, "…or any CI: name, #ID", self)
         self.search_box.picked.connect(lambda ref: self.show_service(ref.id))
         self.graph_action = make_action(
@@ -204,28 +209,64 @@ class ServicesView(QWidget):
         layout.addWidget(self.header)
         layout.addWidget(split, 1)
         self.graph_action.setEnabled(False)
+        context.databaseChanged.connect(self.set_cmdb)
+        context.bridge.changed.connect(self._changed)
+        context.bridge.external.connect(lambda _catalogue: self._changed(None))
+        if context.cmdb is not None:  # made while a CMDB is open
+            self.set_cmdb(context.cmdb)
 
     def styled_parts(self) -> list[QWidget]:
         return [self.strip, self.header, self.layers_title]
 
-    def set_colours(self, colours: object) -> None:
-        self.layer_map.colours = colours  # type: ignore[assignment]
+    def set_colours(self, colours: dict[str, str]) -> None:
+        self.layer_map.colours = colours
         self.layer_map.update()
 
     def set_cmdb(self, cmdb: Cmdb | None) -> None:
         self.cmdb = cmdb
-        self.result = None
         self.services.clear()
+        self.search_box.meta = cmdb.meta if cmdb is not None else None
+        self._listed = False
+        self._clear_map("Choose a service to see what it depends on.")
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._catch_up()
+
+    def _changed(self, summary: ChangeSummary | None) -> None:
+        """``None``: another program wrote (anything may have moved)."""
+        if self.cmdb is None:
+            return
+        changed_keys = {k for after in summary.after.values() for k in after} if summary else set()
+        if (
+            summary is None
+            or summary.created
+            or summary.deleted
+            or summary.catalogue_changed
+            or not changed_keys.isdisjoint({"name", "class"})
+        ):
+            self._listed = False  # which CIs are services, and their names
+        if self.result is not None:
+            if summary is not None and self.result.depends.ci.id in summary.deleted:
+                self._clear_map("The service was deleted.")
+            elif summary is None or summary.graph_changed or summary.deleted:
+                self._map_stale = True
+        if self.isVisible():
+            self._catch_up()
+
+    def _catch_up(self) -> None:
+        self.load_services()
+        if self._map_stale and self.result is not None:
+            self._map_stale = False
+            self.show_service(self.result.depends.ci.id)
+
+    def _clear_map(self, title: str) -> None:
+        self.result = None
+        self._map_stale = False
         self.model.set_rows([])
         self.layer_map.set_layers([], {}, {})
-        self.search_box.meta = cmdb.meta if cmdb is not None else None
-        self.title.setText("Choose a service to see what it depends on.")
+        self.title.setText(title)
         self.graph_action.setEnabled(False)
-        self._listed = False
-
-    def showEvent(self, event) -> None:  # type: ignore[no-untyped-def]
-        super().showEvent(event)
-        self.load_services()
 
     def load_services(self) -> None:
         """Fill the list of services (once per CMDB, when the view is first shown)."""
@@ -237,8 +278,10 @@ class ServicesView(QWidget):
             self.services.clear()
             for ref in refs:
                 self.services.addItem(f"{ref.name}  —  {ref.class_name}", ref.id)
+            if self.result is not None:
+                self.services.setCurrentIndex(self.services.findData(self.result.depends.ci.id))
 
-        self.window_.runner.submit(
+        self.context.runner.submit(
             "Listing services",
             jobs_analysis.service_cis,
             self.cmdb,
@@ -257,13 +300,13 @@ class ServicesView(QWidget):
         if self.cmdb is None:
             return
         self.title.setText("Finding dependencies and single points of failure…")
-        self.window_.runner.submit(
+        self.context.runner.submit(
             "Service dependencies",
             jobs_analysis.service_map,
             self.cmdb,
             ci,
             on_done=self.show_map,
-            on_error=lambda exc: self.window_.report_error("Cannot map the service", exc),
+            on_error=lambda exc: self.context.report_error("Cannot map the service", exc),
             key="service-map",
             replace=True,
         )
@@ -315,13 +358,13 @@ class ServicesView(QWidget):
     def _layer_chosen(self, class_name: str | None) -> None:
         self._fill(class_name)
 
-    def _open(self, index: object) -> None:
-        ci = self.model.ci_id(index.row())  # type: ignore[attr-defined]
+    def _open(self, index: QModelIndex) -> None:
+        ci = self.model.ci_id(index.row())
         if ci is not None:
-            self.window_.show_ci(ci)
+            self.context.navigation.show_ci(ci)
 
     def _show_graph(self) -> None:
         if self.result is not None:
-            self.window_.workbench.show_graph(
+            self.context.navigation.show_graph(
                 self.result.depends.ci.id, depth=3, direction="upstream"
             )

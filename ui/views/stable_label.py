@@ -37,10 +37,10 @@ class StableLabel(QLabel):
         self.setFixedWidth(metrics.horizontalAdvance(template) + self._padding)
         self.setMinimumHeight(metrics.height() + 4)
 
-    def text(self) -> str:  # type: ignore[override]
+    def text(self) -> str:
         return self._text
 
-    def setText(self, text: str) -> None:  # type: ignore[override]  # noqa: N802 - Qt name
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt name
         if text != self._text:
             self._text = text
             self.update()

@@ -6,12 +6,16 @@
 * :func:`tool_button`, :func:`make_action`: icon buttons for actions;
 * :func:`sortable`: header-click sorting that starts from the model's order;
 * :func:`quick_resize`: "size to contents" from the first rows only;
+* :func:`opens_cis`: double-clicking a row shows its CI;
 * :func:`html`: escape text shown in rich-text labels.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractItemModel, Qt
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -23,6 +27,9 @@ from PySide6.QtWidgets import (
 )
 
 from ui.theme import icon
+
+if TYPE_CHECKING:
+    from ui.context import Navigation
 
 
 class ToolStrip(QFrame):
@@ -93,6 +100,20 @@ def rows_table(parent: QWidget, model: QAbstractItemModel, name: str) -> QTableV
     view.verticalHeader().setDefaultSectionSize(22)
     view.horizontalHeader().setStretchLastSection(True)
     return view
+
+
+def opens_cis(
+    view: QAbstractItemView, ci_id: Callable[[int], int | None], navigation: Navigation
+) -> None:
+    """Double-clicking row ``r`` of ``view`` shows CI ``ci_id(r)`` (rows without one:
+    nothing)."""
+
+    def open_row(index: QModelIndex) -> None:
+        ci = ci_id(index.row())
+        if ci is not None:
+            navigation.show_ci(ci)
+
+    view.doubleClicked.connect(open_row)
 
 
 def html(text: str) -> str:

@@ -42,7 +42,7 @@ from ui.tasks import Task
 from ui.theme import icon
 
 if TYPE_CHECKING:
-    from ui.main_window import MainWindow
+    from ui.context import AppContext
 
 NO_PROFILE = "No profile: suggest from the headers"
 FILE_FILTER = "Spreadsheets (" + " ".join(f"*{e}" for e in EXTENSIONS) + ");;All files (*)"
@@ -51,9 +51,9 @@ FILE_FILTER = "Spreadsheets (" + " ".join(f"*{e}" for e in EXTENSIONS) + ");;All
 class JobPanel(QWidget):
     """A job's progress inside a page: what it does, a bar, and Stop."""
 
-    def __init__(self, window: MainWindow, key: str, parent: QWidget | None = None) -> None:
+    def __init__(self, context: AppContext, key: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.window_ = window
+        self.context = context
         self.key = key
         self.task: Task | None = None
         row = QHBoxLayout(self)
@@ -70,7 +70,7 @@ class JobPanel(QWidget):
         row.addWidget(self.label, 1)
         row.addWidget(self.bar)
         row.addWidget(self.stop_button)
-        window.runner.progressed.connect(self._progressed)
+        context.runner.progressed.connect(self._progressed)
         self.hide()
 
     @property
@@ -104,7 +104,7 @@ class JobPanel(QWidget):
         self.label.setText(title + "…")
         self.bar.setRange(0, 0)
         self.show()
-        self.task = self.window_.runner.submit(
+        self.task = self.context.runner.submit(
             title,
             fn,
             *args,
@@ -136,14 +136,14 @@ class JobPanel(QWidget):
 class JobPage(QWizardPage):
     """A page whose *Next* runs :meth:`begin_next` (a job) before moving on."""
 
-    def __init__(self, window: MainWindow, key: str, title: str, subtitle: str = "") -> None:
+    def __init__(self, context: AppContext, key: str, title: str, subtitle: str = "") -> None:
         super().__init__()
-        self.window_ = window
+        self.context = context
         self.setTitle(title)
         if subtitle:
             self.setSubTitle(subtitle)
         self.body = QVBoxLayout()
-        self.panel = JobPanel(window, key, self)
+        self.panel = JobPanel(context, key, self)
         self.error = QLabel(self)
         self.error.setObjectName("pageError")
         self.error.setWordWrap(True)
@@ -203,8 +203,8 @@ class JobPage(QWizardPage):
 class FilePage(JobPage):
     """Choose the file; it is opened in the worker to list its sheets."""
 
-    def __init__(self, window: MainWindow, key: str, title: str, subtitle: str) -> None:
-        super().__init__(window, key, title, subtitle)
+    def __init__(self, context: AppContext, key: str, title: str, subtitle: str) -> None:
+        super().__init__(context, key, title, subtitle)
         self.info: FileInfo | None = None
         row = QHBoxLayout()
         self.path_edit = QLineEdit(self)
@@ -223,10 +223,13 @@ class FilePage(JobPage):
 
     def browse(self) -> None:
         start = (
-            str(Path(self.path_edit.text()).parent) if self.path_edit.text() else str(Path.home())
+            str(Path(self.path_edit.text()).parent)
+            if self.path_edit.text()
+            else str(self.context.last_folder)
         )
         path, _ = QFileDialog.getOpenFileName(self, "Choose a spreadsheet", start, FILE_FILTER)
         if path:
+            self.context.remember_folder(path)
             self.set_file(path)
 
     def set_file(self, path: str) -> None:
@@ -278,7 +281,7 @@ class SheetsPage(JobPage):
     profile; *Next* reads the chosen sheets in the worker into ``host.loaded``."""
 
     def __init__(self, host: SpreadsheetWizard, key: str, title: str, subtitle: str) -> None:
-        super().__init__(host.window_, key, title, subtitle)
+        super().__init__(host.context, key, title, subtitle)
         self.host = host
         self.list = QListWidget(self)
         self.list.setObjectName("sheetList")
@@ -302,7 +305,8 @@ class SheetsPage(JobPage):
 
     def begin_next(self) -> bool:
         info = self.host.file_page.info
-        assert info is not None and self.window_.cmdb is not None
+        cmdb = self.context.cmdb
+        assert info is not None and cmdb is not None
 
         def done(loaded: LoadedFile) -> None:
             self.host.loaded = loaded
@@ -311,7 +315,7 @@ class SheetsPage(JobPage):
         self.panel.run(
             f"Reading {info.path.name}",
             jobs_import.load_file,
-            self.window_.cmdb,
+            cmdb,
             str(info.path),
             self.chosen(),
             self.profiles.currentData(),
@@ -352,26 +356,26 @@ class SheetsPage(JobPage):
 
 
 class SpreadsheetWizard(QWizard):
-    """What the import and audit wizards share: the main window, the worker's job
+    """What the import and audit wizards share: the application context, the worker's job
     key, the saved mapping profiles, the File and Sheets pages (the rest of the
     pages follow them) and Cancel that stops the running job."""
 
     def __init__(
         self,
-        window: MainWindow,
+        context: AppContext,
         key: str,
         profiles: list[str] | None,
         title: str,
         file_help: str,
         sheets_help: str,
     ) -> None:
-        super().__init__(window)
+        super().__init__(context.dialog_parent)
         self.setWindowTitle(title)
-        self.window_ = window
+        self.context = context
         self.key = key
         self.profiles = list(profiles or [])
         self.loaded: LoadedFile | None = None
-        self.file_page = FilePage(window, key, "File", file_help)
+        self.file_page = FilePage(context, key, "File", file_help)
         self.sheets_page = SheetsPage(self, key, "Sheets", sheets_help)
 
     def add_pages(self, *pages: QWizardPage) -> None:
@@ -388,5 +392,5 @@ class SpreadsheetWizard(QWizard):
 
     def reject(self) -> None:
         """Cancel: stop whatever runs (a stopped job writes nothing) and close."""
-        self.window_.runner.cancel(self.key)
+        self.context.runner.cancel(self.key)
         super().reject()
