@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cmdb_desktop import health
 from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.health import Finding, HealthReport
 from cmdb_desktop.items import CiRef
@@ -39,16 +40,8 @@ from ui.views.toolstrip import ToolStrip, html, make_action, rows_table, tool_bu
 if TYPE_CHECKING:
     from ui.main_window import MainWindow
 
-#: (key, title, what it means) of every finding the dashboard shows.
-CARDS = (
-    ("orphans", "Orphans", "Active CIs with no relationship, in classes that expect some"),
-    ("missing_required", "Missing required fields", "CIs lacking a field their class requires"),
-    ("stale", "Stale", "Active CIs neither verified nor updated for 90 days"),
-    ("duplicates", "Duplicate candidates", "Same serial or asset tag, or near-identical names"),
-    ("cycles", "Impact cycles", "CIs that impact one another in a loop (a modelling mistake?)"),
-    ("related_to_retired", "Related to retired", "Active CIs still linked to retired CIs"),
-    ("warranty", "Warranty ending", "Active hardware whose warranty ends within 90 days"),
-)
+#: (key, title, what it means) of every finding the dashboard shows: the core's registry.
+CARDS = tuple((str(c.key), c.title, c.describe()) for c in health.CHECKS)
 
 
 def _why(key: str, finding: Finding) -> dict[int, str]:
