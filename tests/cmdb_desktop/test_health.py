@@ -82,7 +82,13 @@ def test_completeness_and_scores(cmdb: Cmdb, small: dict[str, int]) -> None:
     assert servers.recommended["owner"] == 25.0
     assert servers.recommended["serial_number"] == 50.0
     assert 0 < rep.class_scores["Server"] < 100
-    assert rep.class_scores["Site"] == pytest.approx(100.0, abs=0.5) or rep.class_scores["Site"]
+    # Paris is free of every finding, so each check scores 100 for Site; only its
+    # completeness (status 100 % weighs 2, the recommended owner 0 % weighs 1) is not.
+    site = rep.completeness["Site"]
+    assert site.required == {"status": 100.0} and site.recommended == {"owner": 0.0}
+    assert site.score == pytest.approx(200 / 3)
+    checks = len(health.CHECKS)
+    assert rep.class_scores["Site"] == pytest.approx((200 / 3 + 100 * checks) / (1 + checks))
     assert 0 < rep.score <= 100
 
 
