@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -18,17 +17,9 @@ from sqlalchemy import select
 from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.models import ChangeRecord
 from cmdb_desktop.models import ConfigurationItem as CI
+from tests.dbstate import check_intact
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def check_intact(path: Path) -> None:
-    conn = sqlite3.connect(path)
-    try:
-        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
-    finally:
-        conn.close()
 
 
 def _kill_loop(demo_cmdb: Cmdb, kills: int, seed: int) -> int:

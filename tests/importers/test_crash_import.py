@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.models import ChangeRecord, ImportBatch, Relationship
 from cmdb_desktop.models import ConfigurationItem as CI
-from tests.cmdb_desktop.test_crash import check_intact
+from tests.dbstate import check_intact
 
 REPO = Path(__file__).resolve().parents[2]
 NEW_SERVERS = 10_000
