@@ -13,6 +13,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from sqlalchemy.engine import make_url
 
 from cmdb_desktop.cli import main
 from cmdb_desktop.cmdb import Cmdb
@@ -131,3 +132,41 @@ def test_unreadable_url_is_a_clear_error() -> None:
     with pytest.raises(DatabaseConnectionError, match="not a database URL") as info:
         Cmdb.open("postgresql://ann:secret@db:port/cmdb")
     assert "secret" not in str(info.value)
+
+
+# -- on a real server (skips without PostgreSQL or psycopg) --------------------------------
+
+
+def test_a_password_is_never_printed_on_postgres(pg: Cmdb, tmp_path: Path) -> None:
+    """The server trusts local users, so the password is accepted and never needed:
+    what matters is every output of a session opened with it."""
+    url = make_url(pg.url).set(password="secret").render_as_string(hide_password=False)
+    assert "secret" in url
+    pg.items.create("Server", {"name": "web01", "status": "In Use"})
+    with Cmdb.open(url) as opened:
+        assert "secret" not in opened.describe() and ":***@" in opened.describe()
+    report = tmp_path / "impact.xlsx"
+    printed = ""
+    for args in (
+        ("health",),
+        ("--format", "json", "health"),
+        ("impact", "web01", "-o", str(report)),
+        ("--format", "json", "show", "web01"),
+    ):
+        out, err = io.StringIO(), io.StringIO()
+        code = main(["--db", url, *args], out=out, err=err)
+        assert code == 0, err.getvalue()
+        printed += out.getvalue() + err.getvalue()
+    assert "secret" not in printed and ":***@" in printed
+    ws = openpyxl.load_workbook(report)[SUMMARY_SHEET]
+    assert ws["A2"].value == "CMDB" and ":***@" in ws["B2"].value
+    assert "secret" not in ws["B2"].value
+
+
+def test_missing_database_on_postgres(pg: Cmdb) -> None:
+    url = make_url(pg.url).set(database="no_such_cmdb", password="secret")
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["--db", url.render_as_string(hide_password=False), "health"], out=out, err=err)
+    assert code == 2 and "Traceback" not in err.getvalue()
+    assert "Cannot connect to" in err.getvalue() and "no_such_cmdb" in err.getvalue()
+    assert "secret" not in out.getvalue() + err.getvalue()
