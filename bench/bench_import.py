@@ -13,6 +13,10 @@ Figures, each with its reference measured in the same run:
   vs the same floor. Target ≤ 1.0×.
 * **openpyxl read-only** reading the same file, vs calamine reading it: the
   gap the readers avoid (no target; PRODUCT.md §7 says ~20×).
+* **reading a 100k-row CSV** (UTF-8, and Windows-1252 whose code page is
+  detected) with :func:`importers.readers.open_spreadsheet` vs the floor of
+  decoding it with the right codec and ``list(csv.reader(…))``: what encoding
+  detection, delimiter sniffing and header detection cost (no target).
 """
 
 from __future__ import annotations
@@ -119,6 +123,68 @@ def calamine_read(path: Path) -> float:
     return time.perf_counter() - start
 
 
+#: Cities and owners of the benchmark CSV: every tenth cell has an accent.
+_CITIES = ("Zürich", "Paris", "Genève", "Köln", "Málaga", "Lyon", "Berlin", "Oslo", "Rome", "Ghent")
+_OWNERS = ("Renée", "José", "Ann", "Bob", "François", "Jürgen", "Zoë", "Kim", "Lee", "Max")
+
+
+def build_csv(rows: int, encoding: str) -> Path:
+    """The cached benchmark CSV: ``rows`` servers, ten columns, CRLF (as Excel writes)."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    out = CACHE / f"read-{rows}-{encoding}.csv"
+    if out.exists():
+        return out
+    rng = random.Random(SEED)
+    lines = ["Name,Class,Status,Owner,City,Serial Number,Cost,Purchase Date,Description,Tags"]
+    for i in range(rows):
+        lines.append(
+            f"srv{i:06d},Server,In Use,{rng.choice(_OWNERS)},{rng.choice(_CITIES)},"
+            f"SN{i:08d},{rng.randint(100, 9999)}.50,2024-0{rng.randint(1, 9)}-1{i % 10},"
+            f"Rack {i % 40} row {i % 7},prod;web"
+        )
+    tmp = out.with_name(out.name + ".building")
+    tmp.write_bytes(("\r\n".join(lines) + "\r\n").encode(encoding))
+    tmp.rename(out)
+    return out
+
+
+def csv_read(path: Path) -> float:
+    from importers.readers import open_spreadsheet
+
+    start = time.perf_counter()
+    with open_spreadsheet(path) as book:
+        book.read(book.sheet_names[0])
+    return time.perf_counter() - start
+
+
+def csv_floor(path: Path, encoding: str) -> float:
+    import csv
+    import io
+
+    start = time.perf_counter()
+    text = path.read_bytes().decode(encoding)
+    list(csv.reader(io.StringIO(text, newline="")))
+    return time.perf_counter() - start
+
+
+def csv_figures(rows: int = 100_000, repeat: int = 3) -> list[Figure]:
+    figures = []
+    for encoding in ("utf-8", "cp1252"):
+        path = build_csv(rows, encoding)
+        ours = Measurement("open_spreadsheet + read", [csv_read(path) for _ in range(repeat)])
+        floor_samples = [csv_floor(path, encoding) for _ in range(repeat)]
+        bare = Measurement("decode + csv.reader", floor_samples)
+        figures.append(
+            Figure(
+                f"read a {rows:,}-row CSV ({encoding})",
+                ours,
+                bare,
+                note=f"{path.stat().st_size / 1e6:.1f} MB",
+            )
+        )
+    return figures
+
+
 def import_once(path: Path, db: Path) -> tuple[float, dict[str, object]]:
     from importers.apply import import_file
 
@@ -171,4 +237,5 @@ def run(cis: int = 63_000, relationships: int = 240_000, repeat: int = 3) -> lis
             calamine,
             note="the reading gap the importer avoids",
         ),
+        *csv_figures(repeat=repeat),
     ]

@@ -28,7 +28,9 @@ from cmdb_desktop.batches import BatchService
 from cmdb_desktop.changes import ChangeSummary
 from cmdb_desktop.classes import ClassService
 from cmdb_desktop.db import (
+    check_connection,
     copy_sqlite,
+    display_url,
     ensure_schema,
     make_engine,
     make_sessionmaker,
@@ -128,6 +130,7 @@ class Cmdb:
                 _check_sqlite_header(path)
         engine = make_engine(url)
         try:
+            check_connection(engine, url)
             created, backup_path = ensure_schema(engine, url, backup=backup)
             cmdb = cls(url, engine, user=user)
             if created:
@@ -332,7 +335,8 @@ class Cmdb:
         return out
 
     def describe(self) -> str:
-        return str(self.path) if self.path is not None else self.url
+        """The database as users see it: the file's path, or the URL without its password."""
+        return str(self.path) if self.path is not None else display_url(self.url)
 
 
 def _is_busy(exc: OperationalError) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -21,10 +22,11 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-from cmdb_desktop.errors import SchemaError
+from cmdb_desktop.errors import DatabaseConnectionError, SchemaError
 from cmdb_desktop.identity import sql_fold
 from cmdb_desktop.migrations import SCHEMA_HEAD, SCHEMA_REVISIONS
 
@@ -55,13 +57,57 @@ def to_url(target: str | os.PathLike[str]) -> str:
     return "sqlite:///" + str(Path(text_target).expanduser().resolve())
 
 
+#: Query parameters that carry a secret (libpq accepts the password there too).
+_SECRET_PARAMETERS = frozenset({"password", "sslpassword"})
+#: For text SQLAlchemy cannot parse, or parses with part of the password in the
+#: host (a raw ``@`` in it): ``scheme://user:SECRET@`` up to the *last* ``@``,
+#: and ``password=SECRET``. Masking too much is harmless; too little is not.
+_USERINFO_SECRET = re.compile(r"(://[^/?#@:]*:).*@")
+_PARAMETER_SECRET = re.compile(r"((?:^|[?&;\s])(?:ssl)?password=)[^&;\s]*", re.IGNORECASE)
+
+
+def display_url(target: str | os.PathLike[str]) -> str:
+    """A database path or URL as it may be shown anywhere: a password becomes ``***``.
+
+    Every output naming the database (CLI text and JSON, messages, reports,
+    the window) goes through this; credentials are never printed.
+
+    >>> display_url("postgresql://ann:s3cret@db.example:5432/cmdb")
+    'postgresql://ann:***@db.example:5432/cmdb'
+    >>> display_url("postgresql://ann@db.example/cmdb?password=s3cret&sslmode=require")
+    'postgresql://ann@db.example/cmdb?password=***&sslmode=require'
+    >>> display_url("/home/ann/cmdb.sqlite")
+    '/home/ann/cmdb.sqlite'
+    """
+    text_target = os.fspath(target)
+    if "://" not in text_target:
+        return text_target
+    if text_target.count("@") <= 1:
+        try:
+            parsed = make_url(text_target)
+        except (ArgumentError, ValueError):
+            pass  # not a URL SQLAlchemy can read (a bad port, say)
+        else:
+            hidden = {k: "***" for k in parsed.query if k.lower() in _SECRET_PARAMETERS}
+            if hidden:
+                parsed = parsed.update_query_dict(hidden)
+            shown = parsed.render_as_string(hide_password=True)
+            return shown.replace("%2A%2A%2A", "***")
+    masked = _USERINFO_SECRET.sub(r"\1***@", text_target, count=1)
+    return _PARAMETER_SECRET.sub(r"\1***", masked)
+
+
 @lru_cache(maxsize=64)
 def sqlite_path(url: str) -> Path | None:
-    """The database file behind a SQLite URL, or None (memory, other dialects).
+    """The database file behind a SQLite URL, or None (memory, other dialects, a URL
+    that cannot be parsed: :func:`make_engine` says what is wrong with it).
 
     Cached: opening a CMDB asks several times, and parsing a URL is not free.
     """
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return None
     if parsed.get_backend_name() != "sqlite" or not parsed.database:
         return None
     if parsed.database == ":memory:":
@@ -93,8 +139,21 @@ def _sqlite_on_begin(conn: Any) -> None:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine with the pragmas and transaction handling this application relies on."""
-    parsed = make_url(url)
+    """An engine with the pragmas and transaction handling this application relies on.
+
+    A ``postgresql://`` URL without a driver uses psycopg (version 3, what the
+    ``postgres`` extra installs), not SQLAlchemy's default psycopg2. Raises
+    DatabaseConnectionError for a URL that cannot be read or whose driver is
+    missing.
+    """
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError) as exc:
+        raise DatabaseConnectionError(
+            f"{display_url(url)} is not a database URL SQLAlchemy can read "
+            f"({_scrubbed(str(exc), url)}). Write it as "
+            "postgresql://USER@HOST:PORT/DATABASE, or give a file path."
+        ) from None
     if parsed.get_backend_name() == "sqlite":
         path = sqlite_path(url)
         engine = create_engine(
@@ -105,7 +164,60 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    try:
+        return create_engine(parsed, pool_pre_ping=True)
+    except NoSuchModuleError:
+        raise DatabaseConnectionError(
+            f"Cannot open {display_url(url)}: SQLAlchemy knows no database kind or driver "
+            f"{parsed.drivername!r}. Use postgresql://USER@HOST:PORT/DATABASE or a file path."
+        ) from None
+    except ImportError as exc:
+        raise DatabaseConnectionError(
+            f"Cannot open {display_url(url)}: its database driver is not installed "
+            f"({exc.name or exc}). For PostgreSQL: pip install 'cmdb-desktop[postgres]'."
+        ) from None
+
+
+def check_connection(engine: Engine, url: str) -> None:
+    """Connect once to a database server, so that an unreachable server, a refused
+    login or a missing database is a DatabaseConnectionError up front (SQLite files
+    are checked by their own rules, and opening one connects to nothing)."""
+    if engine.dialect.name == "sqlite":
+        return
+    try:
+        with engine.connect():
+            pass
+    except DBAPIError as exc:
+        raise connection_error(url, exc) from None
+
+
+def connection_error(url: str, exc: BaseException) -> DatabaseConnectionError:
+    """The user-facing error for a failed connection to ``url`` (server unreachable,
+    login refused, no such database), with the driver's reason and no password."""
+    reason = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(reason).splitlines() if line.strip()]
+    detail = _scrubbed(" ".join(lines), url) if lines else type(reason).__name__
+    if not detail.endswith((".", "?", "!")):
+        detail += "."
+    return DatabaseConnectionError(
+        f"Cannot connect to {display_url(url)}: {detail} Check that the server is "
+        "running and reachable, the user name and password, and that the database exists."
+    )
+
+
+def _scrubbed(text_value: str, url: str) -> str:
+    """``text_value`` without the URL's password (drivers sometimes echo what they got)."""
+    try:
+        password = make_url(url).password
+    except (ArgumentError, ValueError):
+        password = None
+    if password:
+        text_value = text_value.replace(str(password), "***")
+    if url in text_value:
+        text_value = text_value.replace(url, display_url(url))
+    return text_value
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

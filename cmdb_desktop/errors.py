@@ -129,3 +129,9 @@ class CancelledError(CmdbError):
 
 class SchemaError(CmdbError):
     """The database file is not a CMDB, or is newer than this program."""
+
+
+class DatabaseConnectionError(CmdbError):
+    """The database cannot be reached or refuses us: server down or unreachable,
+    wrong password, missing database, driver not installed. The message names
+    the database with its password hidden."""

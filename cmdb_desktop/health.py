@@ -1,8 +1,11 @@
 """CMDB health: how complete, connected and trustworthy the data is.
 
-Each check is a function ``check(cmdb, …) -> Finding`` over the database; the
-:func:`report` runs them all and scores every class. Checks run in SQL (one
-scan per check, not per class) so they stay fast at a million CIs.
+Each check is a function ``check(cmdb, …) -> Finding`` over the database,
+registered once in :data:`CHECKS` with its key, title and description; the
+:func:`report`, the CLI's ``health`` text and the GUI's dashboard all read that
+registry, so adding a check is one entry there. :func:`report` runs them all
+and scores every class. Checks run in SQL (one scan per check, not per class)
+so they stay fast at a million CIs.
 
 Scores: a class scores the share of its CIs free of each problem, averaged
 over the checks that apply to it, plus its completeness; the overall score
@@ -14,14 +17,17 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import String, and_, case, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from cmdb_desktop.catalogue import INACTIVE_STATUSES
+from cmdb_desktop.errors import ValidationError
 from cmdb_desktop.items import CI, CiRef
 from cmdb_desktop.metamodel import ClassInfo
 from cmdb_desktop.models import Relationship
@@ -93,18 +99,19 @@ class HealthReport:
     by_class: dict[str, int]
     by_status: dict[str, int]
     completeness: dict[str, Completeness]
-    findings: dict[str, Finding]
+    #: One finding per registered check, in :data:`CHECKS` order.
+    findings: dict[CheckKey, Finding]
     class_scores: dict[str, float]
     score: float
 
     # Shortcuts used by front ends.
     @property
     def orphans(self) -> Finding:
-        return self.findings["orphans"]
+        return self.findings[CheckKey.ORPHANS]
 
     @property
     def missing_required(self) -> Finding:
-        return self.findings["missing_required"]
+        return self.findings[CheckKey.MISSING_REQUIRED]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -116,7 +123,7 @@ class HealthReport:
             "by_status": self.by_status,
             "class_scores": {k: round(v, 1) for k, v in self.class_scores.items()},
             "completeness": {k: v.to_json() for k, v in self.completeness.items()},
-            **{key: f.to_json() for key, f in self.findings.items()},
+            **{str(key): f.to_json() for key, f in self.findings.items()},
         }
 
 
@@ -383,10 +390,118 @@ def cycles(cmdb: Cmdb, sample: int = SAMPLE) -> Finding:
     )
 
 
+# -- the registry ---------------------------------------------------------------
+
+
+class CheckKey(StrEnum):
+    """The key of each health check: its entry in ``cmdb health --format json``
+    (never renamed), the dashboard's card and the CLI's section."""
+
+    ORPHANS = "orphans"
+    MISSING_REQUIRED = "missing_required"
+    STALE = "stale"
+    DUPLICATES = "duplicates"
+    CYCLES = "cycles"
+    RELATED_TO_RETIRED = "related_to_retired"
+    WARRANTY = "warranty"
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """What a check may need besides the CMDB: the report's parameters."""
+
+    today: date
+    stale_days: int = STALE_DAYS
+    warranty_days: int = WARRANTY_DAYS
+    #: How many example CIs a finding lists (counts are always complete).
+    sample: int = SAMPLE
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    """One registered check: what front ends show about it, and how to run it."""
+
+    key: CheckKey
+    #: A short name (a dashboard card, a CLI heading).
+    title: str
+    #: One line on what it finds; ``{stale_days}`` and ``{warranty_days}`` are
+    #: filled in from the options the report ran with.
+    description: str
+    run: Callable[[Cmdb, CheckOptions], Finding]
+
+    def describe(self, options: CheckOptions | None = None) -> str:
+        """The description for these options (the defaults when None)."""
+        stale_days = options.stale_days if options else STALE_DAYS
+        warranty_days = options.warranty_days if options else WARRANTY_DAYS
+        return self.description.format(stale_days=stale_days, warranty_days=warranty_days)
+
+
+#: Every health check, in the order front ends list them.
+CHECKS: tuple[HealthCheck, ...] = (
+    HealthCheck(
+        CheckKey.ORPHANS,
+        "Orphans",
+        "Active CIs with no relationship, in classes that expect some",
+        lambda cmdb, o: orphans(cmdb, o.sample),
+    ),
+    HealthCheck(
+        CheckKey.MISSING_REQUIRED,
+        "Missing required fields",
+        "CIs lacking a field their class requires",
+        lambda cmdb, o: missing_required(cmdb, o.sample),
+    ),
+    HealthCheck(
+        CheckKey.STALE,
+        "Stale",
+        "Active CIs neither verified nor updated for {stale_days} days",
+        lambda cmdb, o: stale(cmdb, o.today, o.stale_days, o.sample),
+    ),
+    HealthCheck(
+        CheckKey.DUPLICATES,
+        "Duplicate candidates",
+        "Same serial or asset tag, or near-identical names",
+        lambda cmdb, o: duplicates(cmdb, o.sample),
+    ),
+    HealthCheck(
+        CheckKey.CYCLES,
+        "Impact cycles",
+        "CIs that impact one another in a loop (a modelling mistake?)",
+        lambda cmdb, o: cycles(cmdb, o.sample),
+    ),
+    HealthCheck(
+        CheckKey.RELATED_TO_RETIRED,
+        "Related to retired",
+        "Active CIs still linked to retired CIs",
+        lambda cmdb, o: relationships_to_retired(cmdb, o.sample),
+    ),
+    HealthCheck(
+        CheckKey.WARRANTY,
+        "Warranty ending",
+        "Active hardware whose warranty ends within {warranty_days} days",
+        lambda cmdb, o: warranties_ending(cmdb, o.today, o.warranty_days, o.sample),
+    ),
+)
+CHECKS_BY_KEY: dict[CheckKey, HealthCheck] = {c.key: c for c in CHECKS}
+
+
+def find_check(key: str) -> HealthCheck:
+    """The registered check named ``key``; ValidationError for an unknown one."""
+    try:
+        return CHECKS_BY_KEY[CheckKey(key)]
+    except (ValueError, KeyError):
+        known = ", ".join(CHECKS_BY_KEY)
+        raise ValidationError(f"Unknown health check {key!r} (known: {known}).") from None
+
+
+def run_check(cmdb: Cmdb, key: str, *, today: date | None = None, sample: int = SAMPLE) -> Finding:
+    """Run one check with the default thresholds (the dashboard lists one card's CIs)."""
+    return find_check(key).run(cmdb, CheckOptions(today or date.today(), sample=sample))
+
+
 def _class_scores(
     cmdb: Cmdb,
     complete: dict[str, Completeness],
-    findings: dict[str, Finding],
+    findings: dict[CheckKey, Finding],
     by_class: dict[str, int],
 ) -> tuple[dict[str, float], float]:
     scores: dict[str, float] = {}
@@ -411,21 +526,13 @@ def report(
     sample: int = SAMPLE,
 ) -> HealthReport:
     """Every check, the completeness table and the scores."""
-    today = today or date.today()
+    options = CheckOptions(today or date.today(), stale_days, warranty_days, sample)
     by_class = dict(sorted(cmdb.items.counts_by_class().items()))
-    findings = {
-        "orphans": orphans(cmdb, sample),
-        "missing_required": missing_required(cmdb, sample),
-        "stale": stale(cmdb, today, stale_days, sample),
-        "duplicates": duplicates(cmdb, sample),
-        "cycles": cycles(cmdb, sample),
-        "related_to_retired": relationships_to_retired(cmdb, sample),
-        "warranty": warranties_ending(cmdb, today, warranty_days, sample),
-    }
+    findings = {c.key: c.run(cmdb, options) for c in CHECKS}
     complete = completeness(cmdb)
     class_scores, overall = _class_scores(cmdb, complete, findings, by_class)
     return HealthReport(
-        today=today,
+        today=options.today,
         total_cis=sum(by_class.values()),
         total_relationships=cmdb.relations.count(),
         by_class=by_class,

@@ -31,6 +31,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from cmdb_desktop.db import display_url
 from cmdb_desktop.errors import BadFileError, ValidationError
 from cmdb_desktop.progress import Progress
 from importers.cells import header_cells, safe_cell, save_workbook, styled_cell
@@ -119,7 +120,7 @@ def _summary(ws: Worksheet, report: ImpactReport, cmdb: str | None, user: str | 
     ws.column_dimensions["F"].width = 10
     ws.column_dimensions["G"].width = 70
     ws.append([styled_cell(ws, "Impact assessment", font=_TITLE)])
-    rows.append(["CMDB", cmdb or ""])
+    rows.append(["CMDB", display_url(cmdb) if cmdb else ""])  # never a password
     rows.append(["Prepared", datetime.now().strftime("%Y-%m-%d %H:%M")])
     rows.append(["By", user or _user()])
     if report.depth is not None:

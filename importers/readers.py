@@ -32,6 +32,8 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
+import unicodedata
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -279,7 +281,10 @@ class Spreadsheet:
                 f"{MAX_TEXT_BYTES / 1e6:,.0f} MB are not read. Split it, or save it as .xlsx."
             )
         raw = path.read_bytes()
-        text, encoding, note = decode_text(raw)
+        try:
+            text, encoding, note = decode_text(raw)
+        except BadFileError as exc:
+            raise BadFileError(f"{path.name}: {exc}") from None
         self.encoding = encoding
         if note:
             self.warnings.append(f"{path.name}: {note}")
@@ -507,16 +512,56 @@ def open_spreadsheet(path: str | Path) -> Spreadsheet:
 # -- text files ------------------------------------------------------------------
 
 
+#: Bytes that UTF-8 could not decode, after ``errors="surrogateescape"``.
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+#: Characters that UTF-8 decoded from more than one byte.
+_FROM_UTF8 = re.compile("[^\x00-\x7f\udc80-\udcff]")
+#: How much evidence (lines with non-ASCII bytes) the encoding detector sees: it
+#: is slow on megabytes and no surer for them.
+_DETECT_SAMPLE = 256 * 1024
+#: Legacy code pages a text file that is not UTF-8 may be in: Windows-1252
+#: (Western European, the default of PRODUCT.md §4) and the non-Latin scripts'
+#: Windows code pages, whose text read as cp1252 would be gibberish. Latin-script
+#: neighbours (cp1250 Central European, cp1257 Baltic, cp1254 Turkish) are left
+#: out: they differ from cp1252 in a few letters only, and charset-normalizer
+#: takes Western files for cp1250 and the reverse (docs/import.md, "Encodings").
+_LEGACY_CANDIDATES = ("cp1252", "cp1251", "cp1253")
+_CODEC_NAMES = {
+    "cp1252": "Windows-1252",
+    "cp1251": "Cyrillic Windows-1251",
+    "cp1253": "Greek Windows-1253",
+}
+#: The bytes Windows-1252 does not define.
+_CP1252_UNDEFINED = b"\x81\x8d\x8f\x90\x9d"
+#: Row numbers a message lists before "and N more".
+_ROWS_SHOWN = 10
+
+
 def decode_text(raw: bytes) -> tuple[str, str, str | None]:
     """Decode a text file: (text, encoding, a note for the user or None).
 
-    UTF-8 (with or without BOM) and UTF-16 with BOM are taken as they are.
-    Anything else is legacy: a file with old-Mac CR-only line ends is read as
-    Mac Roman (that is what "CSV (Macintosh)" writes), otherwise cp1252
-    (Windows Western); bytes cp1252 leaves undefined become U+FFFD.
+    UTF-8 (with or without BOM) and UTF-16 with BOM are taken as they are. A
+    file that is UTF-8 except for some rows, or that mixes UTF-8 rows into a
+    legacy encoding, is refused (BadFileError naming the rows as a spreadsheet
+    numbers them): read either way, one of its parts would be misread. Anything
+    else is legacy: a file with old-Mac CR-only line ends is read as Mac Roman
+    (that is what "CSV (Macintosh)" writes), otherwise charset-normalizer picks
+    among :data:`_LEGACY_CANDIDATES`, cp1252 on a tie; bytes cp1252 leaves
+    undefined become U+FFFD.
+
+    >>> decode_text("Zürich".encode("cp1252"))[1:]
+    ('cp1252', 'not UTF-8; read as Windows-1252 (cp1252)')
+    >>> decode_text("Zürich".encode() + b"\\nZ" + "ü".encode("cp1252") + b"rich\\n")
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    cmdb_desktop.errors.BadFileError: Row 2 is not UTF-8, ...
     """
     if raw.startswith(codecs.BOM_UTF8):
-        return _text(raw[3:], "utf-8"), "utf-8-sig", None
+        try:
+            return raw[3:].decode("utf-8"), "utf-8-sig", None
+        except UnicodeDecodeError:
+            raise _mixed_encodings(*_rows_by_encoding(raw[3:]), marker=True) from None
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
             return raw.decode("utf-16"), "utf-16", None
@@ -526,28 +571,128 @@ def decode_text(raw: bytes) -> tuple[str, str, str | None]:
         return raw.decode("utf-8"), "utf-8", None
     except UnicodeDecodeError:
         pass
+    # Text in a legacy single-byte code page rarely holds a valid multi-byte UTF-8
+    # sequence (its accented letters are lone bytes): decoded with every other
+    # byte kept as one character, it is as long as it was. If it is not, the rows
+    # tell whether UTF-8 text was mixed in, or the sequences are accidents.
+    if len(raw.decode("utf-8", errors="surrogateescape")) != len(raw):
+        not_utf8, utf8 = _rows_by_encoding(raw)
+        if utf8:
+            raise _mixed_encodings(not_utf8, utf8)
     cr_only = b"\r" in raw and b"\n" not in raw
     if cr_only:
         return raw.decode("mac_roman"), "mac_roman", "not UTF-8; read as Mac Roman (old Mac CSV)"
+    encoding = legacy_encoding(raw)
+    name = f"{_CODEC_NAMES[encoding]} ({encoding})"
     try:
-        return raw.decode("cp1252"), "cp1252", "not UTF-8; read as Windows-1252 (cp1252)"
+        return raw.decode(encoding), encoding, f"not UTF-8; read as {name}"
     except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="replace")
+        text = raw.decode(encoding, errors="replace")
         bad = text.count("\ufffd")
         return (
             text,
-            "cp1252",
-            f"not UTF-8; read as Windows-1252 (cp1252) with {bad} undecodable byte(s) shown as �",
+            encoding,
+            f"not UTF-8; read as {name} with {bad} undecodable byte(s) shown as �",
         )
 
 
-def _text(raw: bytes, encoding: str) -> str:
+def legacy_encoding(raw: bytes) -> str:
+    """Which of :data:`_LEGACY_CANDIDATES` a text that is not UTF-8 is in.
+
+    charset-normalizer judges the lines that hold non-ASCII bytes (the others
+    say nothing about the code page). cp1252 wins unless another candidate
+    reads the text with less mess than it does, so a Western file whose few
+    accents fit several code pages stays Western. A file with bytes cp1252
+    leaves undefined changes code page only when the other one reads it as a
+    language; otherwise those bytes are noise in a Western file.
+    """
+    from charset_normalizer import from_bytes  # only files that are not UTF-8 need it
+
+    evidence: list[bytes] = []
+    size = 0
+    for line in raw[: 16 * _DETECT_SAMPLE].splitlines():
+        if not line.isascii():
+            evidence.append(line)
+            size += len(line) + 1
+            if size >= _DETECT_SAMPLE:
+                break
+    matches = from_bytes(b"\n".join(evidence), cp_isolation=list(_LEGACY_CANDIDATES))
+    best = matches.best()
+    if best is None or best.encoding not in _LEGACY_CANDIDATES or best.encoding == "cp1252":
+        return "cp1252"
+    western = [m for m in matches if "cp1252" in m.could_be_from_charset]
+    if western and western[0].chaos <= best.chaos:
+        return "cp1252"
+    fits_cp1252 = not any(bytes([b]) in raw for b in _CP1252_UNDEFINED)
+    if not fits_cp1252 and not best.coherence:
+        return "cp1252"
+    return str(best.encoding)
+
+
+def _mixed_encodings(
+    not_utf8: Sequence[int], utf8: Sequence[int], *, marker: bool = False
+) -> BadFileError:
+    """The error for a text file that is not consistently in one encoding, naming its
+    odd rows: those that are not UTF-8 in a file that mostly is (or declares it is,
+    with a byte-order mark), else the UTF-8 rows in a legacy-encoded file."""
+    if marker:
+        odd, what = not_utf8, "not UTF-8, although the file starts with a UTF-8 marker (BOM)"
+    elif len(not_utf8) <= len(utf8):
+        odd, what = not_utf8, "not UTF-8, while the rest of the file is"
+    else:
+        odd = utf8
+        what = "UTF-8, while the rest of the file is in another encoding (such as Windows-1252)"
+    one = len(odd) == 1
+    return BadFileError(
+        f"{_rows_text(odd)} {'is' if one else 'are'} {what}. The file is not consistently in "
+        "one encoding: read as either one, part of it would be misread, so nothing was read. "
+        f"Correct {'that row' if one else 'those rows'} and save the whole file as UTF-8 "
+        '(Excel: Save As, "CSV UTF-8"), then try again.'
+    )
+
+
+def _rows_by_encoding(raw: bytes) -> tuple[list[int], list[int]]:
+    """(rows with bytes that are not UTF-8, rows of UTF-8 text with non-ASCII
+    characters), numbered as a spreadsheet shows a CSV file's rows (its records).
+
+    A row counts as UTF-8 text only if UTF-8 reads every byte of it and every
+    character it reads from several bytes is one people type (a letter, digit,
+    punctuation, symbol or space): a legacy row can hold a valid sequence by
+    accident, and it then reads as a combining mark or a control.
+    """
+    text = raw.decode("utf-8", errors="surrogateescape")
+    not_utf8: list[int] = []
+    utf8: list[int] = []
+
+    def classify(n: int, row: str) -> None:
+        if row.isascii():
+            return
+        if _NOT_UTF8.search(row):
+            not_utf8.append(n)
+        elif all(unicodedata.category(c)[0] in "LNPSZ" for c in _FROM_UTF8.findall(row)):
+            utf8.append(n)
+
     try:
-        return raw.decode(encoding)
-    except UnicodeDecodeError as exc:
-        raise BadFileError(
-            f"The file starts with a UTF-8 marker but byte {exc.start:,} is not UTF-8."
-        ) from None
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text))
+        for n, record in enumerate(reader, start=1):
+            classify(n, "\x1f".join(record))
+    except csv.Error:  # not even CSV: the lines as a text editor numbers them
+        not_utf8.clear()
+        utf8.clear()
+        for n, line in enumerate(text.splitlines(), start=1):
+            classify(n, line)
+    return not_utf8, utf8
+
+
+def _rows_text(rows: Sequence[int]) -> str:
+    """ "Row 7", "Rows 7 and 9", "Rows 2, 3, 5, … and 12 more"."""
+    shown = [f"{n:,}" for n in rows[:_ROWS_SHOWN]]
+    more = len(rows) - len(shown)
+    if len(shown) == 1:
+        return f"Row {shown[0]}"
+    if more:
+        return f"Rows {', '.join(shown)} and {more:,} more"
+    return f"Rows {', '.join(shown[:-1])} and {shown[-1]}"
 
 
 def sniff_delimiter(text: str, *, prefer_tab: bool = False) -> str:

@@ -11,7 +11,14 @@ import pytest
 # GUI tests run headless; set before anything imports Qt.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+# Helper modules with asserts of their own get pytest's detailed assert messages.
+pytest.register_assert_rewrite("tests.dbstate")
+
 from cmdb_desktop.cmdb import Cmdb  # noqa: E402
+
+#: Fixture plugins shared by several packages of tests (a test module never imports
+#: fixtures from another test module).
+pytest_plugins = ["tests.postgres"]
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_REAL = (REPO.parent / "shared" / "data" / "real").resolve()

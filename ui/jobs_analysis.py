@@ -10,7 +10,7 @@ so that the GUI thread only draws.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -425,16 +425,6 @@ def service_cis(state: JobState, cmdb: Cmdb) -> list[CiRef]:
 
 # -- health -----------------------------------------------------------------------
 
-#: The dashboard's findings: key → how to list every CI of it.
-FINDINGS: dict[str, Callable[[Cmdb, int], Finding]] = {
-    "orphans": lambda c, n: health.orphans(c, n),
-    "missing_required": lambda c, n: health.missing_required(c, n),
-    "stale": lambda c, n: health.stale(c, date.today(), sample=n),
-    "duplicates": lambda c, n: health.duplicates(c, n),
-    "cycles": lambda c, n: health.cycles(c, n),
-    "related_to_retired": lambda c, n: health.relationships_to_retired(c, n),
-    "warranty": lambda c, n: health.warranties_ending(c, date.today(), sample=n),
-}
 #: "All of them": the checks scan everything anyway; only the list grows.
 ALL = 1 << 62
 
@@ -447,7 +437,6 @@ def health_report(state: JobState, cmdb: Cmdb, today: date | None = None) -> Hea
 def finding_cis(state: JobState, cmdb: Cmdb, key: str) -> Finding:
     """A health check with every CI it finds (``examples`` is not a sample here) and
     every group in ``details`` (duplicates, cycles), for the dashboard's list."""
-    if key not in FINDINGS:
-        raise ValidationError(f"Unknown health check {key!r}.")
+    check = health.find_check(key)  # ValidationError for an unknown key
     state.progress.start("Listing CIs")
-    return FINDINGS[key](cmdb, ALL)
+    return check.run(cmdb, health.CheckOptions(date.today(), sample=ALL))

@@ -45,7 +45,7 @@ from PySide6.QtWidgets import (
 from cmdb_desktop.browse import BrowseFilter
 from cmdb_desktop.changes import ChangeSummary
 from cmdb_desktop.cmdb import Cmdb
-from cmdb_desktop.db import default_db_path
+from cmdb_desktop.db import default_db_path, display_url
 from cmdb_desktop.errors import CmdbError
 from ui import jobs, window_menus, workbench
 from ui.context import AppContext
@@ -386,12 +386,12 @@ class MainWindow(QMainWindow):
             return
         self.close_database()
         self.runner.cancel("warm-up")
-        self.show_message(f"Opening {target}…")
+        self.show_message(f"Opening {display_url(target)}…")
         # The table's first page is read by the same job, so that it paints as
         # soon as the window has the CMDB.
         columns, limit, prefetch = self.browser.first_page_request()
         self.runner.submit(
-            f"Opening {Path(target).name}",
+            f"Opening {Path(display_url(target)).name}",
             jobs.open_for_browsing,
             target,
             columns,
@@ -478,7 +478,7 @@ class MainWindow(QMainWindow):
         else:
             self.setWindowTitle(f"{cmdb.describe()} — CMDB Desktop")
             self.db_label.setText(cmdb.describe())
-            self.db_label.setToolTip(cmdb.url)
+            self.db_label.setToolTip(display_url(cmdb.url))
             self.centre.setCurrentWidget(self.workspaces)
             self._total_cis = None
         self._update_actions()

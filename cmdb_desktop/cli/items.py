@@ -267,6 +267,7 @@ def cmd_unrelate(ctx: Context, args: argparse.Namespace) -> int:
 def cmd_health(ctx: Context, args: argparse.Namespace) -> int:
     cmdb = ctx.open()
     rep = health.report(cmdb, stale_days=args.stale_days, warranty_days=args.warranty_days)
+    options = health.CheckOptions(rep.today, args.stale_days, args.warranty_days)
 
     def lines() -> Iterable[str]:
         yield (
@@ -290,9 +291,10 @@ def cmd_health(ctx: Context, args: argparse.Namespace) -> int:
         yield from table(
             [(k or "(none)", f"{v:,}") for k, v in rep.by_status.items()], ("status", "CIs")
         )
-        for finding in rep.findings.values():
+        for check in health.CHECKS:
+            finding = rep.findings[check.key]
             yield ""
-            yield f"{finding.title}: {finding.count:,}"
+            yield f"{check.title}: {finding.count:,} ({check.describe(options)})"
             if finding.by_class:
                 yield "  " + ", ".join(f"{c} {n:,}" for c, n in finding.by_class.items())
             for ref in finding.examples[:5]:

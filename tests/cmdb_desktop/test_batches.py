@@ -9,7 +9,9 @@ import pytest
 from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.errors import ConflictError, NotFoundError
 from importers.apply import import_file
-from tests.importers.conftest import cli, content, write_xlsx
+from tests.commandline import cli
+from tests.dbstate import content
+from tests.importers.sheets import write_xlsx
 
 
 def _first(tmp_path: Path) -> Path:

@@ -14,11 +14,6 @@ from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.errors import CancelledError
 from cmdb_desktop.progress import Progress
 
-try:  # the PostgreSQL fixtures (skips cleanly without a server or driver)
-    from tests.cmdb_desktop.test_postgres import pg, pg_server  # noqa: F401
-except pytest.skip.Exception:
-    pass
-
 
 @pytest.fixture
 def small(cmdb: Cmdb) -> Cmdb:
@@ -218,10 +213,8 @@ def test_on_the_demo(demo_db: Path) -> None:
         assert all(len(v) == len(cols) for v in got.values())
 
 
-def test_on_postgres(request: pytest.FixtureRequest) -> None:
+def test_on_postgres(pg: Cmdb) -> None:
     """The same queries on PostgreSQL (team mode): LIKE search, JSON sort, cursor ids."""
-    pytest.importorskip("psycopg")
-    pg: Cmdb = request.getfixturevalue("pg")
     for cls, name, fields in (
         ("Server", "web02", {"status": "In Use", "owner": "Alice"}),
         ("Server", "web01", {"status": "Retired", "owner": "Bob"}),

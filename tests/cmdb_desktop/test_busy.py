@@ -10,18 +10,48 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from cmdb_desktop import db as db_module
 from cmdb_desktop.cli import main
-from cmdb_desktop.cmdb import Cmdb
+from cmdb_desktop.cmdb import WRITE_LOCK_ATTEMPTS, Cmdb
 from cmdb_desktop.errors import BusyError
 
 
 @pytest.fixture
 def short_wait(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(db_module, "BUSY_TIMEOUT_MS", 300)
+
+
+class _Attempts(list[str]):
+    """The write-lock requests (``BEGIN IMMEDIATE``) a CMDB's engine sends."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._changed = threading.Condition()
+
+    def add(self, statement: str) -> None:
+        with self._changed:
+            self.append(statement)
+            self._changed.notify_all()
+
+    def wait_for(self, n: int) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: len(self) >= n, timeout=60)
+
+
+def _lock_attempts(cmdb: Cmdb) -> _Attempts:
+    attempts = _Attempts()
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("BEGIN IMMEDIATE"):
+            attempts.add(statement)
+
+    event.listen(cmdb.engine, "before_cursor_execute", seen)
+    return attempts
 
 
 @pytest.fixture
@@ -45,12 +75,13 @@ def test_waiting_too_long_is_a_clear_conflict(
     short_wait: None, db_path: Path, server: int, lock_holder: sqlite3.Connection
 ) -> None:
     with Cmdb.open(db_path, user="tester") as c:
-        started = time.monotonic()
+        attempts = _lock_attempts(c)
         with pytest.raises(BusyError, match="busy") as info:
             c.items.update(server, {"owner": "Alice"})
         assert "locked" not in str(info.value)
         assert info.value.exit_code == 3
-        assert time.monotonic() - started >= 0.5  # it did wait, twice
+        # it asked for the lock (each time waiting the busy timeout) as often as it may
+        assert len(attempts) == WRITE_LOCK_ATTEMPTS
         lock_holder.rollback()
         record = c.items.get(server)
         assert record.values["owner"] is None and record.version == 1
@@ -70,14 +101,30 @@ def test_a_writer_waits_for_a_short_lock(db_path: Path, server: int) -> None:
     conn = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
     conn.execute("BEGIN IMMEDIATE")
     conn.execute("UPDATE cmdb_state SET data_generation = data_generation")
-    release = threading.Timer(0.4, conn.rollback)
-    release.start()
+    failed: list[BaseException] = []
     try:
         with Cmdb.open(db_path, user="tester") as c:
-            c.items.update(server, {"owner": "Carol"})
+            attempts = _lock_attempts(c)
+
+            def save() -> None:
+                try:
+                    c.items.update(server, {"owner": "Carol"})
+                except BaseException as exc:
+                    failed.append(exc)
+
+            writer = threading.Thread(target=save)
+            writer.start()
+            try:
+                # The writer's own signal: it is asking for the lock we hold.
+                assert attempts.wait_for(1)
+                time.sleep(0.2)  # a moment later it is still waiting, not failed
+                assert writer.is_alive() and not failed
+            finally:
+                conn.rollback()  # the lock is free: the waiting writer goes on
+                writer.join()
+            assert failed == []
             assert c.items.get(server).values["owner"] == "Carol"
     finally:
-        release.join()
         conn.close()
 
 

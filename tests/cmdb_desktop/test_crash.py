@@ -4,11 +4,8 @@ bulk edit is entirely present or entirely absent."""
 from __future__ import annotations
 
 import random
-import signal
-import sqlite3
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -18,17 +15,10 @@ from sqlalchemy import select
 from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.models import ChangeRecord
 from cmdb_desktop.models import ConfigurationItem as CI
+from tests.cmdb_desktop.workers import kill_inside_writes
+from tests.dbstate import check_intact
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def check_intact(path: Path) -> None:
-    conn = sqlite3.connect(path)
-    try:
-        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
-    finally:
-        conn.close()
 
 
 def _kill_loop(demo_cmdb: Cmdb, kills: int, seed: int) -> int:
@@ -54,13 +44,13 @@ def _kill_loop(demo_cmdb: Cmdb, kills: int, seed: int) -> int:
             ],
             cwd=REPO,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
             text=True,
         )
-        time.sleep(rng.uniform(0.6, 2.0))  # start-up takes ~0.5 s; then edits run
-        proc.send_signal(signal.SIGKILL)
-        out, _ = proc.communicate()
-        committed_total += out.count("committed")
+        # Inside one of its first three bulk edits (or just past a commit), however
+        # long the worker took to start.
+        lines = kill_inside_writes(proc, rng, writes=3)
+        committed_total += sum(1 for line in lines if "committed" in line)
         check_intact(path)
         with Cmdb.open(path) as c, c.read() as s:
             now = {

@@ -97,13 +97,11 @@ def test_normal_work_never_rewrites_history(cmdb: Cmdb) -> None:
     assert kept and kept >= 3  # create, update and delete of web01 all still point at it
 
 
-# -- PostgreSQL (team mode), with the throw-away server of test_postgres ------------------
-
-pytest.importorskip("psycopg")
-from tests.cmdb_desktop.test_postgres import pg, pg_server  # noqa: E402, F401  (fixtures)
+# -- PostgreSQL (team mode), on the throw-away server of tests.postgres ---------------------
+# (only these skip without PostgreSQL or psycopg; the SQLite tests above always run)
 
 
-def test_history_refuses_tampering_on_postgres(pg: Cmdb) -> None:  # noqa: F811
+def test_history_refuses_tampering_on_postgres(pg: Cmdb) -> None:
     _fill(pg)
     for tamper in TAMPERING.values():
         check_refused(pg, tamper)

@@ -24,7 +24,7 @@ from cmdb_desktop.db import downgrade, make_engine, to_url
 from cmdb_desktop.migrations import SCHEMA_HEAD, SCHEMA_REVISIONS
 from importers.apply import import_file
 from importers.audit import audit_file, stamp_verified
-from tests.importers.conftest import write_csv
+from tests.importers.sheets import write_csv
 
 
 def snapshot(path: Path) -> dict[str, tuple[list[str], list[tuple[Any, ...]]]]:

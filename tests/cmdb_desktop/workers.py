@@ -1,17 +1,96 @@
 """Child-process workloads for the concurrency and crash tests.
 
 Run as ``python -m tests.cmdb_desktop.workers KIND DB [ARGS…]`` from the
-repository root. Each prints one JSON line with what it achieved.
+repository root. Each prints JSON lines with what it achieved.
+
+A writer that a test kills announces each write (:func:`announce_writes`) and
+the test kills it only after such a line (:func:`kill_inside_writes`): however
+long the worker takes to start on a busy machine, the kill lands in a write,
+never before the first one.
 """
 
 from __future__ import annotations
 
 import json
+import random
+import signal
+import subprocess
 import sys
 import time
+from typing import Any
+
+from sqlalchemy import Engine, event
 
 from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.errors import StaleVersionError
+
+#: Statements that make a transaction a write.
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+_ENDS = ("COMMIT", "ROLLBACK", "END")
+
+
+def announce_writes(engine: Engine) -> None:
+    """Print ``{"writing": n}`` when the n-th write transaction runs its first write
+    statement (on stdout, flushed: the transaction is open and unfinished then).
+
+    SQLite's own trace hook sees every statement, including those the bulk
+    writers run on raw DB-API cursors, which SQLAlchemy's events never see.
+    """
+    state = {"writing": False, "count": 0}
+
+    def trace(statement: str) -> None:
+        head = statement.lstrip()[:8].upper()
+        if head.startswith(_ENDS):
+            state["writing"] = False
+        elif not state["writing"] and head.startswith(_WRITES):
+            state["writing"] = True
+            state["count"] += 1
+            print(json.dumps({"writing": state["count"]}), flush=True)
+
+    def on_checkout(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+        dbapi_conn.set_trace_callback(trace)
+
+    event.listen(engine, "checkout", on_checkout)
+
+
+def kill_inside_writes(
+    proc: subprocess.Popen[str], rng: random.Random, *, writes: int
+) -> list[dict[str, Any]]:
+    """Let the worker reach its k-th write (k drawn from 1…``writes``), SIGKILL it a
+    random moment later, and return every JSON line it printed, in order. Fails if
+    the worker ended by itself (with its stderr, when that was piped).
+
+    The worker's own lines are the clock: the moment is a random fraction of how
+    long its previous write took here (from its ``writing`` line to the next line,
+    its commit), so the kill lands anywhere in the write, or just past its commit,
+    on a fast machine or a slow one; in the first write, within its first 0.1 s.
+    No guess about how long the worker takes to start or to write.
+    """
+    assert proc.stdout is not None
+    target = rng.randint(1, writes)
+    fraction = rng.random()
+    lines: list[dict[str, Any]] = []
+    seen = 0
+    write_began: float | None = None
+    last_write = 0.1
+    while seen < target:
+        line = proc.stdout.readline()
+        if not line:  # it exited by itself: reported below
+            break
+        now = time.monotonic()
+        lines.append(json.loads(line))
+        if "writing" in lines[-1]:
+            seen += 1
+            write_began = now
+        elif write_began is not None:
+            last_write, write_began = now - write_began, None
+    else:
+        time.sleep(fraction * last_write)
+    proc.send_signal(signal.SIGKILL)
+    rest, err = proc.communicate()
+    assert proc.returncode == -signal.SIGKILL, f"the worker ended by itself: {err[-2000:]}"
+    lines += [json.loads(line) for line in rest.splitlines() if line.strip()]
+    return lines
 
 
 def increment(db: str, ci_ids: list[int], rounds: int, user: str) -> dict[str, int]:
@@ -39,6 +118,7 @@ def increment(db: str, ci_ids: list[int], rounds: int, user: str) -> dict[str, i
 def bulk_edits(db: str, ci_ids: list[int]) -> None:
     """Bulk edits forever: batch k sets description "k" on every CI (killed from outside)."""
     cmdb = Cmdb.open(db, user="bulk")
+    announce_writes(cmdb.engine)
     k = 0
     while True:
         k += 1

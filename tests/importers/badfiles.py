@@ -677,6 +677,16 @@ def csv_invalid_utf8() -> bytes:
     )
 
 
+def csv_mixed_encodings() -> bytes:
+    """UTF-8 with one row pasted from a Windows-1252 file (read whole as cp1252, the
+    UTF-8 rows' "Zürich DC" would become "ZÃ¼rich DC")."""
+    return (
+        "Name,Class,Status,Description\r\nweb01,Server,In Use,Zürich DC\r\n".encode()
+        + "web02,Server,In Use,Zürich DC\r\n".encode("cp1252")
+        + "web03,Server,In Use,Zürich DC\r\n".encode()
+    )
+
+
 def csv_bom_then_garbage() -> bytes:
     return b"\xef\xbb\xbfName,Class,Status\r\nweb01,Server,In Use\r\nweb\xff02,Server,In Use\r\n"
 
@@ -939,6 +949,12 @@ def _corpus() -> list[BadFile]:
         ),
         refused("empty-headers.xlsx", "data without a header row", empty_headers, "Name"),
         refused("utf8-bom-garbage.csv", "a BOM, then not UTF-8", csv_bom_then_garbage, "not UTF-8"),
+        refused(
+            "mixed-encodings.csv",
+            "UTF-8 with one Windows-1252 row",
+            csv_mixed_encodings,
+            r"^mixed-encodings\.csv: Row 3 is not UTF-8, .*save the whole file as UTF-8",
+        ),
         refused("utf16-odd.csv", "a UTF-16 BOM, odd length", csv_utf16_odd, "UTF-16"),
         refused("nul-early.csv", "NUL bytes in the first line", csv_nul_early, "binary"),
         pinpoint(

@@ -1,67 +1,16 @@
-"""Helpers for the import/export tests: real files written to temporary folders."""
+"""Fixtures for the import/export tests: real files written to temporary folders.
+
+Plain helpers live in :mod:`tests.importers.sheets`, :mod:`tests.dbstate` and
+:mod:`tests.commandline` (test modules import those, never a conftest)."""
 
 from __future__ import annotations
 
-import io
-import json
-import sqlite3
-from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 import pytest
-from openpyxl import Workbook
 
-from cmdb_desktop.cli import main
 from cmdb_desktop.cmdb import Cmdb
-
-
-def write_xlsx(path: Path, sheets: dict[str, Sequence[Sequence[Any]]]) -> Path:
-    """A workbook with one sheet per entry (rows as given; None for an empty cell)."""
-    wb = Workbook()
-    first = True
-    for name, rows in sheets.items():
-        if first:
-            ws = wb.active
-            assert ws is not None
-            ws.title = name
-            first = False
-        else:
-            ws = wb.create_sheet(name)
-        for row in rows:
-            ws.append(list(row))
-    wb.save(path)
-    return path
-
-
-def write_csv(path: Path, rows: Iterable[Sequence[Any]], *, delimiter: str = ",") -> Path:
-    lines = [delimiter.join("" if v is None else str(v) for v in row) for row in rows]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
-def content(db: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table (FTS shadow tables aside): "identical in content"."""
-    conn = sqlite3.connect(db)
-    try:
-        names = [
-            r[0]
-            for r in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'ci_fts%' "
-                "AND name NOT LIKE 'sqlite_%' ORDER BY name"
-            )
-        ]
-        return {n: conn.execute(f"SELECT * FROM {n} ORDER BY 1").fetchall() for n in names}
-    finally:
-        conn.close()
-
-
-def cli(db: Path, *args: str) -> tuple[int, Any, str]:
-    """Run ``cmdb --db DB --format json ARGS``: (exit code, parsed JSON or None, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    code = main(["--db", str(db), "--format", "json", *args], out=out, err=err)
-    text = out.getvalue()
-    return code, (json.loads(text) if text.strip() else None), err.getvalue()
+from tests.importers.sheets import write_xlsx
 
 
 @pytest.fixture

@@ -8,12 +8,9 @@ a half-applied batch or a half-done rollback would show in their owners.
 
 from __future__ import annotations
 
-import json
 import random
-import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -24,7 +21,8 @@ from sqlalchemy import func, select
 from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.models import ChangeRecord, ImportBatch, Relationship
 from cmdb_desktop.models import ConfigurationItem as CI
-from tests.cmdb_desktop.test_crash import check_intact
+from tests.cmdb_desktop.workers import kill_inside_writes
+from tests.dbstate import check_intact
 
 REPO = Path(__file__).resolve().parents[2]
 NEW_SERVERS = 10_000
@@ -119,16 +117,14 @@ def _kill_loop(path: Path, workbook: Path, kills: int, seed: int) -> dict[str, i
             stderr=subprocess.PIPE,
             text=True,
         )
-        # start-up ~0.6 s, an import ~0.5-1 s, a rollback ~1-1.5 s: land anywhere
-        time.sleep(rng.uniform(0.7, 3.5))
-        proc.send_signal(signal.SIGKILL)
-        out, err = proc.communicate()
-        assert proc.returncode == -signal.SIGKILL, err[-2000:]
-        lines = [json.loads(line) for line in out.splitlines() if line.strip()]
+        # Writes alternate import, rollback, import…: in one of the first four, at a
+        # random moment, however long the worker took to start.
+        lines = kill_inside_writes(proc, rng, writes=4)
         seen["imports committed"] += sum(1 for x in lines if "imported" in x)
         seen["rollbacks committed"] += sum(1 for x in lines if "rolled_back" in x)
-        # what the kill interrupted
-        last = lines[-1] if lines else {}
+        # what the kill interrupted: the last thing the worker said it started
+        began = [x for x in lines if "writing" not in x]
+        last = began[-1] if began else {}
         seen["killed during a rollback" if "imported" in last else "killed during an import"] += 1
         seen[check_all_or_nothing(path)] += 1
     return dict(seen)

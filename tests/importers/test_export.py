@@ -12,7 +12,8 @@ from cmdb_desktop.errors import BadFileError
 from importers import export
 from importers.apply import import_file
 from importers.export import export_workbook, write_template
-from tests.importers.conftest import cli, content
+from tests.commandline import cli
+from tests.dbstate import content
 
 
 def test_round_trip_changes_nothing(demo_cmdb: Cmdb, tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from importers.cells import FORMULA_TRIGGERS
 from importers.export import export_workbook, write_template
 from importers.impact_report import write_impact_report
 from tests.importers.badfiles import one_sheet, rows_xml
-from tests.importers.conftest import write_csv
+from tests.importers.sheets import write_csv
 
 #: Text a spreadsheet program would evaluate (DDE payloads among them).
 DANGEROUS = [

@@ -1,6 +1,6 @@
 """Hostile and broken files through ``cmdb import``: a clear message naming the file
 (or the sheet, row and column of the one bad cell), exit 2, no crash, bounded
-memory and time, and a database unchanged to the last byte of content.
+memory, no hang, and a database unchanged to the last byte of content.
 
 The corpus (:mod:`tests.importers.badfiles`) is generated into
 ``tests/data/bad/`` and run in ONE child process under an address-space cap
@@ -33,8 +33,9 @@ BAD_DIR = REPO / "tests" / "data" / "bad"
 MEMORY_CAP = 2 * 1024**3
 #: Peak resident memory allowed for the whole corpus run (process + probes).
 PEAK_MB = 1024
-#: Seconds any one file may take (a hang guard, not a speed claim).
-FILE_SECONDS = 120
+#: Seconds the whole corpus may take: a hang guard, not a speed claim (how long a
+#: file takes is printed, never asserted: a busy machine is not a failure).
+CORPUS_SECONDS = 900
 #: Longest message a user gets for one problem (60,000-character cells must not
 #: come back whole inside an error).
 MESSAGE_CHARS = 1000
@@ -54,7 +55,7 @@ def run_corpus(db: Path, files: list[Path], cap: int = MEMORY_CAP) -> dict[str, 
         env=env,
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=CORPUS_SECONDS,
         check=False,
     )
     results: dict[str, dict[str, Any]] = {}
@@ -84,8 +85,6 @@ def problems_with(bad: BadFile, result: dict[str, Any]) -> list[str]:
         out.append("the database changed")
     if "Traceback" in result["stderr"]:
         out.append("a traceback reached the user")
-    if result["seconds"] > FILE_SECONDS:
-        out.append(f"took {result['seconds']} s")
     if data.get("written"):
         out.append("written is true")
     if "root:" in json.dumps(data) + result["stderr"]:

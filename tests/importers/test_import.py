@@ -15,7 +15,9 @@ from cmdb_desktop.progress import Progress
 from importers.apply import apply_import, import_file
 from importers.mapping import ColumnMap, ImportMapping, SheetMapping
 from importers.plan import load_source, plan_import, suggest_mapping
-from tests.importers.conftest import cli, content, write_csv, write_xlsx
+from tests.commandline import cli
+from tests.dbstate import content
+from tests.importers.sheets import write_csv, write_xlsx
 from tests.legacy import legacy_ci
 
 IMPORT_KEYS = {"dry_run", "batch", "cis", "relationships", "errors", "warnings"}

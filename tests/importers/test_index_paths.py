@@ -9,7 +9,7 @@ run, on values that fold in unusual ways (case, accents, tabs, runs of spaces).
 
 from __future__ import annotations
 
-import time
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -211,17 +211,21 @@ def test_import_file_uses_rows_read_ahead_while_the_first_sheet_loads(
     export_workbook(demo_cmdb, path)
     got: list[Any] = []
     real = plan_cis.read_ahead
+    read = threading.Event()
 
     def spy(cmdb: Cmdb, fields: Any, busy: Any) -> Any:
         found = real(cmdb, fields, lambda: True)  # as if the sheet took its time
         got.append(found)
+        read.set()
         return found
 
     monkeypatch.setattr(importers.apply, "read_ahead", spy)
     slow_load = readers.Spreadsheet._load
 
     def slow(self: Any, sheet: str) -> Any:
-        time.sleep(0.2)
+        # The first sheet arrives only after the rows were read ahead: the reader
+        # waits on the read-ahead's own signal, not on a guess of how long it takes.
+        read.wait(timeout=120)
         return slow_load(self, sheet)
 
     monkeypatch.setattr(readers.Spreadsheet, "_load", slow)

@@ -1,25 +1,20 @@
 """Import, export and rollback on PostgreSQL (team mode), on a throw-away server.
 
-Skips like the core's PostgreSQL tests when the server or psycopg is missing.
+The ``pg`` fixture (:mod:`tests.postgres`) skips these tests when the server or
+psycopg is missing.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from cmdb_desktop.cmdb import Cmdb
 from importers.apply import import_file
 from importers.export import export_workbook
 
-pytest.importorskip("psycopg")
-
-from tests.cmdb_desktop.test_postgres import pg, pg_server  # noqa: E402, F401  (fixtures)
-
 
 def test_import_round_trip_and_rollback_on_postgres(
-    pg: Cmdb,  # noqa: F811
+    pg: Cmdb,
     servers_xlsx: Path,
     tmp_path: Path,
 ) -> None:

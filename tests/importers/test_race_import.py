@@ -17,7 +17,7 @@ from sqlalchemy import select
 from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.models import ConfigurationItem as CI
 from cmdb_desktop.models import ImportBatch
-from tests.cmdb_desktop.test_crash import check_intact
+from tests.dbstate import check_intact
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -15,7 +15,7 @@ from openpyxl.styles import Font
 
 from cmdb_desktop.errors import BadFileError
 from importers.readers import decode_text, open_spreadsheet, read_table, sniff_delimiter
-from tests.importers.conftest import write_xlsx
+from tests.importers.sheets import write_xlsx
 
 ROWS = [["Name", "Serial", "City"], ["web01", "SN1", "Zürich"], ["web02", "SN2", "Kraków"]]
 

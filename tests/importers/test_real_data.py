@@ -12,7 +12,9 @@ from cmdb_desktop.cmdb import Cmdb
 from importers.apply import apply_import, import_file
 from importers.mapping import ColumnMap, ImportMapping, SheetMapping
 from importers.plan import load_source, plan_import, suggest_mapping
-from tests.importers.conftest import cli, content, write_csv
+from tests.commandline import cli
+from tests.dbstate import content
+from tests.importers.sheets import write_csv
 from tests.legacy import legacy_ci
 
 SNIPE_STATUSES = {

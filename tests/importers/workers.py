@@ -10,8 +10,8 @@ the test run down.
   one line per file with the exit code, the JSON, stderr's tail, seconds and
   a content digest of the database before and after.
 * ``import DB FILE``: import FILE forever as fresh batches (after each one,
-  roll it back so the next import creates everything again), printing what
-  was committed; killed from outside.
+  roll it back so the next import creates everything again), printing when
+  each write begins (``writing``) and what was committed; killed from outside.
 * ``edit DB IDS ROUNDS``: GUI-style saves (read, change, save with the
   version read) on the given CIs, retrying after conflicts.
 * ``import-rounds DB FOLDER ROUNDS NAMES``: import a file that updates the
@@ -34,6 +34,7 @@ from typing import Any
 from cmdb_desktop.cli import main as cli_main
 from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.errors import ConflictError, NotFoundError, StaleVersionError
+from tests.cmdb_desktop.workers import announce_writes
 
 
 def digest(db: str | Path) -> str:
@@ -118,6 +119,7 @@ def import_forever(db: str, path: str) -> None:
     from importers.apply import import_file
 
     cmdb = Cmdb.open(db, user="importer")
+    announce_writes(cmdb.engine)  # the crash test kills only after a "writing" line
     # A kill may have come between an import and its rollback: finish that first.
     for batch in cmdb.batches.list():
         if batch.kind == "import" and batch.status == "applied":

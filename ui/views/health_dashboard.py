@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cmdb_desktop import health
 from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.health import Finding, HealthReport
 from cmdb_desktop.items import CiRef
@@ -39,16 +40,13 @@ from ui.views.toolstrip import ToolStrip, html, make_action, opens_cis, rows_tab
 if TYPE_CHECKING:
     from ui.context import AppContext
 
-#: (key, title, what it means) of every finding the dashboard shows.
-CARDS = (
-    ("orphans", "Orphans", "Active CIs with no relationship, in classes that expect some"),
-    ("missing_required", "Missing required fields", "CIs lacking a field their class requires"),
-    ("stale", "Stale", "Active CIs neither verified nor updated for 90 days"),
-    ("duplicates", "Duplicate candidates", "Same serial or asset tag, or near-identical names"),
-    ("cycles", "Impact cycles", "CIs that impact one another in a loop (a modelling mistake?)"),
-    ("related_to_retired", "Related to retired", "Active CIs still linked to retired CIs"),
-    ("warranty", "Warranty ending", "Active hardware whose warranty ends within 90 days"),
-)
+#: (key, title, what it means) of every finding the dashboard shows: the core's registry.
+CARDS = tuple((c.key, c.title, c.describe()) for c in health.CHECKS)
+
+
+def _title(key: str) -> str:
+    """A check's title as its card shows it."""
+    return health.CHECKS_BY_KEY[health.CheckKey(key)].title
 
 
 def _why(key: str, finding: Finding) -> dict[int, str]:
@@ -91,7 +89,7 @@ class HealthDashboard(QWidget):
         self.strip.layout_.addWidget(self.checked, 1)
 
         self.gauge = ScoreGauge(self)
-        self.cards: dict[str, FindingCard] = {}
+        self.cards: dict[health.CheckKey, FindingCard] = {}
         cards = QGridLayout()
         cards.setSpacing(8)
         for n, (key, title, hint) in enumerate(CARDS):
@@ -325,7 +323,7 @@ class HealthDashboard(QWidget):
         for k, card in self.cards.items():
             card.selected = k == key
             card.update()
-        title = dict((k, t) for k, t, _h in CARDS)[key]
+        title = _title(key)
         self.list_title.setText(f"<b>{html(title)}</b>: listing…")
 
         def done(finding: Finding) -> None:
@@ -366,7 +364,7 @@ class HealthDashboard(QWidget):
         self.list_view.setColumnHidden(2, not why)
         self.list_view.resizeColumnToContents(0)
         self.list_view.resizeColumnToContents(1)
-        title = dict((k, t) for k, t, _h in CARDS)[key]
+        title = _title(key)
         where = f" of class {html(self.class_filter)}" if self.class_filter else ""
         self.list_title.setText(f"<b>{html(title)}</b>: {len(refs):,} CIs{where}")
         self.show_table_action.setEnabled(bool(refs))
@@ -375,5 +373,5 @@ class HealthDashboard(QWidget):
         ids = self.list_model.ids()
         if not ids:
             return
-        title = dict((k, t) for k, t, _h in CARDS).get(self.finding_key or "", "Health")
+        title = _title(self.finding_key) if self.finding_key else "Health"
         self.context.show_ids(ids, f"{title} ({len(ids):,})")

@@ -1,0 +1,94 @@
+"""PostgreSQL fixtures (team mode): a throw-away server in a temporary folder.
+
+A pytest plugin (``pytest_plugins`` in ``tests/conftest.py``), not a test
+module: any test takes ``pg`` (a new, empty CMDB database on that server) or
+``pg_server`` (its URL template). Without PostgreSQL's server binaries or the
+psycopg driver, only the tests that take them skip; the SQLite tests beside
+them in the same module still run.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from cmdb_desktop.cmdb import Cmdb
+
+
+def _bin(name: str) -> str | None:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return found[-1] if found else shutil.which(name)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def pg_server() -> Iterator[str]:
+    """``postgresql+psycopg://…/{db}``: a server for this module's tests."""
+    pytest.importorskip("psycopg")
+    initdb, pg_ctl = _bin("initdb"), _bin("pg_ctl")
+    if not initdb or not pg_ctl:
+        pytest.skip("PostgreSQL server binaries not installed")
+    run_as: list[str] = []
+    if os.geteuid() == 0:  # the server refuses to run as root
+        if shutil.which("runuser") is None:
+            pytest.skip("running as root without runuser")
+        run_as = ["runuser", "-u", "postgres", "--"]
+    base = tempfile.mkdtemp(prefix="cmdb-pg-")
+    if run_as:
+        shutil.chown(base, "postgres")
+    data, port = os.path.join(base, "data"), _free_port()
+    try:
+        subprocess.run(
+            [*run_as, initdb, "-D", data, "-A", "trust", "-U", "postgres"],
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            [
+                *run_as,
+                pg_ctl,
+                "-D",
+                data,
+                "-l",
+                os.path.join(base, "log"),
+                "-o",
+                f"-k {base} -h '' -p {port}",
+                "-w",
+                "start",
+            ],
+            check=True,
+            capture_output=True,
+        )
+    except (subprocess.CalledProcessError, OSError) as exc:
+        shutil.rmtree(base, ignore_errors=True)
+        pytest.skip(f"could not start PostgreSQL: {exc}")
+    yield f"postgresql+psycopg://postgres@/{{db}}?host={base}&port={port}"
+    subprocess.run([*run_as, pg_ctl, "-D", data, "-m", "immediate", "stop"], capture_output=True)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def pg(pg_server: str, request: pytest.FixtureRequest) -> Iterator[Cmdb]:
+    """A new CMDB in its own database on the module's server."""
+    name = "t_" + request.node.name.lower()[:40]
+    admin = create_engine(pg_server.format(db="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    c = Cmdb.open(pg_server.format(db=name), user="pg-tester")
+    yield c
+    c.close()
