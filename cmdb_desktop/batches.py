@@ -297,11 +297,10 @@ class BatchWriter:
         return StagedCis(stage, first, len(items))
 
     def insert_staged_cis(self, staged: StagedCis) -> list[int]:
-        cols = ", ".join(_CI_COLUMNS)
         self.progress.check()
-        self.bulk.run(f"INSERT INTO main.ci ({cols}) SELECT {cols} FROM {staged.stage}")
+        self.bulk.move_staged(staged.stage, ci_table, _CI_COLUMNS)
         self.history.cis_created_from(staged.stage)
-        self.bulk.run(f"DROP TABLE {staged.stage}")
+        self.bulk.drop(staged.stage)
         ids = list(range(staged.first, staged.first + staged.count))
         self.summary.created.extend(ids)
         return ids
@@ -329,19 +328,8 @@ class BatchWriter:
             if n % 5000 == 0:
                 self.progress.step(done_before + n, total)
         for cols, rows in groups.items():
-            assignments = ", ".join(f"{c} = ?" for c in cols)
-            sql = f"UPDATE ci SET {assignments}, updated_at = ?, version = version + 1 WHERE id = ?"
-            stmt = (
-                update(ci_table)
-                .where(ci_table.c.id == _bind("b_id"))
-                .values(
-                    {c: _bind(f"b_{c}") for c in cols}
-                    | {"updated_at": _bind("b_updated_at"), "version": ci_table.c.version + 1}
-                )
-            )
-            keys = [f"b_{c}" for c in cols] + ["b_updated_at", "b_id"]
             for start in range(0, len(rows), _CHUNK):
-                self.bulk.execute(sql, stmt, rows[start : start + _CHUNK], keys)
+                self.bulk.update_rows(ci_table, cols, rows[start : start + _CHUNK])
         history.flush()
         if any(GRAPH_FIELDS & item.changes.keys() for item in items):
             self.summary.graph_changed = True
@@ -395,27 +383,22 @@ class BatchWriter:
         if not batch.size:
             return []
         first = self.bulk.next_id(relationship_table)
-        stage = "temp.stage_relationship"
-        self.bulk.run(f"DROP TABLE IF EXISTS {stage}")
         # The id as INTEGER PRIMARY KEY: the statements below read the rows in id
-        # order without sorting them. Only integers and text travel through JSON
-        # here, so nothing is rounded.
-        self.bulk.run(
-            f"CREATE TABLE {stage} (id INTEGER PRIMARY KEY, source_id, type_id, target_id, "
-            "src_sheet, src_row)"
+        # order without sorting them.
+        stage = self.bulk.stage_json_rows(
+            "relationship",
+            ["source_id", "type_id", "target_id", "src_sheet", "src_row"],
+            first,
+            batch.payload,
         )
-        self.bulk.run(
-            f"INSERT INTO {stage} SELECT ? + key, value ->> 0, value ->> 1, value ->> 2, "
-            "value ->> 3, value ->> 4 FROM json_each(?)",
-            (first, batch.payload),
-        )
-        self.bulk.run(
-            f"INSERT INTO main.relationship ({', '.join(_REL_COLUMNS)}) "
-            f"SELECT id, source_id, type_id, target_id, ?, ? FROM {stage} ORDER BY id",
-            (self.stamp, self.batch_id),
+        self.bulk.move_staged_with(
+            stage,
+            relationship_table,
+            ["id", "source_id", "type_id", "target_id"],
+            {"created_at": self.stamp, "batch_id": self.batch_id},
         )
         self.history.relationships_created_from(stage)
-        self.bulk.run(f"DROP TABLE {stage}")
+        self.bulk.drop(stage)
         ids = list(range(first, first + batch.size))
         self.summary.relationships_created.extend(ids)
         return ids

@@ -1,4 +1,5 @@
-"""Bulk statements: many rows per statement, the storage side of every batch write.
+"""Bulk statements: many rows per statement, the storage side of every batch write,
+and the whole-table reads an import plans with.
 
 On SQLite, rows go through the driver's own ``executemany`` in storage form
 (dates as ISO text, JSON as text, timestamps as the ORM writes them), and
@@ -9,14 +10,15 @@ Nothing here commits: every statement runs in the caller's session.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from cmdb_desktop.models import change_record_table
+from cmdb_desktop.models import change_record_table, ci_table, relationship_table
 
 
 class Bulk:
@@ -146,8 +148,194 @@ class Bulk:
         ).scalar()
         return int(max(top, seq or 0)) + 1
 
+    def move_staged(self, stage: str, table: Table, columns: Sequence[str]) -> None:
+        """SQLite: copy a staging table's rows into ``table`` in one statement."""
+        cols = ", ".join(columns)
+        self.run(f"INSERT INTO main.{table.name} ({cols}) SELECT {cols} FROM {stage}")
+
+    def drop(self, stage: str) -> None:
+        self.run(f"DROP TABLE IF EXISTS {stage}")
+
+    def stage_json_rows(self, name: str, columns: Sequence[str], first: int, payload: str) -> str:
+        """SQLite: a staging table ``id INTEGER PRIMARY KEY, *columns`` filled from a
+        JSON array of arrays (``payload``; ids ``first`` on, in order) in one statement.
+
+        Only integers and text should travel this way (JSON numbers are doubles).
+        """
+        stage = f"temp.stage_{name}"
+        self.drop(stage)
+        self.run(f"CREATE TABLE {stage} (id INTEGER PRIMARY KEY, {', '.join(columns)})")
+        picks = ", ".join(f"value ->> {n}" for n in range(len(columns)))
+        self.run(f"INSERT INTO {stage} SELECT ? + key, {picks} FROM json_each(?)", (first, payload))
+        return stage
+
+    def move_staged_with(
+        self, stage: str, table: Table, columns: Sequence[str], extra: Mapping[str, Any]
+    ) -> None:
+        """SQLite: like :meth:`move_staged`, the ``extra`` columns set to one value each."""
+        cols = ", ".join([*columns, *extra])
+        marks = ", ".join([*columns, *("?" for _ in extra)])
+        self.run(
+            f"INSERT INTO main.{table.name} ({cols}) SELECT {marks} FROM {stage} ORDER BY id",
+            tuple(extra.values()),
+        )
+
+    def update_rows(
+        self, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
+    ) -> None:
+        """Set ``columns`` (then ``updated_at``) per row and bump ``version``: each row is
+        (*values, updated_at, id). One executemany per call."""
+        assignments = ", ".join(f"{c} = ?" for c in columns)
+        sql = (
+            f"UPDATE {table.name} SET {assignments}, updated_at = ?, version = version + 1 "
+            "WHERE id = ?"
+        )
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(
+                {c: bindparam(f"b_{c}") for c in columns}
+                | {"updated_at": bindparam("b_updated_at"), "version": table.c.version + 1}
+            )
+        )
+        keys = [f"b_{c}" for c in columns] + ["b_updated_at", "b_id"]
+        self.execute(sql, stmt, rows, keys)
+
     def storage(self, value: Any) -> Any:
         """A value as this session's bulk statements take it (dates as text on SQLite)."""
         if self.sqlite and isinstance(value, date) and not isinstance(value, datetime):
             return value.isoformat()
         return value
+
+
+# -- bulk reads (the importer's planner reads the CMDB a table at a time) -------------
+
+
+def _driver_cursor(session: Session) -> Any:
+    return session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+
+def is_sqlite(session: Session) -> bool:
+    return session.connection().dialect.name == "sqlite"
+
+
+def count_cis(session: Session) -> int:
+    return int(session.execute(select(func.count()).select_from(ci_table)).scalar() or 0)
+
+
+def scan_ci_rows(
+    session: Session, batch: int = 10_000
+) -> Generator[list[tuple[Any, ...]], None, None]:
+    """Every ``ci`` row (table column order), ``batch`` rows at a time.
+
+    On SQLite through the driver's own cursor (dates and JSON as stored text:
+    :meth:`~cmdb_desktop.schema.ClassSchema.decode` reads both forms); the
+    caller may stop early.
+    """
+    if not is_sqlite(session):
+        result = session.execute(select(ci_table).execution_options(yield_per=batch))
+        for part in result.partitions():
+            yield [tuple(r) for r in part]
+        return
+    cursor = _driver_cursor(session)
+    try:
+        cursor.execute(_SELECT_CI)
+        while part := cursor.fetchmany(batch):
+            yield part
+    finally:
+        cursor.close()
+
+
+def ci_rows_by_id(session: Session, ids: Sequence[int]) -> Iterator[tuple[Any, ...]]:
+    """The ``ci`` rows of ``ids`` (in no particular order; missing ids are left out)."""
+    wanted = sorted(set(ids))
+    if not is_sqlite(session):
+        for start in range(0, len(wanted), 900):
+            part = wanted[start : start + 900]
+            yield from (
+                tuple(r) for r in session.execute(select(ci_table).where(ci_table.c.id.in_(part)))
+            )
+        return
+    cursor = _driver_cursor(session)
+    try:
+        for start in range(0, len(wanted), 900):
+            part = wanted[start : start + 900]
+            marks = ", ".join("?" * len(part))
+            yield from cursor.execute(f"{_SELECT_CI} WHERE id IN ({marks})", part)
+    finally:
+        cursor.close()
+
+
+def scan_relationship_triples(
+    session: Session, batch: int = 10_000
+) -> Generator[list[tuple[int, int, int]], None, None]:
+    """Every relationship as (source id, type id, target id), ``batch`` at a time."""
+    rel = relationship_table.c
+    if not is_sqlite(session):
+        result = session.execute(
+            select(rel.source_id, rel.type_id, rel.target_id).execution_options(yield_per=batch)
+        )
+        for part in result.partitions():
+            yield [(a, t, b) for a, t, b in part]
+        return
+    cursor = _driver_cursor(session)
+    try:
+        cursor.execute("SELECT source_id, type_id, target_id FROM relationship")
+        while part := cursor.fetchmany(batch):
+            yield part
+    finally:
+        cursor.close()
+
+
+def ci_names(session: Session, ids: Sequence[int]) -> Iterator[tuple[int, str, int]]:
+    """(id, name, class id) of many CIs (an audit's matches): on SQLite one JSON
+    parameter and the driver's own cursor, not a statement per few hundred ids."""
+    ci = ci_table.c
+    if not is_sqlite(session):
+        for start in range(0, len(ids), 500):
+            part = list(ids[start : start + 500])
+            yield from session.execute(select(ci.id, ci.name, ci.class_id).where(ci.id.in_(part)))
+        return
+    cursor = _driver_cursor(session)
+    try:
+        yield from cursor.execute(
+            "SELECT id, name, class_id FROM ci WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps([int(i) for i in ids]),),
+        )
+    finally:
+        cursor.close()
+
+
+def rows_with_folded_keys(
+    session: Session, columns: Sequence[str], keys: Mapping[str, Sequence[str]]
+) -> Iterator[tuple[Any, ...]]:
+    """SQLite: (id, class_id, *columns) of the CIs whose ``columns`` may fold to one of
+    ``keys[column]`` (:func:`~cmdb_desktop.identity.fold_key` forms).
+
+    The database narrows the rows down with ASCII folding (``lower(trim())``) and
+    passes every value that folding could miss (anything outside printable
+    ASCII, runs of spaces); the caller compares exactly.
+    """
+    tests = []
+    params: list[Any] = []
+    for column in columns:
+        if keys.get(column):
+            tests.append(
+                f"lower(trim({column})) IN (SELECT value FROM json_each(?)) "
+                f"OR {column} GLOB '*[^ -~]*' OR instr({column}, '  ') > 0"
+            )
+            params.append(json.dumps(list(keys[column])))
+    if not tests:
+        return
+    sql = (
+        f"SELECT id, class_id, {', '.join(columns)} FROM ci "
+        f"WHERE {' OR '.join(f'({t})' for t in tests)}"
+    )
+    cursor = _driver_cursor(session)
+    try:
+        yield from cursor.execute(sql, params)
+    finally:
+        cursor.close()
+
+
+_SELECT_CI = f"SELECT {', '.join(c.name for c in ci_table.c)} FROM ci"

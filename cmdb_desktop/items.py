@@ -7,7 +7,6 @@ in one transaction with their history, and return a
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from cmdb_desktop.bulk import ci_names
 from cmdb_desktop.catalogue import INACTIVE_STATUSES
 from cmdb_desktop.changes import ChangeSummary
 from cmdb_desktop.errors import (
@@ -172,21 +172,9 @@ class ItemService:
         out: dict[int, CiRef] = {}
         wanted = list(ids)
         with self._cmdb.read() as s:
-            conn = s.connection()
-            if len(wanted) > _CHUNK and conn.dialect.name == "sqlite":
-                # Many ids (an audit's matches): one JSON parameter and the driver's
-                # own cursor instead of a statement per few hundred ids.
-                cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-                try:
-                    cursor.execute(
-                        "SELECT id, name, class_id FROM ci"
-                        " WHERE id IN (SELECT value FROM json_each(?))",
-                        (json.dumps([int(i) for i in wanted]),),
-                    )
-                    for ci_id, name, class_id in cursor:
-                        out[ci_id] = CiRef(ci_id, name, names[class_id].name)
-                finally:
-                    cursor.close()
+            if len(wanted) > _CHUNK:
+                for ci_id, name, class_id in ci_names(s, wanted):
+                    out[ci_id] = CiRef(ci_id, name, names[class_id].name)
                 return out
             for part in chunks(wanted):
                 stmt = select(CI.id, CI.name, CI.class_id).where(CI.id.in_(part))

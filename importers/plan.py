@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cmdb_desktop.bulk import count_cis, is_sqlite
 from cmdb_desktop.errors import BadFileError
 from cmdb_desktop.metamodel import ClassInfo, Metamodel
 from cmdb_desktop.models import CmdbState
@@ -697,13 +698,13 @@ class PlanContext:
         """Index and records in one scan when the CI sheets list about every CI."""
         from importers.plan_cis import WHOLE_SHARE, load_whole
 
-        if s.connection().dialect.name != "sqlite":
+        if not is_sqlite(s):
             return None
         rows = 0
         for sm in self.mapping.sheets:
             table = self.source.table(sm.sheet) if sm.kind == KIND_CIS else None
             rows += len(table) if table is not None else 0
-        size = int(s.connection().exec_driver_sql("SELECT count(*) FROM ci").scalar() or 0)
+        size = count_cis(s)
         if not size or rows < size * WHOLE_SHARE:
             return None
         return load_whole(s, self.meta, fields, self.ahead)

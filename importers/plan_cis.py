@@ -20,6 +20,7 @@ anything. Any difference, even one that coerces to the same value (" 2" vs
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from datetime import date
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
@@ -28,9 +29,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cmdb_desktop.attribute_types import BLANK, type_of
-from cmdb_desktop.items import CiRecord, chunks, record_from_row
+from cmdb_desktop.bulk import (
+    ci_rows_by_id,
+    count_cis,
+    is_sqlite,
+    scan_ci_rows,
+    scan_relationship_triples,
+)
+from cmdb_desktop.items import CiRecord, record_from_row
 from cmdb_desktop.metamodel import AttributeInfo, ClassInfo, Metamodel
-from cmdb_desktop.models import CmdbState, ci_table
+from cmdb_desktop.models import CmdbState
 from cmdb_desktop.schema import (
     CI_COLUMNS,
     CI_DATE_POSITIONS,
@@ -142,8 +150,7 @@ def load_whole(
     ``ahead`` (valid for this transaction: the caller checks) supplies what
     was read while the file loaded.
     """
-    conn = s.connection()
-    if conn.dialect.name != "sqlite":
+    if not is_sqlite(s):
         return None
     positions = _key_positions(meta, fields)
     if positions is None:
@@ -154,12 +161,7 @@ def load_whole(
         if ahead.index is not None and ahead.fields == list(fields):
             return ahead.index, records
     else:
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(f"SELECT {', '.join(_CI_COLUMNS)} FROM ci")
-            records.raw = {raw[0]: raw for raw in cursor}
-        finally:
-            cursor.close()
+        records.raw = {raw[0]: raw for part in scan_ci_rows(s) for raw in part}
     index = IdentityIndex.from_rows(fields, records.raw.values(), positions)
     return index, records
 
@@ -180,35 +182,30 @@ def read_ahead(cmdb: Cmdb, fields: Sequence[str], busy: Callable[[], bool]) -> R
     if cmdb.engine.dialect.name != "sqlite":
         return None
     with cmdb.read() as s:
-        conn = s.connection()
         generation = int(s.scalar(select(CmdbState.data_generation).where(CmdbState.id == 1)) or 0)
         ahead = ReadAhead(generation, list(fields))
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(f"SELECT {', '.join(_CI_COLUMNS)} FROM ci")
-            rows: dict[int, tuple[Any, ...]] = {}
+        rows: dict[int, tuple[Any, ...]] = {}
+        with closing(scan_ci_rows(s, _AHEAD_ROWS)) as ci_parts:
             while busy():
-                part = cursor.fetchmany(_AHEAD_ROWS)
-                if not part:
+                part = next(ci_parts, None)
+                if part is None:
                     ahead.ci_rows = rows
                     break
                 for raw in part:
                     rows[raw[0]] = raw
-            if ahead.ci_rows is None:
-                return None
-            positions = _key_positions(cmdb.meta, fields)
-            if positions is not None and busy():
-                ahead.index = IdentityIndex.from_rows(fields, rows.values(), positions)
-            cursor.execute("SELECT source_id, type_id, target_id FROM relationship")
-            triples: set[tuple[int, int, int]] = set()
+        if ahead.ci_rows is None:
+            return None
+        positions = _key_positions(cmdb.meta, fields)
+        if positions is not None and busy():
+            ahead.index = IdentityIndex.from_rows(fields, rows.values(), positions)
+        triples: set[tuple[int, int, int]] = set()
+        with closing(scan_relationship_triples(s, _AHEAD_ROWS)) as rel_parts:
             while busy():
-                got = cursor.fetchmany(_AHEAD_ROWS)
-                if not got:
+                got = next(rel_parts, None)
+                if got is None:
                     ahead.triples = triples
                     break
                 triples.update(got)
-        finally:
-            cursor.close()
     return ahead
 
 
@@ -225,7 +222,7 @@ def matching_keys(
     can read a fraction of the CMDB. None means: load every CI's keys.
     """
     meta = ctx.meta
-    if s.connection().dialect.name != "sqlite" or ctx.source.loading:
+    if not is_sqlite(s) or ctx.source.loading:
         return None
     if any(sm.kind not in (KIND_CIS, KIND_SKIP) for sm in ctx.mapping.sheets):
         return None
@@ -249,7 +246,7 @@ def matching_keys(
                 return None
         tables.append((table, sm))
     rows = sum(len(t) for t, _ in tables)
-    size = int(s.connection().exec_driver_sql("SELECT count(*) FROM ci").scalar() or 0)
+    size = count_cis(s)
     if size < 4 * rows or size < MATCHING_MIN_CIS:
         return None
     wanted: dict[str, set[Any]] = {f: set() for f in dict.fromkeys([NAME, *fields])}
@@ -290,27 +287,14 @@ def load_records(s: Session, meta: Metamodel, ids: Sequence[int], cmdb_size: int
     if not ids:
         return records
     wanted = set(ids)
-    conn = s.connection()
-    if conn.dialect.name == "sqlite":
-        driver = conn.connection.driver_connection
-        cursor = driver.cursor()  # type: ignore[union-attr]
-        try:
-            cols = ", ".join(_CI_COLUMNS)
-            if len(wanted) >= cmdb_size * _SCAN_SHARE:
-                for raw in cursor.execute(f"SELECT {cols} FROM ci"):
-                    if raw[0] in wanted:
-                        records.raw[raw[0]] = raw
-            else:
-                for part in chunks(sorted(wanted), 900):
-                    marks = ", ".join("?" * len(part))
-                    for raw in cursor.execute(f"SELECT {cols} FROM ci WHERE id IN ({marks})", part):
-                        records.raw[raw[0]] = raw
-        finally:
-            cursor.close()
+    if is_sqlite(s) and len(wanted) >= cmdb_size * _SCAN_SHARE:
+        for part in scan_ci_rows(s):
+            for raw in part:
+                if raw[0] in wanted:
+                    records.raw[raw[0]] = raw
         return records
-    for part in chunks(sorted(wanted), 900):
-        for row in s.execute(select(ci_table).where(ci_table.c.id.in_(part))):
-            records.raw[row[0]] = tuple(row)
+    for raw in ci_rows_by_id(s, sorted(wanted)):
+        records.raw[raw[0]] = raw
     return records
 
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cmdb_desktop.bulk import scan_relationship_triples
 from cmdb_desktop.errors import ValidationError
 from cmdb_desktop.items import chunks
 from cmdb_desktop.metamodel import ClassInfo
@@ -396,24 +397,11 @@ class RelationshipPlanner:
         name_of = index.name_of
         # (name, class name) of each safe CI, looked up once per CI, not per end.
         label = {ci: (name_of[ci], classes[class_of[ci]]) for ci in safe}.get
-        rel = relationship_table.c
-        conn = s.connection()
         ahead = self.ctx.ahead
         if ahead is not None and ahead.triples is not None:
             triples = ahead.triples  # read while the file loaded, still current
-        elif conn.dialect.name == "sqlite":
-            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-            try:
-                triples = set(
-                    cursor.execute("SELECT source_id, type_id, target_id FROM relationship")
-                )
-            finally:
-                cursor.close()
         else:
-            triples = {
-                (a, t, b)
-                for a, t, b in s.execute(select(rel.source_id, rel.type_id, rel.target_id))
-            }
+            triples = {t for part in scan_relationship_triples(s) for t in part}
         self._exported = {
             (src[0], types[t], dst[0], src[1], dst[1])
             for a, t, b in triples

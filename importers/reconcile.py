@@ -35,6 +35,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cmdb_desktop.bulk import rows_with_folded_keys
 from cmdb_desktop.catalogue import HARDWARE_CLASS
 from cmdb_desktop.identity import fold_key
 from cmdb_desktop.metamodel import ClassInfo, Identification, Metamodel
@@ -190,39 +191,21 @@ class IdentityIndex:
             assert column is not None, f
             columns.append((f, column))
         keys = {f: sorted(str(k) for k in wanted.get(f, ()) if k is not None) for f in index.fields}
-        tests = []
-        params: list[Any] = []
-        for f, column in columns:
-            if keys[f]:
-                tests.append(
-                    f"lower(trim({column})) IN (SELECT value FROM json_each(?)) "
-                    f"OR {column} GLOB '*[^ -~]*' OR instr({column}, '  ') > 0"
-                )
-                params.append(json.dumps(keys[f]))
-        if not tests:
-            return index
-        sql = (
-            f"SELECT id, class_id, {', '.join(c for _, c in columns)} FROM ci "
-            f"WHERE {' OR '.join(f'({t})' for t in tests)}"
-        )
         sets = {f: set(keys[f]) for f in index.fields}
+        by_column = {column: keys[f] for f, column in columns}
         by = index.by_field
-        cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
-        try:
-            for row in cursor.execute(sql, params):
-                ci_id = row[0]
-                hit = False
-                for pos, (f, _) in enumerate(columns, start=2):
-                    value = row[pos]
-                    k = key_of(value) if value is not None else None
-                    if k is not None and k in sets[f]:
-                        by[f].setdefault(k, []).append((ci_id, value))
-                        hit = True
-                if hit:
-                    index.class_of[ci_id] = row[1]
-                    index.name_of[ci_id] = row[2]
-        finally:
-            cursor.close()
+        for row in rows_with_folded_keys(session, [c for _, c in columns], by_column):
+            ci_id = row[0]
+            hit = False
+            for pos, (f, _) in enumerate(columns, start=2):
+                value = row[pos]
+                k = key_of(value) if value is not None else None
+                if k is not None and k in sets[f]:
+                    by[f].setdefault(k, []).append((ci_id, value))
+                    hit = True
+            if hit:
+                index.class_of[ci_id] = row[1]
+                index.name_of[ci_id] = row[2]
         return index
 
     def lookup(self, field_: str, value: Any) -> list[tuple[int, Any]]:
