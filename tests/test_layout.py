@@ -1,9 +1,11 @@
 """Architecture guards: the core and the importers never load Qt; the CLI is the
-only core module that may use the importers; the GUI never imports the CLI."""
+only core module that may use the importers; the GUI never imports the CLI; SQL
+text lives only in the core's storage modules."""
 
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -113,4 +115,86 @@ def test_gui_tests_share_helpers_not_test_modules() -> None:
             last = module.split(".")[-1]
             if module.startswith("tests.") and (last.startswith("test_") or last == "conftest"):
                 problems.append(f"{path.relative_to(REPO)} imports {module}")
+    assert problems == []
+
+
+#: The core's storage modules: the only places that write SQL as text (engine and
+#: pragmas, dialect seams, bulk statements and table reads, the history writer's
+#: staged inserts, full-text search, the table's typed page queries, the graph
+#: loader, the catalogue loader, the facade's counters, migrations). Everything
+#: else — services, importers, the GUI — speaks SQLAlchemy expressions or calls these.
+STORAGE_MODULES = {
+    "cmdb_desktop/db.py",
+    "cmdb_desktop/dialect.py",
+    "cmdb_desktop/bulk.py",
+    "cmdb_desktop/history.py",
+    "cmdb_desktop/search.py",
+    "cmdb_desktop/browse.py",
+    "cmdb_desktop/graph.py",
+    "cmdb_desktop/metamodel.py",
+    "cmdb_desktop/cmdb.py",
+}
+_SQL = re.compile(
+    r"\b(SELECT\b.+\bFROM|INSERT\s+INTO|DELETE\s+FROM|UPDATE\s+\w+\s+SET|CREATE\s+(TEMP\s+)?"
+    r"(TABLE|INDEX|TRIGGER)|DROP\s+TABLE|PRAGMA\s+\w+|BEGIN\s+(IMMEDIATE|DEFERRED))",
+    re.S,
+)
+
+
+def _sql_texts(path: Path) -> list[tuple[int, str]]:
+    """String literals (f-strings included) that read as SQL, and calls that run SQL text."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    sql_text = any(  # SQLAlchemy's text() is imported (other modules have text helpers)
+        isinstance(node, ast.ImportFrom)
+        and (node.module or "").startswith("sqlalchemy")
+        and any(a.name == "text" for a in node.names)
+        for node in ast.walk(tree)
+    )
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if _SQL.search(node.value) and not node.value.lstrip().startswith(("\n", "`")):
+                found.append((node.lineno, node.value[:60]))
+        elif isinstance(node, ast.JoinedStr):
+            literal = "".join(
+                v.value
+                for v in node.values
+                if isinstance(v, ast.Constant) and isinstance(v.value, str)
+            )
+            if _SQL.search(literal):
+                found.append((node.lineno, literal[:60]))
+        elif isinstance(node, ast.Attribute) and node.attr in (
+            "exec_driver_sql",
+            "driver_connection",
+        ):
+            found.append((node.lineno, node.attr))
+        elif sql_text and isinstance(node, ast.Call) and getattr(node.func, "id", None) == "text":
+            found.append((node.lineno, "text(…)"))
+    return found
+
+
+def _docstrings(path: Path) -> set[int]:
+    """Line numbers of docstrings (prose may mention SELECT … FROM)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            value = body[0].value
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                lines.add(value.lineno)
+    return lines
+
+
+def test_sql_text_only_in_the_storage_modules() -> None:
+    problems = []
+    for package in ("cmdb_desktop", "importers", "ui"):
+        for path in sorted((REPO / package).rglob("*.py")):
+            rel = path.relative_to(REPO).as_posix()
+            if rel in STORAGE_MODULES or "/migrations/" in rel:
+                continue
+            docs = _docstrings(path)
+            for line, what in _sql_texts(path):
+                if line not in docs:
+                    problems.append(f"{rel}:{line}: {what!r}")
     assert problems == []
