@@ -29,9 +29,9 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from cmdb_desktop.catalogue import CRITICALITIES, ENVIRONMENTS, STATUSES
+from cmdb_desktop.attribute_types import type_of
 from cmdb_desktop.errors import BadFileError
-from cmdb_desktop.metamodel import AttributeInfo, ClassInfo, Metamodel
+from cmdb_desktop.metamodel import AttributeInfo, ClassInfo
 from cmdb_desktop.models import ConfigurationItem, Relationship, ci_table, relationship_table
 from cmdb_desktop.progress import Progress
 from importers.cells import cell_value, needs_guard, safe_cell, save_workbook, set_safe
@@ -192,7 +192,7 @@ def export_workbook(
 
 
 def _width(attr: AttributeInfo) -> int:
-    if attr.type in ("date", "integer", "boolean"):
+    if type_of(attr).short:
         return max(12, min(len(attr.label) + 2, 24))
     return max(14, min(len(attr.label) + 4, 30))
 
@@ -322,7 +322,7 @@ def write_template(cmdb: Cmdb, path: str | Path, *, class_name: str | None = Non
     )
     for i, attr in enumerate(attrs, start=3):
         col = get_column_letter(i)
-        choices = _choices(meta, attr)
+        choices = type_of(attr).choice_list(attr)
         if choices is None:
             continue
         _validate(
@@ -346,20 +346,6 @@ def write_template(cmdb: Cmdb, path: str | Path, *, class_name: str | None = Non
     for col in ("D", "E"):
         _validate(rel_ws, col, last, all_classes, "Class", "Only needed when names repeat.")
     return save_workbook(wb, out)
-
-
-def _choices(meta: Metamodel, attr: AttributeInfo) -> list[Any] | None:
-    if attr.key == "status":
-        return list(attr.choices or STATUSES)
-    if attr.key == "environment":
-        return list(attr.choices or ENVIRONMENTS)
-    if attr.key == "criticality":
-        return list(attr.choices or CRITICALITIES)
-    if attr.type == "choice" and attr.choices:
-        return list(attr.choices)
-    if attr.type == "boolean":
-        return ["yes", "no"]
-    return None
 
 
 def _template_header(ws: Any, headers: list[str], widths: list[int]) -> None:

@@ -124,8 +124,9 @@ class AttributeType:
     def from_storage(self, stored: Any) -> Any:
         return stored
 
-    def sheet_choices(self, attr: AttributeInfo) -> list[Any] | None:
-        """The drop-down a spreadsheet template offers for this attribute (None: free input)."""
+    def choice_list(self, attr: AttributeInfo) -> list[Any] | None:
+        """The values to offer as a list — a template's drop-down, a form's combo box —
+        or None for free input."""
         return None
 
 

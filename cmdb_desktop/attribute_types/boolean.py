@@ -48,7 +48,7 @@ class BooleanType(AttributeType):
 
         return boolean
 
-    def sheet_choices(self, attr: AttributeInfo) -> list[Any] | None:
+    def choice_list(self, attr: AttributeInfo) -> list[Any] | None:
         return ["yes", "no"]
 
 

@@ -53,7 +53,7 @@ class ChoiceType(AttributeType):
 
         return choice
 
-    def sheet_choices(self, attr: AttributeInfo) -> list[Any] | None:
+    def choice_list(self, attr: AttributeInfo) -> list[Any] | None:
         return list(attr.choices) if attr.choices else None
 
 

@@ -91,7 +91,7 @@ class DecimalType(AttributeType):
     def from_storage(self, stored: Any) -> Any:
         return float(stored) if isinstance(stored, int) else stored
 
-    def sheet_choices(self, attr: AttributeInfo) -> list[Any] | None:
+    def choice_list(self, attr: AttributeInfo) -> list[Any] | None:
         return list(attr.choices) if attr.choices else None
 
 

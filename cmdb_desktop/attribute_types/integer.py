@@ -68,8 +68,13 @@ class IntegerType(AttributeType):
 
         return integer
 
-    def sheet_choices(self, attr: AttributeInfo) -> list[Any] | None:
-        return list(attr.choices) if attr.choices else None
+    def choice_list(self, attr: AttributeInfo) -> list[Any] | None:
+        if attr.choices:
+            return list(attr.choices)
+        lo, hi = attr.min_value, attr.max_value
+        if lo is not None and hi is not None and 0 <= hi - lo <= 10:
+            return list(range(int(lo), int(hi) + 1))  # a small range (criticality 1–4)
+        return None
 
 
 INTEGER = IntegerType()

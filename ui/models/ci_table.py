@@ -43,6 +43,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
 
+from cmdb_desktop.attribute_types import REGISTRY
 from cmdb_desktop.browse import Column
 from cmdb_desktop.catalogue import INACTIVE_STATUSES
 from cmdb_desktop.cmdb import Cmdb
@@ -67,7 +68,8 @@ CI_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 #: Role that returns the raw (typed) value of a cell.
 VALUE_ROLE = Qt.ItemDataRole.UserRole + 2
 
-_NUMERIC = frozenset({"integer", "decimal", "id"})
+#: Column types shown right-aligned: ids and the numeric attribute types.
+_NUMERIC = frozenset({"id", *(name for name, kind in REGISTRY.items() if kind.numeric)})
 _DECORATED = frozenset({"class", "status"})
 _FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
@@ -478,9 +480,7 @@ class CiTableModel(QAbstractTableModel):
                 self.index(0, 0), self.index(self.rowCount() - 1, len(self._columns) - 1)
             )
 
-    def _store(
-        self, wanted: Iterable[int], got: dict[int, tuple[Any, ...]]
-    ) -> CachedRow | None:
+    def _store(self, wanted: Iterable[int], got: dict[int, tuple[Any, ...]]) -> CachedRow | None:
         """Cache the rows of ``wanted`` (a CI missing from ``got`` was deleted); returns
         the last one."""
         row: CachedRow | None = None

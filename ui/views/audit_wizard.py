@@ -48,9 +48,7 @@ if TYPE_CHECKING:
 KEY = "audit-wizard"
 
 
-def findings_table(
-    parent: QWidget, model: RowsModel, name: str, context: AppContext
-) -> QTableView:
+def findings_table(parent: QWidget, model: RowsModel, name: str, context: AppContext) -> QTableView:
     view = rows_table(parent, model, name)
     opens_cis(view, model.ci_id, context.navigation)
     return view

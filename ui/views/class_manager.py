@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cmdb_desktop.catalogue import ATTRIBUTE_TYPES
+from cmdb_desktop.attribute_types import REGISTRY
 from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.errors import CmdbError, ValidationError
 from cmdb_desktop.metamodel import ClassInfo, Metamodel
@@ -45,15 +45,7 @@ from ui import jobs
 from ui.tasks import TaskRunner
 from ui.theme import class_icon, icon
 
-TYPE_LABELS = {
-    "text": "Text",
-    "integer": "Whole number",
-    "decimal": "Decimal number",
-    "date": "Date",
-    "boolean": "Yes / no",
-    "choice": "Choice list",
-    "reference": "Reference to a CI",
-}
+TYPE_LABELS = {name: kind.label for name, kind in REGISTRY.items()}
 
 
 class AttributeDialog(QDialog):
@@ -68,8 +60,8 @@ class AttributeDialog(QDialog):
         self.label_edit.setPlaceholderText("e.g. Rack Units")
         form.addRow("Label", self.label_edit)
         self.type_combo = QComboBox(self)
-        for t in ATTRIBUTE_TYPES:
-            self.type_combo.addItem(TYPE_LABELS.get(t, t), t)
+        for name, kind in REGISTRY.items():
+            self.type_combo.addItem(kind.label, name)
         form.addRow("Type", self.type_combo)
         self.choices_edit = QLineEdit(self)
         self.choices_edit.setPlaceholderText("Comma-separated, e.g. Gold, Silver, Bronze")

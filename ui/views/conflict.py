@@ -108,6 +108,7 @@ class ConflictDialog(QDialog):
 
     def values(self) -> list[tuple[str, str, str]]:
         """The rows as shown (for tests and screen readers)."""
+
         def text(r: int, c: int) -> str:
             item = self.table.item(r, c)
             return item.text() if item is not None else ""

@@ -28,9 +28,11 @@ from PySide6.QtWidgets import (
     QWidgetAction,
 )
 
+from cmdb_desktop.attribute_types import type_of
 from cmdb_desktop.items import CiRef
 from cmdb_desktop.metamodel import AttributeInfo, Metamodel
 from cmdb_desktop.values import coerce_date, to_text
+from cmdb_desktop.vocabulary import EditorKind
 from ui.models.ci_refs import CiRefListModel
 from ui.theme import icon
 
@@ -51,7 +53,7 @@ class LineEditor(QLineEdit):
     def __init__(self, attr: AttributeInfo | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.textEdited.connect(lambda _t: self.edited.emit())
-        if attr is not None and attr.type in ("integer", "decimal"):
+        if attr is not None and type_of(attr).numeric:
             self.setAlignment(Qt.AlignmentFlag.AlignRight)
             lo, hi = attr.min_value, attr.max_value
             if lo is not None and hi is not None:
@@ -282,20 +284,17 @@ Editor = LineEditor | TextAreaEditor | ChoiceEditor | DateEditor | ReferenceEdit
 def editor_for(
     attr: AttributeInfo, search: SearchFn | None, parent: QWidget | None = None
 ) -> Editor:
-    """The right editor for an attribute's type."""
-    if attr.type == "choice" or (attr.type == "integer" and attr.choices):
-        return ChoiceEditor(attr.choices or (), parent)
-    if attr.type == "integer" and attr.min_value is not None and attr.max_value is not None:
-        if 0 <= attr.max_value - attr.min_value <= 10:
-            # small ranges (criticality 1–4) read best as a list
-            values = range(int(attr.min_value), int(attr.max_value) + 1)
-            return ChoiceEditor(values, parent)
-    if attr.type == "boolean":
+    """The right editor for an attribute's type (its :class:`EditorKind`)."""
+    kind = type_of(attr).editor
+    if kind == EditorKind.CHECK:
         return BooleanEditor(parent)
-    if attr.type == "date":
+    if kind == EditorKind.DATE:
         return DateEditor(parent)
-    if attr.type == "reference":
+    if kind == EditorKind.REFERENCE:
         return ReferenceEditor(attr, search, parent)
+    choices = type_of(attr).choice_list(attr)
+    if choices is not None:  # choice lists, and small number ranges (criticality 1–4)
+        return ChoiceEditor(choices, parent)
     if attr.key == "description":
         return TextAreaEditor(parent)
     return LineEditor(attr, parent)

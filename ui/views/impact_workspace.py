@@ -623,6 +623,7 @@ class ImpactWorkspace(QWidget):
     def save_scenario(self, name: str) -> None:
         if self.cmdb is None:
             return
+
         def done(saved: str) -> None:
             self.refresh_scenarios(choose=saved)
             self.context.show_message(f"Scenario “{saved}” saved.")
