@@ -353,22 +353,8 @@ class HistoryWriter:
             .where(rel.c.batch_id == who.batch_id)
             .order_by(rel.c.id)
         )
-        columns = [
-            "at",
-            "user",
-            "source",
-            "request_id",
-            "batch_id",
-            "entity",
-            "action",
-            "ci_id",
-            "ci_class",
-            "ci_name",
-            "related_ci_id",
-            "relationship_id",
-            "field",
-            "new_value",
-        ]
+        unset = {"file", "sheet", "row", "old_value"}
+        columns = [c for c in HISTORY_COLUMNS if c not in unset]
         self.session.execute(insert(change_record_table).from_select(columns, query))
 
 

@@ -19,11 +19,11 @@ anything. Any difference, even one that coerces to the same value (" 2" vs
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from contextlib import closing
 from datetime import date
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -78,6 +78,7 @@ if TYPE_CHECKING:
     from cmdb_desktop.cmdb import Cmdb
     from importers.plan import PlanContext
 
+_T = TypeVar("_T")
 _CI_COLUMNS = list(CI_COLUMNS)
 _POS = CI_POSITION
 #: Load every CI in one scan (instead of by id) when the file matches this share of them.
@@ -170,6 +171,22 @@ def load_whole(
 _AHEAD_ROWS = 10_000
 
 
+def _drain(
+    parts: Generator[list[_T], None, None],
+    busy: Callable[[], bool],
+    take: Callable[[list[_T]], Any],
+) -> bool:
+    """Hand ``take`` every part a scan yields while ``busy()`` holds (the work overlaps
+    the file's loading); False if the load ended first."""
+    with closing(parts):
+        while busy():
+            part = next(parts, None)
+            if part is None:
+                return True
+            take(part)
+    return False
+
+
 def read_ahead(cmdb: Cmdb, fields: Sequence[str], busy: Callable[[], bool]) -> ReadAhead | None:
     """Read every CI row (and, time permitting, the identity index and every
     relationship) while ``busy()`` says the file is still loading.
@@ -185,27 +202,17 @@ def read_ahead(cmdb: Cmdb, fields: Sequence[str], busy: Callable[[], bool]) -> R
         generation = int(s.scalar(select(CmdbState.data_generation).where(CmdbState.id == 1)) or 0)
         ahead = ReadAhead(generation, list(fields))
         rows: dict[int, tuple[Any, ...]] = {}
-        with closing(scan_ci_rows(s, _AHEAD_ROWS)) as ci_parts:
-            while busy():
-                part = next(ci_parts, None)
-                if part is None:
-                    ahead.ci_rows = rows
-                    break
-                for raw in part:
-                    rows[raw[0]] = raw
-        if ahead.ci_rows is None:
+        if not _drain(
+            scan_ci_rows(s, _AHEAD_ROWS), busy, lambda p: rows.update((r[0], r) for r in p)
+        ):
             return None
+        ahead.ci_rows = rows
         positions = _key_positions(cmdb.meta, fields)
         if positions is not None and busy():
             ahead.index = IdentityIndex.from_rows(fields, rows.values(), positions)
         triples: set[tuple[int, int, int]] = set()
-        with closing(scan_relationship_triples(s, _AHEAD_ROWS)) as rel_parts:
-            while busy():
-                got = next(rel_parts, None)
-                if got is None:
-                    ahead.triples = triples
-                    break
-                triples.update(got)
+        if _drain(scan_relationship_triples(s, _AHEAD_ROWS), busy, triples.update):
+            ahead.triples = triples
     return ahead
 
 

@@ -130,6 +130,23 @@ class AttributeType:
         return None
 
 
+class NumberType(AttributeType):
+    """Integer and decimal: parsed the way people write numbers, then range-checked."""
+
+    numeric = True
+
+    def parse(self, raw: Any) -> float | int:
+        raise NotImplementedError
+
+    def convert(self, attr: AttributeInfo, raw: Any, date_order: DateOrder = None) -> Any:
+        value = self.parse(raw)
+        check_range(attr, value)
+        return value
+
+    def choice_list(self, attr: AttributeInfo) -> list[Any] | None:
+        return list(attr.choices) if attr.choices else None
+
+
 def check_range(attr: AttributeInfo, value: float | int) -> None:
     """A number's allowed values and bounds (integer and decimal attributes)."""
     if attr.choices and value not in attr.choices:

@@ -9,10 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from cmdb_desktop.attribute_types.base import (
     BLANK,
-    AttributeType,
     Converter,
     DateOrder,
-    check_range,
+    NumberType,
     in_range,
 )
 from cmdb_desktop.vocabulary import AttrType, EditorKind
@@ -61,16 +60,13 @@ def parse_number(raw: Any) -> float:
     return value
 
 
-class DecimalType(AttributeType):
+class DecimalType(NumberType):
     name = AttrType.DECIMAL
     label = "Decimal number"
     editor = EditorKind.DECIMAL
-    numeric = True
 
-    def convert(self, attr: AttributeInfo, raw: Any, date_order: DateOrder = None) -> Any:
-        value = parse_number(raw)
-        check_range(attr, value)
-        return value
+    def parse(self, raw: Any) -> float:
+        return parse_number(raw)
 
     def converter(self, attr: AttributeInfo, date_order: DateOrder = None) -> Converter:
         slow = super().converter(attr, date_order)
@@ -90,9 +86,6 @@ class DecimalType(AttributeType):
 
     def from_storage(self, stored: Any) -> Any:
         return float(stored) if isinstance(stored, int) else stored
-
-    def choice_list(self, attr: AttributeInfo) -> list[Any] | None:
-        return list(attr.choices) if attr.choices else None
 
 
 DECIMAL = DecimalType()

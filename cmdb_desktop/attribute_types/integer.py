@@ -6,10 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 from cmdb_desktop.attribute_types.base import (
     BLANK,
-    AttributeType,
     Converter,
     DateOrder,
-    check_range,
+    NumberType,
     in_range,
 )
 from cmdb_desktop.attribute_types.decimal import parse_number
@@ -40,17 +39,14 @@ def parse_integer(raw: Any) -> int:
     return value
 
 
-class IntegerType(AttributeType):
+class IntegerType(NumberType):
     name = AttrType.INTEGER
     label = "Whole number"
     editor = EditorKind.INTEGER
-    numeric = True
     short = True
 
-    def convert(self, attr: AttributeInfo, raw: Any, date_order: DateOrder = None) -> Any:
-        value = parse_integer(raw)
-        check_range(attr, value)
-        return value
+    def parse(self, raw: Any) -> int:
+        return parse_integer(raw)
 
     def converter(self, attr: AttributeInfo, date_order: DateOrder = None) -> Converter:
         slow = super().converter(attr, date_order)
@@ -70,7 +66,7 @@ class IntegerType(AttributeType):
 
     def choice_list(self, attr: AttributeInfo) -> list[Any] | None:
         if attr.choices:
-            return list(attr.choices)
+            return super().choice_list(attr)
         lo, hi = attr.min_value, attr.max_value
         if lo is not None and hi is not None and 0 <= hi - lo <= 10:
             return list(range(int(lo), int(hi) + 1))  # a small range (criticality 1–4)
