@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, Select, bindparam, case, func, select, text
 from sqlalchemy.orm import Session
 
+from cmdb_desktop.catalogue import DEFAULT_COLUMNS, FAMILY_COLUMNS
 from cmdb_desktop.items import CI, CI_TABLE, chunks
 from cmdb_desktop.metamodel import AttributeInfo, ClassInfo, Metamodel
 from cmdb_desktop.progress import Progress
@@ -55,18 +56,6 @@ SYSTEM_COLUMNS: dict[str, tuple[str, str]] = {
     "updated_at": ("Updated", "timestamp"),
     "version": ("Version", "integer"),
 }
-
-#: What the table shows before the user chooses columns.
-DEFAULT_COLUMNS = (
-    "name",
-    "class",
-    "status",
-    "environment",
-    "criticality",
-    "owner",
-    "support_group",
-    "updated_at",
-)
 
 
 @dataclass(frozen=True)
@@ -98,6 +87,19 @@ def columns_for(meta: Metamodel, info: ClassInfo | None = None) -> list[Column]:
         label, type_ = SYSTEM_COLUMNS[key]
         out.append(Column(key, label, type_))
     return out
+
+
+def default_columns(meta: Metamodel, info: ClassInfo | None) -> list[str]:
+    """What the table shows for CIs of ``info`` (None: all) before the user picks
+    columns: the common ones, with the columns its family is known by after the owner."""
+    head, tail = DEFAULT_COLUMNS[:6], DEFAULT_COLUMNS[6:]
+    keys = list(head)
+    if info is not None:
+        for ancestor in meta.ancestors(info):
+            keys += FAMILY_COLUMNS.get(ancestor.name, ())
+    keys += tail
+    available = {c.key for c in columns_for(meta, info)}
+    return [k for k in dict.fromkeys(keys) if k in available]
 
 
 def column_map(meta: Metamodel) -> dict[str, Column]:

@@ -123,6 +123,24 @@ SOFTWARE_ATTRIBUTES = [
     _col("vendor", "Vendor", "text"),
 ]
 
+#: What the CI table shows before the user chooses columns; ``FAMILY_COLUMNS`` adds,
+#: after the owner, the columns a family of classes is known by.
+DEFAULT_COLUMNS = (
+    "name",
+    "class",
+    "status",
+    "environment",
+    "criticality",
+    "owner",
+    "support_group",
+    "updated_at",
+)
+FAMILY_COLUMNS: dict[str, tuple[str, ...]] = {
+    HARDWARE_CLASS: ("serial_number", "asset_tag", "manufacturer", "model"),
+    "Application": ("software_version", "vendor"),
+    "Software": ("software_version", "vendor"),
+}
+
 #: Fields that belong to every CI but are not attribute definitions.
 SYSTEM_FIELDS = ("id", "class", "name", "created_at", "updated_at", "version")
 

@@ -223,11 +223,9 @@ class ItemService:
         if re.fullmatch(r"#\d+", text):
             return self._check_id(int(text[1:]))
         candidates: list[CiRef] = []
-        if "/" in text:
-            cls_name, _, name = text.partition("/")
-            info = self.meta.find_class(cls_name)
-            if info is not None and name.strip():
-                candidates = self.find_by_name(name.strip(), info)
+        info, name = self.meta.split_reference(text)
+        if info is not None:
+            candidates = self.find_by_name(name, info)
         if not candidates:
             candidates = self.find_by_name(text)
         if len(candidates) == 1:

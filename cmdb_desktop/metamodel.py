@@ -215,6 +215,19 @@ class Metamodel:
             )
         return found
 
+    def split_reference(self, text: str) -> tuple[ClassInfo | None, str]:
+        """``Class/Name`` → (that class, the name); anything else → (None, text).
+
+        The class part must name a class (``Server/web01``); a name that merely
+        holds a slash (``PP:MDF/2``) stays whole.
+        """
+        if "/" in text:
+            cls_text, _, rest = text.partition("/")
+            found = self.find_class(cls_text)
+            if found is not None and rest.strip():
+                return found, rest.strip()
+        return None, text
+
     def concrete_class(self, name: str) -> ClassInfo:
         """Like get_class, but refuses abstract classes (they hold no CIs)."""
         info = self.get_class(name)

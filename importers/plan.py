@@ -34,6 +34,7 @@ import threading
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,11 +65,21 @@ from importers.workbook import KIND_CIS, KIND_RELATIONSHIPS, sheet_role
 if TYPE_CHECKING:
     from cmdb_desktop.cmdb import Cmdb
 
-CREATED = "created"
-UPDATED = "updated"
-UNCHANGED = "unchanged"
-ERROR = "error"
-STATUSES = (CREATED, UPDATED, UNCHANGED, ERROR)
+
+class Outcome(StrEnum):
+    """What the plan says a row does (for an audit: created = only in the sheet)."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    ERROR = "error"
+
+
+CREATED = Outcome.CREATED
+UPDATED = Outcome.UPDATED
+UNCHANGED = Outcome.UNCHANGED
+ERROR = Outcome.ERROR
+STATUSES = tuple(Outcome)
 
 
 @dataclass(frozen=True)
@@ -138,7 +149,7 @@ class RowOutcome:
         sheet: str,
         row: int,
         kind: str,
-        status: str = UNCHANGED,
+        status: Outcome = UNCHANGED,
         *,
         errors: list[RowError] | None = None,
     ) -> None:
@@ -307,7 +318,7 @@ class ImportPlan:
             },
         }
 
-    def rows_with(self, status: str) -> list[RowOutcome]:
+    def rows_with(self, status: Outcome) -> list[RowOutcome]:
         return [r for r in self.rows if r.status == status]
 
 

@@ -704,13 +704,7 @@ class CiSheetPlanner:
                 raise ValueError(f"no CI #{value}")
             found = [value]
         else:
-            cls_info = None
-            name = value
-            if "/" in value:
-                cls_text, _, rest = value.partition("/")
-                cand = meta.find_class(cls_text)
-                if cand is not None and rest.strip():
-                    cls_info, name = cand, rest.strip()
+            cls_info, name = meta.split_reference(value)
             space = meta.subtree_ids(cls_info) if cls_info is not None else None
             found = sorted(
                 {

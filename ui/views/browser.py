@@ -64,31 +64,13 @@ PAINT_FALLBACK_MS = 100
 #: Above this many rows, copying runs in the worker.
 SYNC_COPY_LIMIT = 2000
 
-#: Extra columns shown by default for some families of classes.
-_FAMILY_COLUMNS = {
-    "Hardware": ["serial_number", "asset_tag", "manufacturer", "model"],
-    "Application": ["software_version", "vendor"],
-    "Software": ["software_version", "vendor"],
-}
-
-
-def default_columns(meta: Metamodel, info: ClassInfo | None) -> list[str]:
-    """What a class shows before the user picks columns."""
-    keys = ["name", "class", "status", "environment", "criticality", "owner"]
-    if info is not None:
-        for ancestor in meta.ancestors(info):
-            keys += _FAMILY_COLUMNS.get(ancestor.name, [])
-    keys += ["support_group", "updated_at"]
-    available = {c.key for c in browse.columns_for(meta, info)}
-    return [k for k in dict.fromkeys(keys) if k in available]
-
 
 def choose_columns(meta: Metamodel, info: ClassInfo | None, saved: Any) -> list[str]:
     """The columns a class shows: the saved choice (a list of keys; those the class
-    lacks are dropped), else :func:`default_columns`."""
+    lacks are dropped), else :func:`cmdb_desktop.browse.default_columns`."""
     available = {c.key for c in browse.columns_for(meta, info)}
     keys = [str(k) for k in saved] if isinstance(saved, list) else []
-    return [k for k in keys if k in available] or default_columns(meta, info)
+    return [k for k in keys if k in available] or browse.default_columns(meta, info)
 
 
 def _settings_key(info: ClassInfo | None) -> str:

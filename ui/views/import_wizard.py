@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from importers.apply import ImportResult
-from importers.plan import CREATED, ERROR, UNCHANGED, UPDATED, ImportPlan
+from importers.plan import CREATED, ERROR, UNCHANGED, UPDATED, ImportPlan, Outcome
 from ui import jobs_import
 from ui.jobs_import import describe_counts
 from ui.models.preview import PreviewModel
@@ -151,7 +151,7 @@ class PreviewPage(JobPage):
         filters.addWidget(self.sheet_combo)
         self.model = PreviewModel(self)
         self.status_group = QButtonGroup(self)
-        self.status_buttons: dict[str | None, QRadioButton] = {}
+        self.status_buttons: dict[Outcome | None, QRadioButton] = {}
         for status, text in (
             (None, "All"),
             (CREATED, "New"),
