@@ -738,83 +738,37 @@ def cycle_groups(graph: ImpactGraph) -> list[list[int]]:
     """Groups of CIs that impact one another (strongly connected, two or more CIs).
 
     Every CI of a group lies on an impact cycle with every other. Groups are
-    sorted by their smallest id; ids ascend within a group. CIs with no
-    predecessor or no successor left are peeled off first (in bulk, on
-    arrays), so the search only walks what can still hold a cycle.
+    sorted by their smallest id; ids ascend within a group. The components
+    come from SciPy's ``connected_components`` (compiled code, straight on
+    the graph's successor arrays): on the 1M-CI demo it takes a fifth of a
+    second where a Tarjan written in Python took seconds once cycles abound.
+    SciPy is imported here, on first use, not by every command that loads
+    this module.
     """
     n = len(graph)
-    alive = np.ones(n, dtype=bool)
-    indeg = np.diff(graph.in_ptr).astype(np.int64)
-    outdeg = np.diff(graph.out_ptr).astype(np.int64)
-    dead = np.flatnonzero((indeg == 0) | (outdeg == 0))
-    while dead.size:
-        alive[dead] = False
-        succ, _ = gather(graph.out_ptr, graph.out_idx, dead)
-        pred, _ = gather(graph.in_ptr, graph.in_idx, dead)
-        np.subtract.at(indeg, succ, 1)
-        np.subtract.at(outdeg, pred, 1)
-        touched = unique_sorted(np.concatenate([succ, pred]))
-        touched = touched[alive[touched]]
-        dead = touched[(indeg[touched] <= 0) | (outdeg[touched] <= 0)]
-    rest = np.flatnonzero(alive)
-    if rest.size == 0:
+    if n == 0:
         return []
-    adjacency: dict[int, list[int]] = {}
-    for u in rest.tolist():
-        outs = graph.out_idx[graph.out_ptr[u] : graph.out_ptr[u + 1]]
-        adjacency[u] = outs[alive[outs]].tolist()
-    groups = [c for c in _strong_components(adjacency) if len(c) > 1]
-    out = [sorted(int(graph.ids[i]) for i in c) for c in groups]
-    out.sort()
-    return out
+    from scipy.sparse import csr_array
+    from scipy.sparse.csgraph import connected_components
 
-
-def _strong_components(adjacency: Mapping[int, list[int]]) -> list[list[int]]:
-    """Tarjan's algorithm without recursion (deep chains must not hit Python's stack limit)."""
-    index: dict[int, int] = {}
-    low: dict[int, int] = {}
-    on_stack: set[int] = set()
-    stack: list[int] = []
-    out: list[list[int]] = []
-    counter = 0
-    for root in adjacency:
-        if root in index:
-            continue
-        work = [(root, 0)]
-        while work:
-            v, i = work.pop()
-            if i == 0:
-                index[v] = low[v] = counter
-                counter += 1
-                stack.append(v)
-                on_stack.add(v)
-            targets = adjacency.get(v, [])
-            recurse = False
-            while i < len(targets):
-                w = targets[i]
-                i += 1
-                if w not in index:
-                    work.append((v, i))
-                    work.append((w, 0))
-                    recurse = True
-                    break
-                if w in on_stack:
-                    low[v] = min(low[v], index[w])
-            if recurse:
-                continue
-            if low[v] == index[v]:
-                component = []
-                while True:
-                    w = stack.pop()
-                    on_stack.discard(w)
-                    component.append(w)
-                    if w == v:
-                        break
-                out.append(component)
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[v])
-    return out
+    # 32-bit indexes: SciPy's graph routines work in them and would convert anyway.
+    successors = csr_array(
+        (
+            np.ones(graph.edge_count, dtype=np.int8),
+            graph.out_idx.astype(np.int32),
+            graph.out_ptr.astype(np.int32),
+        ),
+        shape=(n, n),
+    )
+    _, labels = connected_components(successors, directed=True, connection="strong")
+    members = np.flatnonzero(np.bincount(labels)[labels] > 1)
+    if members.size == 0:
+        return []
+    members = members[np.lexsort((members, labels[members]))]
+    cuts = np.flatnonzero(np.diff(labels[members])) + 1
+    groups: list[list[int]] = [graph.ids[part].tolist() for part in np.split(members, cuts)]
+    groups.sort()
+    return groups
 
 
 def example_cycle(graph: ImpactGraph, group: Iterable[int]) -> list[int]:

@@ -391,14 +391,19 @@ def test_depends_spof_path_and_cycles_match(model: NaiveModel, data: st.DataObje
         assert all(e in model.edges for e in itertools.pairwise(path))
     else:
         assert path == []
-    # every CI of a cycle group reaches every other one
-    for group in cycle_groups(graph):
+    # every CI of a cycle group reaches every other one, and no CI of another group
+    # both reaches and is reached by it (the groups are whole components)
+    groups = cycle_groups(graph)
+    assert groups == sorted(groups) and all(g == sorted(g) for g in groups)
+    for group in groups:
         for a in group:
             assert set(group) - {a} <= set(model.ancestors(a))
         cycle = example_cycle(graph, group)
         assert cycle[0] == cycle[-1] == min(group)
         assert all(e in model.edges for e in itertools.pairwise(cycle))
-    on_cycles = {c for g in cycle_groups(graph) for c in g}
+    for g1, g2 in itertools.combinations(groups, 2):
+        assert not (g1[0] in model.ancestors(g2[0]) and g2[0] in model.ancestors(g1[0]))
+    on_cycles = {c for g in groups for c in g}
     assert on_cycles == {
         c
         for c in range(model.n)
