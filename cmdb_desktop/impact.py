@@ -214,6 +214,8 @@ class BlastRadius:
         given (it must name every CI of :meth:`on_paths`). All paths are built
         at once, one vectorised step per level.
         """
+        if mask is not None and mask.all():
+            mask = None  # everything: the same, without copies, and labels are quicker
         dist = self.distances if mask is None else self.distances[mask]
         steps = self._steps(mask)
         if steps is None:
@@ -316,8 +318,7 @@ def blast_radius(
     # of the change set are ever read, so the rest is left unwritten (and unpaid for).
     trees = np.empty((2, n), dtype=np.int32)
     trees[:, sources] = -1
-    steps: list[tuple[IntArray, IntArray]] = []
-    dist, levels = _search(graph, sources, trees[_THROUGH_IMPACTED], progress, record=steps)
+    dist, levels = _search(graph, sources, trees[_THROUGH_IMPACTED], progress)
     nodes = np.concatenate(levels) if levels else np.zeros(0, dtype=np.int64)
 
     thresholds = graph.thresholds
@@ -337,15 +338,16 @@ def blast_radius(
         wave = hit[down_preds[hit] >= thresholds[hit]]
         down[wave] = True
 
-    distances = dist[nodes]
+    quickest = dist[nodes]
+    distances = quickest
     tree = np.zeros(nodes.size, dtype=np.int8)
     is_down = down[nodes]
     if is_down.any():
         # The counts are spent: their array holds the distances through down CIs next.
         trees, tree, distances = _explain_down(
-            graph, sources, nodes, down, dist, levels, steps, trees, down_preds, progress
+            graph, sources, nodes, quickest, is_down, levels, down, trees, down_preds, progress
         )
-        moved = np.flatnonzero(distances != dist[nodes])
+        moved = np.flatnonzero(distances != quickest)
         if moved.size:
             order = _slot_in(distances * n + nodes, moved)
             nodes, distances = nodes[order], distances[order]
@@ -378,49 +380,45 @@ def _explain_down(
     graph: ImpactGraph,
     sources: IntArray,
     nodes: IntArray,
-    down: npt.NDArray[np.bool_],
-    dist: IntArray,
+    quickest: IntArray,
+    is_down: npt.NDArray[np.bool_],
     levels: list[IntArray],
-    steps: list[tuple[IntArray, IntArray]],
+    down: npt.NDArray[np.bool_],
     trees: Int32Array,
     through_down: IntArray,
     progress: Progress,
 ) -> tuple[Int32Array, npt.NDArray[np.int8], IntArray]:
-    """The paths of the down CIs among ``nodes``, the impacted CIs that a search found
-    at ``dist`` in ``levels`` by ``steps`` (:func:`_search`): the trees (a third row when
-    needed), which tree each CI's path is in, and its distance (see :func:`blast_radius`).
+    """The paths of the down CIs among ``nodes``: the impacted CIs, found by a search
+    through impacted CIs at distances ``quickest``, level by level in ``levels``, its
+    parents in row 0 of ``trees``; ``is_down`` says which are down, ``down`` (indexed
+    by node) which of all CIs. Returns the trees (a third row when needed), which tree
+    each CI's path is in, and its distance (see :func:`blast_radius`).
 
     ``through_down`` is scratch space, one entry per CI of the graph.
     """
     parent_of = trees[_THROUGH_DOWN]
+    plain_parent = trees[_THROUGH_IMPACTED]
     through_down[nodes] = -1
     through_down[sources] = 0
-    # Most down CIs are as near through down CIs as through any: their parent is a down
-    # CI one level up that is itself that near, most often the one the search chose (the
-    # smallest one level up). A CI that is farther through down CIs can be no such parent.
-    plain_parent = trees[_THROUGH_IMPACTED]
-    for level, (found, (reached, owner)) in enumerate(zip(levels, steps, strict=True), start=1):
+    # Most down CIs are as near through down CIs as through any. Then the nearest
+    # predecessors through down CIs are exactly the down ones one level up that are
+    # that near themselves, and the search's parent (the smallest one level up) is the
+    # smallest of them whenever it is one of them.
+    for level, found in enumerate(levels, start=1):
         fallen = found[down[found]]
         near = plain_parent[fallen]
         ok = through_down[near] == level - 1
         through_down[fallen[ok]] = level
         parent_of[fallen[ok]] = near[ok]
-        if ok.all():
-            continue
-        take = down[reached] & (through_down[reached] < 0) & (through_down[owner] == level - 1)
-        if take.any():
-            got, first = unique_first(reached[take])
-            through_down[got] = level
-            parent_of[got] = owner[take][first]
-    # The others are farther through down CIs: settle them nearest first, each from a
-    # down predecessor settled one step nearer (a breadth-first search, pulled). Only
-    # down predecessors are kept: their entries of ``through_down`` are all set.
-    late = nodes[down[nodes] & (through_down[nodes] < 0)]
+    # The others: settle them nearest first, each from its smallest down predecessor
+    # settled one step nearer (a breadth-first search, pulled). Only down predecessors
+    # are kept, and their entries of ``through_down`` are all set.
+    late = nodes[is_down & (through_down[nodes] < 0)]
     if late.size:
         preds, target = gather(graph.in_ptr, graph.in_idx, late)
         keep = down[preds]
         preds, target = preds[keep], target[keep]
-        level, top = 1, len(steps)  # top: the farthest settled so far
+        level, top = 1, len(levels)  # top: the farthest settled so far
         while preds.size and level <= top + 1:
             progress.check()
             ok = through_down[preds] == level - 1
@@ -433,9 +431,8 @@ def _explain_down(
                 preds, target = preds[open_], target[open_]
             level += 1
 
-    is_down = down[nodes]
-    distances = np.where(is_down, through_down[nodes], dist[nodes])
-    tree = np.where(is_down, _THROUGH_DOWN, _THROUGH_IMPACTED).astype(np.int8)
+    distances = np.where(is_down, through_down[nodes], quickest)
+    tree = is_down.astype(np.int8)  # _THROUGH_DOWN or _THROUGH_IMPACTED
     stranded = distances < 0
     if stranded.any():
         # Down only because of a rule that asks for more predecessors than its CI has.
@@ -453,7 +450,7 @@ def _explain_down(
         distances[explained] = causes[nodes][explained]
         rest = stranded & ~explained
         tree[rest] = _THROUGH_IMPACTED
-        distances[rest] = dist[nodes][rest]
+        distances[rest] = quickest[rest]
     return trees, tree, distances
 
 
@@ -463,13 +460,11 @@ def _search(
     parent_of: Int32Array,
     progress: Progress,
     admit: Callable[[IntArray, IntArray], npt.NDArray[np.bool_]] | None = None,
-    record: list[tuple[IntArray, IntArray]] | None = None,
 ) -> tuple[IntArray, list[IntArray]]:
     """Breadth-first along impact edges from ``sources``, taking an edge u → v only
     where ``admit(u, v)`` holds: distances (-1: not reached) and the levels found, each
     ascending. Sets ``parent_of`` of each CI found to the smallest CI one level up with
-    an edge to it; ``record`` receives, per level, every edge (to, from) that reached a
-    CI of that level, in order of the CI it came from."""
+    an edge to it."""
     dist = np.full(len(graph), -1, dtype=np.int64)
     dist[sources] = 0
     levels: list[IntArray] = []
@@ -483,13 +478,10 @@ def _search(
             new &= admit(owner, reached)
         if not new.any():
             break
-        reached, owner = reached[new], owner[new]
-        if record is not None:
-            record.append((reached, owner))
-        found, first = unique_first(reached)
+        found, first = unique_first(reached[new])
         level += 1
         dist[found] = level
-        parent_of[found] = owner[first]
+        parent_of[found] = owner[new][first]
         levels.append(found)
         frontier = found
     return dist, levels
