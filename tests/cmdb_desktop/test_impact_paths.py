@@ -32,40 +32,61 @@ def add(cmdb: Cmdb, cls: str, name: str, **fields: Any) -> int:
     return cmdb.items.create(cls, values).created[0]
 
 
+def build(
+    cmdb: Cmdb,
+    cis: list[tuple[str, str, dict[str, Any]]],
+    relationships: list[tuple[str, str, str]],
+) -> dict[str, int]:
+    """CIs ``(class, name, fields)`` and relationships ``(name, type, name)``; name → id."""
+    ids = {name: add(cmdb, cls, name, **fields) for cls, name, fields in cis}
+    for a, rtype, b in relationships:
+        cmdb.relations.relate(ids[a], rtype, ids[b])
+    return ids
+
+
 def explained(report: ImpactReport) -> dict[str, tuple[str, int, list[str]]]:
     return {i.ci.name: (i.state, i.distance, i.path) for i in report.impacted}
 
 
-def test_a_down_ci_is_never_explained_by_a_degraded_one(cmdb: Cmdb) -> None:
-    """host1 carries web1 (one of two VMs of a cluster with min up 1) and the database.
+#: host1 carries web1 (one of two VMs of a cluster with min up 1) and the database
+#: of the shop; the shop needs both the cluster and the database.
+SHOP: tuple[list[tuple[str, str, dict[str, Any]]], list[tuple[str, str, str]]] = (
+    [
+        ("Server", "host1", {}),
+        ("Server", "host2", {}),
+        ("Cluster", "web-cluster", {"redundancy_min_up": 1}),
+        ("Virtual Machine", "web1", {}),
+        ("Virtual Machine", "web2", {}),
+        ("Database", "orders-db", {}),
+        ("Business Service", "Web Shop", {"criticality": 1}),
+    ],
+    [
+        ("web1", "Hosted on", "host1"),
+        ("web2", "Hosted on", "host2"),
+        ("web1", "Member of", "web-cluster"),
+        ("web2", "Member of", "web-cluster"),
+        ("orders-db", "Hosted on", "web1"),
+        ("Web Shop", "Depends on", "web-cluster"),
+        ("Web Shop", "Depends on", "orders-db"),
+    ],
+)
 
-    The cluster is only degraded, the database is down, so the shop is down;
-    both are two steps from host1 and the cluster comes first by id, yet the
-    shop's path goes through the database."""
-    host1 = add(cmdb, "Server", "host1")
-    host2 = add(cmdb, "Server", "host2")
-    cluster = add(cmdb, "Cluster", "web-cluster", redundancy_min_up=1)
-    web1 = add(cmdb, "Virtual Machine", "web1")
-    web2 = add(cmdb, "Virtual Machine", "web2")
-    db = add(cmdb, "Database", "orders-db")
-    shop = add(cmdb, "Application", "shop")
-    rel = cmdb.relations.relate
-    rel(web1, "Hosted on", host1)
-    rel(web2, "Hosted on", host2)
-    rel(web1, "Member of", cluster)
-    rel(web2, "Member of", cluster)
-    rel(db, "Hosted on", web1)
-    rel(shop, "Runs on", cluster)
-    rel(shop, "Depends on", db)
-    assert cluster < db
-    report = cmdb.analysis.impact([host1])
+
+def test_a_down_ci_is_never_explained_by_a_degraded_one(cmdb: Cmdb) -> None:
+    """When host1 fails the cluster is only degraded and the database is down, so the
+    shop is down; both are two steps from host1 and the cluster comes first by id,
+    yet the shop's path goes through the database."""
+    ids = build(cmdb, *SHOP)
+    assert ids["web-cluster"] < ids["orders-db"]
+    report = cmdb.analysis.impact([ids["host1"]])
     assert explained(report) == {
         "web1": ("down", 1, ["host1", "web1"]),
         "web-cluster": ("degraded", 2, ["host1", "web1", "web-cluster"]),
         "orders-db": ("down", 2, ["host1", "web1", "orders-db"]),
-        "shop": ("down", 3, ["host1", "web1", "orders-db", "shop"]),
+        "Web Shop": ("down", 3, ["host1", "web1", "orders-db", "Web Shop"]),
     }
-    assert report.path_ids(shop) == [host1, web1, db, shop]
+    path = ["host1", "web1", "orders-db", "Web Shop"]
+    assert report.path_ids(ids["Web Shop"]) == [ids[n] for n in path]
 
 
 @pytest.fixture
@@ -73,9 +94,9 @@ def detour(cmdb: Cmdb) -> dict[str, int]:
     """A failure of ``core`` reaches ``app`` in two steps through a degraded pair, but
     takes it down only through a chain of four down CIs; ``report`` (min up 1 over
     ``app`` and a spare) is degraded, its quickest way in through ``app``."""
-    ids = {
-        name: add(cmdb, cls, name, **rule)
-        for cls, name, rule in (
+    return build(
+        cmdb,
+        [
             ("Server", "core", {}),
             ("Server", "spare", {}),
             ("Cluster", "pair", {"redundancy_min_up": 1}),
@@ -85,19 +106,19 @@ def detour(cmdb: Cmdb) -> dict[str, int]:
             ("Application", "app", {}),
             ("Application", "report", {"redundancy_min_up": 1}),
             ("Application", "report-spare", {}),
-        )
-    }
-    rel = cmdb.relations.relate
-    rel(ids["core"], "Member of", ids["pair"])
-    rel(ids["spare"], "Member of", ids["pair"])
-    rel(ids["app"], "Depends on", ids["pair"])
-    rel(ids["vm"], "Hosted on", ids["core"])
-    rel(ids["db"], "Hosted on", ids["vm"])
-    rel(ids["api"], "Depends on", ids["db"])
-    rel(ids["app"], "Depends on", ids["api"])
-    rel(ids["report"], "Depends on", ids["app"])
-    rel(ids["report"], "Depends on", ids["report-spare"])
-    return ids
+        ],
+        [
+            ("core", "Member of", "pair"),
+            ("spare", "Member of", "pair"),
+            ("app", "Depends on", "pair"),
+            ("vm", "Hosted on", "core"),
+            ("db", "Hosted on", "vm"),
+            ("api", "Depends on", "db"),
+            ("app", "Depends on", "api"),
+            ("report", "Depends on", "app"),
+            ("report", "Depends on", "report-spare"),
+        ],
+    )
 
 
 def test_a_down_ci_may_be_farther_than_its_quickest_way_in(
@@ -136,9 +157,9 @@ def test_a_rule_asking_for_more_than_there_is_falls_back(cmdb: Cmdb) -> None:
     """``quorum`` asks for 3 members up but has 2: it is down as soon as it is hit,
     here by a degraded pair, with no down CI before it. What it takes down (``app``)
     is explained through it, not through the degraded ``cache`` that is nearer."""
-    ids = {
-        name: add(cmdb, cls, name, **rule)
-        for cls, name, rule in (
+    ids = build(
+        cmdb,
+        [
             ("Server", "core", {}),
             ("Server", "spare", {}),
             ("Cluster", "pair", {"redundancy_min_up": 1}),
@@ -146,17 +167,18 @@ def test_a_rule_asking_for_more_than_there_is_falls_back(cmdb: Cmdb) -> None:
             ("Cluster", "quorum", {"redundancy_min_up": 3}),
             ("Database", "cache", {"redundancy_min_up": 1}),
             ("Application", "app", {}),
-        )
-    }
-    rel = cmdb.relations.relate
-    rel(ids["core"], "Member of", ids["pair"])
-    rel(ids["spare"], "Member of", ids["pair"])
-    rel(ids["pair"], "Member of", ids["quorum"])
-    rel(ids["witness"], "Member of", ids["quorum"])
-    rel(ids["cache"], "Depends on", ids["core"])
-    rel(ids["cache"], "Depends on", ids["spare"])
-    rel(ids["app"], "Depends on", ids["cache"])
-    rel(ids["app"], "Depends on", ids["quorum"])
+        ],
+        [
+            ("core", "Member of", "pair"),
+            ("spare", "Member of", "pair"),
+            ("pair", "Member of", "quorum"),
+            ("witness", "Member of", "quorum"),
+            ("cache", "Depends on", "core"),
+            ("cache", "Depends on", "spare"),
+            ("app", "Depends on", "cache"),
+            ("app", "Depends on", "quorum"),
+        ],
+    )
     assert cmdb.analysis.graph().threshold(ids["quorum"]) <= 0
     report = cmdb.analysis.impact([ids["core"]])
     assert explained(report) == {
@@ -171,22 +193,23 @@ def test_round_a_cycle_only_the_quickest_way_in_is_left(cmdb: Cmdb) -> None:
     """``app`` needs ``sidecar``, whose rule asks for more than its one predecessor
     (``app``) can give: a failure that only degrades ``app``'s other input still
     takes both down, and no path can explain ``app`` through down CIs."""
-    ids = {
-        name: add(cmdb, cls, name, **rule)
-        for cls, name, rule in (
+    ids = build(
+        cmdb,
+        [
             ("Server", "core", {}),
             ("Server", "spare", {}),
             ("Cluster", "pair", {"redundancy_min_up": 1}),
             ("Application", "app", {}),
             ("Application", "sidecar", {"redundancy_min_up": 2}),
-        )
-    }
-    rel = cmdb.relations.relate
-    rel(ids["core"], "Member of", ids["pair"])
-    rel(ids["spare"], "Member of", ids["pair"])
-    rel(ids["app"], "Depends on", ids["pair"])
-    rel(ids["app"], "Depends on", ids["sidecar"])
-    rel(ids["sidecar"], "Depends on", ids["app"])
+        ],
+        [
+            ("core", "Member of", "pair"),
+            ("spare", "Member of", "pair"),
+            ("app", "Depends on", "pair"),
+            ("app", "Depends on", "sidecar"),
+            ("sidecar", "Depends on", "app"),
+        ],
+    )
     report = cmdb.analysis.impact([ids["core"]])
     assert explained(report) == {
         "pair": ("degraded", 1, ["core", "pair"]),

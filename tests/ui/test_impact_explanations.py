@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from cmdb_desktop.cmdb import Cmdb
+from tests.cmdb_desktop.test_impact_paths import SHOP, build
 from tests.ui.conftest import settle
 from ui import jobs_analysis
 from ui.jobs import JobState
@@ -24,29 +25,7 @@ from ui.jobs import JobState
 def shop(tmp_path: Path) -> Path:
     path = tmp_path / "shop.sqlite"
     with Cmdb.open(path, user="tester") as cmdb:
-        ids = {}
-        for cls, name, fields in (
-            ("Server", "host1", {}),
-            ("Server", "host2", {}),
-            ("Cluster", "web-cluster", {"redundancy_min_up": "1"}),
-            ("Virtual Machine", "web1", {}),
-            ("Virtual Machine", "web2", {}),
-            ("Database", "orders-db", {}),
-            ("Business Service", "Web Shop", {"criticality": "1"}),
-        ):
-            ids[name] = cmdb.items.create(
-                cls, {"name": name, "status": "In Use", **fields}
-            ).created[0]
-        for a, t, b in (
-            ("web1", "Hosted on", "host1"),
-            ("web2", "Hosted on", "host2"),
-            ("web1", "Member of", "web-cluster"),
-            ("web2", "Member of", "web-cluster"),
-            ("orders-db", "Hosted on", "web1"),
-            ("Web Shop", "Depends on", "web-cluster"),
-            ("Web Shop", "Depends on", "orders-db"),
-        ):
-            cmdb.relations.relate(ids[a], t, ids[b])
+        build(cmdb, *SHOP)
     return path
 
 
