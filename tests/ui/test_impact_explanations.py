@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from cmdb_desktop.cmdb import Cmdb
-from tests.cmdb_desktop.test_impact_paths import SHOP, build
-from tests.ui.conftest import settle
+from tests.cmdb_desktop.impact_examples import SHOP, build
+from tests.ui.waits import settle
 from ui import jobs_analysis
 from ui.jobs import JobState
 
