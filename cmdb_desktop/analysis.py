@@ -53,7 +53,8 @@ class CiFacts(NamedTuple):
 
 # -- results ----------------------------------------------------------------------
 class ImpactedCi(NamedTuple):
-    """One impacted CI: its state, distance and one shortest path (names) from the change set."""
+    """One impacted CI: its state, and the path (names, from the change set) that explains
+    it, whose length is its distance (:func:`cmdb_desktop.impact.blast_radius`)."""
 
     ci: CiRef
     state: str
@@ -81,7 +82,8 @@ class ImpactColumns:
     What a table view or a streaming writer wants: no object per row. Row
     ``k`` is the CI ``ids[k]`` named ``names[k]`` of class ``classes[k]``,
     ``states[k]`` ("down"/"degraded") at ``distances[k]`` along ``paths[k]``
-    (names from a member of the change set to it).
+    (names from a member of the change set to it: the path that explains the
+    state, as long as the distance).
     """
 
     ids: list[int]
@@ -297,8 +299,10 @@ class AnalysisService:
             radius = impact.blast_radius(graph, changed_ids, progress)
             mask = radius.within(depth)
             ids = radius.ids[mask]
+            # Within a depth, a path may pass CIs that are farther along their own paths.
+            beyond = [] if depth is None else _beyond(radius.on_paths(mask), ids, changed)
             with bulk_objects():
-                rows = {r[0]: r for r in fetch_ci_rows(s, ids.tolist())}
+                rows = {r[0]: r for r in fetch_ci_rows(s, ids.tolist() + beyond)}
         with bulk_objects():
             id_list = ids.tolist()
             ordered = [rows[i] for i in id_list]
@@ -311,6 +315,7 @@ class AnalysisService:
             order = _impact_order(ids, names, criticality, service, down, distances).tolist()
             labels = dict(zip(id_list, names, strict=True))
             labels.update((i, f.ref.name) for i, f in changed.items())
+            labels.update((i, rows[i][1]) for i in beyond)
             paths = radius.paths(labels, mask)
             class_names = {c: self._class_name(c) for c in set(class_ids.tolist())}
             state = (impact.DEGRADED, impact.DOWN)
@@ -449,6 +454,13 @@ class AnalysisService:
                 if edge is not None:
                     out.setdefault(edge, set()).add(rtype.name)
         return out
+
+
+def _beyond(on_paths: IntArray, listed: IntArray, changed: Iterable[int]) -> list[int]:
+    """The CIs of ``on_paths`` that are neither ``listed`` nor ``changed``."""
+    rest = np.setdiff1d(on_paths, listed, assume_unique=True)
+    rest = np.setdiff1d(rest, np.fromiter(changed, dtype=np.int64), assume_unique=True)
+    return [int(i) for i in rest.tolist()]
 
 
 def _impact_order(

@@ -14,8 +14,12 @@ ok < degraded < down, the least fixpoint of:
   down, else degraded.
 
 So the impacted CIs are exactly those reachable from S, and only the
-down/degraded split needs the fixpoint. Distance is the fewest impact edges
-from S, and each impacted CI gets one shortest path (from a member of S).
+down/degraded split needs the fixpoint. Each impacted CI gets one path from
+a member of S that explains its state, and its distance is that path's
+length: for a degraded CI the shortest through impacted CIs, for a down CI
+the shortest through down CIs only (with a fallback for CIs that a rule
+asking for more predecessors than they have takes down; see
+:func:`blast_radius`).
 
 A rack fed by power feeds A and B through a group (a Cluster with
 ``min up = 1``), and located in a room:
@@ -37,6 +41,19 @@ A rack fed by power feeds A and B through a group (a Cluster with
 ['down', 'down', 'down']
 >>> blast_radius(g, [ROOM]).state(RACK), blast_radius(g, [ROOM]).state(GROUP)
 ('down', 'ok')
+
+A server on a cluster of two VMs (``min up 1``) and on a database on the
+first VM alone: losing that VM's host leaves the cluster degraded and the
+database down, so the server is down. Its path runs through the database,
+never through the degraded cluster, even though the cluster comes first:
+
+>>> HOST, VM1, VM2, CLUSTER, DB, APP = 1, 2, 3, 4, 5, 6
+>>> g = ImpactGraph.from_edges(
+...     [(HOST, VM1), (VM1, CLUSTER), (VM2, CLUSTER), (VM1, DB), (CLUSTER, APP), (DB, APP)],
+...     rules={CLUSTER: (1, None)})
+>>> r = blast_radius(g, [HOST])
+>>> r.state(CLUSTER), r.state(DB), r.state(APP), r.path(APP)
+('degraded', 'down', 'down', [1, 2, 5, 6])
 
 Cycles terminate and keep the least fixpoint. Here B and C impact each
 other; C carries a 50 % rule over its three predecessors B, D and E (so it
@@ -67,15 +84,17 @@ degrades C; a failure of D and E takes C down, and C takes B with it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 from cmdb_desktop.graph import (
     NEVER,
     ImpactGraph,
+    Int32Array,
     IntArray,
     gather,
     unique_first,
@@ -97,16 +116,24 @@ _PATH_MATRIX_CELLS = 20_000_000
 
 
 # -- blast radius -------------------------------------------------------------
+#: Which shortest-path tree explains an impacted CI (see :func:`blast_radius`).
+_THROUGH_IMPACTED = 0
+_THROUGH_DOWN = 1
+_THROUGH_CAUSES = 2
+
+
 @dataclass(frozen=True)
 class BlastRadius:
     """The impact of one change set.
 
     ``ids`` are the impacted CIs (every CI outside the change set whose
-    state is not ok), in breadth-first order: by distance, then by id.
-    ``distances``, ``down`` and ``parents`` run parallel to it; a parent is
-    the CI before this one on its shortest path (a member of the change set
-    or another impacted CI). ``changed`` is the change set as given (ids
-    repeated once), including CIs that impact nothing (isolated or Retired).
+    state is not ok), by distance, then by id. ``distances``, ``down`` and
+    ``parents`` run parallel to it. Each impacted CI has one path that
+    explains its state (see :func:`blast_radius`); its distance is that
+    path's length in impact edges and its parent the CI before it on that
+    path (a member of the change set or another impacted CI). ``changed``
+    is the change set as given (ids repeated once), including CIs that
+    impact nothing (isolated or Retired).
     """
 
     graph: ImpactGraph
@@ -116,7 +143,10 @@ class BlastRadius:
     down: np.ndarray[Any, np.dtype[np.bool_]]
     parents: IntArray
     _nodes: IntArray = field(repr=False)
-    _parent_of: IntArray = field(repr=False)
+    #: Parent pointers of the shortest-path trees, one row per kind of path.
+    _trees: Int32Array = field(repr=False)
+    #: Row of ``_trees`` each impacted CI's path is walked in (parallel to ``ids``).
+    _tree: np.ndarray[Any, np.dtype[np.int8]] = field(repr=False)
     _position: dict[int, int] = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
@@ -145,22 +175,24 @@ class BlastRadius:
         return DOWN if bool(self.down[pos]) else DEGRADED
 
     def distance(self, ci_id: int) -> int | None:
-        """Fewest impact edges from the change set (0 for its members, None if not impacted)."""
+        """Length of the path that explains the CI's state (0 for members of the change
+        set, None if not impacted)."""
         if ci_id in self.changed:
             return 0
         pos = self._pos(ci_id)
         return None if pos is None else int(self.distances[pos])
 
     def path(self, ci_id: int) -> list[int]:
-        """One shortest impact path from a member of the change set to ``ci_id``."""
+        """The path that explains the CI's state: from a member of the change set to ``ci_id``."""
         if ci_id in self.changed:
             return [ci_id]
         pos = self._pos(ci_id)
         if pos is None:
             return []
         out = [ci_id]
+        parent_of = self._trees[int(self._tree[pos])]
         node = int(self._nodes[pos])
-        while (node := int(self._parent_of[node])) >= 0:
+        while (node := int(parent_of[node])) >= 0:
             out.append(int(self.graph.ids[node]))
         out.reverse()
         return out
@@ -179,76 +211,114 @@ class BlastRadius:
         """Every impacted CI's path (parallel to ``ids``, or to ``ids[mask]``).
 
         Each path is a list of CI ids, or of ``labels[id]`` when ``labels`` is
-        given. All paths are built at once, one vectorised step per level.
+        given (it must name every CI of :meth:`on_paths`). All paths are built
+        at once, one vectorised step per level.
         """
-        nodes = self._nodes if mask is None else self._nodes[mask]
+        if mask is not None and mask.all():
+            mask = None  # everything: the same, without copies, and labels are quicker
         dist = self.distances if mask is None else self.distances[mask]
-        if nodes.size == 0:
-            return []
-        deepest = int(dist.max())
-        if nodes.size * (deepest + 1) > _PATH_MATRIX_CELLS:
+        steps = self._steps(mask)
+        if steps is None:
             ids = self.ids if mask is None else self.ids[mask]
             walked = [self.path(int(i)) for i in ids.tolist()]
             if labels is None:
                 return walked
             return [[labels[i] for i in p] for p in walked]
-        steps = np.empty((nodes.size, deepest + 1), dtype=np.int64)
-        steps[:, deepest] = nodes
-        current = nodes
-        for column in range(deepest - 1, -1, -1):
-            current = np.where(current >= 0, self._parent_of[np.maximum(current, 0)], -1)
-            steps[:, column] = current
+        if steps.size == 0:
+            return []
         present = steps >= 0
         if labels is None:
             cells: np.ndarray[Any, Any] = np.where(
                 present, self.graph.ids[np.maximum(steps, 0)], -1
             )
         else:
-            used = unique_sorted(steps[present])
+            if mask is None:  # every impacted CI is on its own path, and nothing else is
+                changed = self.graph.index(self.changed)
+                used = np.concatenate([self._nodes, changed[changed >= 0]])
+            else:
+                used = unique_sorted(steps[present])
             table = np.empty(len(self.graph), dtype=object)
             table[used] = [labels[i] for i in self.graph.ids[used].tolist()]
             cells = table[np.maximum(steps, 0)]
         rows = cells.tolist()
+        deepest = steps.shape[1] - 1
         return [row[deepest - d :] for row, d in zip(rows, dist.tolist(), strict=True)]
+
+    def on_paths(self, mask: np.ndarray[Any, np.dtype[np.bool_]] | None = None) -> IntArray:
+        """Every CI on the paths of ``ids`` (or of ``ids[mask]``), ascending ids.
+
+        A path may pass a CI that is farther away along its own path (a
+        degraded CI's shortest way in may pass a down CI whose path through
+        down CIs is longer), so ``--depth`` may leave out CIs its paths show.
+        """
+        steps = self._steps(mask)
+        if steps is None:
+            ids = self.ids if mask is None else self.ids[mask]
+            on = {c for i in ids.tolist() for c in self.path(int(i))}
+            return np.array(sorted(on), dtype=np.int64)
+        return self.graph.ids[unique_sorted(steps[steps >= 0])]
+
+    def _steps(self, mask: np.ndarray[Any, np.dtype[np.bool_]] | None) -> IntArray | None:
+        """The paths of ``ids`` (or ``ids[mask]``) as a matrix of node indexes, one row
+        each, right-aligned and padded with -1 on the left; None if it would be too big."""
+        nodes = self._nodes if mask is None else self._nodes[mask]
+        tree = self._tree if mask is None else self._tree[mask]
+        if nodes.size == 0:
+            return np.zeros((0, 1), dtype=np.int64)
+        deepest = int((self.distances if mask is None else self.distances[mask]).max())
+        if nodes.size * (deepest + 1) > _PATH_MATRIX_CELLS:
+            return None
+        # All trees in one flat array: row t of node i is at t·n + i.
+        flat = self._trees.reshape(-1)
+        offset = tree.astype(np.int64) * self._trees.shape[1]
+        steps = np.empty((nodes.size, deepest + 1), dtype=np.int64)
+        steps[:, deepest] = nodes
+        current = nodes
+        for column in range(deepest - 1, -1, -1):
+            current = np.where(current >= 0, flat[offset + np.maximum(current, 0)], -1)
+            steps[:, column] = current
+        return steps
 
 
 def blast_radius(
     graph: ImpactGraph, change_set: Iterable[int], progress: Progress | None = None
 ) -> BlastRadius:
-    """The state, distance and path of every CI the change set impacts.
+    """The state, distance and explaining path of every CI the change set impacts.
 
-    Reachability and distances come from one breadth-first search from all
-    members at once; the down/degraded split is the least fixpoint, reached
-    by pushing "down" forward from the change set: a CI turns down when the
-    number of its down predecessors reaches its down threshold (see
-    :func:`cmdb_desktop.graph.down_thresholds`), and a CI whose rule asks for
-    more predecessors than it has is down as soon as it is impacted. Each CI
-    turns down at most once, so this ends, cycles or not. Both phases work a
-    whole level at a time on arrays.
+    Three phases, each working a whole level at a time on arrays:
+
+    1. *Reach.* The impacted CIs are exactly those reachable from the change
+       set S: one breadth-first search from all members at once.
+    2. *States.* The least fixpoint, reached by pushing "down" forward from
+       S: a CI turns down when the number of its down predecessors reaches
+       its down threshold (see :func:`cmdb_desktop.graph.down_thresholds`);
+       a CI whose rule asks for more predecessors than it has is down as
+       soon as it is impacted. Each CI turns down at most once, so this
+       ends, cycles or not.
+    3. *Explanations* (:func:`_explain_down`). A degraded CI's path is its
+       shortest through impacted CIs (phase 1's search). A down CI's path is
+       its shortest through down CIs only. A down CI without such a path owes
+       its state to a rule that asks for more predecessors than its CI has;
+       its path is the shortest through impacted CIs on which every down CI
+       follows a down CI, except the CIs with such a rule, which may follow
+       any impacted CI; when even that does not exist (such a CI is impacted
+       only round a cycle through the very CI it takes down), the shortest
+       through impacted CIs.
+
+    A CI's distance is the length of its path. Among equally short paths of
+    its kind, the one whose last step comes from the smallest CI id is
+    taken, and so on back to the change set.
     """
     progress = progress or Progress()
     changed = tuple(dict.fromkeys(int(c) for c in change_set))
     index = graph.index(changed)
     sources = unique_sorted(index[index >= 0])
     n = len(graph)
-    dist = np.full(n, -1, dtype=np.int64)
-    parent_of = np.full(n, -1, dtype=np.int64)
-    dist[sources] = 0
-    levels: list[IntArray] = []
-    frontier = sources
-    level = 0
-    while frontier.size:
-        progress.check()
-        reached, owner = gather(graph.out_ptr, graph.out_idx, frontier)
-        new = dist[reached] < 0
-        if not new.any():
-            break
-        reached, first = unique_first(reached[new])
-        level += 1
-        dist[reached] = level
-        parent_of[reached] = owner[new][first]
-        levels.append(reached)
-        frontier = reached
+    # Parent pointers, one row per kind of path. Only the entries of impacted CIs and
+    # of the change set are ever read, so the rest is left unwritten (and unpaid for).
+    trees = np.empty((2, n), dtype=np.int32)
+    trees[:, sources] = -1
+    dist, levels = _search(graph, sources, trees[_THROUGH_IMPACTED], progress)
     nodes = np.concatenate(levels) if levels else np.zeros(0, dtype=np.int64)
 
     thresholds = graph.thresholds
@@ -268,16 +338,153 @@ def blast_radius(
         wave = hit[down_preds[hit] >= thresholds[hit]]
         down[wave] = True
 
+    quickest = dist[nodes]
+    distances = quickest
+    tree = np.zeros(nodes.size, dtype=np.int8)
+    is_down = down[nodes]
+    if is_down.any():
+        # The counts are spent: their array holds the distances through down CIs next.
+        trees, tree, distances = _explain_down(
+            graph, sources, nodes, quickest, is_down, levels, down, trees, down_preds, progress
+        )
+        moved = np.flatnonzero(distances != quickest)
+        if moved.size:
+            order = _slot_in(distances * n + nodes, moved)
+            nodes, distances = nodes[order], distances[order]
+            tree, is_down = tree[order], is_down[order]
+
+    parent = trees[tree.astype(np.int64), nodes]
     return BlastRadius(
         graph=graph,
         changed=changed,
         ids=graph.ids[nodes],
-        distances=dist[nodes],
-        down=down[nodes],
-        parents=graph.ids[parent_of[nodes]] if nodes.size else np.zeros(0, dtype=np.int64),
+        distances=distances,
+        down=is_down,
+        parents=graph.ids[parent] if nodes.size else np.zeros(0, dtype=np.int64),
         _nodes=nodes,
-        _parent_of=parent_of,
+        _trees=trees,
+        _tree=tree,
     )
+
+
+def _slot_in(key: IntArray, moved: IntArray) -> IntArray:
+    """The order that sorts ``key``, when only the positions ``moved`` are out of order."""
+    moved = moved[np.argsort(key[moved])]
+    stay = np.ones(key.size, dtype=bool)
+    stay[moved] = False
+    kept = np.flatnonzero(stay)
+    return np.insert(kept, np.searchsorted(key[kept], key[moved]), moved)
+
+
+def _explain_down(
+    graph: ImpactGraph,
+    sources: IntArray,
+    nodes: IntArray,
+    quickest: IntArray,
+    is_down: npt.NDArray[np.bool_],
+    levels: list[IntArray],
+    down: npt.NDArray[np.bool_],
+    trees: Int32Array,
+    through_down: IntArray,
+    progress: Progress,
+) -> tuple[Int32Array, npt.NDArray[np.int8], IntArray]:
+    """The paths of the down CIs among ``nodes``: the impacted CIs, found by a search
+    through impacted CIs at distances ``quickest``, level by level in ``levels``, its
+    parents in row 0 of ``trees``; ``is_down`` says which are down, ``down`` (indexed
+    by node) which of all CIs. Returns the trees (a third row when needed), which tree
+    each CI's path is in, and its distance (see :func:`blast_radius`).
+
+    ``through_down`` is scratch space, one entry per CI of the graph.
+    """
+    parent_of = trees[_THROUGH_DOWN]
+    plain_parent = trees[_THROUGH_IMPACTED]
+    through_down[nodes] = -1
+    through_down[sources] = 0
+    # Most down CIs are as near through down CIs as through any. Then the nearest
+    # predecessors through down CIs are exactly the down ones one level up that are
+    # that near themselves, and the search's parent (the smallest one level up) is the
+    # smallest of them whenever it is one of them.
+    for level, found in enumerate(levels, start=1):
+        fallen = found[down[found]]
+        near = plain_parent[fallen]
+        ok = through_down[near] == level - 1
+        through_down[fallen[ok]] = level
+        parent_of[fallen[ok]] = near[ok]
+    # The others: settle them nearest first, each from its smallest down predecessor
+    # settled one step nearer (a breadth-first search, pulled). Only down predecessors
+    # are kept, and their entries of ``through_down`` are all set.
+    late = nodes[is_down & (through_down[nodes] < 0)]
+    if late.size:
+        preds, target = gather(graph.in_ptr, graph.in_idx, late)
+        keep = down[preds]
+        preds, target = preds[keep], target[keep]
+        level, top = 1, len(levels)  # top: the farthest settled so far
+        while preds.size and level <= top + 1:
+            progress.check()
+            ok = through_down[preds] == level - 1
+            if ok.any():
+                got, first = unique_first(target[ok])
+                through_down[got] = level
+                parent_of[got] = preds[ok][first]
+                top = max(top, level)
+                open_ = through_down[target] < 0
+                preds, target = preds[open_], target[open_]
+            level += 1
+
+    distances = np.where(is_down, through_down[nodes], quickest)
+    tree = is_down.astype(np.int8)  # _THROUGH_DOWN or _THROUGH_IMPACTED
+    stranded = distances < 0
+    if stranded.any():
+        # Down only because of a rule that asks for more predecessors than its CI has.
+        pushed = down & (graph.thresholds > 0)
+        trees = np.vstack([trees, np.full((1, len(graph)), -1, dtype=np.int32)])
+        causes, _ = _search(
+            graph,
+            sources,
+            trees[_THROUGH_CAUSES],
+            progress,
+            admit=lambda u, v: down[u] | ~pushed[v],
+        )
+        explained = stranded & (causes[nodes] >= 0)
+        tree[explained] = _THROUGH_CAUSES
+        distances[explained] = causes[nodes][explained]
+        rest = stranded & ~explained
+        tree[rest] = _THROUGH_IMPACTED
+        distances[rest] = quickest[rest]
+    return trees, tree, distances
+
+
+def _search(
+    graph: ImpactGraph,
+    sources: IntArray,
+    parent_of: Int32Array,
+    progress: Progress,
+    admit: Callable[[IntArray, IntArray], npt.NDArray[np.bool_]] | None = None,
+) -> tuple[IntArray, list[IntArray]]:
+    """Breadth-first along impact edges from ``sources``, taking an edge u → v only
+    where ``admit(u, v)`` holds: distances (-1: not reached) and the levels found, each
+    ascending. Sets ``parent_of`` of each CI found to the smallest CI one level up with
+    an edge to it."""
+    dist = np.full(len(graph), -1, dtype=np.int64)
+    dist[sources] = 0
+    levels: list[IntArray] = []
+    frontier = sources
+    level = 0
+    while frontier.size:
+        progress.check()
+        reached, owner = gather(graph.out_ptr, graph.out_idx, frontier)
+        new = dist[reached] < 0
+        if admit is not None:
+            new &= admit(owner, reached)
+        if not new.any():
+            break
+        found, first = unique_first(reached[new])
+        level += 1
+        dist[found] = level
+        parent_of[found] = owner[new][first]
+        levels.append(found)
+        frontier = found
+    return dist, levels
 
 
 # -- dependencies, paths, neighbourhoods -------------------------------------
@@ -523,83 +730,37 @@ def cycle_groups(graph: ImpactGraph) -> list[list[int]]:
     """Groups of CIs that impact one another (strongly connected, two or more CIs).
 
     Every CI of a group lies on an impact cycle with every other. Groups are
-    sorted by their smallest id; ids ascend within a group. CIs with no
-    predecessor or no successor left are peeled off first (in bulk, on
-    arrays), so the search only walks what can still hold a cycle.
+    sorted by their smallest id; ids ascend within a group. The components
+    come from SciPy's ``connected_components`` (compiled code, straight on
+    the graph's successor arrays): on the 1M-CI demo it takes a fifth of a
+    second where a Tarjan written in Python took seconds once cycles abound.
+    SciPy is imported here, on first use, not by every command that loads
+    this module.
     """
     n = len(graph)
-    alive = np.ones(n, dtype=bool)
-    indeg = np.diff(graph.in_ptr).astype(np.int64)
-    outdeg = np.diff(graph.out_ptr).astype(np.int64)
-    dead = np.flatnonzero((indeg == 0) | (outdeg == 0))
-    while dead.size:
-        alive[dead] = False
-        succ, _ = gather(graph.out_ptr, graph.out_idx, dead)
-        pred, _ = gather(graph.in_ptr, graph.in_idx, dead)
-        np.subtract.at(indeg, succ, 1)
-        np.subtract.at(outdeg, pred, 1)
-        touched = unique_sorted(np.concatenate([succ, pred]))
-        touched = touched[alive[touched]]
-        dead = touched[(indeg[touched] <= 0) | (outdeg[touched] <= 0)]
-    rest = np.flatnonzero(alive)
-    if rest.size == 0:
+    if n == 0:
         return []
-    adjacency: dict[int, list[int]] = {}
-    for u in rest.tolist():
-        outs = graph.out_idx[graph.out_ptr[u] : graph.out_ptr[u + 1]]
-        adjacency[u] = outs[alive[outs]].tolist()
-    groups = [c for c in _strong_components(adjacency) if len(c) > 1]
-    out = [sorted(int(graph.ids[i]) for i in c) for c in groups]
-    out.sort()
-    return out
+    from scipy.sparse import csr_array
+    from scipy.sparse.csgraph import connected_components
 
-
-def _strong_components(adjacency: Mapping[int, list[int]]) -> list[list[int]]:
-    """Tarjan's algorithm without recursion (deep chains must not hit Python's stack limit)."""
-    index: dict[int, int] = {}
-    low: dict[int, int] = {}
-    on_stack: set[int] = set()
-    stack: list[int] = []
-    out: list[list[int]] = []
-    counter = 0
-    for root in adjacency:
-        if root in index:
-            continue
-        work = [(root, 0)]
-        while work:
-            v, i = work.pop()
-            if i == 0:
-                index[v] = low[v] = counter
-                counter += 1
-                stack.append(v)
-                on_stack.add(v)
-            targets = adjacency.get(v, [])
-            recurse = False
-            while i < len(targets):
-                w = targets[i]
-                i += 1
-                if w not in index:
-                    work.append((v, i))
-                    work.append((w, 0))
-                    recurse = True
-                    break
-                if w in on_stack:
-                    low[v] = min(low[v], index[w])
-            if recurse:
-                continue
-            if low[v] == index[v]:
-                component = []
-                while True:
-                    w = stack.pop()
-                    on_stack.discard(w)
-                    component.append(w)
-                    if w == v:
-                        break
-                out.append(component)
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[v])
-    return out
+    # 32-bit indexes: SciPy's graph routines work in them and would convert anyway.
+    successors = csr_array(
+        (
+            np.ones(graph.edge_count, dtype=np.int8),
+            graph.out_idx.astype(np.int32),
+            graph.out_ptr.astype(np.int32),
+        ),
+        shape=(n, n),
+    )
+    _, labels = connected_components(successors, directed=True, connection="strong")
+    members = np.flatnonzero(np.bincount(labels)[labels] > 1)
+    if members.size == 0:
+        return []
+    members = members[np.lexsort((members, labels[members]))]
+    cuts = np.flatnonzero(np.diff(labels[members])) + 1
+    groups: list[list[int]] = [graph.ids[part].tolist() for part in np.split(members, cuts)]
+    groups.sort()
+    return groups
 
 
 def example_cycle(graph: ImpactGraph, group: Iterable[int]) -> list[int]:

@@ -170,8 +170,9 @@ def _summary(ws: Worksheet, report: ImpactReport, cmdb: str | None, user: str | 
             safe_cell(ws, "Distance"),
             safe_cell(
                 ws,
-                "The fewest impact steps from the change set; the path shows one such "
-                "chain, from a changed CI to the impacted one.",
+                "The length of the path, in impact steps. The path is the shortest "
+                "chain from a changed CI to the impacted one that explains its state: "
+                "for a down CI, through down CIs only (see docs/impact.md).",
             ),
         ]
     )

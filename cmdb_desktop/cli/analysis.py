@@ -32,8 +32,9 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         help="what breaks if these CIs fail or change (blast radius)",
         description=(
             "Assume the CIs down and list every impacted CI with its state (down or "
-            "degraded, honouring redundancy rules), its distance and one shortest "
-            "path from the change set. Impacted services come first."
+            "degraded, honouring redundancy rules) and the shortest path from the change "
+            "set that explains it (through down CIs for a down CI), whose length is its "
+            "distance. Impacted services come first."
         ),
     )
     p.add_argument("cis", nargs="+", metavar="CI", help="#ID, Class/Name or a unique Name")

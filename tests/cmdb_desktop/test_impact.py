@@ -185,6 +185,23 @@ def test_a_cycle_terminates_with_the_least_fixpoint(cmdb: Cmdb) -> None:
     }
 
 
+def test_cycle_groups_are_whole_components_however_long() -> None:
+    # a ring of 200,000 CIs (no recursion to run out of), two triangles sharing a CI
+    # (one group), a 2-cycle reached from both, and a chain that is on no cycle
+    ring = [(i, i + 1) for i in range(1, 200_000)] + [(200_000, 1)]
+    triangles = [(300_001, 300_002), (300_002, 300_003), (300_003, 300_001)]
+    triangles += [(300_003, 300_004), (300_004, 300_005), (300_005, 300_003)]
+    pair = [(300_005, 400_001), (1, 400_001), (400_001, 400_002), (400_002, 400_001)]
+    chain = [(500_001, 500_002), (500_002, 500_003)]
+    g = ImpactGraph.from_edges(ring + triangles + pair + chain)
+    groups = impact_module.cycle_groups(g)
+    assert [len(x) for x in groups] == [200_000, 5, 2]
+    assert groups[1:] == [[300_001, 300_002, 300_003, 300_004, 300_005], [400_001, 400_002]]
+    assert groups[0] == list(range(1, 200_001))
+    assert impact_module.cycle_groups(ImpactGraph.from_edges(chain)) == []
+    assert impact_module.cycle_groups(ImpactGraph.from_edges([])) == []
+
+
 def test_percentage_rule(cmdb: Cmdb) -> None:
     """A web tier of 4 VMs with min up 50 %: k = ceil(0.5 × 4) = 2 must stay up."""
     tier = add(cmdb, "Cluster", "web-tier", redundancy_min_up_pct=50)

@@ -3,9 +3,11 @@
 The naive model below is written from the specification alone: it builds the
 impact edges from the relationship table (forward and reverse names), leaves
 Retired/Disposed CIs out, and finds the least fixpoint by iterating the three
-rules over every CI from "all ok" until nothing changes. Distances come from a
-breadth-first search through impacted CIs, dependencies from a backward search,
-and single points of failure by trying every CI alone.
+rules over every CI from "all ok" until nothing changes. The paths that explain
+the states come from breadth-first searches restricted the way §5 says (through
+down CIs for a down CI, through impacted CIs for a degraded one, and the
+fallback docs/impact.md describes), dependencies from a backward search, and
+single points of failure by trying every CI alone.
 
 Hypothesis then compares it with the engine on random graphs: with cycles,
 redundancy rules (count, percentage, both, impossible ones, zero), retired
@@ -20,13 +22,13 @@ from __future__ import annotations
 import itertools
 import math
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from cmdb_desktop.cmdb import Cmdb
@@ -132,15 +134,23 @@ class NaiveModel:
                 return state
             state = new
 
-    def distances(self, change_set: Iterable[int], state: dict[int, str]) -> dict[int, int]:
-        """Fewest impact edges from the change set, walking only through impacted CIs."""
+    def over_asking(self, ci: int) -> bool:
+        """Its rule asks for more predecessors than it has (down once impacted at all)."""
+        n = len(self.preds(ci))
+        k = self.k(ci, n)
+        return k is not None and k > n
+
+    def shortest(
+        self, change_set: Iterable[int], step: Callable[[int, int], bool]
+    ) -> dict[int, int]:
+        """Fewest impact edges from the change set, taking an edge u → v only if step(u, v)."""
         s = [c for c in change_set if self.active(c)]
         dist = {c: 0 for c in s}
         queue = deque(s)
         while queue:
             u = queue.popleft()
             for v in sorted(self.succs(u)):
-                if v not in dist and state.get(v, OK) != OK:
+                if v not in dist and step(u, v):
                     dist[v] = dist[u] + 1
                     queue.append(v)
         return dist
@@ -199,6 +209,44 @@ def models(draw: st.DrawFn, max_cis: int = 12, max_rels: int = 30) -> NaiveModel
     return NaiveModel(n, rels, statuses, rules)
 
 
+@st.composite
+def stacks(draw: st.DrawFn) -> NaiveModel:
+    """Layered stacks like a real CMDB's (hardware, VMs, clusters, applications,
+    services): each CI depends on two or three CIs of the layer below and now and
+    then on one further down (a shortcut), a third of them are redundant groups
+    whose rules never ask for more predecessors than there are, and a few edges
+    point anywhere (cycles). A failure low down then often reaches a down CI as
+    soon through a degraded group as through down CIs: a path §5 must not show."""
+    layers = [list(range(draw(st.integers(2, 5)))) for _ in range(draw(st.integers(3, 6)))]
+    n = 0
+    for layer in layers:
+        layer[:] = range(n, n + len(layer))
+        n += len(layer)
+    edges: set[tuple[int, int]] = set()
+    for depth, layer in enumerate(layers[1:], start=1):
+        below = layers[depth - 1]
+        for ci in layer:
+            for pred in draw(st.lists(st.sampled_from(below), min_size=2, max_size=3, unique=True)):
+                edges.add((pred, ci))
+            if depth > 1 and draw(st.booleans()):
+                edges.add(
+                    (draw(st.sampled_from([c for lay in layers[: depth - 1] for c in lay])), ci)
+                )
+    for _ in range(draw(st.integers(0, 2))):
+        u, v = draw(st.integers(0, n - 1)), draw(st.integers(0, n - 1))
+        if u != v:
+            edges.add((u, v))
+    rules: dict[int, tuple[int | None, float | None]] = {}
+    for ci in range(n):
+        preds = sum(1 for _, v in edges if v == ci)
+        if preds > 1 and draw(st.integers(0, 2)) == 0:  # a redundant group
+            rules[ci] = draw(
+                st.sampled_from([(1, None), (None, 50.0), (preds - 1, None), (None, 66.7)])
+            )
+    relationships = [(v, "Depends on", u) for u, v in sorted(edges)]
+    return NaiveModel(n, relationships, {}, rules)
+
+
 def _engine_graph(model: NaiveModel) -> ImpactGraph:
     edges = []
     for a, t, b in model.relationships:
@@ -217,19 +265,60 @@ def check_blast(
     engine_distance: dict[int, int],
     engine_path: dict[int, list[int]],
 ) -> None:
-    """Compare the engine's impacted CIs (id → state/distance/path) with the model."""
+    """Compare the engine's impacted CIs (id → state/distance/path) with the model.
+
+    Every path starts in the change set, follows impact edges through impacted
+    CIs, visits no CI twice and is as long as the CI's distance. A degraded
+    CI's is the shortest through impacted CIs; a down CI's the shortest
+    through down CIs (every CI on it down) whenever there is one — and there
+    is one unless a rule asks for more predecessors than its CI has. Then it
+    is the shortest through impacted CIs on which each down CI follows a down
+    CI, except those over-asking CIs; failing that, the shortest through
+    impacted CIs.
+    """
     expected = model.states(change_set)
     impacted = {c: s for c, s in expected.items() if s != OK and c not in change_set}
     assert engine_state == impacted
-    dist = model.distances(change_set, expected)
-    assert engine_distance == {c: dist[c] for c in impacted}
+    starts = {c for c in change_set if model.active(c)}
+    down = {c for c, s in expected.items() if s == DOWN}  # the change set included
+    over = {c for c in impacted if model.over_asking(c)}
+    through_impacted = model.shortest(starts, lambda u, v: v in impacted)
+    through_down = model.shortest(starts, lambda u, v: v in down)
+    through_causes = model.shortest(
+        starts, lambda u, v: v in impacted and (u in down or v not in down or v in over)
+    )
+    assert set(engine_distance) == set(engine_path) == set(impacted)
     edges = model.edges
     for ci, path in engine_path.items():
-        assert path[0] in change_set and model.active(path[0])
+        steps = list(itertools.pairwise(path))
+        assert path[0] in starts
         assert path[-1] == ci
-        assert len(path) == dist[ci] + 1, "a shortest path"
-        assert all((u, v) in edges for u, v in itertools.pairwise(path))
+        assert len(path) == engine_distance[ci] + 1, "distance is the path's length"
+        assert len(set(path)) == len(path)
+        assert all(step in edges for step in steps)
         assert all(p in impacted for p in path[1:]), "only through impacted CIs"
+        if impacted[ci] == DEGRADED:
+            assert engine_distance[ci] == through_impacted[ci], "shortest through impacted"
+        elif ci in through_down:
+            assert all(p in down for p in path), "a down CI is explained by down CIs"
+            assert engine_distance[ci] == through_down[ci], "shortest through down CIs"
+            if through_down[ci] > through_impacted[ci]:
+                event("a down CI's path is longer than its shortest way in")
+            nearest = [
+                p for p in model.preds(ci) if through_impacted.get(p) == through_impacted[ci] - 1
+            ]
+            if min(nearest) not in down:
+                event("a down CI's smallest nearest predecessor is degraded")
+        else:
+            assert any(o not in through_down for o in over), "only an over-asking rule"
+            if ci in through_causes:
+                event("a down CI explained through an over-asking rule")
+                assert engine_distance[ci] == through_causes[ci]
+                assert all(u in down or v not in down or v in over for u, v in steps)
+                assert any(u not in down and v in over for u, v in steps)
+            else:
+                event("a down CI explained only through impacted CIs (a cycle)")
+                assert engine_distance[ci] == through_impacted[ci]
 
 
 def check_model_on_engine(model: NaiveModel, change_set: set[int]) -> None:
@@ -263,6 +352,27 @@ def test_larger_graphs_match_too(model: NaiveModel, data: st.DataObject) -> None
 
 
 @settings(max_examples=300, deadline=None)
+@given(model=stacks(), data=st.data())
+def test_down_cis_are_explained_by_down_cis_in_stacks(
+    model: NaiveModel, data: st.DataObject
+) -> None:
+    """No rule asks for more than its CI has, so every down CI's path is all down."""
+    assert not any(model.over_asking(c) for c in range(model.n))
+    low = st.integers(0, min(3, model.n - 1))  # failures low in the stack reach the most
+    change_set = data.draw(
+        st.sets(st.one_of(low, st.integers(0, model.n - 1)), min_size=1, max_size=2)
+    )
+    check_model_on_engine(model, change_set)
+    radius = blast_radius(_engine_graph(model), sorted(change_set))
+    states = model.states(change_set)
+    for ci, path in zip(radius.ids.tolist(), radius.paths(), strict=True):
+        if states[ci] == DOWN:
+            assert all(states[p] == DOWN for p in path)
+    # and the engine found them all without its search for over-asking rules
+    assert radius._trees.shape[0] == 2
+
+
+@settings(max_examples=300, deadline=None)
 @given(model=models(), data=st.data())
 def test_depends_spof_path_and_cycles_match(model: NaiveModel, data: st.DataObject) -> None:
     graph = _engine_graph(model)
@@ -281,14 +391,19 @@ def test_depends_spof_path_and_cycles_match(model: NaiveModel, data: st.DataObje
         assert all(e in model.edges for e in itertools.pairwise(path))
     else:
         assert path == []
-    # every CI of a cycle group reaches every other one
-    for group in cycle_groups(graph):
+    # every CI of a cycle group reaches every other one, and no CI of another group
+    # both reaches and is reached by it (the groups are whole components)
+    groups = cycle_groups(graph)
+    assert groups == sorted(groups) and all(g == sorted(g) for g in groups)
+    for group in groups:
         for a in group:
             assert set(group) - {a} <= set(model.ancestors(a))
         cycle = example_cycle(graph, group)
         assert cycle[0] == cycle[-1] == min(group)
         assert all(e in model.edges for e in itertools.pairwise(cycle))
-    on_cycles = {c for g in cycle_groups(graph) for c in g}
+    for g1, g2 in itertools.combinations(groups, 2):
+        assert not (g1[0] in model.ancestors(g2[0]) and g2[0] in model.ancestors(g1[0]))
+    on_cycles = {c for g in groups for c in g}
     assert on_cycles == {
         c
         for c in range(model.n)
@@ -347,6 +462,12 @@ def test_through_the_database(growing_cmdb: Cmdb, model: NaiveModel, data: st.Da
         {back[i.ci.id]: [by_name[n] for n in i.path] for i in report.impacted},
     )
     assert [c.id for c in report.changed] == [ids[c] for c in sorted(change_set)]
+    # --depth lists the same CIs with the same paths, those within the depth only
+    depth = data.draw(st.integers(0, 3))
+    near = cmdb.analysis.impact([ids[c] for c in sorted(change_set)], depth=depth)
+    assert [(i.ci.id, i.state, i.distance, i.path) for i in near.impacted] == [
+        (i.ci.id, i.state, i.distance, i.path) for i in report.impacted if i.distance <= depth
+    ]
     x = data.draw(st.integers(0, model.n - 1))
     deps = cmdb.analysis.depends(ids[x])
     assert {back[d.ci.id]: d.distance for d in deps.dependencies} == model.ancestors(x)
