@@ -280,7 +280,7 @@ def scan_relationship_triples(
         return
     cursor = _driver_cursor(session)
     try:
-        cursor.execute("SELECT source_id, type_id, target_id FROM relationship")
+        cursor.execute(_SELECT_TRIPLES)
         while part := cursor.fetchmany(batch):
             yield part
     finally:
@@ -302,6 +302,18 @@ def ci_names(session: Session, ids: Sequence[int]) -> Iterator[tuple[int, str, i
             "SELECT id, name, class_id FROM ci WHERE id IN (SELECT value FROM json_each(?))",
             (json.dumps([int(i) for i in ids]),),
         )
+    finally:
+        cursor.close()
+
+
+def relationship_triples(session: Session) -> set[tuple[int, int, int]]:
+    """Every relationship as (source id, type id, target id), as one set (built in C on
+    SQLite: a re-import checks each of its relationship rows against it)."""
+    if not is_sqlite(session):
+        return {t for part in scan_relationship_triples(session) for t in part}
+    cursor = _driver_cursor(session)
+    try:
+        return set(cursor.execute(_SELECT_TRIPLES))
     finally:
         cursor.close()
 
@@ -338,4 +350,5 @@ def rows_with_folded_keys(
         cursor.close()
 
 
+_SELECT_TRIPLES = "SELECT source_id, type_id, target_id FROM relationship"
 _SELECT_CI = f"SELECT {', '.join(c.name for c in ci_table.c)} FROM ci"

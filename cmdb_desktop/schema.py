@@ -41,7 +41,6 @@ from cmdb_desktop.errors import (
     UnknownFieldError,
     ValidationError,
 )
-from cmdb_desktop.identity import fold_key
 from cmdb_desktop.metamodel import AttributeInfo, ClassInfo, Metamodel
 from cmdb_desktop.models import ci_table
 from cmdb_desktop.vocabulary import AttrType
@@ -64,6 +63,11 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 #: Resolves a reference attribute's typed value (an id or ``Class/Name`` text) to a CI id.
 ReferenceResolver = Callable[[AttributeInfo, int | str], int]
+
+
+def _has(value: Any) -> bool:
+    """A key value is present (typed values are stripped: blank text is None already)."""
+    return value is not None and value != ""
 
 
 def name_problem(text: str) -> str | None:
@@ -143,6 +147,7 @@ class ClassSchema:
         self.identification = meta.identification(info)
         #: Attribute keys some identification rule of this class uses.
         self.key_fields = frozenset(f for rule in self.identification.rules for f in rule)
+        self._value_keys = tuple(sorted(self.key_fields - {NAME}))
         #: Attributes a CI must have a value for (beyond the name).
         self.required: tuple[AttributeInfo, ...] = tuple(
             self.by_key[k] for k in meta.required_fields(info) if k in self.by_key
@@ -158,6 +163,7 @@ class ClassSchema:
         }
         self._defaults: dict[str, Any] | None = None
         self._default_problems: dict[str, str] = {}
+        self._merged: tuple[Mapping[str, Any], dict[str, Any]] | None = None
 
     # -- fields ------------------------------------------------------------------
     def find(self, key_or_label: str) -> AttributeInfo | None:
@@ -174,12 +180,12 @@ class ClassSchema:
         ``name`` None: the write keeps the name; ``values``: only what it sets.
         """
         problems: dict[str, str] = {}
-        if name is not None and (problem := control_problem(name)) is not None:
-            problems[NAME] = problem
-        for key in self.key_fields.intersection(values):
-            value = values[key]
-            if type(value) is str and (problem := control_problem(value)) is not None:
-                problems[key] = problem
+        if name is not None and _CONTROL.search(name) is not None:
+            problems[NAME] = control_problem(name) or ""
+        for key in self._value_keys:
+            value = values.get(key)
+            if type(value) is str and _CONTROL.search(value) is not None:
+                problems[key] = control_problem(value) or ""
         return problems
 
     # -- new CIs and required fields ---------------------------------------------
@@ -214,11 +220,22 @@ class ClassSchema:
         """A new CI's values: those given (blanks dropped), then ``extra`` defaults
         (an import's own, already typed), then the class's defaults."""
         kept = {k: v for k, v in values.items() if v is not None}
-        for source in (extra or {}, self.defaults):
-            for key, value in source.items():
-                if kept.get(key) is None and key in self.by_key:
-                    kept[key] = value
+        defaults = self._merged_defaults(extra) if extra else self._defaults
+        if defaults is None:
+            defaults = self.defaults
+        for key, value in defaults.items():
+            if key not in kept:
+                kept[key] = value
         return kept
+
+    def _merged_defaults(self, extra: Mapping[str, Any]) -> Mapping[str, Any]:
+        # An import asks with the same mapping for every row: merge it once.
+        cached = self._merged
+        if cached is not None and cached[0] is extra:
+            return cached[1]
+        merged = {**self.defaults, **{k: v for k, v in extra.items() if k in self.by_key}}
+        self._merged = (extra, merged)
+        return merged
 
     def missing_required(self, values: Mapping[str, Any]) -> list[AttributeInfo]:
         """Required attributes without a value in ``values`` (a CI's whole state)."""
@@ -290,13 +307,6 @@ class ClassSchema:
         return name, values
 
     # -- identity ------------------------------------------------------------------
-    def decisive_rule(self, name: str | None, values: Mapping[str, Any]) -> tuple[str, ...] | None:
-        """The first identification rule whose values are all present."""
-        for rule in self.identification.rules:
-            if all(fold_key(name if f == NAME else values.get(f)) is not None for f in rule):
-                return rule
-        return None
-
     def identity_claims(
         self,
         name: str | None,
@@ -314,12 +324,14 @@ class ClassSchema:
         rules = self.identification.rules
 
         def present(rule: Sequence[str]) -> bool:
-            return all(fold_key(name if f == NAME else values.get(f)) is not None for f in rule)
+            if len(rule) == 1:  # nearly every rule: one field (an import asks per row)
+                f = rule[0]
+                return _has(name if f == NAME else values.get(f))
+            return all(_has(name if f == NAME else values.get(f)) for f in rule)
 
         claims = [r for r in rules[:-1] if present(r)]
-        decisive = self.decisive_rule(name, values)
-        if decisive is not None and decisive == rules[-1] and decisive not in claims:
-            claims.append(decisive)
+        if not claims and present(rules[-1]):
+            claims.append(rules[-1])  # the last rule decides: it is the identity
         if changed is not None:
             touched = set(changed)
             if CLASS not in touched:

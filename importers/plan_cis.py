@@ -569,10 +569,10 @@ class CiSheetPlanner:
                 # (serial, asset tag…) must not belong to a CI already.
                 schema = meta.schema(info)
                 tracker.claim(ident.class_ids, match.rule, keys, ref)
-                claims = schema.identity_claims(name, keys)
+                # The rule that matched found no CI: only the other claims need a look.
+                claims = [r for r in schema.identity_claims(name, keys) if r != match.rule]
                 for rule in claims:
-                    if rule != match.rule:
-                        tracker.claim(schema.identification.class_ids, rule, keys, ref)
+                    tracker.claim(schema.identification.class_ids, rule, keys, ref)
                 for rule, other in matcher.identity_conflicts(schema, keys, claims, None):
                     ctx.fail(
                         outcome,

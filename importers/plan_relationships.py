@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cmdb_desktop.bulk import scan_relationship_triples
+from cmdb_desktop.bulk import relationship_triples
 from cmdb_desktop.errors import ValidationError
 from cmdb_desktop.items import chunks
 from cmdb_desktop.metamodel import ClassInfo
@@ -401,7 +401,7 @@ class RelationshipPlanner:
         if ahead is not None and ahead.triples is not None:
             triples = ahead.triples  # read while the file loaded, still current
         else:
-            triples = {t for part in scan_relationship_triples(s) for t in part}
+            triples = relationship_triples(s)
         self._exported = {
             (src[0], types[t], dst[0], src[1], dst[1])
             for a, t, b in triples
