@@ -243,6 +243,11 @@ class DemoResult:
     counts: dict[str, int] = field(default_factory=dict)
 
 
+#: The largest demo (twice the largest benchmark; the welcome screen offers as much):
+#: the whole demo is built in memory before it is written.
+MAX_SIZE = 2_000_000
+
+
 class _Builder:
     """Accumulates CI rows and relationships with ids assigned up front."""
 
@@ -344,6 +349,11 @@ def _plan(size: int) -> dict[str, int]:
     if size < 60:
         raise ValidationError(
             f"A demo CMDB needs at least 60 CIs (asked for {size}).", {"size": "at least 60"}
+        )
+    if size > MAX_SIZE:
+        raise ValidationError(
+            f"A demo CMDB holds at most {MAX_SIZE:,} CIs (asked for {size:,}).",
+            {"size": f"at most {MAX_SIZE:,}"},
         )
     plan = {
         "sites": max(2, round(size / 4000)),
