@@ -26,12 +26,14 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
 
 from cmdb_desktop.catalogue import ENVIRONMENTS
 from cmdb_desktop.dialect import sync_id_sequence
 from cmdb_desktop.errors import ValidationError
 from cmdb_desktop.history import HistoryWriter, Source
 from cmdb_desktop.models import (
+    CmdbState,
     ConfigurationItem,
     ImportBatch,
     ci_table,
@@ -414,12 +416,9 @@ def generate(
     with cmdb.read() as s:
         existing = int(s.scalar(select(func.count()).select_from(ConfigurationItem)) or 0)
         max_id = int(s.scalar(select(func.max(ConfigurationItem.id))) or 0)
+        generation = _data_generation(s)
     if existing:
-        raise ValidationError(
-            f"This CMDB already holds {existing} CIs; create the demo in a new file "
-            "(cmdb --db NEW.sqlite demo).",
-            {"size": "CMDB not empty"},
-        )
+        raise _not_empty(existing)
     plan = _plan(size)
     progress.start("Generating demo CMDB", size)
     b = _Builder(cmdb, seed, max_id + 1, today or date.today())
@@ -619,16 +618,43 @@ def generate(
         ):
             row["status"] = "Retired"
     assert len(b.cis) == size, (len(b.cis), size)
-    return _write(cmdb, b, progress, seed, on_written)
+    return _write(cmdb, b, progress, seed, generation, on_written)
+
+
+def _not_empty(existing: int) -> ValidationError:
+    return ValidationError(
+        f"This CMDB already holds {existing} CIs; create the demo in a new file "
+        "(cmdb --db NEW.sqlite demo).",
+        {"size": "CMDB not empty"},
+    )
+
+
+def _data_generation(s: Session) -> int:
+    return int(s.scalar(select(CmdbState.data_generation).where(CmdbState.id == 1)) or 0)
 
 
 def _write(
-    cmdb: Cmdb, b: _Builder, progress: Progress, seed: int, on_written: Callable[[int], None] | None
+    cmdb: Cmdb,
+    b: _Builder,
+    progress: Progress,
+    seed: int,
+    generation: int,
+    on_written: Callable[[int], None] | None,
 ) -> DemoResult:
     total = len(b.cis) + len(b.rels)
     chunk = 20000
     class_names = {c.id: c.name for c in b.meta.classes}
     with cmdb.write() as s:
+        # The demo was built for the CMDB as it was (its ids, classes, emptiness):
+        # another program may have written since, and then the demo is not written.
+        if _data_generation(s) != generation:
+            existing = int(s.scalar(select(func.count()).select_from(ConfigurationItem)) or 0)
+            raise ValidationError(
+                "Another program wrote to this CMDB while the demo was being generated (it "
+                f"now holds {existing} CIs); nothing was written. Create the demo in a new "
+                "file (cmdb --db NEW.sqlite demo).",
+                {"size": "CMDB changed"},
+            )
         counts = {"cis": len(b.cis), "relationships": len(b.rels)}
         batch = ImportBatch(
             kind=BatchKind.DEMO,
