@@ -34,12 +34,19 @@ from cmdb_desktop.db import (
     copy_sqlite,
     display_url,
     ensure_schema,
+    in_memory,
     make_engine,
     make_sessionmaker,
     sqlite_path,
     to_url,
 )
-from cmdb_desktop.errors import BusyError, CmdbError, ReadOnlyError, SchemaError
+from cmdb_desktop.errors import (
+    BusyError,
+    CmdbError,
+    DatabaseConnectionError,
+    ReadOnlyError,
+    SchemaError,
+)
 from cmdb_desktop.history import HistoryService, current_user
 from cmdb_desktop.items import ItemService
 from cmdb_desktop.metamodel import Metamodel
@@ -133,6 +140,11 @@ class Cmdb:
         """
         url = to_url(target)
         path = sqlite_path(url)
+        if in_memory(url):
+            raise DatabaseConnectionError(
+                f"{display_url(url)} names an in-memory database: a CMDB there would vanish "
+                "when the program ends. Give a file path."
+            )
         found = None
         if path is not None:
             found = examine(path, timeout=BUSY_TIMEOUT_MS / 1000)

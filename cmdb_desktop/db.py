@@ -126,6 +126,15 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+def in_memory(url: str) -> bool:
+    """Whether ``url`` names an in-memory SQLite database (``sqlite://``)."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return False
+    return parsed.get_backend_name() == "sqlite" and sqlite_path(url) is None
+
+
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     _sqlite_pragmas(dbapi_conn)
     # WAL: readers never wait for a writer. A read-only connection leaves the
