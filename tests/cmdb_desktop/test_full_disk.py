@@ -24,8 +24,6 @@ from typing import Any
 
 import pytest
 
-from cmdb_desktop import demo
-from cmdb_desktop.cmdb import Cmdb
 from tests.dbstate import check_intact, content
 from tests.importers.sheets import write_csv
 from tests.refusals import (
@@ -43,19 +41,11 @@ from tests.refusals import (
 LIMIT = 256 * 1024
 
 
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A demo CMDB of 2,000 CIs (its export is megabytes), closed cleanly."""
-    path = tmp_path_factory.mktemp("seeded") / "cmdb.sqlite"
-    with Cmdb.open(path, user="demo") as cmdb:
-        demo.generate(cmdb, 2000, seed=4)
-    return path
-
-
 @pytest.fixture
-def db(seeded: Path, tmp_path: Path) -> Path:
+def db(demo_db: Path, tmp_path: Path) -> Path:
+    """A copy of the session's 2,000-CI demo CMDB (its export is megabytes)."""
     path = tmp_path / "cmdb.sqlite"
-    shutil.copyfile(seeded, path)
+    shutil.copyfile(demo_db, path)
     return path
 
 
