@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,7 +21,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cmdb_desktop import catalogue
@@ -28,23 +29,33 @@ from cmdb_desktop.batches import BatchService
 from cmdb_desktop.changes import ChangeSummary
 from cmdb_desktop.classes import ClassService
 from cmdb_desktop.db import (
+    BUSY_TIMEOUT_MS,
     check_connection,
     copy_sqlite,
     display_url,
     ensure_schema,
+    in_memory,
     make_engine,
     make_sessionmaker,
     sqlite_path,
     to_url,
 )
-from cmdb_desktop.errors import BusyError, CmdbError, SchemaError
+from cmdb_desktop.errors import (
+    BusyError,
+    CmdbError,
+    DatabaseConnectionError,
+    ReadOnlyError,
+    SchemaError,
+)
 from cmdb_desktop.history import HistoryService, current_user
 from cmdb_desktop.items import ItemService
 from cmdb_desktop.metamodel import Metamodel
+from cmdb_desktop.migrations import SCHEMA_HEAD
 from cmdb_desktop.models import AttributeDef, CiClass, CmdbState, RelationshipType
 from cmdb_desktop.relations import RelationService
 from cmdb_desktop.saved import SavedItemService
 from cmdb_desktop.search import SearchService
+from cmdb_desktop.sqlite_file import examine, storage_error
 
 if TYPE_CHECKING:
     from cmdb_desktop.analysis import AnalysisService
@@ -66,10 +77,14 @@ class Cmdb:
     sessions themselves are never shared.
     """
 
-    def __init__(self, url: str, engine: Engine, *, user: str | None = None) -> None:
+    def __init__(
+        self, url: str, engine: Engine, *, user: str | None = None, read_only: str | None = None
+    ) -> None:
         self.url = url
         self.engine = engine
         self.path: Path | None = sqlite_path(url)
+        #: Why this CMDB may be read but not written (a read-only file or folder), or None.
+        self.read_only = read_only
         self.user = user or current_user()
         self._sessions: sessionmaker[Session] = make_sessionmaker(engine)
         self._listeners: list[Listener] = []
@@ -115,26 +130,40 @@ class Cmdb:
 
         An older schema is upgraded after a backup copy is written beside the
         file (``backup_path`` tells where).
+
+        A file is examined before anything else touches it
+        (:func:`cmdb_desktop.sqlite_file.examine`): a database this program did
+        not create, or a damaged one, is refused untouched. A file or folder we
+        may not write opens read-only (:attr:`read_only` says why; writes raise
+        ReadOnlyError). An empty file (0 bytes, or a database without any
+        schema) becomes a CMDB like a new one, if ``create``.
         """
         url = to_url(target)
         path = sqlite_path(url)
+        if in_memory(url):
+            raise DatabaseConnectionError(
+                f"{display_url(url)} names an in-memory database: a CMDB there would vanish "
+                "when the program ends. Give a file path."
+            )
+        found = None
         if path is not None:
-            if not path.exists():
-                if not create:
-                    raise SchemaError(f"No CMDB at {path}. Create one with `cmdb init`.")
-                if not path.parent.exists():
-                    path.parent.mkdir(parents=True, exist_ok=True)
-            elif path.is_dir():
-                raise SchemaError(f"{path} is a folder, not a CMDB file.")
-            else:
-                _check_sqlite_header(path)
-        engine = make_engine(url)
+            found = examine(path, timeout=BUSY_TIMEOUT_MS / 1000)
+            if found.revision is None and not create:
+                what = "is empty" if found.exists else "does not exist"
+                raise SchemaError(
+                    f"No CMDB at {path}: the file {what}. Create one with `cmdb init`."
+                )
+            if found.read_only is not None:
+                _check_readable(path, found.read_only, found.revision)
+            elif not found.exists:
+                path.parent.mkdir(parents=True, exist_ok=True)
+        read_only = found.read_only if found is not None else None
+        engine = make_engine(url, reader=found if read_only is not None else None)
         try:
-            check_connection(engine, url)
-            created, backup_path = ensure_schema(engine, url, backup=backup)
-            cmdb = cls(url, engine, user=user)
-            if created:
-                cmdb._seed()
+            with _storage_errors(path or display_url(url)):
+                check_connection(engine, url)
+                created, backup_path = ensure_schema(engine, url, _seed, backup=backup)
+            cmdb = cls(url, engine, user=user, read_only=read_only)
             cmdb.created = created
             cmdb.backup_path = backup_path
         except Exception:
@@ -156,63 +185,11 @@ class Cmdb:
     ) -> None:
         self.close()
 
-    def _seed(self) -> None:
-        with self.write() as s:
-            by_name: dict[str, CiClass] = {}
-            for spec in catalogue.DEFAULT_CLASSES:
-                row = CiClass(
-                    name=spec.name,
-                    parent_id=by_name[spec.parent].id if spec.parent else None,
-                    abstract=spec.abstract,
-                    service=spec.service,
-                    icon=spec.icon,
-                    description=spec.description,
-                    id_rules=spec.id_rules,
-                    identity_scope=spec.identity_scope,
-                    required_fields=list(spec.required),
-                    defaults=dict(spec.defaults) or None,
-                    recommended_fields=list(spec.recommended),
-                    expects_relationships=spec.expects_relationships,
-                    builtin=True,
-                )
-                s.add(row)
-                s.flush()
-                by_name[spec.name] = row
-                for pos, attr in enumerate(spec.attributes):
-                    s.add(
-                        AttributeDef(
-                            class_id=row.id,
-                            key=attr.key,
-                            label=attr.label,
-                            type=attr.type,
-                            column=attr.column,
-                            choices=attr.choices,
-                            min_value=attr.min_value,
-                            max_value=attr.max_value,
-                            position=pos,
-                            description=attr.description,
-                            builtin=True,
-                        )
-                    )
-            for rt in catalogue.RELATIONSHIP_TYPES:
-                s.add(
-                    RelationshipType(
-                        name=rt.name,
-                        reverse_name=rt.reverse_name,
-                        impact=rt.impact,
-                        description=rt.description,
-                        builtin=True,
-                    )
-                )
-            s.execute(
-                update(CmdbState).values(catalogue_generation=CmdbState.catalogue_generation + 1)
-            )
-
     # -- sessions ------------------------------------------------------------
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A short-lived session for reading (never takes the write lock)."""
-        with self._sessions() as s:
+        with _storage_errors(self.describe()), self._sessions() as s:
             s.connection(execution_options={"sqlite_begin": "DEFERRED"})
             try:
                 yield s
@@ -228,8 +205,17 @@ class Cmdb:
         is the only step that can wait: it is retried once (nothing has been
         done yet, so that is safe), then :class:`BusyError` says who to wait for,
         never a raw "database is locked".
+
+        A read-only CMDB refuses (:class:`ReadOnlyError`) before anything else;
+        a full disk or a damaged file ends the transaction with the error that
+        says so (:func:`cmdb_desktop.sqlite_file.storage_error`), nothing written.
         """
-        with self._sessions() as s:
+        if self.read_only is not None:
+            raise ReadOnlyError(
+                f"{self.describe()} is read-only: {self.read_only}; nothing was changed. "
+                "Make it writable (or work on a copy) to change it."
+            )
+        with _storage_errors(self.describe()), self._sessions() as s:
             for attempt in range(WRITE_LOCK_ATTEMPTS):
                 try:
                     s.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
@@ -339,16 +325,84 @@ class Cmdb:
         return str(self.path) if self.path is not None else display_url(self.url)
 
 
+def _seed(s: Session) -> None:
+    """The default catalogue of a new CMDB (classes, attributes, relationship types),
+    written inside the transaction that creates the schema."""
+    by_name: dict[str, CiClass] = {}
+    for spec in catalogue.DEFAULT_CLASSES:
+        row = CiClass(
+            name=spec.name,
+            parent_id=by_name[spec.parent].id if spec.parent else None,
+            abstract=spec.abstract,
+            service=spec.service,
+            icon=spec.icon,
+            description=spec.description,
+            id_rules=spec.id_rules,
+            identity_scope=spec.identity_scope,
+            required_fields=list(spec.required),
+            defaults=dict(spec.defaults) or None,
+            recommended_fields=list(spec.recommended),
+            expects_relationships=spec.expects_relationships,
+            builtin=True,
+        )
+        s.add(row)
+        s.flush()
+        by_name[spec.name] = row
+        for pos, attr in enumerate(spec.attributes):
+            s.add(
+                AttributeDef(
+                    class_id=row.id,
+                    key=attr.key,
+                    label=attr.label,
+                    type=attr.type,
+                    column=attr.column,
+                    choices=attr.choices,
+                    min_value=attr.min_value,
+                    max_value=attr.max_value,
+                    position=pos,
+                    description=attr.description,
+                    builtin=True,
+                )
+            )
+    for rt in catalogue.RELATIONSHIP_TYPES:
+        s.add(
+            RelationshipType(
+                name=rt.name,
+                reverse_name=rt.reverse_name,
+                impact=rt.impact,
+                description=rt.description,
+                builtin=True,
+            )
+        )
+    s.execute(update(CmdbState).values(catalogue_generation=CmdbState.catalogue_generation + 1))
+
+
 def _is_busy(exc: OperationalError) -> bool:
     code = getattr(exc.orig, "sqlite_errorcode", None)
     return code in (5, 6) or "database is locked" in str(exc.orig)  # SQLITE_BUSY, _LOCKED
 
 
-def _check_sqlite_header(path: Path) -> None:
+def _check_readable(path: Path, why: str, revision: str | None) -> None:
+    """Refuse to open a read-only file that would have to be written first: a new
+    CMDB (created in it) or an older one (its schema upgraded)."""
+    if revision is None:
+        raise ReadOnlyError(f"Cannot create a CMDB at {path}: {why}; nothing was changed.")
+    if revision != SCHEMA_HEAD:
+        raise ReadOnlyError(
+            f"{path} is read-only: {why}; nothing was changed. It was written by an older "
+            "version of CMDB Desktop, and its schema must be upgraded (written) before this "
+            "version can read it: make it writable and open it again."
+        )
+
+
+@contextmanager
+def _storage_errors(where: Path | str) -> Iterator[None]:
+    """Turn what the database reports about its storage (damaged, full, read-only…)
+    into the user-facing error that says so; anything else goes on as it is."""
     try:
-        with path.open("rb") as fh:
-            head = fh.read(16)
-    except OSError as exc:
-        raise SchemaError(f"Cannot read {path}: {exc.strerror}.") from None
-    if head and head != b"SQLite format 3\x00":
-        raise SchemaError(f"{path} is not a CMDB database (not an SQLite file).")
+        yield
+    except (DBAPIError, sqlite3.Error) as exc:
+        err = storage_error(exc, where)
+        if err is None:
+            raise
+        raise err from exc

@@ -13,22 +13,33 @@ import os
 import re
 import shutil
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, QueuePool
 
-from cmdb_desktop.errors import DatabaseConnectionError, SchemaError
+from cmdb_desktop.errors import (
+    DatabaseConnectionError,
+    NotACmdbError,
+    SchemaError,
+    StorageError,
+)
 from cmdb_desktop.identity import sql_fold
-from cmdb_desktop.migrations import SCHEMA_HEAD, SCHEMA_REVISIONS
+from cmdb_desktop.migrations import (
+    FTS_TABLES,
+    SCHEMA_HEAD,
+    SCHEMA_REVISIONS,
+    SCHEMA_TABLES,
+)
+from cmdb_desktop.sqlite_file import APPLICATION_ID, DatabaseFile, reader_uri, storage_error
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +126,23 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+def in_memory(url: str) -> bool:
+    """Whether ``url`` names an in-memory SQLite database (``sqlite://``)."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return False
+    return parsed.get_backend_name() == "sqlite" and sqlite_path(url) is None
+
+
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
+    _sqlite_pragmas(dbapi_conn)
+    # WAL: readers never wait for a writer. A read-only connection leaves the
+    # file's journal mode alone (changing it is a write).
+    dbapi_conn.execute("PRAGMA journal_mode = WAL").close()
+
+
+def _sqlite_pragmas(dbapi_conn: Any) -> None:
     # isolation_level=None hands transaction control to SQLAlchemy's BEGIN
     # events below, so that a write transaction takes the lock up front
     # (BEGIN IMMEDIATE) instead of failing on upgrade from a read lock.
@@ -129,7 +156,6 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous = NORMAL")
     cur.execute("PRAGMA temp_store = MEMORY")
     cur.execute("PRAGMA cache_size = -65536")
-    cur.execute("PRAGMA journal_mode = WAL")
     cur.close()
 
 
@@ -138,14 +164,30 @@ def _sqlite_on_begin(conn: Any) -> None:
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, reader: DatabaseFile | None = None) -> Engine:
     """An engine with the pragmas and transaction handling this application relies on.
 
     A ``postgresql://`` URL without a driver uses psycopg (version 3, what the
     ``postgres`` extra installs), not SQLAlchemy's default psycopg2. Raises
     DatabaseConnectionError for a URL that cannot be read or whose driver is
     missing.
+
+    ``reader``: a SQLite file we may only read (:func:`cmdb_desktop.sqlite_file.examine`
+    says so): every connection opens it read-only, and SQLite itself refuses
+    any write.
     """
+    if reader is not None:
+        uri = reader.reader_uri()
+        engine = create_engine(
+            "sqlite://",
+            creator=lambda: sqlite3.connect(
+                uri, uri=True, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+            ),
+            poolclass=QueuePool,
+        )
+        event.listen(engine, "connect", lambda conn, _record: _sqlite_pragmas(conn))
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError) as exc:
@@ -265,41 +307,94 @@ def warm_up(engine: Engine | None = None) -> None:
 def current_revision(engine: Engine) -> str | None:
     """The schema revision stamped in the database, or None for an empty database.
 
-    Raises SchemaError for a database that holds tables but is not a CMDB.
+    Raises NotACmdbError for a database that holds anything but a CMDB of ours:
+    on SQLite one marked as ours (``PRAGMA application_id``), or, unmarked, one
+    holding exactly the tables of the revision it is stamped with; on
+    PostgreSQL (no mark there) the tables of its revision, or at least those of
+    ours for a revision newer than this program.
     """
     with engine.connect() as conn:
-        if conn.dialect.name == "sqlite":
-            # What the inspector asks, without building one (every open pays for this).
-            names = {
-                str(r[0])
-                for r in conn.exec_driver_sql(
-                    "SELECT name FROM sqlite_master WHERE type = 'table' "
-                    "AND name NOT LIKE 'sqlite~_%' ESCAPE '~'"
-                )
-            }
-        else:
-            names = set(inspect(conn).get_table_names())
-        if "alembic_version" in names:
-            rev = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-            conn.rollback()
-            return str(rev) if rev is not None else None
+        names, objects, revision, marked = _schema_of(conn)
         conn.rollback()
-    if names:
-        raise SchemaError(
-            "This database holds tables but is not a CMDB (no schema revision found). "
-            "Choose another file or create a new CMDB."
-        )
-    return None
+    if not objects:
+        return None
+    if marked and revision is not None:
+        return revision
+    sqlite = engine.dialect.name == "sqlite"
+    expected = SCHEMA_TABLES.get(revision or "")
+    if expected is not None and names == (expected | FTS_TABLES if sqlite else expected):
+        return revision
+    if revision is not None and not sqlite and expected is None:
+        if names >= SCHEMA_TABLES[SCHEMA_HEAD]:
+            return revision  # a newer version's schema: ensure_schema says so
+    shown = ", ".join(sorted(names)[:8]) + (" …" if len(names) > 8 else "")
+    raise NotACmdbError(
+        f"This database is not a CMDB Desktop database (it holds tables {shown}); nothing "
+        "was changed. Choose another database, or an empty one to create a CMDB in."
+    )
+
+
+def _schema_of(conn: Connection) -> tuple[set[str], int, str | None, bool]:
+    """(table names, how many schema objects, stamped revision, carries our mark)."""
+    if conn.dialect.name == "sqlite":
+        # What the inspector asks, without building one (every open pays for this).
+        rows = conn.exec_driver_sql("SELECT type, name FROM sqlite_master").all()
+        names = {str(n) for t, n in rows if t == "table" and not str(n).startswith("sqlite_")}
+        objects = len(rows)
+        marked = conn.exec_driver_sql("PRAGMA application_id").scalar() == APPLICATION_ID
+    else:
+        names = set(inspect(conn).get_table_names())
+        objects = len(names)
+        marked = False
+    revision = None
+    if "alembic_version" in names:
+        stamps = conn.execute(text("SELECT version_num FROM alembic_version")).all()
+        revision = str(stamps[0][0]) if len(stamps) == 1 else None
+    return names, objects, revision, marked
+
+
+def _mark(conn: Connection) -> None:
+    """Stamp our mark in a SQLite database's header (inside the writing transaction)."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"PRAGMA application_id = {APPLICATION_ID}")
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Run Alembic migrations on ``engine`` up to ``revision``."""
+    """Run Alembic migrations on ``engine`` up to ``revision``; a SQLite database gets
+    our mark in the same transaction."""
     from alembic import command  # imported lazily: opening a current database needs none of it
 
     cfg = alembic_config()
     with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn, conn.begin():
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+        _mark(conn)
+
+
+def create_schema(engine: Engine, fill: Callable[[Session], None]) -> bool:
+    """Create the schema at the head revision, marked as ours, and ``fill`` it (the
+    default catalogue), all in one transaction: another program opening the same
+    new database at that moment waits for it, then finds a whole CMDB; nobody ever
+    sees half a schema. Returns False, having done nothing, when the database is
+    no longer empty once the write lock is ours (another program created it).
+    """
+    from alembic import command
+
+    cfg = alembic_config()
+    with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn, conn.begin():
+        if conn.dialect.name == "postgresql":
+            # PostgreSQL has no database-wide write lock: two creators queue here.
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({APPLICATION_ID})")
+        if _schema_of(conn)[1]:
+            return False
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+        _mark(conn)
+        # The catalogue joins the same transaction (the session never commits it).
+        with Session(bind=conn, join_transaction_mode="rollback_only") as session:
+            fill(session)
+            session.flush()
+    return True
 
 
 def downgrade(engine: Engine, revision: str) -> None:
@@ -333,34 +428,54 @@ def backup_sqlite(path: Path, suffix: str) -> Path:
 
 
 def copy_sqlite(source: Path, dest: Path) -> None:
-    """Write a consistent copy of a (possibly open, WAL) SQLite database to ``dest``."""
+    """Write a consistent copy of a (possibly open, WAL) SQLite database to ``dest``.
+
+    Raises StorageError (DiskFullError…) naming ``dest`` when it cannot be
+    written; no partial copy is left behind.
+    """
     tmp = dest.with_name(dest.name + ".partial")
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
     try:
-        dst = sqlite3.connect(tmp)
+        src = sqlite3.connect(reader_uri(source), uri=True)
         try:
-            src.backup(dst)
-            dst.execute("PRAGMA journal_mode = DELETE")
+            dst = sqlite3.connect(tmp)
+            try:
+                src.backup(dst)
+                dst.execute("PRAGMA journal_mode = DELETE")
+            finally:
+                dst.close()
         finally:
-            dst.close()
-    finally:
-        src.close()
-    shutil.move(str(tmp), str(dest))
+            src.close()
+        shutil.move(str(tmp), str(dest))
+    except (sqlite3.Error, OSError) as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise StorageError(
+                f"Cannot write {dest}: {exc.strerror or exc}. Nothing was changed."
+            ) from None
+        raise storage_error(exc, dest) or StorageError(
+            f"Cannot copy {source} to {dest}: {exc}. Nothing was changed."
+        ) from None
 
 
-def ensure_schema(engine: Engine, url: str, *, backup: bool = True) -> tuple[bool, Path | None]:
-    """Bring the schema to the head revision.
+def ensure_schema(
+    engine: Engine, url: str, fill: Callable[[Session], None], *, backup: bool = True
+) -> tuple[bool, Path | None]:
+    """Bring the schema to the head revision; a new, empty database is created and
+    filled by ``fill`` (:func:`create_schema`).
 
     Returns (created, backup_path): ``created`` is True for a new, empty
     database; ``backup_path`` is where the pre-upgrade copy went, if one was
     needed.
     """
     rev = current_revision(engine)
+    if rev is None:
+        if create_schema(engine, fill):
+            return True, None
+        rev = current_revision(engine)  # another program created it first
     if rev == SCHEMA_HEAD:
         return False, None
     if rev is None:
-        upgrade(engine)
-        return True, None
+        raise SchemaError("The database changed while it was being created; open it again.")
     if rev not in SCHEMA_REVISIONS:
         raise SchemaError(
             f"This CMDB was written by a newer version of CMDB Desktop (schema {rev}); "

@@ -26,12 +26,14 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
 
 from cmdb_desktop.catalogue import ENVIRONMENTS
 from cmdb_desktop.dialect import sync_id_sequence
 from cmdb_desktop.errors import ValidationError
 from cmdb_desktop.history import HistoryWriter, Source
 from cmdb_desktop.models import (
+    CmdbState,
     ConfigurationItem,
     ImportBatch,
     ci_table,
@@ -243,6 +245,11 @@ class DemoResult:
     counts: dict[str, int] = field(default_factory=dict)
 
 
+#: The largest demo (twice the largest benchmark; the welcome screen offers as much):
+#: the whole demo is built in memory before it is written.
+MAX_SIZE = 2_000_000
+
+
 class _Builder:
     """Accumulates CI rows and relationships with ids assigned up front."""
 
@@ -345,6 +352,11 @@ def _plan(size: int) -> dict[str, int]:
         raise ValidationError(
             f"A demo CMDB needs at least 60 CIs (asked for {size}).", {"size": "at least 60"}
         )
+    if size > MAX_SIZE:
+        raise ValidationError(
+            f"A demo CMDB holds at most {MAX_SIZE:,} CIs (asked for {size:,}).",
+            {"size": f"at most {MAX_SIZE:,}"},
+        )
     plan = {
         "sites": max(2, round(size / 4000)),
         "software": max(12, min(len(SOFTWARE) * 50, size // 2000)),
@@ -404,12 +416,9 @@ def generate(
     with cmdb.read() as s:
         existing = int(s.scalar(select(func.count()).select_from(ConfigurationItem)) or 0)
         max_id = int(s.scalar(select(func.max(ConfigurationItem.id))) or 0)
+        generation = _data_generation(s)
     if existing:
-        raise ValidationError(
-            f"This CMDB already holds {existing} CIs; create the demo in a new file "
-            "(cmdb --db NEW.sqlite demo).",
-            {"size": "CMDB not empty"},
-        )
+        raise _not_empty(existing)
     plan = _plan(size)
     progress.start("Generating demo CMDB", size)
     b = _Builder(cmdb, seed, max_id + 1, today or date.today())
@@ -609,16 +618,43 @@ def generate(
         ):
             row["status"] = "Retired"
     assert len(b.cis) == size, (len(b.cis), size)
-    return _write(cmdb, b, progress, seed, on_written)
+    return _write(cmdb, b, progress, seed, generation, on_written)
+
+
+def _not_empty(existing: int) -> ValidationError:
+    return ValidationError(
+        f"This CMDB already holds {existing} CIs; create the demo in a new file "
+        "(cmdb --db NEW.sqlite demo).",
+        {"size": "CMDB not empty"},
+    )
+
+
+def _data_generation(s: Session) -> int:
+    return int(s.scalar(select(CmdbState.data_generation).where(CmdbState.id == 1)) or 0)
 
 
 def _write(
-    cmdb: Cmdb, b: _Builder, progress: Progress, seed: int, on_written: Callable[[int], None] | None
+    cmdb: Cmdb,
+    b: _Builder,
+    progress: Progress,
+    seed: int,
+    generation: int,
+    on_written: Callable[[int], None] | None,
 ) -> DemoResult:
     total = len(b.cis) + len(b.rels)
     chunk = 20000
     class_names = {c.id: c.name for c in b.meta.classes}
     with cmdb.write() as s:
+        # The demo was built for the CMDB as it was (its ids, classes, emptiness):
+        # another program may have written since, and then the demo is not written.
+        if _data_generation(s) != generation:
+            existing = int(s.scalar(select(func.count()).select_from(ConfigurationItem)) or 0)
+            raise ValidationError(
+                "Another program wrote to this CMDB while the demo was being generated (it "
+                f"now holds {existing} CIs); nothing was written. Create the demo in a new "
+                "file (cmdb --db NEW.sqlite demo).",
+                {"size": "CMDB changed"},
+            )
         counts = {"cis": len(b.cis), "relationships": len(b.rels)}
         batch = ImportBatch(
             kind=BatchKind.DEMO,

@@ -131,6 +131,27 @@ class SchemaError(CmdbError):
     """The database file is not a CMDB, or is newer than this program."""
 
 
+class NotACmdbError(SchemaError):
+    """A database (or any file) this program did not create: it is never modified."""
+
+
+class DamagedDatabaseError(SchemaError):
+    """A CMDB whose file SQLite cannot read whole (truncated, overwritten): the user
+    restores it from a backup; nothing is written to it."""
+
+
+class StorageError(CmdbError):
+    """The database's storage refused: read-only, full, failing. Nothing was written."""
+
+
+class ReadOnlyError(StorageError):
+    """A database (file, folder or file system) we may read but not write."""
+
+
+class DiskFullError(StorageError):
+    """The disk (or the space a process may use) ran out during a write."""
+
+
 class DatabaseConnectionError(CmdbError):
     """The database cannot be reached or refuses us: server down or unreachable,
     wrong password, missing database, driver not installed. The message names

@@ -41,6 +41,8 @@ REL = Relationship
 SAMPLE = 50
 STALE_DAYS = 90
 WARRANTY_DAYS = 90
+#: The longest period a check looks back or ahead (a century; a date beyond is no date).
+MAX_DAYS = 36_500
 
 
 @dataclass
@@ -415,6 +417,18 @@ class CheckOptions:
     warranty_days: int = WARRANTY_DAYS
     #: How many example CIs a finding lists (counts are always complete).
     sample: int = SAMPLE
+
+    def __post_init__(self) -> None:
+        problems = {
+            key: f"{days} is not a number of days from 0 to {MAX_DAYS:,}"
+            for key, days in (
+                ("stale_days", self.stale_days),
+                ("warranty_days", self.warranty_days),
+            )
+            if not 0 <= days <= MAX_DAYS
+        }
+        if problems:
+            raise ValidationError.from_problems(problems, "Health check")
 
 
 @dataclass(frozen=True)

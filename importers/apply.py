@@ -35,7 +35,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from sqlalchemy import select
 
@@ -44,7 +43,7 @@ from cmdb_desktop.changes import ChangeSummary
 from cmdb_desktop.models import CmdbState
 from cmdb_desktop.progress import Progress
 from cmdb_desktop.vocabulary import BatchKind
-from importers.cells import safe_cell, save_workbook
+from importers.cells import new_workbook, safe_cell
 from importers.mapping import ImportMapping
 from importers.plan import (
     CREATED,
@@ -472,38 +471,38 @@ def write_rejects(plan: ImportPlan, path: str | Path) -> Path:
     :mod:`importers.cells`, so nothing in it is evaluated as a formula.
     """
     out = Path(path)
-    wb = Workbook(write_only=True)
-    bold = Font(bold=True)
-    fill = PatternFill("solid", start_color="FFF4CCCC")
-    by_sheet: dict[str, list[Any]] = {}
-    for outcome in plan.rows:
-        if outcome.status == ERROR:
-            by_sheet.setdefault(outcome.sheet, []).append(outcome)
-    for table in plan.source.tables:
-        rejected = by_sheet.get(table.sheet)
-        if not rejected:
-            continue
-        ws = wb.create_sheet(_sheet_title(table.sheet))
-        ws.freeze_panes = "A2"
-        header = ["Row", *(c.original or c.header for c in table.columns), "Error"]
-        cells = []
-        for text in header:
-            cell = safe_cell(ws, text)
-            cell.font = bold
-            cells.append(cell)
-        cells[-1].fill = fill
-        ws.append(cells)
-        position = {n: i for i, n in enumerate(table.row_numbers)}
-        for outcome in rejected:
-            i = position.get(outcome.row)
-            values = table.rows[i] if i is not None else []
-            row = [outcome.row]
-            for col in table.columns:
-                raw = values[col.index] if col.index < len(values) else None
-                row.append(None if raw == "" else raw)
-            row.append(outcome.describe())
-            ws.append([safe_cell(ws, v) for v in row])
-    return save_workbook(wb, out)
+    with new_workbook(out) as wb:
+        bold = Font(bold=True)
+        fill = PatternFill("solid", start_color="FFF4CCCC")
+        by_sheet: dict[str, list[Any]] = {}
+        for outcome in plan.rows:
+            if outcome.status == ERROR:
+                by_sheet.setdefault(outcome.sheet, []).append(outcome)
+        for table in plan.source.tables:
+            rejected = by_sheet.get(table.sheet)
+            if not rejected:
+                continue
+            ws = wb.create_sheet(_sheet_title(table.sheet))
+            ws.freeze_panes = "A2"
+            header = ["Row", *(c.original or c.header for c in table.columns), "Error"]
+            cells = []
+            for text in header:
+                cell = safe_cell(ws, text)
+                cell.font = bold
+                cells.append(cell)
+            cells[-1].fill = fill
+            ws.append(cells)
+            position = {n: i for i, n in enumerate(table.row_numbers)}
+            for outcome in rejected:
+                i = position.get(outcome.row)
+                values = table.rows[i] if i is not None else []
+                row = [outcome.row]
+                for col in table.columns:
+                    raw = values[col.index] if col.index < len(values) else None
+                    row.append(None if raw == "" else raw)
+                row.append(outcome.describe())
+                ws.append([safe_cell(ws, v) for v in row])
+    return out
 
 
 def _sheet_title(name: str) -> str:

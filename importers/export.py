@@ -34,7 +34,14 @@ from cmdb_desktop.errors import BadFileError
 from cmdb_desktop.metamodel import AttributeInfo, ClassInfo
 from cmdb_desktop.models import ConfigurationItem, Relationship, ci_table, relationship_table
 from cmdb_desktop.progress import Progress
-from importers.cells import cell_value, needs_guard, safe_cell, save_workbook, set_safe
+from importers.cells import (
+    cell_value,
+    needs_guard,
+    new_workbook,
+    safe_cell,
+    save_workbook,
+    set_safe,
+)
 from importers.untrusted import MAX_RANGE_CELLS
 from importers.workbook import (
     CIS_SHEET,
@@ -164,30 +171,31 @@ def export_workbook(
     attrs = ci_attributes(meta, infos)
     class_ids = [c.id for c in infos] if infos is not None else None
     total_cis = cmdb.items.count() if class_ids is None else None
-    wb = Workbook(write_only=True)
-    ci_headers = [NAME_HEADER, CLASS_HEADER, *(a.label for a in attrs), ID_HEADER]
-    widths = [28, 18, *(_width(a) for a in attrs), 9]
-    cis_sheets = _Sheets(wb, CIS_SHEET, ci_headers, widths)
-    rel_sheets = _Sheets(wb, RELATIONSHIPS_SHEET, list(RELATIONSHIP_HEADERS), [28, 16, 28, 18, 18])
-    n_cis = n_rels = 0
-    progress.start("Exporting CIs", total_cis or 0)
-    references = {a.key for a in attrs if a.type == "reference"}
-    for row in _ci_rows(cmdb, attrs, class_ids, references):
-        cis_sheets.append(row)
-        n_cis += 1
-        if n_cis % 2000 == 0:
-            progress.step(n_cis, total_cis or 0)
-    cis_sheets.finish()
-    total_rels = cmdb.relations.count() if class_ids is None else 0
-    progress.start("Exporting relationships", total_rels)
-    for row in _relationship_rows(cmdb, class_ids):
-        rel_sheets.append(row)
-        n_rels += 1
-        if n_rels % 5000 == 0:
-            progress.step(n_rels, total_rels)
-    rel_sheets.finish()
-    progress.start("Saving the workbook")
-    save_workbook(wb, out)
+    with new_workbook(out) as wb:
+        ci_headers = [NAME_HEADER, CLASS_HEADER, *(a.label for a in attrs), ID_HEADER]
+        widths = [28, 18, *(_width(a) for a in attrs), 9]
+        cis_sheets = _Sheets(wb, CIS_SHEET, ci_headers, widths)
+        rel_sheets = _Sheets(
+            wb, RELATIONSHIPS_SHEET, list(RELATIONSHIP_HEADERS), [28, 16, 28, 18, 18]
+        )
+        n_cis = n_rels = 0
+        progress.start("Exporting CIs", total_cis or 0)
+        references = {a.key for a in attrs if a.type == "reference"}
+        for row in _ci_rows(cmdb, attrs, class_ids, references):
+            cis_sheets.append(row)
+            n_cis += 1
+            if n_cis % 2000 == 0:
+                progress.step(n_cis, total_cis or 0)
+        cis_sheets.finish()
+        total_rels = cmdb.relations.count() if class_ids is None else 0
+        progress.start("Exporting relationships", total_rels)
+        for row in _relationship_rows(cmdb, class_ids):
+            rel_sheets.append(row)
+            n_rels += 1
+            if n_rels % 5000 == 0:
+                progress.step(n_rels, total_rels)
+        rel_sheets.finish()
+        progress.start("Saving the workbook")
     return ExportResult(out, n_cis, n_rels, cis_sheets.names + rel_sheets.names)
 
 

@@ -25,7 +25,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -34,7 +33,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from cmdb_desktop.db import display_url
 from cmdb_desktop.errors import BadFileError, ValidationError
 from cmdb_desktop.progress import Progress
-from importers.cells import header_cells, safe_cell, save_workbook, styled_cell
+from importers.cells import header_cells, new_workbook, safe_cell, styled_cell
 
 if TYPE_CHECKING:
     from cmdb_desktop.analysis import ImpactedCi, ImpactReport
@@ -102,10 +101,10 @@ def write_impact_report(
         raise BadFileError(f"Cannot write {target}: the folder {target.parent} does not exist.")
     progress = progress or Progress()
     progress.start("Writing the impact report", len(report.impacted))
-    wb = Workbook(write_only=True)
-    _summary(wb.create_sheet(SUMMARY_SHEET), report, cmdb, user)
-    _impacted(wb.create_sheet(IMPACTED_SHEET), report.impacted, progress)
-    return save_workbook(wb, target)
+    with new_workbook(target) as wb:
+        _summary(wb.create_sheet(SUMMARY_SHEET), report, cmdb, user)
+        _impacted(wb.create_sheet(IMPACTED_SHEET), report.impacted, progress)
+    return target
 
 
 def _summary(ws: Worksheet, report: ImpactReport, cmdb: str | None, user: str | None) -> None:

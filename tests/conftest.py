@@ -12,7 +12,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 # Helper modules with asserts of their own get pytest's detailed assert messages.
-pytest.register_assert_rewrite("tests.dbstate")
+pytest.register_assert_rewrite("tests.dbstate", "tests.refusals")
 
 from cmdb_desktop.cmdb import Cmdb  # noqa: E402
 

@@ -119,12 +119,14 @@ def test_gui_tests_share_helpers_not_test_modules() -> None:
 
 
 #: The core's storage modules: the only places that write SQL as text (engine and
-#: pragmas, dialect seams, bulk statements and table reads, the history writer's
-#: staged inserts, full-text search, the table's typed page queries, the graph
-#: loader, the catalogue loader, the facade's counters, migrations). Everything
+#: pragmas, what a database file is before it is opened, dialect seams, bulk
+#: statements and table reads, the history writer's staged inserts, full-text
+#: search, the table's typed page queries, the graph loader, the catalogue
+#: loader, the facade's counters, migrations). Everything
 #: else — services, importers, the GUI — speaks SQLAlchemy expressions or calls these.
 STORAGE_MODULES = {
     "cmdb_desktop/db.py",
+    "cmdb_desktop/sqlite_file.py",
     "cmdb_desktop/dialect.py",
     "cmdb_desktop/bulk.py",
     "cmdb_desktop/history.py",

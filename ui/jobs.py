@@ -478,16 +478,14 @@ def export_xlsx(
 ) -> Path:
     """Write the CIs to a workbook in the canonical layout (sheet ``CIs``: Name,
     Class, then attribute labels), so it can be edited and imported back."""
-    from openpyxl import Workbook
-
-    from importers.cells import safe_row, save_workbook
+    from importers.cells import new_workbook, safe_row
 
     cols = browse.column_map(cmdb.meta)
     keys = ["name", "class", *[k for k in keys if k not in ("name", "class")]]
     state.progress.start("Exporting", len(ids))
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("CIs")
-    ws.append(safe_row(ws, [cols[k].label if k in cols else k for k in keys]))
-    for row in _text_rows(state, cmdb, ids, keys):
-        ws.append(safe_row(ws, list(row)))
-    return save_workbook(wb, Path(path))
+    with new_workbook(Path(path)) as wb:
+        ws = wb.create_sheet("CIs")
+        ws.append(safe_row(ws, [cols[k].label if k in cols else k for k in keys]))
+        for row in _text_rows(state, cmdb, ids, keys):
+            ws.append(safe_row(ws, list(row)))
+    return Path(path)

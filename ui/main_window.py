@@ -433,6 +433,8 @@ class MainWindow(QMainWindow):
         note = f"Opened {cmdb.describe()}"
         if cmdb.backup_path is not None:
             note += f" (schema upgraded; backup at {cmdb.backup_path})"
+        if cmdb.read_only is not None:
+            note += f" read-only: {cmdb.read_only}; changes will be refused"
         self.show_message(note)
 
     def _open_failed(self, exc: BaseException) -> None:

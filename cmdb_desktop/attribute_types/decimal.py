@@ -40,6 +40,18 @@ def _number_text(raw: Any) -> str:
     return text
 
 
+def exact_number(raw: Any) -> Decimal:
+    """The number written in ``raw``, digit for digit (``"1.234,50"`` → ``Decimal("1234.50")``):
+    whole numbers beyond 2**53 keep every digit, which a float would round."""
+    try:
+        value = Decimal(_number_text(raw))
+    except (InvalidOperation, ValueError):
+        raise ValueError(f"{str(raw).strip()!r} is not a number") from None
+    if not value.is_finite():
+        raise ValueError(f"{str(raw).strip()!r} is not a finite number")
+    return value
+
+
 def parse_number(raw: Any) -> float:
     """``"1,234.50"``, ``"1.234,50"``, ``"€ 99"``, 7 → a finite float."""
     if isinstance(raw, bool):
@@ -50,11 +62,7 @@ def parse_number(raw: Any) -> float:
         except OverflowError:
             raise ValueError(f"{raw!r} is too large a number") from None
     else:
-        text = _number_text(raw)
-        try:
-            value = float(Decimal(text))
-        except (InvalidOperation, ValueError):
-            raise ValueError(f"{str(raw).strip()!r} is not a number") from None
+        value = float(exact_number(raw))
     if math.isnan(value) or math.isinf(value):
         raise ValueError(f"{str(raw).strip()!r} is not a finite number")
     return value

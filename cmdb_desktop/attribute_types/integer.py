@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from cmdb_desktop.attribute_types.base import (
@@ -11,7 +13,7 @@ from cmdb_desktop.attribute_types.base import (
     NumberType,
     in_range,
 )
-from cmdb_desktop.attribute_types.decimal import parse_number
+from cmdb_desktop.attribute_types.decimal import exact_number
 from cmdb_desktop.vocabulary import AttrType, EditorKind
 
 if TYPE_CHECKING:
@@ -19,24 +21,45 @@ if TYPE_CHECKING:
 
 #: What a database integer column holds (SQLite and PostgreSQL BIGINT alike).
 MAX_INTEGER = 2**63 - 1
+#: Digits of MAX_INTEGER, less one (``Decimal.adjusted()`` of the largest 19-digit numbers).
+_MAX_EXPONENT = len(str(MAX_INTEGER)) - 1
 
 
 def parse_integer(raw: Any) -> int:
+    """A whole number within what a database integer holds, exactly as written:
+    ``"9007199254740993"`` stays odd (a float would round it), and a number
+    beyond 64 bits is refused, never sent to the database."""
     if isinstance(raw, bool):
         raise ValueError(f"{raw!r} is not a whole number")
+    shown = str(raw).strip()
     if isinstance(raw, int):
         value = raw
+    elif isinstance(raw, float):
+        if not math.isfinite(raw):
+            raise ValueError(f"{shown!r} is not a finite number")
+        if not raw.is_integer():
+            raise ValueError(f"{shown!r} is not a whole number")
+        value = int(raw)
     else:
         try:
-            number = parse_number(raw)
+            number = raw if isinstance(raw, Decimal) else exact_number(raw)
         except ValueError:
-            raise ValueError(f"{str(raw).strip()!r} is not a whole number") from None
-        if not number.is_integer():
-            raise ValueError(f"{str(raw).strip()!r} is not a whole number")
+            raise ValueError(f"{shown!r} is not a whole number") from None
+        if number != number.to_integral_value():
+            raise ValueError(f"{shown!r} is not a whole number")
+        if number.adjusted() > _MAX_EXPONENT:  # never build a million-digit int
+            raise _too_large(shown)
         value = int(number)
     if not -MAX_INTEGER <= value <= MAX_INTEGER:
-        raise ValueError(f"{value} is too large for a whole-number field")
+        raise _too_large(shown)
     return value
+
+
+def _too_large(shown: str) -> ValueError:
+    return ValueError(
+        f"{shown} is too large for a whole-number field "
+        f"(the largest is {MAX_INTEGER:,}, the smallest -{MAX_INTEGER:,})"
+    )
 
 
 class IntegerType(NumberType):

@@ -112,6 +112,23 @@ def sheet_options(p: argparse.ArgumentParser, sheets_help: str) -> None:
     p.add_argument("--sheet", action="append", default=[], metavar="SHEET", help=sheets_help)
 
 
+def whole_number(low: int, high: int = 2**63 - 1) -> Callable[[str], int]:
+    """An argparse ``type``: a whole number from ``low`` to ``high`` (by default what a
+    database integer holds). Anything else is a usage error (exit 2) naming the
+    option, never an overflow deep inside a query."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} is not between {low:,} and {high:,}")
+        return value
+
+    return parse
+
+
 def parse_assignments(pairs: Sequence[str]) -> dict[str, str | None]:
     """``FIELD=VALUE`` arguments; an empty value clears the field."""
     fields: dict[str, str | None] = {}

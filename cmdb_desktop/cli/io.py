@@ -21,6 +21,7 @@ from cmdb_desktop.cli.common import (
     parse_assignments,
     sheet_options,
     table,
+    whole_number,
 )
 from cmdb_desktop.errors import BadFileError
 from cmdb_desktop.values import to_text
@@ -69,7 +70,9 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("batches", parents=parents, help="list import batches, newest first")
-    p.add_argument("--limit", type=int, default=50, help="how many (default 50; 0 for all)")
+    p.add_argument(
+        "--limit", type=whole_number(0), default=50, help="how many (default 50; 0 for all)"
+    )
     p.set_defaults(func=cmd_batches)
 
     p = sub.add_parser(

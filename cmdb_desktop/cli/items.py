@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from cmdb_desktop import demo, health
-from cmdb_desktop.cli.common import EXIT_OK, Context, parse_assignments, ref_text, table
+from cmdb_desktop.cli.common import (
+    EXIT_OK,
+    Context,
+    parse_assignments,
+    ref_text,
+    table,
+    whole_number,
+)
 from cmdb_desktop.items import CiRecord
 from cmdb_desktop.values import to_text
 
@@ -33,7 +40,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
 
     p = sub.add_parser("history", parents=parents, help="what happened to a CI")
     p.add_argument("ci")
-    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--limit", type=whole_number(0), default=None)
     p.set_defaults(func=cmd_history)
 
     p = sub.add_parser("add", parents=parents, help="create a CI")

@@ -20,6 +20,7 @@ from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.db import display_url, make_engine
 from cmdb_desktop.errors import DatabaseConnectionError
 from importers.impact_report import SUMMARY_SHEET, write_impact_report
+from tests.refusals import assert_refused, run_cmdb
 
 REPO = Path(__file__).resolve().parents[2]
 UNREACHABLE = "postgresql://user:secret@127.0.0.1:1/db"
@@ -170,3 +171,19 @@ def test_missing_database_on_postgres(pg: Cmdb) -> None:
     assert code == 2 and "Traceback" not in err.getvalue()
     assert "Cannot connect to" in err.getvalue() and "no_such_cmdb" in err.getvalue()
     assert "secret" not in out.getvalue() + err.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("foo://x", "knows no database kind or driver 'foo'"),
+        ("foo://ann:secret@db/cmdb", "knows no database kind or driver 'foo'"),
+        ("file:///var/cmdb.sqlite", "knows no database kind or driver 'file'"),
+        ("sqlite://", "in-memory database"),
+    ],
+)
+def test_a_url_we_cannot_use_is_a_clear_error(url: str, message: str) -> None:
+    """In the process a user runs: exit 2, the message, no traceback, no password."""
+    done = run_cmdb(url, "init")
+    assert_refused(done, message)
+    assert "secret" not in done.printed

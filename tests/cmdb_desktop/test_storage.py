@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, text
 from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.db import alembic_config, make_engine, upgrade
 from cmdb_desktop.errors import SchemaError
-from cmdb_desktop.migrations import SCHEMA_HEAD, SCHEMA_REVISIONS
+from cmdb_desktop.migrations import FTS_TABLES, SCHEMA_HEAD, SCHEMA_REVISIONS, SCHEMA_TABLES
 
 
 def test_pragmas(cmdb: Cmdb) -> None:
@@ -28,6 +28,24 @@ def test_revision_list_matches_alembic() -> None:
     revs = [r.revision for r in reversed(list(script.walk_revisions()))]
     assert tuple(revs) == SCHEMA_REVISIONS
     assert script.get_current_head() == SCHEMA_HEAD
+
+
+def test_schema_tables_match_the_migrations(tmp_path: Path) -> None:
+    """What recognises a CMDB of an older version (no mark) is what the migrations made."""
+    path = tmp_path / "steps.sqlite"
+    engine = make_engine(f"sqlite:///{path}")
+    for revision in SCHEMA_REVISIONS:
+        upgrade(engine, revision)
+        with engine.connect() as conn:
+            tables = {
+                r[0]
+                for r in conn.exec_driver_sql(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' "
+                    "AND name NOT LIKE 'sqlite_%'"
+                )
+            }
+        assert tables == SCHEMA_TABLES[revision] | FTS_TABLES, revision
+    engine.dispose()
 
 
 def test_upgrade_from_first_revision_keeps_every_row(tmp_path: Path) -> None:
