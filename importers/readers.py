@@ -32,7 +32,9 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import os
 import re
+import stat
 import unicodedata
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
@@ -134,6 +136,7 @@ def sniff_format(path: Path) -> str:
 
     Raises BadFileError for files that are no spreadsheet at all.
     """
+    require_regular_file(path)
     try:
         with path.open("rb") as fh:
             head = fh.read(8192)
@@ -177,6 +180,39 @@ def sniff_format(path: Path) -> str:
         # e.g. "CSV saved as .xls" by some exporters: read it as the text it is.
         return "csv"
     return "tsv" if ext == "tsv" else "csv"
+
+
+def require_regular_file(path: Path) -> None:
+    """Refuse anything but a regular file (or a link to one), without opening it.
+
+    A FIFO or a pipe (``/dev/stdin``, ``<(command)``) can be read only once and
+    may never end: opening a FIFO nobody writes to blocks forever, and the
+    readers open a file more than once (to tell its format, then to read it),
+    which would lose a pipe's first bytes. A device (``/dev/zero``) never ends
+    either. ``os.stat`` follows links and never blocks, so the check is safe
+    on all of them; the user is told to save the data to a file.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise BadFileError(f"{path} does not exist.") from None
+    except OSError as exc:
+        raise BadFileError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISDIR(mode):
+        raise BadFileError(f"{path} is a folder, not a spreadsheet.")
+    if stat.S_ISFIFO(mode):
+        what = "a pipe (FIFO)"
+    elif stat.S_ISSOCK(mode):
+        what = "a socket"
+    else:
+        what = "a device"
+    raise BadFileError(
+        f"{path} is {what}, not a file: its data can be read only once and may never end, "
+        "so it is not imported. Save the data to a file first (for example "
+        "`command > data.csv`) and import that file."
+    )
 
 
 def _whole_head(path: Path, size: int = 1 << 20) -> bytes:
