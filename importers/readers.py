@@ -57,8 +57,14 @@ TEXT_FORMATS = ("csv", "tsv")
 #: Extensions offered in file dialogs.
 EXTENSIONS = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods", ".csv", ".tsv", ".txt")
 
-#: Largest CSV file read (it is decoded in memory).
-MAX_TEXT_BYTES = 512 * 1024 * 1024
+#: Largest CSV file read. It is decoded in memory, where its text may take twice
+#: its size (Windows-1252 with a euro sign decodes to two bytes a character):
+#: with the bytes, that stays within the memory a file may take
+#: (:data:`importers.untrusted.READ_MEMORY_LIMIT`) before its cells are counted.
+MAX_TEXT_BYTES = 256 * 1024 * 1024
+#: Most columns a row may have: a spreadsheet's width (A to XFD). A text file
+#: with more is no table; building its columns would take minutes and gigabytes.
+MAX_COLUMNS = 16_384
 #: CSV records parsed per call (the GIL is released between slices).
 _CSV_SLICE = 20_000
 #: How many leading rows header detection looks at.
@@ -321,18 +327,23 @@ class Spreadsheet:
             text, encoding, note = decode_text(raw)
         except BadFileError as exc:
             raise BadFileError(f"{path.name}: {exc}") from None
+        del raw  # the text is all that is needed now: don't hold the file twice
         self.encoding = encoding
         if note:
             self.warnings.append(f"{path.name}: {note}")
         if not text.strip():
             raise BadFileError(f"{path.name} holds no data (only blank lines).")
         self.delimiter = sniff_delimiter(text, prefer_tab=self.format == "tsv")
+        # Before parsing: a file of millions of tiny cells takes many times its size.
+        untrusted.check_text_memory(path, text, self.delimiter)
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=self.delimiter)
         rows: list[list[str]] = []
         try:
             # In slices: list(reader) is one C call that holds the GIL for the
             # whole file (a second for a million lines), freezing a GUI meanwhile.
             while chunk := list(islice(reader, _CSV_SLICE)):
+                if max(map(len, chunk)) > MAX_COLUMNS:
+                    raise _too_wide(path, rows, chunk)
                 rows.extend(chunk)
         except csv.Error as exc:
             raise BadFileError(
@@ -537,6 +548,18 @@ class Spreadsheet:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _too_wide(path: Path, before: list[list[str]], chunk: list[list[str]]) -> BadFileError:
+    """The error for the first row of ``chunk`` (which follows ``before``) that has
+    more than :data:`MAX_COLUMNS` columns."""
+    at = next(i for i, r in enumerate(chunk) if len(r) > MAX_COLUMNS)
+    return BadFileError(
+        f"{path.name}: row {len(before) + at + 1:,} has {len(chunk[at]):,} columns; a "
+        f"spreadsheet has at most {MAX_COLUMNS:,}, so this is not read as a table. "
+        "Check that row (is it really one record of the table?) and save the file with "
+        "fewer columns."
+    )
 
 
 def open_spreadsheet(path: str | Path) -> Spreadsheet:

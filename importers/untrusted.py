@@ -52,6 +52,14 @@ MAX_RANGE_CELLS = 20_000_000
 MAX_PART_BYTES = 2 * 1024**3
 #: Inflation ratio beyond which a big ZIP member is treated as a ZIP bomb.
 MAX_RATIO = 200
+#: Memory reading one file may take: PRODUCT.md §8, any input is read within
+#: 1.5 GB of memory or refused. The probing child runs under this address-space
+#: limit; in-process, what the cells will take is estimated before anything big
+#: is allocated and held to :data:`CELLS_MEMORY_BUDGET`.
+READ_MEMORY_LIMIT = 1_500_000_000
+#: What the cells of the sheets read from one file may take in memory (the rest
+#: of :data:`READ_MEMORY_LIMIT` is the program's own).
+CELLS_MEMORY_BUDGET = 1_000_000_000
 #: Address-space limit of the probing child process.
 CHILD_MEMORY_LIMIT = 3 * 1024**3
 CHILD_TIMEOUT_S = 300
@@ -343,6 +351,51 @@ def check_xlsx_sheet(path: Path, zf: zipfile.ZipFile, sheet: str, member: str) -
         raise BadFileError(f"{path.name}: sheet {sheet!r} cannot be read safely: {exc}") from None
     if extent is not None and extent.cells > MAX_RANGE_CELLS:
         raise _too_big(path, sheet, extent, far)
+
+
+# -- text files ------------------------------------------------------------------------
+
+#: The most a character of text can take once parsed into rows: a one-letter
+#: line becomes a row (a list with room for four, 88 bytes, and its slot) and a
+#: string, 146 bytes for two characters.
+_TEXT_WORST = 96
+
+
+def text_cells_memory(text: str, delimiter: str) -> int:
+    """An upper estimate of the bytes :mod:`csv` rows of ``text`` take (with the text).
+
+    A row is a list (88 bytes with its slot and the room lists keep to grow) of
+    8-byte slots (a ninth more for that room); a field that holds anything is a
+    string object (56 bytes and its characters, which the text bounds); an empty
+    one is the shared empty string. Delimiters and line ends bound the fields,
+    and the characters that are neither bound the fields that hold something.
+    """
+    size = sys.getsizeof(text)
+    if size * (_TEXT_WORST + 2) <= CELLS_MEMORY_BUDGET:
+        return size * (_TEXT_WORST + 2)  # small enough whatever it holds: don't count
+    delimiters = text.count(delimiter)
+    lines = (text.count("\n") or text.count("\r")) + 1
+    fields = delimiters + lines
+    filled = max(0, min(fields, len(text) - delimiters - lines))
+    return 96 * lines + 9 * fields + 56 * filled + 2 * size
+
+
+def check_text_memory(path: Path, text: str, delimiter: str) -> None:
+    """BadFileError when the rows of ``text`` would take more than the budget."""
+    need = text_cells_memory(text, delimiter)
+    if need > CELLS_MEMORY_BUDGET:
+        cells = text.count(delimiter) + text.count("\n") + 1
+        raise too_much_memory(path, "it", need, f"about {cells:,} cells")
+
+
+def too_much_memory(path: Path, what: str, need: int, why: str) -> BadFileError:
+    """The refusal of a file (or ``what`` of it) that would take ``need`` bytes to read."""
+    return BadFileError(
+        f"{path.name} is refused: reading {what} would take about {need / 1e9:,.1f} GB of "
+        f"memory ({why}); a file may take at most {CELLS_MEMORY_BUDGET / 1e9:,.1f} GB, so "
+        "that any file is read within 1.5 GB. Split it into smaller files (fewer rows or "
+        "sheets each) and import them one after the other."
+    )
 
 
 # -- other formats: a child process probes first --------------------------------

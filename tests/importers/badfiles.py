@@ -714,6 +714,17 @@ def csv_many_empty(n: int = 1_000_000) -> bytes:
     return csv_bytes([HEADER, *GOOD] + [()] * n + [("web03", "Server", BAD_STATUS)])
 
 
+def csv_wide_line(columns: int = 1_600_000) -> bytes:
+    """Good rows, then a 3 MB line of 1.6 million columns (48 s and 1.6 GB, before)."""
+    return csv_bytes([HEADER, *GOOD]) + ",".join(["x"] * columns).encode() + b"\r\n"
+
+
+def csv_tiny_cells(lines: int = 20_000, columns: int = 1_000) -> bytes:
+    """40 MB of one-letter cells: 20 million of them, well over a gigabyte once parsed."""
+    line = ",".join(["a"] * columns).encode() + b"\r\n"
+    return csv_bytes([HEADER]) + line * lines
+
+
 def csv_wide(columns: int = 100_000) -> bytes:
     extra = [f"Extra {i}" for i in range(columns)]
     return csv_bytes(
@@ -771,6 +782,7 @@ _DAMAGED = "damaged or truncated"
 _BROKEN_XML = "cannot be read|entit|DTD|damaged|refused"
 _VAL = 't="inlineStr"><is><t>x</t></is></c></row>'
 _STD = ("CIs", 4, "Status")
+_MEMORY = r"is refused: reading .* would take about [\d.,]+ GB of memory"
 
 
 def refused(name: str, about: str, make: Callable[[], bytes], pattern: str) -> BadFile:
@@ -988,7 +1000,20 @@ def _corpus() -> list[BadFile]:
             ("million-empty-rows", 1_000_004, "Status"),
         ),
         pinpoint("xfd-columns.xlsx", "16,381 extra columns (to XFD)", lambda: wide_header(16_381)),
-        pinpoint("100k-columns.csv", "100,000 extra columns", csv_wide),
+        pinpoint("xfd-columns.csv", "16,381 extra columns (to XFD)", lambda: csv_wide(16_381)),
+        refused(
+            "100k-columns.csv",
+            "100,000 extra columns",
+            csv_wide,
+            r"row 1 has 100,003 columns; a spreadsheet has at most 16,384",
+        ),
+        refused(
+            "wide-line.csv",
+            "a 3 MB line of 1.6 million columns",
+            csv_wide_line,
+            r"row 4 has 1,600,000 columns",
+        ),
+        refused("tiny-cells.csv", "20 million one-letter cells", csv_tiny_cells, _MEMORY),
         pinpoint("formulas.xlsx", "formulas, cached values or none", formulas),
         pinpoint("formulas.csv", "text that looks like formulas", csv_formulas),
         pinpoint("merged.xlsx", "Name merged over two rows", merged, ("CIs", 3, "Name")),
