@@ -37,6 +37,7 @@ import re
 import stat
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -83,6 +84,14 @@ _NOT_SPREADSHEETS = {
 }
 _DELIMITERS = (",", ";", "\t", "|")
 
+#: The row error of a cell holding a formula with no saved result (PRODUCT.md §8): a
+#: program wrote the formula without calculating it (openpyxl does), so what the
+#: cell holds is unknown; reading it as blank would clear or skip a value.
+NO_RESULT_MESSAGE = (
+    "a formula with no saved result: open the file in a spreadsheet program and save it, "
+    "or paste values"
+)
+
 #: Scores a header candidate (how many cells name known attributes); optional.
 HeaderScorer = Callable[[Sequence[str]], int]
 
@@ -107,6 +116,9 @@ class Table:
     rows: list[list[Any]]
     row_numbers: list[int]
     warnings: list[str] = field(default_factory=list)
+    #: Sheet row number → indexes (in its row) of the cells that hold a formula with
+    #: no saved result: they read as ``""``, but their value is unknown, never blank.
+    no_result: dict[int, list[int]] = field(default_factory=dict)
     # (number of columns it was built for, casefolded header → first such column)
     _by_header: tuple[int, dict[str, Column]] | None = field(
         default=None, repr=False, compare=False
@@ -275,6 +287,11 @@ class Spreadsheet:
         self._zip: zipfile.ZipFile | None = None
         self._parts: dict[str, str] = {}
         self._checked: set[str] = set()
+        self._strings: untrusted.SharedStrings | None = None
+        # Memory the sheets checked so far will take once read (untrusted.SheetCheck).
+        self._used = 0
+        # Sheet → cells (0-based row, column) holding a formula with no saved result.
+        self._no_result: dict[str, list[tuple[int, int]]] = {}
         self._text_rows: list[list[str]] | None = None
         self.sheets: list[SheetInfo] = []
         if fmt in TEXT_FORMATS:
@@ -290,7 +307,9 @@ class Spreadsheet:
                 self._zip = zipfile.ZipFile(path)
                 untrusted.check_zip_members(path, self._zip)
                 self._parts = untrusted.xlsx_sheet_parts(self._zip)
-            except zipfile.BadZipFile:
+                # calamine loads every shared string on opening: measure them first.
+                self._strings = untrusted.shared_strings(path, self._zip)
+            except (zipfile.BadZipFile, EOFError, zlib.error):
                 raise BadFileError(f"{path.name} is damaged or truncated.") from None
             except BadFileError:
                 self.close()
@@ -298,6 +317,11 @@ class Spreadsheet:
         else:
             probed = untrusted.probe_in_child(path)
             self._checked = {p.name for p in probed}
+            if self.format == "ods":
+                try:
+                    self._no_result = untrusted.ods_no_result(path)
+                except (zipfile.BadZipFile, EOFError, zlib.error, KeyError):
+                    raise BadFileError(f"{path.name} is damaged or truncated.") from None
         try:
             self._book = pc.CalamineWorkbook.from_path(str(path))
         except pc.CalamineError as exc:
@@ -376,13 +400,26 @@ class Spreadsheet:
             members = [n for n in names if "worksheets/" in n.lower().replace("\\", "/")]
         for part in members:
             try:
-                untrusted.check_xlsx_sheet(self.path, self._zip, sheet, part)
+                check = untrusted.check_xlsx_sheet(
+                    self.path, self._zip, sheet, part, self._strings, self._used
+                )
             except BadFileError:
                 raise
             except Exception as exc:  # BadZipFile, zlib.error, EOFError: a damaged member
                 raise BadFileError(
                     f"{self.path.name}: sheet {sheet!r} is damaged or truncated ({exc})."
                 ) from None
+            self._used += check.python_bytes
+            if check.no_result and len(members) == 1:
+                self._no_result[sheet] = check.no_result
+            elif check.no_result:
+                # Which part is this sheet's is unknown: its formulas cannot be placed.
+                row, col = check.no_result[0]
+                raise BadFileError(
+                    f"{self.path.name}: sheet {sheet!r} holds formulas with no saved result "
+                    f"(such as {column_letter(col)}{row + 1}), so their values are unknown. "
+                    + untrusted.NO_RESULT_FIX
+                )
         self._checked.add(sheet)
 
     def _load(self, sheet: str) -> Any:
@@ -522,6 +559,7 @@ class Spreadsheet:
                         first_row=first_row,
                         header_row=header_row,
                         scorer=scorer,
+                        no_result=self._no_result.get(sheet, ()),
                     )
                 except BadFileError as exc:
                     table = exc
@@ -830,8 +868,14 @@ def build_table(
     first_row: int = 0,
     header_row: int | None = None,
     scorer: HeaderScorer | None = None,
+    no_result: Sequence[tuple[int, int]] = (),
 ) -> Table:
-    """Split raw rows into header and data (see :class:`Table` for the guarantees)."""
+    """Split raw rows into header and data (see :class:`Table` for the guarantees).
+
+    ``no_result`` lists the cells (0-based sheet row and column) that hold a
+    formula with no saved result; they read as blank, so the table keeps where
+    they are (:attr:`Table.no_result`), and a row holding one is never left out
+    as blank, even past the last row with a value."""
     if not any(any(not _is_blank(v) for v in r) for r in rows):
         raise BadFileError(f"Sheet {sheet!r} is empty.")
     if header_row is not None:
@@ -877,22 +921,54 @@ def build_table(
         columns.append(col)
     if not columns:
         raise BadFileError(f"Sheet {sheet!r} has no header row.")
+    header_number = first_row + h + 1
+    gaps = _gaps_by_row(sheet, no_result, first_col, width, header_number, warnings)
     body: list[list[Any]] = []
     numbers: list[int] = []
     base = first_row + h + 2
     for offset, row in enumerate(data):
         n = len(row)
         blanks = row.count("")
-        if blanks == n:
-            continue
         # Only sparse rows can be white space alone; don't test every full one.
-        if blanks + 3 >= n and all(_is_blank(v) for v in row):
+        if (blanks == n or (blanks + 3 >= n and all(_is_blank(v) for v in row))) and (
+            not gaps or base + offset not in gaps
+        ):
             continue
         if n < width:
             row = row + [""] * (width - n)
         body.append(row)
         numbers.append(base + offset)
-    return Table(sheet, first_row + h + 1, columns, body, numbers, warnings)
+    # calamine's range ends at the last value: rows with only such formulas come after.
+    for number in sorted(n for n in gaps if n >= base + len(data)):
+        body.append([""] * width)
+        numbers.append(number)
+    return Table(sheet, header_number, columns, body, numbers, warnings, no_result=gaps)
+
+
+def _gaps_by_row(
+    sheet: str,
+    no_result: Sequence[tuple[int, int]],
+    first_col: int,
+    width: int,
+    header_number: int,
+    warnings: list[str],
+) -> dict[int, list[int]]:
+    """Formula cells with no saved result below the header: sheet row number → indexes
+    in the row (a cell outside every column is in no column that can be mapped)."""
+    gaps: dict[int, list[int]] = {}
+    for row, col in no_result:
+        idx = col - first_col
+        number = row + 1
+        if idx < 0 or idx >= width or number < header_number:
+            continue
+        if number == header_number:
+            warnings.append(
+                f"Sheet {sheet!r}: the header cell {column_letter(col)}{number} is a formula "
+                "with no saved result; it is read as blank."
+            )
+            continue
+        gaps.setdefault(number, []).append(idx)
+    return gaps
 
 
 def _submit(pool: ThreadPoolExecutor, fn: Callable[[Any], Any], arg: Any) -> Future[Any]:
