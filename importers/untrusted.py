@@ -17,9 +17,24 @@ calamine before its extent is known to be bounded:
   so sheets with formatting far away are read correctly) and computes the
   exact extent of value cells.
 * **.xls / .xlsb / .ods** are parsed eagerly by calamine when opened, so a
-  **child process** opens them first under an address-space limit
+  **child process** reads them whole first (every sheet into Python, as an
+  import does) under an address-space limit of :data:`READ_MEMORY_LIMIT`
   (``RLIMIT_AS`` where the platform has it) and reports each sheet's size.
   If the child dies, the file is refused; the parent never touched it.
+
+Every input is read within 1.5 GB or refused (PRODUCT.md §8). Besides the
+extent, what an .xlsx sheet's cells will take is estimated before it is
+loaded (:func:`check_xlsx_sheet`): calamine gives every cell its own copy of
+the shared string it names, so 2,000 cells naming one 2 MB string take 8 GB.
+The shared strings are measured before calamine loads them
+(:func:`shared_strings`), and text files before they are parsed
+(:func:`text_cells_memory`).
+
+The same streaming pass finds the cells that hold a formula with no saved
+result (a program wrote the formula without calculating it, as openpyxl
+does): calamine reads them as blank; :class:`SheetCheck` lists them so that
+each becomes an error of its row, never a blank (:func:`ods_no_result` does
+the same for .ods; .xls and .xlsb always store a result).
 
 A sheet whose value cells span more than :data:`MAX_RANGE_CELLS` cells is
 refused with a :class:`~cmdb_desktop.errors.BadFileError` naming the far-away
@@ -63,7 +78,7 @@ READ_MEMORY_LIMIT = 1_500_000_000
 #: of :data:`READ_MEMORY_LIMIT` is the program's own).
 CELLS_MEMORY_BUDGET = 1_000_000_000
 #: Address-space limit of the probing child process.
-CHILD_MEMORY_LIMIT = 3 * 1024**3
+CHILD_MEMORY_LIMIT = READ_MEMORY_LIMIT
 CHILD_TIMEOUT_S = 300
 #: Formulas with no saved result one sheet may hold before it is refused as a
 #: whole (each is otherwise an error of its row; more are no longer a list to read).
@@ -784,11 +799,16 @@ import python_calamine as pc
 try:
     wb = pc.CalamineWorkbook.from_path(sys.argv[1])
     out = []
+    kept = []  # every sheet read whole and kept, as an import keeps its tables
     for meta in wb.sheets_metadata:
         sheet = wb.get_sheet_by_name(meta.name)
         out.append({"name": meta.name, "visible": str(meta.visible).endswith(".Visible"),
                     "start": sheet.start, "end": sheet.end})
+        kept.append(sheet.to_python())
+        del sheet
     print(json.dumps({"sheets": out}))
+except MemoryError:
+    sys.exit(3)
 except Exception as exc:
     print(json.dumps({"error": type(exc).__name__, "message": str(exc)}))
 """
@@ -824,10 +844,11 @@ def probe_in_child(path: Path) -> list[ProbedSheet]:
         ) from None
     if result.returncode != 0 or not result.stdout.strip():
         raise BadFileError(
-            f"{path.name} cannot be read safely: opening it exhausted the memory allowed "
-            f"({CHILD_MEMORY_LIMIT // 1024**3} GiB) or crashed the reader. The file is damaged, "
-            "or a sheet has cells very far from its data; delete stray cells "
-            "(Ctrl+End jumps to the last used cell), save as .xlsx and import again."
+            f"{path.name} cannot be read safely: reading it took more than the "
+            f"{CHILD_MEMORY_LIMIT / 1e9:,.1f} GB of memory any file may take, or crashed "
+            "the reader. The file is damaged, too big to read at once (split it), or a "
+            "sheet has cells very far from its data; delete stray cells (Ctrl+End jumps to "
+            "the last used cell), save as .xlsx and import again."
         )
     data = json.loads(result.stdout.strip().splitlines()[-1])
     if "error" in data:

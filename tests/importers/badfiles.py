@@ -1129,6 +1129,7 @@ def _corpus() -> list[BadFile]:
             shared_string_bomb,
             _MEMORY,
         ),
+        refused("repeated-text.ods", "a 1 MB text repeated 1,000 times", ods_repeated_text, _SAFE),
         *[
             pinpoint(
                 f"no-result-{style}.xlsx",

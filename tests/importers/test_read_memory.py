@@ -131,3 +131,17 @@ def test_text_files_over_the_size_limit_are_refused_unread(
     path.write_bytes(badfiles.csv_bytes([("Name", "Class")] + [("srv", "Server")] * 200))
     with pytest.raises(BadFileError, match="are not read"):
         read_table(path)
+
+
+def test_the_probing_child_reads_under_the_memory_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An .ods whose cells take more than the limit once read kills only the child."""
+    path = tmp_path / "repeated.ods"
+    path.write_bytes(badfiles.ods_repeated_text(repeat=300, size=1024 * 1024))
+    monkeypatch.setattr(untrusted, "CHILD_MEMORY_LIMIT", 400 * 1024**2)
+    with pytest.raises(BadFileError, match="cannot be read safely: reading it took more than"):
+        open_spreadsheet(path)
+    path.write_bytes(badfiles.ods_repeated_text(repeat=3, size=1024))
+    with open_spreadsheet(path) as book:
+        assert len(book.read("CIs")) == 3
