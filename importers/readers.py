@@ -20,6 +20,9 @@ What a :class:`Table` guarantees:
 * ``rows[i][column.index]`` is the raw cell value: ``str``, ``int``,
   ``float``, ``bool``, ``date``/``datetime``/``time`` or ``""`` for blank.
   Nothing is coerced here; :mod:`importers.mapping` does that per column.
+* a cell holding a formula with no saved result reads ``""`` as well, and is
+  listed in ``no_result`` (sheet row → indexes): its value is unknown, so the
+  planners make it an error of its row, never a blank (PRODUCT.md §8).
 
 Files are checked for what they really are (by content, then extension) and
 anything that cannot be read raises :class:`~cmdb_desktop.errors.BadFileError`
@@ -366,8 +369,6 @@ class Spreadsheet:
             # In slices: list(reader) is one C call that holds the GIL for the
             # whole file (a second for a million lines), freezing a GUI meanwhile.
             while chunk := list(islice(reader, _CSV_SLICE)):
-                if max(map(len, chunk)) > MAX_COLUMNS:
-                    raise _too_wide(path, rows, chunk)
                 rows.extend(chunk)
         except csv.Error as exc:
             raise BadFileError(
@@ -586,18 +587,6 @@ class Spreadsheet:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def _too_wide(path: Path, before: list[list[str]], chunk: list[list[str]]) -> BadFileError:
-    """The error for the first row of ``chunk`` (which follows ``before``) that has
-    more than :data:`MAX_COLUMNS` columns."""
-    at = next(i for i, r in enumerate(chunk) if len(r) > MAX_COLUMNS)
-    return BadFileError(
-        f"{path.name}: row {len(before) + at + 1:,} has {len(chunk[at]):,} columns; a "
-        f"spreadsheet has at most {MAX_COLUMNS:,}, so this is not read as a table. "
-        "Check that row (is it really one record of the table?) and save the file with "
-        "fewer columns."
-    )
 
 
 def open_spreadsheet(path: str | Path) -> Spreadsheet:
@@ -878,6 +867,15 @@ def build_table(
     as blank, even past the last row with a value."""
     if not any(any(not _is_blank(v) for v in r) for r in rows):
         raise BadFileError(f"Sheet {sheet!r} is empty.")
+    if max(map(len, rows)) > MAX_COLUMNS:
+        # Before anything looks at every cell of a row (header detection, columns).
+        at = next(i for i, r in enumerate(rows) if len(r) > MAX_COLUMNS)
+        raise BadFileError(
+            f"Sheet {sheet!r}: row {first_row + at + 1:,} has {len(rows[at]):,} columns; a "
+            f"spreadsheet has at most {MAX_COLUMNS:,}, so this is not read as a table. Check "
+            "that row (is it really one record of the table?) and save the file with fewer "
+            "columns."
+        )
     if header_row is not None:
         h = header_row - 1 - first_row
         if h < 0 or h >= len(rows):
@@ -889,7 +887,7 @@ def build_table(
         h = detect_header(rows, scorer)
     header_cells = rows[h]
     data = rows[h + 1 :]
-    width = max([len(header_cells), *(len(r) for r in data)]) if data else len(header_cells)
+    width = max(len(header_cells), max(map(len, data), default=0))
     warnings: list[str] = []
     columns: list[Column] = []
     seen: dict[str, Column] = {}

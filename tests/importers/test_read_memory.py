@@ -119,7 +119,7 @@ def test_a_wider_csv_row_is_refused_naming_it(tmp_path: Path) -> None:
     path = tmp_path / "wide.csv"
     rows = [("Name", "Class", "Status"), ("web01", "Server", "In Use")] * 15_000
     path.write_bytes(badfiles.csv_bytes(rows) + b",".join([b"x"] * (MAX_COLUMNS + 1)) + b"\n")
-    with pytest.raises(BadFileError, match=r"wide\.csv: row 30,001 has 16,385 columns"):
+    with pytest.raises(BadFileError, match=r"Sheet 'wide': row 30,001 has 16,385 columns"):
         read_table(path)
 
 
