@@ -3,7 +3,8 @@ never a blank: in import (whatever the blank rule) and in audit, in .xlsx files 
 openpyxl writes them and in .ods, in CI and relationship sheets.
 
 The files are written by openpyxl (which stores formulas without calculating
-them) or by hand (:mod:`tests.importers.badfiles`), never committed.
+them, :func:`tests.importers.sheets.write_xlsx`) or by hand
+(:mod:`tests.importers.badfiles`), never committed.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from openpyxl import Workbook
 
 from cmdb_desktop.cmdb import Cmdb
 from importers import untrusted
@@ -21,21 +21,17 @@ from importers.readers import NO_RESULT_MESSAGE, read_table
 from tests.commandline import cli
 from tests.dbstate import content
 from tests.importers import badfiles
-
-
-def _openpyxl_book(path: Path, rows: list[list[object]], title: str = "CIs") -> Path:
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = title
-    for row in rows:
-        ws.append(row)
-    wb.save(path)
-    return path
+from tests.importers.sheets import write_xlsx
 
 
 def _errors_at(errors: list[dict[str, object]]) -> set[tuple[object, object, object]]:
     return {(e["sheet"], e["row"], e["column"]) for e in errors}
+
+
+def _owners(folder: Path, web01: str, web02: str) -> Path:
+    """web01 and web02 with these Owner cells, as openpyxl writes them."""
+    rows = [["Name", "Class", "Owner"], ["web01", "Server", web01], ["web02", "Server", web02]]
+    return write_xlsx(folder / "owners.xlsx", {"CIs": rows})
 
 
 @pytest.fixture
@@ -49,14 +45,7 @@ def test_blank_rule_clear_never_erases_a_value_behind_a_formula(
     owned: Cmdb, db_path: Path, tmp_path: Path
 ) -> None:
     """The bug: openpyxl wrote Owner as =…, the cell read blank, "clear" erased Alice."""
-    path = _openpyxl_book(
-        tmp_path / "owners.xlsx",
-        [
-            ["Name", "Class", "Owner"],
-            ["web01", "Server", '="Al"&"ice"'],
-            ["web02", "Server", "Bob"],
-        ],
-    )
+    path = _owners(tmp_path, '="Al"&"ice"', "Bob")
     before = content(db_path)
     code, data, _ = cli(db_path, "import", str(path), "--blank", "clear")
     assert code == 2
@@ -70,14 +59,7 @@ def test_blank_rule_clear_never_erases_a_value_behind_a_formula(
 def test_skip_errors_writes_the_other_rows_and_rejects_that_one(
     owned: Cmdb, tmp_path: Path
 ) -> None:
-    path = _openpyxl_book(
-        tmp_path / "owners.xlsx",
-        [
-            ["Name", "Class", "Owner"],
-            ["web01", "Server", "=C3"],
-            ["web02", "Server", "Carol"],
-        ],
-    )
+    path = _owners(tmp_path, "=C3", "Carol")
     result = import_file(owned, path, blank="clear", skip_errors=True)
     assert result.written
     assert [(e.row, e.column) for e in result.errors] == [(2, "Owner")]
@@ -86,10 +68,7 @@ def test_skip_errors_writes_the_other_rows_and_rejects_that_one(
 
 
 def test_audit_reports_the_cell_instead_of_a_difference(owned: Cmdb, tmp_path: Path) -> None:
-    path = _openpyxl_book(
-        tmp_path / "audit.xlsx",
-        [["Name", "Class", "Owner"], ["web01", "Server", "=1+1"], ["web02", "Server", "Bob"]],
-    )
+    path = _owners(tmp_path, "=1+1", "Bob")
     result = audit_file(owned, path)
     data = result.to_json()
     assert _errors_at(data["errors"]) == {("CIs", 2, "Owner")}
@@ -98,9 +77,9 @@ def test_audit_reports_the_cell_instead_of_a_difference(owned: Cmdb, tmp_path: P
 
 
 def test_a_formula_in_a_column_nothing_reads_is_no_error(cmdb: Cmdb, tmp_path: Path) -> None:
-    path = _openpyxl_book(
+    path = write_xlsx(
         tmp_path / "extra.xlsx",
-        [["Name", "Class", "Scratch"], ["web01", "Server", "=NOW()"]],
+        {"CIs": [["Name", "Class", "Scratch"], ["web01", "Server", "=NOW()"]]},
     )
     result = import_file(cmdb, path, dry_run=True)
     assert not result.errors
@@ -132,14 +111,12 @@ def test_every_way_of_writing_it_is_found(tmp_path: Path, style: str) -> None:
 def test_a_relationship_row_with_such_a_cell_is_an_error(cmdb: Cmdb, tmp_path: Path) -> None:
     cmdb.items.create("Server", {"name": "web01", "status": "In Use"})
     cmdb.items.create("Rack", {"name": "rack-1", "status": "In Use"})
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "Relationships"
-    ws.append(["Source", "Type", "Target"])
-    ws.append(["web01", "Located in", "=A3"])
-    ws.append(["web01", "Located in", "rack-1"])
-    wb.save(tmp_path / "rels.xlsx")
+    rows = [
+        ["Source", "Type", "Target"],
+        ["web01", "Located in", "=A3"],
+        ["web01", "Located in", "rack-1"],
+    ]
+    write_xlsx(tmp_path / "rels.xlsx", {"Relationships": rows})
     result = import_file(cmdb, tmp_path / "rels.xlsx", skip_errors=True)
     assert [(e.sheet, e.row, e.column, e.message) for e in result.errors] == [
         ("Relationships", 2, "Target", NO_RESULT_MESSAGE)
@@ -172,7 +149,7 @@ def test_cells_split_between_two_pieces_of_the_stream_are_found(
     """The sheet's XML is scanned in pieces; a cell is never cut in two."""
     rows: list[list[object]] = [["Name", "Class", "Owner"]]
     rows += [[f"web{i:02d}", "Server", f"=A{i + 2}"] for i in range(40)]
-    path = _openpyxl_book(tmp_path / "many.xlsx", rows)
+    path = write_xlsx(tmp_path / "many.xlsx", {"CIs": rows})
     whole = read_table(path).no_result
     assert len(whole) == 40
     for size in (37, 64, 101, 256):
@@ -186,6 +163,6 @@ def test_too_many_are_refused_for_the_sheet_naming_the_first(
     monkeypatch.setattr(untrusted, "MAX_FORMULA_GAPS", 5)
     rows: list[list[object]] = [["Name", "Class", "Owner"]]
     rows += [[f"web{i:02d}", "Server", "=1"] for i in range(10)]
-    path = _openpyxl_book(tmp_path / "lots.xlsx", rows)
+    path = write_xlsx(tmp_path / "lots.xlsx", {"CIs": rows})
     with pytest.raises(Exception, match=r"more than 5 formulas with no saved result.*C2"):
         read_table(path)
