@@ -2,7 +2,9 @@
 
 SQLite uses the FTS5 index ``ci_fts`` (kept in step by triggers, see migration
 0001); other databases fall back to case-insensitive LIKE until they get a
-native backend (PostgreSQL: a tsvector column and a GIN index).
+native backend (PostgreSQL: a tsvector column and a GIN index). Both refuse a
+search text too long to search quickly (:func:`check_query`), so a text pasted
+into a search box gets a message instead of a minute-long query.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy import ColumnElement, Select, func, or_, select, text
 from sqlalchemy.orm import Session
 
+from cmdb_desktop.errors import ValidationError
 from cmdb_desktop.models import ConfigurationItem as CI
 
 if TYPE_CHECKING:
@@ -33,20 +36,53 @@ SEARCH_COLUMNS = (
 
 _TOKEN = re.compile(r"[\w]+", re.UNICODE)
 
+#: Longest search text, in characters: a few names (at most 255 characters each).
+MAX_QUERY_CHARS = 1000
+#: Most words a search looks for (as the index splits them: ``web-prod-01`` is
+#: three). Each is one more term the full-text index must intersect; a phrase of
+#: 50,000 of them (a pasted page) took a minute and a half on 100k CIs, and no
+#: CI needs more than a few words to be found.
+MAX_QUERY_WORDS = 32
+
 
 def tokens(query: str) -> list[str]:
     return _TOKEN.findall(query.casefold())
+
+
+def check_query(query: str) -> None:
+    """Refuse (ValidationError, saying why) a search text too long to search quickly.
+
+    >>> check_query("web-prod " * 20)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    cmdb_desktop.errors.ValidationError: The search text has 40 words; at most 32 are ...
+    """
+    if len(query) > MAX_QUERY_CHARS:
+        raise ValidationError(
+            f"The search text is {len(query):,} characters long; at most "
+            f"{MAX_QUERY_CHARS:,} are searched. Search for a few words (a name, a serial "
+            "number, part of a description)."
+        )
+    words = len(tokens(query))
+    if words > MAX_QUERY_WORDS:
+        raise ValidationError(
+            f"The search text has {words:,} words; at most {MAX_QUERY_WORDS} are searched. "
+            "Search for fewer words (a name, a serial number, part of a description)."
+        )
 
 
 def fts5_query(query: str) -> str | None:
     """An FTS5 MATCH expression: every typed word must occur, the last one as a prefix.
 
     A word the tokenizer splits (``web-prod``) becomes a phrase, so its parts
-    must stand next to each other in one field.
+    must stand next to each other in one field. A text longer than
+    :data:`MAX_QUERY_CHARS` or :data:`MAX_QUERY_WORDS` is refused
+    (:func:`check_query`).
 
     >>> fts5_query('web-prod 0')
     '"web prod" AND "0"*'
     """
+    check_query(query)
     phrases = [" ".join(tokens(word)) for word in query.split()]
     phrases = [p for p in phrases if p]
     if not phrases:
@@ -75,6 +111,7 @@ class Fts5Search:
 
 class LikeSearch:
     def matching_ids(self, session: Session, query: str) -> Select[Any] | None:
+        check_query(query)
         words = tokens(query)
         if not words:
             return None

@@ -39,7 +39,7 @@ from cmdb_desktop.attribute_types import Converter, DateOrder, type_of
 from cmdb_desktop.errors import BadFileError, NotFoundError, ValidationError
 from cmdb_desktop.metamodel import AttributeInfo, Metamodel, normalise_label
 from cmdb_desktop.values import infer_date_order
-from importers.readers import Table
+from importers.readers import Table, require_regular_file
 from importers.workbook import KIND_CIS, KIND_RELATIONSHIPS, sheet_role
 
 if TYPE_CHECKING:
@@ -51,6 +51,9 @@ SHEET_KINDS = (KIND_CIS, KIND_RELATIONSHIPS, KIND_SKIP)
 BLANK_IGNORE = "ignore"
 BLANK_CLEAR = "clear"
 BLANK_RULES = (BLANK_IGNORE, BLANK_CLEAR)
+
+#: Largest mapping profile file read (a profile is a few kilobytes of JSON).
+MAX_PROFILE_BYTES = 16 * 1024 * 1024
 
 NAME = "name"
 CLASS = "class"
@@ -296,6 +299,13 @@ class ImportMapping:
     @classmethod
     def load(cls, path: str | Path) -> ImportMapping:
         p = Path(path)
+        if p.exists():
+            require_regular_file(p)  # a FIFO would block the read forever
+            if p.stat().st_size > MAX_PROFILE_BYTES:
+                raise BadFileError(
+                    f"{p.name} is {p.stat().st_size:,} bytes: too large for a mapping profile "
+                    f"(at most {MAX_PROFILE_BYTES:,})."
+                )
         try:
             data = json.loads(p.read_text(encoding="utf-8-sig"))
         except FileNotFoundError:

@@ -58,7 +58,7 @@ from importers.mapping import (
     header_scorer,
     suggest_sheet,
 )
-from importers.readers import Table, open_spreadsheet
+from importers.readers import NO_RESULT_MESSAGE, Table, open_spreadsheet
 from importers.reconcile import DuplicateTracker, IdentityIndex, Matcher, fields_for
 from importers.workbook import KIND_CIS, KIND_RELATIONSHIPS, sheet_role
 
@@ -730,6 +730,17 @@ class PlanContext:
 
     def fail(self, outcome: RowOutcome, column: str | None, message: str) -> None:
         outcome.fail(self.error(outcome.sheet, outcome.row, column, message))
+
+    def no_result(
+        self, outcome: RowOutcome, indexes: Iterable[int], read: dict[int, str]
+    ) -> set[int]:
+        """An error for each cell of the row at ``indexes`` that holds a formula with no
+        saved result, in a column the sheet reads (``read``: index → header); those
+        indexes. Such a cell is never a blank (PRODUCT.md §8): its value is unknown."""
+        failed = {i for i in indexes if i in read}
+        for i in sorted(failed):
+            self.fail(outcome, read[i], NO_RESULT_MESSAGE)
+        return failed
 
     def concrete_class(self, text: str) -> ClassInfo | str:
         """A class that can hold CIs, by name, or the error message (cached)."""

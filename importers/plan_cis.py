@@ -482,14 +482,19 @@ class CiSheetPlanner:
         key_cols = self.key_cols
         numbers = table.row_numbers
         progress = ctx.progress
+        no_result = table.no_result
+        read_columns = self._read_columns()
         for i, row in enumerate(table.rows):
             outcome = RowOutcome(sheet, numbers[i], KIND_CIS)
             ref = len(rows)
             rows.append(outcome)
+            raw_name_refused = False
+            if no_result and numbers[i] in no_result:
+                failed = ctx.no_result(outcome, no_result[numbers[i]], read_columns)
+                raw_name_refused = name_idx in failed
             raw = row[name_idx]
             if name_trans is not None:
                 raw = name_trans(raw)
-            raw_name_refused = False
             if type(raw) is str:
                 name: str | None = raw.strip() or None
                 problem = name_problem(name) if name is not None else None
@@ -596,6 +601,11 @@ class CiSheetPlanner:
             if done % 5000 == 0:
                 progress.step(done, total)
         return done
+
+    def _read_columns(self) -> dict[int, str]:
+        """Index → header of every column this sheet reads, the Name column first."""
+        cols = [self.name_col, self.class_col, self.id_col, *(c for c, _ in self.attr_cols)]
+        return {c.index: c.header for c in cols if c is not None}
 
     def matched_ids(self) -> list[int]:
         return [o.ci_id for _, o, _, _ in self.entries if o.ci_id is not None]

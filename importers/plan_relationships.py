@@ -167,6 +167,8 @@ class RelationshipPlanner:
             return [r[i] for r in data]
 
         headers = {k: c.header for k, c in cols.items()}
+        no_result = table.no_result
+        read_columns = {c.index: c.header for c in cols.values()}
         ends = self._ends
         types = self._types
         seen = self._seen
@@ -192,6 +194,9 @@ class RelationshipPlanner:
             outcome = RowOutcome(sheet, number, KIND_RELATIONSHIPS)
             append(outcome)
             done += 1
+            if no_result and number in no_result:
+                if ctx.no_result(outcome, no_result[number], read_columns):
+                    continue  # what the row says is unknown: nothing more to check
             if exported:
                 cells = (s_raw, t_raw, d_raw, sc_raw, dc_raw)
                 if cells in exported:

@@ -20,6 +20,9 @@ What a :class:`Table` guarantees:
 * ``rows[i][column.index]`` is the raw cell value: ``str``, ``int``,
   ``float``, ``bool``, ``date``/``datetime``/``time`` or ``""`` for blank.
   Nothing is coerced here; :mod:`importers.mapping` does that per column.
+* a cell holding a formula with no saved result reads ``""`` as well, and is
+  listed in ``no_result`` (sheet row → indexes): its value is unknown, so the
+  planners make it an error of its row, never a blank (PRODUCT.md §8).
 
 Files are checked for what they really are (by content, then extension) and
 anything that cannot be read raises :class:`~cmdb_desktop.errors.BadFileError`
@@ -32,9 +35,12 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import os
 import re
+import stat
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -55,8 +61,14 @@ TEXT_FORMATS = ("csv", "tsv")
 #: Extensions offered in file dialogs.
 EXTENSIONS = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods", ".csv", ".tsv", ".txt")
 
-#: Largest CSV file read (it is decoded in memory).
-MAX_TEXT_BYTES = 512 * 1024 * 1024
+#: Largest CSV file read. It is decoded in memory, where its text may take twice
+#: its size (Windows-1252 with a euro sign decodes to two bytes a character):
+#: with the bytes, that stays within the memory a file may take
+#: (:data:`importers.untrusted.READ_MEMORY_LIMIT`) before its cells are counted.
+MAX_TEXT_BYTES = 256 * 1024 * 1024
+#: Most columns a row may have: a spreadsheet's width (A to XFD). A text file
+#: with more is no table; building its columns would take minutes and gigabytes.
+MAX_COLUMNS = 16_384
 #: CSV records parsed per call (the GIL is released between slices).
 _CSV_SLICE = 20_000
 #: How many leading rows header detection looks at.
@@ -74,6 +86,14 @@ _NOT_SPREADSHEETS = {
     b"SQLite format 3": "an SQLite database",
 }
 _DELIMITERS = (",", ";", "\t", "|")
+
+#: The row error of a cell holding a formula with no saved result (PRODUCT.md §8): a
+#: program wrote the formula without calculating it (openpyxl does), so what the
+#: cell holds is unknown; reading it as blank would clear or skip a value.
+NO_RESULT_MESSAGE = (
+    "a formula with no saved result: open the file in a spreadsheet program and save it, "
+    "or paste values"
+)
 
 #: Scores a header candidate (how many cells name known attributes); optional.
 HeaderScorer = Callable[[Sequence[str]], int]
@@ -99,6 +119,9 @@ class Table:
     rows: list[list[Any]]
     row_numbers: list[int]
     warnings: list[str] = field(default_factory=list)
+    #: Sheet row number → indexes (in its row) of the cells that hold a formula with
+    #: no saved result: they read as ``""``, but their value is unknown, never blank.
+    no_result: dict[int, list[int]] = field(default_factory=dict)
     # (number of columns it was built for, casefolded header → first such column)
     _by_header: tuple[int, dict[str, Column]] | None = field(
         default=None, repr=False, compare=False
@@ -134,6 +157,7 @@ def sniff_format(path: Path) -> str:
 
     Raises BadFileError for files that are no spreadsheet at all.
     """
+    require_regular_file(path)
     try:
         with path.open("rb") as fh:
             head = fh.read(8192)
@@ -177,6 +201,39 @@ def sniff_format(path: Path) -> str:
         # e.g. "CSV saved as .xls" by some exporters: read it as the text it is.
         return "csv"
     return "tsv" if ext == "tsv" else "csv"
+
+
+def require_regular_file(path: Path) -> None:
+    """Refuse anything but a regular file (or a link to one), without opening it.
+
+    A FIFO or a pipe (``/dev/stdin``, ``<(command)``) can be read only once and
+    may never end: opening a FIFO nobody writes to blocks forever, and the
+    readers open a file more than once (to tell its format, then to read it),
+    which would lose a pipe's first bytes. A device (``/dev/zero``) never ends
+    either. ``os.stat`` follows links and never blocks, so the check is safe
+    on all of them; the user is told to save the data to a file.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise BadFileError(f"{path} does not exist.") from None
+    except OSError as exc:
+        raise BadFileError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISDIR(mode):
+        raise BadFileError(f"{path} is a folder, not a spreadsheet.")
+    if stat.S_ISFIFO(mode):
+        what = "a pipe (FIFO)"
+    elif stat.S_ISSOCK(mode):
+        what = "a socket"
+    else:
+        what = "a device"
+    raise BadFileError(
+        f"{path} is {what}, not a file: its data can be read only once and may never end, "
+        "so it is not imported. Save the data to a file first (for example "
+        "`command > data.csv`) and import that file."
+    )
 
 
 def _whole_head(path: Path, size: int = 1 << 20) -> bytes:
@@ -233,6 +290,11 @@ class Spreadsheet:
         self._zip: zipfile.ZipFile | None = None
         self._parts: dict[str, str] = {}
         self._checked: set[str] = set()
+        self._strings: untrusted.SharedStrings | None = None
+        # Memory the sheets checked so far will take once read (untrusted.SheetCheck).
+        self._used = 0
+        # Sheet → cells (0-based row, column) holding a formula with no saved result.
+        self._no_result: dict[str, list[tuple[int, int]]] = {}
         self._text_rows: list[list[str]] | None = None
         self.sheets: list[SheetInfo] = []
         if fmt in TEXT_FORMATS:
@@ -248,7 +310,9 @@ class Spreadsheet:
                 self._zip = zipfile.ZipFile(path)
                 untrusted.check_zip_members(path, self._zip)
                 self._parts = untrusted.xlsx_sheet_parts(self._zip)
-            except zipfile.BadZipFile:
+                # calamine loads every shared string on opening: measure them first.
+                self._strings = untrusted.shared_strings(path, self._zip)
+            except (zipfile.BadZipFile, EOFError, zlib.error):
                 raise BadFileError(f"{path.name} is damaged or truncated.") from None
             except BadFileError:
                 self.close()
@@ -256,6 +320,11 @@ class Spreadsheet:
         else:
             probed = untrusted.probe_in_child(path)
             self._checked = {p.name for p in probed}
+            if self.format == "ods":
+                try:
+                    self._no_result = untrusted.ods_no_result(path)
+                except (zipfile.BadZipFile, EOFError, zlib.error, KeyError):
+                    raise BadFileError(f"{path.name} is damaged or truncated.") from None
         try:
             self._book = pc.CalamineWorkbook.from_path(str(path))
         except pc.CalamineError as exc:
@@ -285,12 +354,15 @@ class Spreadsheet:
             text, encoding, note = decode_text(raw)
         except BadFileError as exc:
             raise BadFileError(f"{path.name}: {exc}") from None
+        del raw  # the text is all that is needed now: don't hold the file twice
         self.encoding = encoding
         if note:
             self.warnings.append(f"{path.name}: {note}")
         if not text.strip():
             raise BadFileError(f"{path.name} holds no data (only blank lines).")
         self.delimiter = sniff_delimiter(text, prefer_tab=self.format == "tsv")
+        # Before parsing: a file of millions of tiny cells takes many times its size.
+        untrusted.check_text_memory(path, text, self.delimiter)
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=self.delimiter)
         rows: list[list[str]] = []
         try:
@@ -329,13 +401,26 @@ class Spreadsheet:
             members = [n for n in names if "worksheets/" in n.lower().replace("\\", "/")]
         for part in members:
             try:
-                untrusted.check_xlsx_sheet(self.path, self._zip, sheet, part)
+                check = untrusted.check_xlsx_sheet(
+                    self.path, self._zip, sheet, part, self._strings, self._used
+                )
             except BadFileError:
                 raise
             except Exception as exc:  # BadZipFile, zlib.error, EOFError: a damaged member
                 raise BadFileError(
                     f"{self.path.name}: sheet {sheet!r} is damaged or truncated ({exc})."
                 ) from None
+            self._used += check.python_bytes
+            if check.no_result and len(members) == 1:
+                self._no_result[sheet] = check.no_result
+            elif check.no_result:
+                # Which part is this sheet's is unknown: its formulas cannot be placed.
+                row, col = check.no_result[0]
+                raise BadFileError(
+                    f"{self.path.name}: sheet {sheet!r} holds formulas with no saved result "
+                    f"(such as {column_letter(col)}{row + 1}), so their values are unknown. "
+                    + untrusted.NO_RESULT_FIX
+                )
         self._checked.add(sheet)
 
     def _load(self, sheet: str) -> Any:
@@ -475,6 +560,7 @@ class Spreadsheet:
                         first_row=first_row,
                         header_row=header_row,
                         scorer=scorer,
+                        no_result=self._no_result.get(sheet, ()),
                     )
                 except BadFileError as exc:
                     table = exc
@@ -771,10 +857,25 @@ def build_table(
     first_row: int = 0,
     header_row: int | None = None,
     scorer: HeaderScorer | None = None,
+    no_result: Sequence[tuple[int, int]] = (),
 ) -> Table:
-    """Split raw rows into header and data (see :class:`Table` for the guarantees)."""
+    """Split raw rows into header and data (see :class:`Table` for the guarantees).
+
+    ``no_result`` lists the cells (0-based sheet row and column) that hold a
+    formula with no saved result; they read as blank, so the table keeps where
+    they are (:attr:`Table.no_result`), and a row holding one is never left out
+    as blank, even past the last row with a value."""
     if not any(any(not _is_blank(v) for v in r) for r in rows):
         raise BadFileError(f"Sheet {sheet!r} is empty.")
+    if max(map(len, rows)) > MAX_COLUMNS:
+        # Before anything looks at every cell of a row (header detection, columns).
+        at = next(i for i, r in enumerate(rows) if len(r) > MAX_COLUMNS)
+        raise BadFileError(
+            f"Sheet {sheet!r}: row {first_row + at + 1:,} has {len(rows[at]):,} columns; a "
+            f"spreadsheet has at most {MAX_COLUMNS:,}, so this is not read as a table. Check "
+            "that row (is it really one record of the table?) and save the file with fewer "
+            "columns."
+        )
     if header_row is not None:
         h = header_row - 1 - first_row
         if h < 0 or h >= len(rows):
@@ -786,7 +887,7 @@ def build_table(
         h = detect_header(rows, scorer)
     header_cells = rows[h]
     data = rows[h + 1 :]
-    width = max([len(header_cells), *(len(r) for r in data)]) if data else len(header_cells)
+    width = max(len(header_cells), max(map(len, data), default=0))
     warnings: list[str] = []
     columns: list[Column] = []
     seen: dict[str, Column] = {}
@@ -818,22 +919,54 @@ def build_table(
         columns.append(col)
     if not columns:
         raise BadFileError(f"Sheet {sheet!r} has no header row.")
+    header_number = first_row + h + 1
+    gaps = _gaps_by_row(sheet, no_result, first_col, width, header_number, warnings)
     body: list[list[Any]] = []
     numbers: list[int] = []
     base = first_row + h + 2
     for offset, row in enumerate(data):
         n = len(row)
         blanks = row.count("")
-        if blanks == n:
-            continue
         # Only sparse rows can be white space alone; don't test every full one.
-        if blanks + 3 >= n and all(_is_blank(v) for v in row):
+        if (blanks == n or (blanks + 3 >= n and all(_is_blank(v) for v in row))) and (
+            not gaps or base + offset not in gaps
+        ):
             continue
         if n < width:
             row = row + [""] * (width - n)
         body.append(row)
         numbers.append(base + offset)
-    return Table(sheet, first_row + h + 1, columns, body, numbers, warnings)
+    # calamine's range ends at the last value: rows with only such formulas come after.
+    for number in sorted(n for n in gaps if n >= base + len(data)):
+        body.append([""] * width)
+        numbers.append(number)
+    return Table(sheet, header_number, columns, body, numbers, warnings, no_result=gaps)
+
+
+def _gaps_by_row(
+    sheet: str,
+    no_result: Sequence[tuple[int, int]],
+    first_col: int,
+    width: int,
+    header_number: int,
+    warnings: list[str],
+) -> dict[int, list[int]]:
+    """Formula cells with no saved result below the header: sheet row number → indexes
+    in the row (a cell outside every column is in no column that can be mapped)."""
+    gaps: dict[int, list[int]] = {}
+    for row, col in no_result:
+        idx = col - first_col
+        number = row + 1
+        if idx < 0 or idx >= width or number < header_number:
+            continue
+        if number == header_number:
+            warnings.append(
+                f"Sheet {sheet!r}: the header cell {column_letter(col)}{number} is a formula "
+                "with no saved result; it is read as blank."
+            )
+            continue
+        gaps.setdefault(number, []).append(idx)
+    return gaps
 
 
 def _submit(pool: ThreadPoolExecutor, fn: Callable[[Any], Any], arg: Any) -> Future[Any]:

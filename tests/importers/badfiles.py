@@ -319,8 +319,9 @@ def wide_header(columns: int) -> bytes:
 
 
 def formulas() -> bytes:
-    """Formulas with cached values (read as their values), one without (blank), a
-    live-looking text, and the bad status as a formula's cached result."""
+    """Formulas with cached values (read as their values), one without in a column
+    nothing reads (ignored), a live-looking text, and the bad status as a formula's
+    cached result."""
     body = (
         rows_xml([HEADER]) + '<row r="2"><c r="A2" t="str"><f>"web"&amp;"01"</f><v>web01</v></c>'
         '<c r="B2" t="inlineStr"><is><t>Server</t></is></c>'
@@ -333,6 +334,114 @@ def formulas() -> bytes:
     )
     body = body.replace(rows_xml([HEADER]), row_xml(1, (*HEADER, "Checked")))
     return one_sheet(body)
+
+
+def _no_result_row(status_cell: str, extra: str = "") -> str:
+    """Row 4: web03, Server, and a Status cell holding a formula with no saved result."""
+    return (
+        '<row r="4"><c r="A4" t="inlineStr"><is><t>web03</t></is></c>'
+        f'<c r="B4" t="inlineStr"><is><t>Server</t></is></c>{status_cell}{extra}</row>'
+    )
+
+
+def no_result(style: str) -> bytes:
+    """A formula with no saved result in the Status cell of row 4, written as programs
+    that store formulas without calculating them do (PRODUCT.md §8: an error of that
+    cell, never a blank). Beside it, a formula whose saved result *is* the empty text
+    (``t="str"``, ``<v></v>``): a blank, no error."""
+    good = rows_xml([(*HEADER, "Owner"), *GOOD])
+    empty_text = '<c r="D4" t="str"><f>""</f><v></v></c>'
+    if style == "openpyxl":  # what openpyxl writes for ws["C4"] = '="In"&" Use"'
+        return one_sheet(
+            good + _no_result_row('<c r="C4"><f>"In"&amp;" Use"</f><v /></c>', empty_text)
+        )
+    if style == "no-v":
+        return one_sheet(good + _no_result_row('<c r="C4" s="1"><f>C2</f></c>', empty_text))
+    if style == "shared":  # a shared formula filled down from C2, results saved only there
+        head = rows_xml([(*HEADER, "Owner"), GOOD[0]]).replace(
+            '<c r="C2" t="inlineStr"><is><t xml:space="preserve">In Use</t></is></c>',
+            '<c r="C2" t="str"><f t="shared" ref="C2:C4" si="0">"In Use"</f><v>In Use</v></c>',
+        )
+        row3 = rows_xml([GOOD[1]], start=3)
+        return one_sheet(head + row3 + _no_result_row('<c r="C4"><f t="shared" si="0"/></c>'))
+    if style == "prefixed":  # namespace-prefixed tags: the careful scan reads them
+        cells = _no_result_row('<x:c r="C4"><x:f>C2</x:f></x:c>').replace(
+            "<row ", f'<row xmlns:x="{_NS}" '
+        )
+        return one_sheet(good + cells)
+    if style == "implied":  # no r attributes: positions count from the row's start
+        return one_sheet(
+            good + '<row r="4"><c t="inlineStr"><is><t>web03</t></is></c>'
+            '<c t="inlineStr"><is><t>Server</t></is></c><c><f>C2</f><v/></c></row>'
+        )
+    if style == "row":  # a row of formulas only, after the last value: past calamine's range
+        return one_sheet(
+            good + '<row r="4"><c r="A4"><f>"web"&amp;"03"</f></c><c r="B4"><f>B3</f></c>'
+            '<c r="C4"><f>C3</f></c></row>'
+        )
+    raise ValueError(style)
+
+
+def ods_no_result() -> bytes:
+    """Row 4's Status a formula with no result (no ``office:value-type``)."""
+    rows = ods_rows([HEADER, *GOOD]) + (
+        '<table:table-row><table:table-cell office:value-type="string"><text:p>web03</text:p>'
+        '</table:table-cell><table:table-cell office:value-type="string"><text:p>Server'
+        '</text:p></table:table-cell><table:table-cell table:formula="of:=[.C3]"/>'
+        "</table:table-row>"
+    )
+    return ods({"CIs": rows})
+
+
+def shared_string_bomb(cells: int = 2_000, size: int = 2 * 1024 * 1024) -> bytes:
+    """A 1.3 MB workbook whose cells all name one 2 MB shared string: every cell gets
+    its own copy when read (7.9 GB), and calamine aborts the process when it cannot
+    have them."""
+    sst = (
+        f'{_XML}<sst xmlns="{_NS}" count="{cells + 3}" uniqueCount="4"><si><t>Name</t></si>'
+        f"<si><t>Class</t></si><si><t>Status</t></si><si><t>{'x' * size}</t></si></sst>"
+    )
+    rows = [
+        '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c>'
+        '<c r="C1" t="s"><v>2</v></c></row>'
+    ]
+    per_row = 3
+    for r in range(2, cells // per_row + 2):
+        rows.append(
+            f'<row r="{r}">'
+            + "".join(f'<c r="{column_letter(c)}{r}" t="s"><v>3</v></c>' for c in range(per_row))
+            + "</row>"
+        )
+    return xlsx([XSheet("CIs", "".join(rows))], shared_strings=sst)
+
+
+def shared_xlsx(rows: Sequence[Sequence[object]], name: str = "CIs") -> bytes:
+    """A one-sheet workbook whose texts are shared strings, as Excel saves them."""
+    index: dict[str, int] = {}
+    cells = []
+    for r, values in enumerate(rows, start=1):
+        row = []
+        for c, value in enumerate(values):
+            ref = f"{column_letter(c)}{r}"
+            if isinstance(value, str):
+                n = index.setdefault(value, len(index))
+                row.append(f'<c r="{ref}" t="s"><v>{n}</v></c>')
+            elif value is not None:
+                row.append(cell(ref, value))
+        cells.append(f'<row r="{r}">{"".join(row)}</row>')
+    strings = "".join(f"<si><t>{escape(text)}</t></si>" for text in index)
+    sst = f'{_XML}<sst xmlns="{_NS}" uniqueCount="{len(index)}">{strings}</sst>'
+    return xlsx([XSheet(name, "".join(cells))], shared_strings=sst)
+
+
+def ods_repeated_text(repeat: int = 1_000, size: int = 1024 * 1024) -> bytes:
+    """One 1 MB text cell repeated 1,000 times: 2 GB once read (calamine copies it per
+    cell, and Python again)."""
+    rows = ods_rows([HEADER, *GOOD]) + (
+        '<table:table-row><table:table-cell office:value-type="string"><text:p>web03'
+        f"</text:p></table:table-cell>{ods_cell('y' * size, repeat)}</table:table-row>"
+    )
+    return ods({"CIs": rows})
 
 
 def merged() -> bytes:
@@ -714,6 +823,17 @@ def csv_many_empty(n: int = 1_000_000) -> bytes:
     return csv_bytes([HEADER, *GOOD] + [()] * n + [("web03", "Server", BAD_STATUS)])
 
 
+def csv_wide_line(columns: int = 1_600_000) -> bytes:
+    """Good rows, then a 3 MB line of 1.6 million columns (48 s and 1.6 GB, before)."""
+    return csv_bytes([HEADER, *GOOD]) + ",".join(["x"] * columns).encode() + b"\r\n"
+
+
+def csv_tiny_cells(lines: int = 20_000, columns: int = 1_000) -> bytes:
+    """40 MB of one-letter cells: 20 million of them, well over a gigabyte once parsed."""
+    line = ",".join(["a"] * columns).encode() + b"\r\n"
+    return csv_bytes([HEADER]) + line * lines
+
+
 def csv_wide(columns: int = 100_000) -> bytes:
     extra = [f"Extra {i}" for i in range(columns)]
     return csv_bytes(
@@ -771,6 +891,7 @@ _DAMAGED = "damaged or truncated"
 _BROKEN_XML = "cannot be read|entit|DTD|damaged|refused"
 _VAL = 't="inlineStr"><is><t>x</t></is></c></row>'
 _STD = ("CIs", 4, "Status")
+_MEMORY = r"is refused: reading .* would take about [\d.,]+ GB of memory"
 
 
 def refused(name: str, about: str, make: Callable[[], bytes], pattern: str) -> BadFile:
@@ -988,7 +1109,36 @@ def _corpus() -> list[BadFile]:
             ("million-empty-rows", 1_000_004, "Status"),
         ),
         pinpoint("xfd-columns.xlsx", "16,381 extra columns (to XFD)", lambda: wide_header(16_381)),
-        pinpoint("100k-columns.csv", "100,000 extra columns", csv_wide),
+        pinpoint("xfd-columns.csv", "16,381 extra columns (to XFD)", lambda: csv_wide(16_381)),
+        refused(
+            "100k-columns.csv",
+            "100,000 extra columns",
+            csv_wide,
+            r"row 1 has 100,003 columns; a spreadsheet has at most 16,384",
+        ),
+        refused(
+            "wide-line.csv",
+            "a 3 MB line of 1.6 million columns",
+            csv_wide_line,
+            r"row 4 has 1,600,000 columns",
+        ),
+        refused("tiny-cells.csv", "20 million one-letter cells", csv_tiny_cells, _MEMORY),
+        refused(
+            "shared-string-bomb.xlsx",
+            "2,000 cells naming one 2 MB shared string",
+            shared_string_bomb,
+            _MEMORY,
+        ),
+        refused("repeated-text.ods", "a 1 MB text repeated 1,000 times", ods_repeated_text, _SAFE),
+        *[
+            pinpoint(
+                f"no-result-{style}.xlsx",
+                f"a formula with no saved result ({style})",
+                lambda style=style: no_result(style),
+            )  # type: ignore[misc]
+            for style in ("openpyxl", "no-v", "shared", "prefixed", "implied", "row")
+        ],
+        pinpoint("no-result.ods", "a formula with no saved result", ods_no_result),
         pinpoint("formulas.xlsx", "formulas, cached values or none", formulas),
         pinpoint("formulas.csv", "text that looks like formulas", csv_formulas),
         pinpoint("merged.xlsx", "Name merged over two rows", merged, ("CIs", 3, "Name")),

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from cmdb_desktop.cmdb import Cmdb
 from importers.plan import CREATED, ERROR, UPDATED
+from tests.importers.pipes import fifo_with_writer
 from tests.ui.waits import go_next, settle
 from ui.models.preview import CHANGED_BG, ERROR_BG
 
@@ -200,6 +203,24 @@ def test_a_file_that_is_no_spreadsheet_gets_a_message(
     assert "PDF" in wizard.file_page.error.text()
     assert not wizard.file_page.isComplete()
     wizard.reject()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+def test_a_fifo_is_refused_on_the_file_page(
+    qtbot: Any, make_window: Any, demo_path: Path, tmp_path: Path
+) -> None:
+    """As on the command line (tests/importers/test_pipes.py): refused at once, with a
+    writer waiting behind the FIFO, and nothing read."""
+    window = make_window(demo_path)
+    before = generation(demo_path)
+    data = b"Name,Class,Status\r\nweb-fifo,Server,In Use\r\n"
+    with fifo_with_writer(tmp_path, "assets.csv", data) as fifo:
+        wizard = window.workbench.open_import(str(fifo))
+        qtbot.waitUntil(lambda: wizard.file_page.error.isVisible(), timeout=10_000)
+        assert "is a pipe (FIFO), not a file" in wizard.file_page.error.text()
+        assert not wizard.file_page.isComplete()
+        wizard.reject()
+    assert generation(demo_path) == before
 
 
 def test_rollback_refused_after_later_edits_says_why(

@@ -52,6 +52,23 @@ def test_search_box_filters_with_match_count(qtbot: Any, make_window: Any, demo_
     assert window.browser.model.total == 2000
 
 
+def test_a_pasted_page_in_the_search_box_gets_a_message(
+    qtbot: Any, make_window: Any, demo_path: Path
+) -> None:
+    """A 100,000-character search is refused (cmdb_desktop.search.check_query), and the
+    window says so instead of searching for a quarter of a minute."""
+    window = make_window(demo_path)
+    window.search_box.setText("ams1-srv " * 11_000)
+    window.apply_search()
+    qtbot.waitUntil(lambda: "Search failed" in window.statusBar().currentMessage(), timeout=10_000)
+    assert "at most 1,000 are searched" in window.statusBar().currentMessage()
+    window.search_box.setText("ams1-srv")
+    window.apply_search()
+    qtbot.waitUntil(lambda: window.browser.filter.text == "ams1-srv", timeout=5000)
+    settle(qtbot, window)
+    assert window.browser.model.total > 0
+
+
 def test_class_in_navigator_filters_the_table(
     qtbot: Any, make_window: Any, demo_path: Path
 ) -> None:
