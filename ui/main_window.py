@@ -704,8 +704,11 @@ class MainWindow(QMainWindow):
         if self.cmdb is None:
             return
         if self.panel.dirty and ci_id != self.panel.ci_id and not self.panel.confirm_discard():
-            if self.panel.ci_id is not None:
-                self.browser.select_ci(self.panel.ci_id)
+            kept = self.panel.ci_id
+            if kept is not None:
+                # After the click that got here is over: Qt still selects the clicked
+                # row when its mouse press handler resumes.
+                QTimer.singleShot(0, lambda: self._reselect_panel_ci(kept))
             return
         if visit:
             self.navigation.visit(ci_id)
@@ -714,6 +717,11 @@ class MainWindow(QMainWindow):
         self.dock("ci").show()
         self._update_actions()
         self.ciSelected.emit(ci_id)
+
+    def _reselect_panel_ci(self, ci_id: int) -> None:
+        """The table's selection back on the CI the panel still shows (edits kept)."""
+        if self.panel.ci_id == ci_id:
+            self.browser.select_ci(ci_id)
 
     def _table_current_changed(self, ci_id: int | None) -> None:
         if ci_id is not None and ci_id != self.panel.ci_id:
