@@ -75,7 +75,8 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "rollback",
         parents=parents,
-        help="undo a whole batch (refused, exit 3, if later changes touched its CIs)",
+        help="undo a whole batch (refused, exit 3, naming CI, field and both values, where "
+        "that would undo a later change still in place)",
     )
     p.add_argument("batch", metavar="BATCH", type=_batch_id)
     p.set_defaults(func=cmd_rollback)
