@@ -55,6 +55,7 @@ from ui.theme import Theme, app_icon, icon
 from ui.views.browser import BrowserView
 from ui.views.ci_panel import CiPanel
 from ui.views.class_manager import ClassManager
+from ui.views.deleted_history import DeletedHistoryDialog
 from ui.views.job_status import JobStatus
 from ui.views.navigator import NavigatorView
 from ui.views.stable_label import StableLabel
@@ -130,6 +131,7 @@ class MainWindow(QMainWindow):
     delete_action: QAction
     set_field_action: QAction
     add_relationship_action: QAction
+    deleted_history_action: QAction
     back_action: QAction
     forward_action: QAction
     refresh_action: QAction
@@ -161,6 +163,7 @@ class MainWindow(QMainWindow):
         self.editor = self.context.editor
         self.navigation = NavigationHistory()
         self.class_manager: ClassManager | None = None
+        self.deleted_history: DeletedHistoryDialog | None = None
         self._workspaces: dict[str, QWidget] = {}
         self._docks: dict[str, QDockWidget] = {}
         self._closing = False
@@ -467,6 +470,9 @@ class MainWindow(QMainWindow):
         if self.class_manager is not None:
             self.class_manager.close()
             self.class_manager = None
+        if self.deleted_history is not None:
+            self.deleted_history.close()
+            self.deleted_history = None
         if cmdb is None:
             self._poll_timer.stop()
             self.navigator.set_meta(None)
@@ -847,6 +853,20 @@ class MainWindow(QMainWindow):
         self.panel.tabs.setCurrentIndex(1)
         self.panel.open_picker()
 
+    def show_deleted_history(self, ref: str | None = None) -> DeletedHistoryDialog | None:
+        """The history of a deleted CI (looked up at once when ``ref`` is given)."""
+        if self.cmdb is None:
+            return None
+        if self.deleted_history is None:
+            self.deleted_history = DeletedHistoryDialog(self.context, self)
+            self.context.style(self.deleted_history)
+        dialog = self.deleted_history
+        dialog.show()
+        dialog.raise_()
+        if ref:
+            dialog.look_up(ref)
+        return dialog
+
     def open_class_manager(self) -> None:
         if self.cmdb is None:
             return
@@ -954,6 +974,7 @@ class MainWindow(QMainWindow):
             self.delete_action,
             self.set_field_action,
             self.add_relationship_action,
+            self.deleted_history_action,
             self.refresh_action,
             self.find_action,
             self.class_manager_action,
