@@ -15,12 +15,10 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
-    QTreeView,
     QVBoxLayout,
     QWidget,
 )
@@ -29,6 +27,7 @@ from cmdb_desktop.errors import CmdbError
 from cmdb_desktop.values import to_text
 from ui import jobs
 from ui.models.history import HistoryModel
+from ui.views.ci_panel import history_view
 
 if TYPE_CHECKING:
     from ui.context import AppContext
@@ -59,14 +58,7 @@ class DeletedHistoryDialog(QDialog):
         self.title.setWordWrap(True)
         layout.addWidget(self.title)
         self.model = HistoryModel(self)
-        self.view = QTreeView(self)
-        self.view.setFrameShape(QFrame.Shape.NoFrame)
-        self.view.setModel(self.model)
-        self.view.setRootIsDecorated(False)
-        self.view.setAlternatingRowColors(True)
-        self.view.setUniformRowHeights(True)
-        self.view.header().setStretchLastSection(True)
-        self.view.setColumnWidth(0, 140)
+        self.view = history_view(self, self.model)
         layout.addWidget(self.view, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
