@@ -13,11 +13,16 @@ records that carry its id. Two parts live here:
   batch commits or vanishes with that one transaction.
 * :class:`BatchService` (``cmdb.batches``) lists batches and rolls one back:
   relationships it created are deleted, CIs it updated get their old values
-  back (read from its history), CIs it created are deleted. If any later
-  change touched those CIs or relationships, the rollback is refused with a
-  :class:`~cmdb_desktop.errors.ConflictError` (exit code 3) naming them. The
-  rollback is itself one transaction, recorded in the history with source
-  ``"rollback"`` and the batch's id.
+  back (read from its history), CIs it created are deleted. The rollback is
+  refused (:class:`~cmdb_desktop.errors.ConflictError`, exit code 3) only where
+  it would undo or destroy something written after the batch that is still
+  there — a field the batch wrote that holds another value now, a field of a
+  CI it created that changed, a relationship added to (or removed from) a CI
+  it created — and then the message names each CI, field, what the batch
+  wrote and what it is now (:class:`RollbackConflict`). A later change that
+  was undone, or that wrote the same value, is no conflict. The rollback is
+  itself one transaction, recorded in the history with source ``"rollback"``
+  and the batch's id.
 """
 
 from __future__ import annotations
@@ -33,10 +38,10 @@ from sqlalchemy.orm import Session
 
 from cmdb_desktop.bulk import Bulk
 from cmdb_desktop.changes import ChangeSummary
-from cmdb_desktop.errors import ConflictError, NotFoundError
-from cmdb_desktop.history import HistoryWriter, Source, current_user
-from cmdb_desktop.items import GRAPH_FIELDS, chunks, record_from_row
-from cmdb_desktop.metamodel import Metamodel
+from cmdb_desktop.errors import ConflictError, NotFoundError, ValidationError
+from cmdb_desktop.history import HistoryWriter, Source, current_user, relationship_text
+from cmdb_desktop.items import GRAPH_FIELDS, CiRecord, chunks, record_from_row
+from cmdb_desktop.metamodel import ClassInfo, Metamodel
 from cmdb_desktop.models import (
     ImportBatch,
     change_record_table,
@@ -46,7 +51,8 @@ from cmdb_desktop.models import (
 )
 from cmdb_desktop.progress import Progress
 from cmdb_desktop.schema import CI_COLUMNS, CI_POSITION, CLASS, NAME, CiDiff, ClassSchema
-from cmdb_desktop.vocabulary import Action, BatchKind, BatchStatus, ChangeSource
+from cmdb_desktop.values import to_text
+from cmdb_desktop.vocabulary import Action, BatchKind, BatchStatus, ChangeSource, Entity
 
 if TYPE_CHECKING:
     from cmdb_desktop.cmdb import Cmdb
@@ -456,7 +462,8 @@ class BatchService:
             return _info(row)
 
     def rollback(self, batch_id: int, *, progress: Progress | None = None) -> ChangeSummary:
-        """Undo a whole batch in one transaction (ConflictError if later edits touched it)."""
+        """Undo a whole batch in one transaction (ConflictError where that would undo a
+        later change that is still there: see :meth:`_RollbackPlan.conflicts`)."""
         progress = progress or Progress()
         progress.start("Checking the batch")
         cmdb = self._cmdb
@@ -478,9 +485,12 @@ class BatchService:
                 )
             plan = _RollbackPlan.load(s, batch_id)
             progress.check()
-            conflicts = plan.conflicts(s)
+            conflicts = plan.conflicts(s, meta)
             if conflicts:
-                _refuse(s, meta, batch_id, conflicts)
+                raise _refusal(batch_id, conflicts)
+            # Relationships on CIs it created go with them, recorded one by one (a
+            # relationship removed since and added again has a new id).
+            plan.relationships = sorted(set(plan.relationships) | set(_touching(s, plan.created)))
             source = Source(ChangeSource.ROLLBACK, batch_id=batch_id, file=batch.file)
             history = HistoryWriter(s, cmdb.user, source)
             summary = ChangeSummary(batch_id=batch_id, graph_changed=True)
@@ -545,54 +555,244 @@ class _RollbackPlan:
         plan.updates = {k: v for k, v in plan.updates.items() if k not in created}
         return plan
 
-    def conflicts(self, s: Session) -> dict[int, int]:
-        """CI id → first later record that touched it (CIs or relationships of this batch)."""
-        cis = set(self.created) | set(self.updates)
-        rels = set(self.relationships)
+    def conflicts(self, s: Session, meta: Metamodel) -> list[RollbackConflict]:
+        """What rolling back would undo or destroy of the changes made after the batch.
+
+        The value a later change found in a field is what the batch left there (every
+        change is recorded), so for every field changed since: a CI the batch created
+        conflicts when the field holds another value now (deleting the CI would lose
+        it); a CI it updated, when the field is one the batch changed (restoring it
+        would overwrite), or one the class the batch changed lacks (going back would
+        clear it). The relationships of a CI it created must be the ones it created.
+        A CI deleted since is left as it is (nothing of it is left to lose).
+        """
+        created = set(self.created)
+        cis = created | set(self.updates)
         cr = change_record_table.c
-        # A batch rolled back since is as if it never happened: neither its
-        # records nor those of its rollback count as later edits.
-        undone = set(
-            s.scalars(select(ImportBatch.id).where(ImportBatch.status == STATUS_ROLLED_BACK))
-        )
-        undone.add(self.batch_id)
-        found: dict[int, int] = {}
+        # per CI, field → what the batch left there (the old value of its first later change)
+        found: dict[int, dict[str, str | None]] = {}
         stmt = (
-            select(cr.id, cr.ci_id, cr.related_ci_id, cr.relationship_id, cr.batch_id)
-            .where(cr.id > self.last_record)
+            select(cr.ci_id, cr.field, cr.old_value)
+            .where(
+                cr.id > self.last_record,
+                cr.entity == Entity.CI.value,
+                cr.action == Action.UPDATE.value,
+            )
             .order_by(cr.id)
             .execution_options(yield_per=10_000)
         )
-        for rec_id, ci_id, related, rel_id, batch in s.execute(stmt):
-            if batch in undone:
+        for ci_id, fld, old in s.execute(stmt):
+            if ci_id in cis and fld is not None:
+                found.setdefault(ci_id, {}).setdefault(fld, old)
+        records = _records(s, meta, found)
+        out: list[RollbackConflict] = []
+        for ci_id, fields in found.items():
+            record = records.get(ci_id)
+            if record is None:
                 continue
-            hit_rel = rel_id is not None and rel_id in rels
-            for ci in (ci_id, related):
-                if ci is not None and (ci in cis or hit_rel):
-                    found.setdefault(ci, rec_id)
-        return found
+            wrote = {f: new for f, _old, new in self.updates.get(ci_id, [])}
+            restored_class = _restored_class(meta, self.updates.get(ci_id))
+            for fld, left in fields.items():
+                now = _field_text(record, fld)
+                if _same(now, left):
+                    continue
+                if ci_id in created:
+                    why = "changed after the batch created the CI"
+                elif fld in wrote:
+                    why = "changed after the batch"
+                elif (
+                    restored_class is not None
+                    and fld not in (NAME, CLASS)
+                    and (fld not in meta.attribute_map(restored_class))
+                ):
+                    why = f"set after the batch; going back to {restored_class.name} clears it"
+                else:
+                    continue
+                label = _field_label(meta, fld)
+                out.append(RollbackConflict(ci_id, _label(record), fld, label, left, now, why))
+        out.extend(self._relationship_conflicts(s, meta))
+        out.sort(key=lambda c: (c.ci_id, c.field))
+        return out
+
+    def _relationship_conflicts(self, s: Session, meta: Metamodel) -> list[RollbackConflict]:
+        """A CI the batch created must have exactly the relationships the batch gave
+        it, compared as (source, type, target): one removed and added again is back."""
+        created = set(self.created)
+        if not created:
+            return []
+        rel = relationship_table.c
+        cr = change_record_table.c
+        # What the batch created: its rows still there (tagged with the batch), and
+        # from its history those removed since.
+        wrote: set[tuple[int, int, int]] = set()
+        kept: set[int] = set()
+        for rel_id, a, t, b in s.execute(
+            select(rel.id, rel.source_id, rel.type_id, rel.target_id).where(
+                rel.batch_id == self.batch_id
+            )
+        ):
+            kept.add(rel_id)
+            if a in created or b in created:
+                wrote.add((a, t, b))
+        for rel_id, a, type_name, b in s.execute(
+            select(cr.relationship_id, cr.ci_id, cr.field, cr.related_ci_id).where(
+                cr.batch_id == self.batch_id,
+                cr.entity == Entity.RELATIONSHIP.value,
+                cr.action == Action.CREATE.value,
+            )
+        ):
+            if rel_id in kept or not (a in created or b in created):
+                continue
+            try:
+                rtype, reverse = meta.relationship_type(type_name or "")
+            except ValidationError:
+                continue  # its type was deleted since, and every relationship of it
+            wrote.add((b, rtype.id, a) if reverse else (a, rtype.id, b))
+        now: set[tuple[int, int, int]] = set()
+        for part in chunks(sorted(created)):
+            now.update(
+                (a, t, b)
+                for a, t, b in s.execute(
+                    select(rel.source_id, rel.type_id, rel.target_id).where(
+                        rel.source_id.in_(part) | rel.target_id.in_(part)
+                    )
+                )
+            )
+        changed = sorted([(x, True) for x in now - wrote] + [(x, False) for x in wrote - now])
+        names = _records(s, meta, {c for (a, _t, b), _ in changed for c in (a, b)})
+        types = meta.relationship_type_by_id
+        out: list[RollbackConflict] = []
+        for (a, t, b), added in changed:
+            if a not in names or b not in names:
+                continue  # an end deleted since took the relationship with it
+            text = relationship_text(names[a].name, types[t].name, names[b].name)
+            ci = names[a] if a in created else names[b]
+            if added:
+                why = "added after the batch; deleting the CI would delete it"
+                out.append(
+                    RollbackConflict(
+                        ci.id, _label(ci), "relationship", "Relationship", None, text, why
+                    )
+                )
+            else:
+                why = "created by the batch and removed since"
+                out.append(
+                    RollbackConflict(
+                        ci.id, _label(ci), "relationship", "Relationship", text, None, why
+                    )
+                )
+        return out
 
 
-def _refuse(s: Session, meta: Metamodel, batch_id: int, conflicts: dict[int, int]) -> None:
-    ci = ci_table.c
-    names: dict[int, str] = {}
-    cr = change_record_table.c
-    for part in chunks(list(conflicts)[:50]):
-        for ci_id, class_id, name in s.execute(
-            select(ci.id, ci.class_id, ci.name).where(ci.id.in_(part))
-        ):
-            names[ci_id] = f"{meta.class_by_id[class_id].name}/{name} (#{ci_id})"
-        for _rec, ci_id, ci_class, ci_name in s.execute(
-            select(cr.id, cr.ci_id, cr.ci_class, cr.ci_name).where(cr.ci_id.in_(part))
-        ):
-            names.setdefault(ci_id, f"{ci_class}/{ci_name} (#{ci_id})")
-    listed = [names.get(c, f"#{c}") for c in list(conflicts)[:20]]
-    more = f" and {len(conflicts) - 20} more" if len(conflicts) > 20 else ""
-    raise ConflictError(
-        f"Batch {batch_id} cannot be rolled back: {len(conflicts)} of its CIs were changed "
-        f"after it: {', '.join(listed)}{more}. Undo those later changes first (their history "
-        "shows them), then roll back again.",
-        {"batch": batch_id, "cis": sorted(conflicts)},
+@dataclass(frozen=True)
+class RollbackConflict:
+    """One thing a rollback would undo or destroy: on CI ``ci_id`` (``ci`` names it),
+    ``field`` (an attribute key, ``name``, ``class`` or ``relationship``) held
+    ``wrote`` after the batch and holds ``now`` today (None: empty, or no such
+    relationship); ``why`` says what the rollback would do to it."""
+
+    ci_id: int
+    ci: str
+    field: str
+    label: str
+    wrote: str | None
+    now: str | None
+    why: str
+
+    def describe(self) -> str:
+        return (
+            f"{self.ci}: {self.label} — the batch wrote {_shown(self.wrote)}, "
+            f"it is now {_shown(self.now)} ({self.why})"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ci": self.ci_id,
+            "name": self.ci,
+            "field": self.field,
+            "batch_value": self.wrote,
+            "current_value": self.now,
+            "reason": self.why,
+        }
+
+
+def _shown(text: str | None) -> str:
+    return "(nothing)" if text is None else repr(text)
+
+
+def _same(a: str | None, b: str | None) -> bool:
+    return (a or None) == (b or None)
+
+
+def _field_text(record: CiRecord, fld: str) -> str | None:
+    """A field of a CI as the history words it (see HistoryWriter)."""
+    if fld == CLASS:
+        return record.class_name
+    if fld == NAME:
+        return record.name
+    value = record.values.get(fld)
+    return to_text(value) if value is not None else None
+
+
+def _field_label(meta: Metamodel, fld: str) -> str:
+    if fld in (NAME, CLASS):
+        return fld.capitalize()
+    attr = meta.all_attribute_keys.get(fld)
+    return attr.label if attr is not None else fld
+
+
+def _label(record: CiRecord) -> str:
+    return f"{record.class_name}/{record.name} (#{record.id})"
+
+
+def _restored_class(
+    meta: Metamodel, changes: list[tuple[str, str | None, str | None]] | None
+) -> ClassInfo | None:
+    """The class a rollback gives back to a CI whose class the batch changed."""
+    if not changes:
+        return None
+    for fld, old, _new in changes:
+        if fld == CLASS and old:
+            return meta.find_class(old)
+    return None
+
+
+def _records(s: Session, meta: Metamodel, ids: Iterable[int]) -> dict[int, CiRecord]:
+    out: dict[int, CiRecord] = {}
+    for part in chunks(sorted(set(ids))):
+        for row in s.execute(select(ci_table).where(ci_table.c.id.in_(part))):
+            out[row.id] = record_from_row(meta, row)
+    return out
+
+
+def _touching(s: Session, ci_ids: Sequence[int]) -> list[int]:
+    """Ids of the relationships that have one of ``ci_ids`` at either end."""
+    rel = relationship_table.c
+    out: list[int] = []
+    for part in chunks(sorted(ci_ids)):
+        out.extend(
+            s.scalars(select(rel.id).where(rel.source_id.in_(part) | rel.target_id.in_(part)))
+        )
+    return out
+
+
+#: Conflicts named in a refusal's message (the details list them all).
+_LISTED = 20
+
+
+def _refusal(batch_id: int, conflicts: Sequence[RollbackConflict]) -> ConflictError:
+    """The refusal: one line per conflict (CI, field, what the batch wrote, what it is now)."""
+    cis = sorted({c.ci_id for c in conflicts})
+    lines = [f"  {c.describe()}" for c in conflicts[:_LISTED]]
+    if len(conflicts) > _LISTED:
+        lines.append(f"  … and {len(conflicts) - _LISTED} more (--format json lists all)")
+    what = f"{len(cis)} of its CI{'s' if len(cis) != 1 else ''}"
+    return ConflictError(
+        f"Batch {batch_id} cannot be rolled back: {what} changed after it, and rolling back "
+        "would undo that:\n" + "\n".join(lines) + "\nNothing was changed. Put back what the "
+        "batch wrote (`cmdb set`, `cmdb relate` / `unrelate`, or undo in the desktop app), "
+        "then roll back again; or keep the batch.",
+        {"batch": batch_id, "cis": cis, "conflicts": [c.to_json() for c in conflicts]},
     )
 
 
@@ -697,7 +897,7 @@ def _delete_cis(
         records = [
             record_from_row(meta, r) for r in s.execute(select(ci_table).where(ci.id.in_(part)))
         ]
-        # Relationships still touching them were made by this batch (others are conflicts).
+        # Their relationships were deleted (and recorded) before, with the batch's own.
         s.execute(
             relationship_table.delete().where(rel.source_id.in_(part) | rel.target_id.in_(part))
         )

@@ -21,6 +21,7 @@ from sqlalchemy import func, insert, literal, or_, select
 from sqlalchemy.orm import Session
 
 from cmdb_desktop.bulk import Bulk
+from cmdb_desktop.errors import AmbiguousReferenceError, NotFoundError
 from cmdb_desktop.models import (
     ChangeRecord,
     CiClass,
@@ -419,6 +420,30 @@ class HistoryEntry:
         }
 
 
+@dataclass(frozen=True)
+class DeletedCi:
+    """A CI that is gone, as the record of its deletion names it (its history stays)."""
+
+    id: int
+    name: str
+    class_name: str
+    deleted_at: datetime
+    deleted_by: str
+
+    def label(self) -> str:
+        return f"{self.class_name}/{self.name} (#{self.id}, deleted)"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "class": self.class_name,
+            "deleted": True,
+            "deleted_at": to_json(self.deleted_at),
+            "deleted_by": self.deleted_by,
+        }
+
+
 def _entry(rec: ChangeRecord) -> HistoryEntry:
     return HistoryEntry(
         id=rec.id,
@@ -460,6 +485,63 @@ class HistoryService:
             stmt = stmt.limit(limit)
         with self._cmdb.read() as s:
             return [_entry(r) for r in s.scalars(stmt)]
+
+    def deleted_ci(self, ci_id: int) -> DeletedCi | None:
+        """The CI ``ci_id`` if it was deleted and is still gone (ids are never reused),
+        named as the record of its deletion names it; None for a CI that exists or
+        never did."""
+        cr = change_record_table.c
+        with self._cmdb.read() as s:
+            if s.scalar(select(ci_table.c.id).where(ci_table.c.id == ci_id)) is not None:
+                return None
+            last = s.execute(
+                select(cr.action, cr.ci_class, cr.ci_name, cr.at, cr.user)
+                .where(cr.ci_id == ci_id, cr.entity == Entity.CI.value)
+                .order_by(cr.id.desc())
+                .limit(1)
+            ).first()
+        if last is None or last.action != Action.DELETE.value:
+            return None
+        return DeletedCi(ci_id, last.ci_name or "", last.ci_class or "", last.at, last.user)
+
+    def find_deleted(self, ref: str) -> DeletedCi:
+        """A deleted CI by reference: ``#ID``, ``Class/Name`` or ``Name`` (a name compared
+        case-insensitively among deleted CIs only). NotFoundError, or
+        AmbiguousReferenceError listing the candidates when a name fits several."""
+        text = ref.strip()
+        if text.startswith("#") and text[1:].isdigit():
+            ci_id = int(text[1:])
+            found = self.deleted_ci(ci_id) if 0 < ci_id < 2**63 else None
+            if found is None:
+                raise NotFoundError(f"No CI with id #{ci_id}, nor a deleted one.")
+            return found
+        cls_name, _, name = text.rpartition("/") if "/" in text else ("", "", text)
+        candidates = self._deleted_named(name.strip(), cls_name.strip() or None)
+        if not candidates and cls_name:
+            candidates = self._deleted_named(text, None)  # a name with a slash in it
+        if len(candidates) == 1:
+            return candidates[0]
+        if not candidates:
+            raise NotFoundError(f"No CI matches {text!r}, nor a deleted one.")
+        listed = "; ".join(c.label() for c in candidates[:20])
+        raise AmbiguousReferenceError(
+            f"{text!r} names {len(candidates)} deleted CIs: {listed}. Use #ID to choose one.",
+            [c.to_json() for c in candidates],
+        )
+
+    def _deleted_named(self, name: str, class_name: str | None) -> list[DeletedCi]:
+        cr = change_record_table.c
+        stmt = select(cr.ci_id).where(
+            cr.entity == Entity.CI.value,
+            cr.action == Action.DELETE.value,
+            func.lower(cr.ci_name) == name.lower(),
+        )
+        if class_name is not None:
+            stmt = stmt.where(func.lower(cr.ci_class) == class_name.lower())
+        with self._cmdb.read() as s:
+            ids = sorted({i for i in s.scalars(stmt.distinct()) if i is not None})
+        found = [self.deleted_ci(i) for i in ids]
+        return [d for d in found if d is not None]
 
     def count_for_ci(self, ci_id: int) -> int:
         """How many entries :meth:`for_ci` would return without a limit."""

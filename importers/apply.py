@@ -45,6 +45,7 @@ from cmdb_desktop.progress import Progress
 from cmdb_desktop.vocabulary import BatchKind
 from importers.cells import new_workbook, safe_cell
 from importers.mapping import ImportMapping
+from importers.outcomes import row_records
 from importers.plan import (
     CREATED,
     ERROR,
@@ -88,7 +89,9 @@ class ImportResult:
         return self.plan.warnings
 
     def to_json(self) -> dict[str, Any]:
-        """The ``import`` JSON of PRODUCT.md §6 (plus file, written, rejects)."""
+        """The ``import`` JSON of PRODUCT.md §6 (plus file, written, rejects, and
+        ``rows``: every row's outcome, key, CI, changes and errors, see
+        :func:`importers.outcomes.row_records`)."""
         counts = self.plan.counts()
         return {
             "dry_run": self.dry_run,
@@ -100,6 +103,7 @@ class ImportResult:
             "file": str(self.plan.source.path),
             "written": self.written,
             "rejects": str(self.rejects) if self.rejects else None,
+            "rows": row_records(self.plan),
         }
 
 
@@ -248,6 +252,13 @@ def _write_cis(
     return {ref: ci_id for (ref, _), ci_id in zip(creates, new_ids, strict=True)}
 
 
+def _note_new_ids(plan: ImportPlan, id_of_row: dict[int, int]) -> None:
+    """Created rows get the id of the CI they created (the import's record shows it)."""
+    rows = plan.rows
+    for ref, ci_id in id_of_row.items():
+        rows[ref].ci_id = ci_id
+
+
 def _new_relationships(
     outcomes: Sequence[RowOutcome], id_of_row: dict[int, int]
 ) -> list[NewRelationship]:
@@ -374,6 +385,7 @@ class _ImportWrite:
         self.progress.start("Writing", total)
         id_of_row = _write_cis(writer, creates, updates, total)
         _write_relationships(writer, plan, id_of_row, len(creates) + len(updates), total)
+        _note_new_ids(plan, id_of_row)
         return writer.finish(plan.counts())
 
     def streamed(self, request: ImportRequest) -> tuple[ImportPlan, ChangeSummary | None]:
@@ -396,6 +408,7 @@ class _ImportWrite:
                 raise _Refused(plan)
             id_of_row = self.ids.result() if self.ids is not None else {}
             written = self.stream.finish() if self.stream is not None else 0
+        _note_new_ids(plan, id_of_row)
         n_rels = sum(1 for o in plan.rows if o.kind != KIND_CIS and o.status == CREATED)
         if self.writer is None and not n_rels:
             return plan, None

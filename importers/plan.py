@@ -122,7 +122,9 @@ class RowOutcome:
 
     ``changes`` maps field → (old, new) for updates; ``errors`` lists the
     row's problems; ``note`` explains an unchanged relationship row (e.g.
-    "repeats row 12"). ``class_id``, ``values``, ``custom`` and ``rel`` are
+    "repeats row 12"); ``rule`` is the identification rule (attribute keys)
+    that matched a CI row or that a new CI claims. ``class_id``, ``values``,
+    ``custom`` and ``rel`` are
     what the writer needs. Slotted and lazily filled: a plan holds one per
     row of the file, so they must stay small.
     """
@@ -138,6 +140,7 @@ class RowOutcome:
         "changes",
         "errors",
         "note",
+        "rule",
         "class_id",
         "values",
         "custom",
@@ -163,6 +166,7 @@ class RowOutcome:
         self.changes: dict[str, tuple[Any, Any]] = _NO_CHANGES
         self.errors: list[RowError] = errors if errors is not None else _NO_ERRORS
         self.note: str | None = None
+        self.rule: tuple[str, ...] | None = None
         self.class_id: int | None = None
         self.values: dict[str, Any] = _NO_VALUES
         self.custom: dict[str, Any] | None = None

@@ -536,6 +536,7 @@ class CiSheetPlanner:
                 if value is not BLANK:
                     keys[f] = value
             match = matcher.match(info, keys)
+            outcome.rule = match.rule
             ident = matcher.identification(info)
             ci_id = match.ci_id
             if match.ambiguous and id_idx is not None:

@@ -130,6 +130,15 @@ class AppContext(QObject):
             ids = [current]
         return ids
 
+    def chosen_ci(self) -> int | None:
+        """The one CI a single-CI action works on: the CI shown in the panel when it is
+        selected in the table (or nothing is), else the first selected one."""
+        ids = self.chosen_ids()
+        current = self.navigation.current_ci()
+        if current is not None and current in ids:
+            return current
+        return ids[0] if ids else None
+
     def show_ids(self, ids: Sequence[int], label: str, total: int | None = None) -> None:
         """List CIs in the table (at most :data:`~ui.jobs.PROBLEM_LIMIT` of them);
         ``total`` is how many there are when ``ids`` is only the first part."""

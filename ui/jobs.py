@@ -23,7 +23,8 @@ from cmdb_desktop import browse, demo, health
 from cmdb_desktop.browse import BrowseFilter, BrowseSort
 from cmdb_desktop.changes import ChangeSummary
 from cmdb_desktop.cmdb import Cmdb
-from cmdb_desktop.history import HistoryEntry, Source
+from cmdb_desktop.errors import CmdbError, NotFoundError
+from cmdb_desktop.history import DeletedCi, HistoryEntry, Source
 from cmdb_desktop.items import CiRecord, CiRef
 from cmdb_desktop.metamodel import Metamodel
 from cmdb_desktop.progress import Progress
@@ -330,6 +331,32 @@ def load_ci(state: JobState, cmdb: Cmdb, ci_id: int) -> CiDetails:
     return CiDetails(
         record, cmdb.relations.of(ci_id), history, cmdb.items.refs(ref_ids), history_total=total
     )
+
+
+@dataclass(frozen=True)
+class DeletedHistory:
+    """A deleted CI and its whole history, newest first."""
+
+    ci: DeletedCi
+    entries: list[HistoryEntry]
+
+
+def deleted_history(state: JobState, cmdb: Cmdb, ref: str) -> DeletedHistory:
+    """The deleted CI ``ref`` names (``#ID``, ``Class/Name``, a name) and its history;
+    NotFoundError saying so when ``ref`` names an existing CI instead."""
+    try:
+        gone = cmdb.history.find_deleted(ref)
+    except NotFoundError as missing:
+        try:
+            live = cmdb.items.resolve(ref)
+        except CmdbError:
+            raise missing from None
+        found = cmdb.items.refs([live]).get(live)
+        label = found.label() if found is not None else ref
+        raise NotFoundError(
+            f"{label} is not deleted: select it in the table, its history is in the CI panel."
+        ) from None
+    return DeletedHistory(gone, cmdb.history.for_ci(gone.id))
 
 
 def search_cis(

@@ -142,7 +142,8 @@ def list_batches(state: JobState, cmdb: Cmdb) -> list[BatchInfo]:
 
 
 def rollback_batch(state: JobState, cmdb: Cmdb, batch_id: int) -> ChangeSummary:
-    """Undo a whole batch (ConflictError, naming the CIs, if later edits touched it)."""
+    """Undo a whole batch (ConflictError, naming CI, field and both values, where that
+    would undo a later change)."""
     return cmdb.batches.rollback(batch_id, progress=state.progress)
 
 

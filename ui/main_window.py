@@ -55,6 +55,7 @@ from ui.theme import Theme, app_icon, icon
 from ui.views.browser import BrowserView
 from ui.views.ci_panel import CiPanel
 from ui.views.class_manager import ClassManager
+from ui.views.deleted_history import DeletedHistoryDialog
 from ui.views.job_status import JobStatus
 from ui.views.navigator import NavigatorView
 from ui.views.stable_label import StableLabel
@@ -130,6 +131,7 @@ class MainWindow(QMainWindow):
     delete_action: QAction
     set_field_action: QAction
     add_relationship_action: QAction
+    deleted_history_action: QAction
     back_action: QAction
     forward_action: QAction
     refresh_action: QAction
@@ -161,6 +163,7 @@ class MainWindow(QMainWindow):
         self.editor = self.context.editor
         self.navigation = NavigationHistory()
         self.class_manager: ClassManager | None = None
+        self.deleted_history: DeletedHistoryDialog | None = None
         self._workspaces: dict[str, QWidget] = {}
         self._docks: dict[str, QDockWidget] = {}
         self._closing = False
@@ -469,6 +472,9 @@ class MainWindow(QMainWindow):
         if self.class_manager is not None:
             self.class_manager.close()
             self.class_manager = None
+        if self.deleted_history is not None:
+            self.deleted_history.close()
+            self.deleted_history = None
         if cmdb is None:
             self._poll_timer.stop()
             self.navigator.set_meta(None)
@@ -706,8 +712,11 @@ class MainWindow(QMainWindow):
         if self.cmdb is None:
             return
         if self.panel.dirty and ci_id != self.panel.ci_id and not self.panel.confirm_discard():
-            if self.panel.ci_id is not None:
-                self.browser.select_ci(self.panel.ci_id)
+            kept = self.panel.ci_id
+            if kept is not None:
+                # After the click that got here is over: Qt still selects the clicked
+                # row when its mouse press handler resumes.
+                QTimer.singleShot(0, lambda: self._reselect_panel_ci(kept))
             return
         if visit:
             self.navigation.visit(ci_id)
@@ -716,6 +725,11 @@ class MainWindow(QMainWindow):
         self.dock("ci").show()
         self._update_actions()
         self.ciSelected.emit(ci_id)
+
+    def _reselect_panel_ci(self, ci_id: int) -> None:
+        """The table's selection back on the CI the panel still shows (edits kept)."""
+        if self.panel.ci_id == ci_id:
+            self.browser.select_ci(ci_id)
 
     def _table_current_changed(self, ci_id: int | None) -> None:
         if ci_id is not None and ci_id != self.panel.ci_id:
@@ -841,6 +855,20 @@ class MainWindow(QMainWindow):
         self.panel.tabs.setCurrentIndex(1)
         self.panel.open_picker()
 
+    def show_deleted_history(self, ref: str | None = None) -> DeletedHistoryDialog | None:
+        """The history of a deleted CI (looked up at once when ``ref`` is given)."""
+        if self.cmdb is None:
+            return None
+        if self.deleted_history is None:
+            self.deleted_history = DeletedHistoryDialog(self.context, self)
+            self.context.style(self.deleted_history)
+        dialog = self.deleted_history
+        dialog.show()
+        dialog.raise_()
+        if ref:
+            dialog.look_up(ref)
+        return dialog
+
     def open_class_manager(self) -> None:
         if self.cmdb is None:
             return
@@ -948,6 +976,7 @@ class MainWindow(QMainWindow):
             self.delete_action,
             self.set_field_action,
             self.add_relationship_action,
+            self.deleted_history_action,
             self.refresh_action,
             self.find_action,
             self.class_manager_action,

@@ -125,6 +125,14 @@ def build_actions(window: MainWindow) -> None:
         "link_add",
         "Relate the current CI to another one (Ctrl+L)",
     )
+    window.deleted_history_action = make_action(
+        window,
+        "History of a &Deleted CI…",
+        window.show_deleted_history,
+        None,
+        "history",
+        "What happened to a CI that is gone (by #ID, Class/Name or name)",
+    )
     window.back_action = make_action(
         window, "&Back", window.go_back, key("Alt+Left"), "back", "Previous CI (Alt+Left)"
     )
@@ -195,6 +203,8 @@ def build_menus(window: MainWindow) -> None:
     )
     m.addSeparator()
     m.addActions([window.set_field_action, window.add_relationship_action])
+    m.addSeparator()
+    m.addAction(window.deleted_history_action)
     m.addSeparator()
     m.addActions([window.back_action, window.forward_action])
     m = window.menus["view"] = bar.addMenu("&View")

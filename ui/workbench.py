@@ -208,8 +208,7 @@ class Workbench(QObject):
         if self.context.cmdb is None:
             return
         if ci is None:
-            ids = self.context.chosen_ids()
-            ci = ids[0] if ids else None
+            ci = self.context.chosen_ci()
         self.window.show_workspace("graph")
         if ci is not None:
             self.graph.show_ci(ci, depth=depth, direction=direction)

@@ -13,6 +13,7 @@ from cmdb_desktop.attribute_types.base import (
     plain_text,
     quote_start,
 )
+from cmdb_desktop.models import ci_table
 from cmdb_desktop.vocabulary import AttrType, EditorKind
 
 if TYPE_CHECKING:
@@ -31,23 +32,40 @@ def checked_text(text: str) -> str:
     return text
 
 
+def column_limit(attr: AttributeInfo) -> int:
+    """How many characters the attribute's value may have: what its own ``ci`` column
+    holds (``String(100)`` for serial numbers…: PostgreSQL refuses more, so every
+    path refuses it first, on SQLite too), else what a cell holds."""
+    column = ci_table.c.get(attr.column) if attr.column is not None else None
+    length = getattr(column.type, "length", None) if column is not None else None
+    return min(length, MAX_TEXT_LENGTH) if isinstance(length, int) else MAX_TEXT_LENGTH
+
+
 class TextType(AttributeType):
     name = AttrType.TEXT
     label = "Text"
     editor = EditorKind.LINE
 
     def convert(self, attr: AttributeInfo, raw: Any, date_order: DateOrder = None) -> Any:
-        return checked_text(plain_text(raw))
+        text = checked_text(plain_text(raw))
+        limit = column_limit(attr)
+        if len(text) > limit:
+            raise ValueError(
+                f"{quote_start(text)} is {len(text):,} characters long; {attr.label} holds at "
+                f"most {limit:,}"
+            )
+        return text
 
     def converter(self, attr: AttributeInfo, date_order: DateOrder = None) -> Converter:
         slow = super().converter(attr, date_order)
+        limit = column_limit(attr)
 
         def text(raw: Any) -> Any:
             if type(raw) is str:
                 s = raw.strip()
                 if not s:
                     return BLANK
-                if len(s) <= MAX_TEXT_LENGTH and "\x00" not in s:
+                if len(s) <= limit and "\x00" not in s:
                     return s
             return slow(raw)
 

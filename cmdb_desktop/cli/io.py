@@ -1,10 +1,12 @@
 """Commands that move data in and out: import, batches, rollback, export, template.
 
 ``import`` prints the JSON of PRODUCT.md §6 — also when row errors make the
-exit code 2, in which case nothing was written. With ``--skip-errors`` the
-rows that passed are committed and the rejected ones are written to a
-workbook with an ``Error`` column (``"rejects"`` in the JSON says where);
-the exit code is then 0.
+exit code 2, in which case nothing was written — with every row's outcome in
+``"rows"``; its text output shows a sample of each outcome. ``-o FILE.xlsx``
+writes every row's outcome as a workbook (one sheet per outcome), with or
+without ``--dry-run``. With ``--skip-errors`` the rows that passed are
+committed and the rejected ones are written to a workbook with an ``Error``
+column (``"rejects"`` in the JSON says where); the exit code is then 0.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from cmdb_desktop.values import to_text
 from importers.apply import ImportResult, import_file
 from importers.export import export_workbook, write_template
 from importers.mapping import BLANK_RULES, ImportMapping, load_mapping, parse_keys
+from importers.outcomes import sample_lines, write_outcomes
 
 #: Errors listed in text output (JSON lists all).
 TEXT_ERRORS = 50
@@ -63,6 +66,13 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--rejects", metavar="FILE", help="where --skip-errors writes rejected rows")
     p.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE.xlsx",
+        help="also write every row's outcome to a workbook, one sheet per outcome "
+        "(with --dry-run: what the import would do)",
+    )
+    p.add_argument(
         "--save-mapping",
         metavar="FILE",
         help="also write the mapping used (suggested + options) as a JSON profile",
@@ -78,7 +88,8 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "rollback",
         parents=parents,
-        help="undo a whole batch (refused, exit 3, if later changes touched its CIs)",
+        help="undo a whole batch (refused, exit 3, naming CI, field and both values, where "
+        "that would undo a later change still in place)",
     )
     p.add_argument("batch", metavar="BATCH", type=_batch_id)
     p.set_defaults(func=cmd_rollback)
@@ -117,9 +128,9 @@ def _mapping(ctx: Context, spec: str | None) -> ImportMapping | None:
     return load_mapping(ctx.open(), spec) if spec else None
 
 
-def _import_lines(result: ImportResult) -> Iterable[str]:
-    data = result.to_json()
-    cis, rels = data["cis"], data["relationships"]
+def _import_lines(result: ImportResult, outcomes: Path | None) -> Iterable[str]:
+    counts = result.plan.counts()
+    cis, rels = counts["cis"], counts["relationships"]
     if result.dry_run:
         head = "Dry run (nothing written)"
     elif result.written and result.batch_id is not None:
@@ -138,15 +149,9 @@ def _import_lines(result: ImportResult) -> Iterable[str]:
         f"{rels['errors']} with errors"
     )
     if result.dry_run or not result.written:
-        shown = 0
-        for outcome in result.plan.rows:
-            if outcome.status == "updated" and shown < 20:
-                shown += 1
-                changes = ", ".join(
-                    f"{k}: {to_text(o) or '∅'} → {to_text(n) or '∅'}"
-                    for k, (o, n) in outcome.changes.items()
-                )
-                yield f"  ~ {outcome.sheet} row {outcome.row} {outcome.name}: {changes}"
+        yield from sample_lines(result.plan)
+    if outcomes is not None:
+        yield f"Every row's outcome written to {outcomes}"
     if result.errors:
         yield f"Errors ({len(result.errors)}):"
         for err in result.errors[:TEXT_ERRORS]:
@@ -204,7 +209,22 @@ def cmd_import(ctx: Context, args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     if args.save_mapping:
         result.plan.mapping.save(Path(args.save_mapping).expanduser())
-    ctx.emit(result.to_json(), lambda: _import_lines(result))
+    outcomes = None
+    if args.output:
+        target = Path(args.output).expanduser()
+        if target.suffix.lower() != ".xlsx":
+            target = target.with_name(target.name + ".xlsx")
+        try:
+            outcomes = write_outcomes(result.plan, target, dry_run=result.dry_run)
+        except BadFileError as exc:
+            if result.dry_run or not result.written:
+                raise
+            # the import is written: say so, and that its record is not
+            result.plan.warnings.append(f"The import was written, but {exc}")
+    data = result.to_json() if ctx.json else {}
+    if outcomes is not None:
+        data["outcomes"] = str(outcomes)
+    ctx.emit(data, lambda: _import_lines(result, outcomes))
     if result.errors and not (args.skip_errors and result.written):
         return EXIT_BAD_INPUT
     return EXIT_OK

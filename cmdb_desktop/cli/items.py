@@ -18,6 +18,8 @@ from cmdb_desktop.cli.common import (
     table,
     whole_number,
 )
+from cmdb_desktop.errors import NotFoundError
+from cmdb_desktop.history import DeletedCi
 from cmdb_desktop.items import CiRecord
 from cmdb_desktop.values import to_text
 
@@ -38,7 +40,11 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.add_argument("ci", help="#ID, Class/Name or a unique Name")
     p.set_defaults(func=cmd_show)
 
-    p = sub.add_parser("history", parents=parents, help="what happened to a CI")
+    p = sub.add_parser(
+        "history",
+        parents=parents,
+        help="what happened to a CI (a deleted one too: #ID, or its Class/Name among deleted CIs)",
+    )
     p.add_argument("ci")
     p.add_argument("--limit", type=whole_number(0), default=None)
     p.set_defaults(func=cmd_history)
@@ -171,14 +177,30 @@ def cmd_show(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_history(ctx: Context, args: argparse.Namespace) -> int:
+    """A CI's history, newest first; a CI deleted since is found by its history
+    (``#ID``, or a ``Class/Name`` or name no existing CI has)."""
     cmdb = ctx.open()
-    ci_id = ctx.resolve(args.ci)
+    gone: DeletedCi | None = None
+    try:
+        ci_id = ctx.resolve(args.ci)
+    except NotFoundError:
+        gone = cmdb.history.find_deleted(args.ci)
+        ci_id = gone.id
     entries = cmdb.history.for_ci(ci_id, limit=args.limit)
-    ref = cmdb.items.refs([ci_id])[ci_id]
-    data = {"ci": ref.to_json(), "history": [e.to_json() for e in entries]}
+    if gone is None:
+        ref = cmdb.items.refs([ci_id])[ci_id]
+        data = {"ci": ref.to_json(), "deleted": False}
+        title = ref_text(ref)
+    else:
+        data = {"ci": gone.to_json(), "deleted": True}
+        title = (
+            f"#{gone.id} {gone.class_name}/{gone.name}, deleted "
+            f"{to_text(gone.deleted_at)} UTC by {gone.deleted_by}"
+        )
+    data["history"] = [e.to_json() for e in entries]
 
     def lines() -> Iterable[str]:
-        yield f"History of {ref_text(ref)} (newest first)"
+        yield f"History of {title} (newest first)"
         rows = []
         for e in entries:
             where = e.source + (f" batch {e.batch_id}" if e.batch_id else "")

@@ -1,4 +1,5 @@
-"""Batches: listed, and rolled back as a whole unless later changes touched them."""
+"""Batches: listed, and rolled back as a whole unless that would undo a later change
+that is still there (then refused, naming CI, field and both values)."""
 
 from __future__ import annotations
 
@@ -129,12 +130,112 @@ def test_a_later_batch_blocks_until_it_is_rolled_back(cmdb: Cmdb, tmp_path: Path
     assert cmdb.items.count() == 0
 
 
-def test_relationship_added_later_blocks(cmdb: Cmdb, tmp_path: Path) -> None:
+def test_relationship_added_later_blocks(cmdb: Cmdb, tmp_path: Path, db_path: Path) -> None:
+    """Deleting a CI the batch created would delete someone's later relationship."""
     first = import_file(cmdb, _first(tmp_path))
     other = cmdb.items.create("Rack", {"name": "r1", "status": "In Use"}).created[0]
-    cmdb.relations.relate(cmdb.items.resolve("web01"), "Located in", other)
+    web01 = cmdb.items.resolve("web01")
+    cmdb.relations.relate(web01, "Located in", other)
     with pytest.raises(ConflictError, match="Server/web01"):
         cmdb.batches.rollback(first.batch_id or 0)
+    code, data, err = cli(db_path, "rollback", str(first.batch_id))
+    assert code == 3
+    assert (
+        f"Server/web01 (#{web01}): Relationship — the batch wrote (nothing), "
+        "it is now 'web01 Located in r1' (added after the batch; deleting the CI would "
+        "delete it)"
+    ) in err
+    assert data["details"]["cis"] == [web01]
+
+
+def test_an_edit_undone_since_does_not_block(cmdb: Cmdb, tmp_path: Path, db_path: Path) -> None:
+    """Later changes that were undone, or wrote what the batch wrote, leave nothing to lose."""
+    first = import_file(cmdb, _first(tmp_path))
+    crm, web01 = cmdb.items.resolve("crm"), cmdb.items.resolve("web01")
+    cmdb.items.update(crm, {"owner": "Zed"})
+    cmdb.items.update(crm, {"owner": "Bob"})  # undone: back to what the batch wrote
+    cmdb.items.update(web01, {"status": "In Maintenance", "name": "web01-old"})
+    cmdb.items.update(web01, {"status": "In Use", "name": "web01"})
+    rack = cmdb.items.create("Rack", {"name": "r1"}).created[0]
+    cmdb.relations.relate(web01, "Located in", rack)
+    cmdb.relations.unrelate(web01, "Located in", rack)
+    # a relationship the batch made, removed and made again (a new id): as it was
+    cmdb.relations.unrelate(crm, "Runs on", web01)
+    cmdb.relations.relate(crm, "Runs on", web01)
+    code, data, err = cli(db_path, "rollback", str(first.batch_id))
+    assert code == 0, err
+    assert data["cis"] == {"deleted": 2, "restored": 0} and data["relationships"] == {"deleted": 1}
+    assert [r.name for r in cmdb.items.find_by_name("r1")] == ["r1"]
+    assert cmdb.items.find_by_name("crm") == [] and cmdb.relations.count() == 0
+    # the relationship went with its CI, recorded
+    removed = [
+        e
+        for e in cmdb.history.for_batch(first.batch_id or 0)
+        if e.source == "rollback" and e.entity == "relationship"
+    ]
+    assert [e.old_value for e in removed] == ["crm Runs on web01"]
+
+
+def test_an_edit_kept_is_named_with_both_values(cmdb: Cmdb, tmp_path: Path, db_path: Path) -> None:
+    first = import_file(cmdb, _first(tmp_path))
+    crm = cmdb.items.resolve("crm")
+    cmdb.items.update(crm, {"owner": "Yan"})
+    cmdb.items.update(crm, {"owner": "Zed"})
+    before = content(db_path)
+    code, data, err = cli(db_path, "rollback", str(first.batch_id))
+    assert code == 3
+    assert f"Application/crm (#{crm}): Owner — the batch wrote 'Bob', it is now 'Zed'" in err
+    assert "Undo those later changes first" not in err
+    (conflict,) = data["details"]["conflicts"]
+    assert conflict == {
+        "ci": crm,
+        "name": f"Application/crm (#{crm})",
+        "field": "owner",
+        "batch_value": "Bob",
+        "current_value": "Zed",
+        "reason": "changed after the batch created the CI",
+    }
+    assert content(db_path) == before
+    # the user sets it back as the batch wrote it: now it goes
+    assert cli(db_path, "set", f"#{crm}", "owner=Bob")[0] == 0
+    assert cli(db_path, "rollback", str(first.batch_id))[0] == 0
+
+
+def test_updates_conflict_only_on_the_fields_the_batch_changed(
+    cmdb: Cmdb, tmp_path: Path, db_path: Path
+) -> None:
+    import_file(cmdb, _first(tmp_path))
+    cmdb.classes.add_attribute("Network Device", "Ports", "integer")
+    second = import_file(cmdb, _second(tmp_path))  # web01: owner Carol, Network Device
+    web01 = cmdb.items.resolve("web01")
+    cmdb.items.update(web01, {"description": "rack 4"})  # not the batch's: kept
+    cmdb.items.update(web01, {"owner": "Dora"})  # the batch's: restoring would lose it
+    cmdb.items.update(web01, {"ports": 48})  # Server has no ports: going back clears it
+    code, data, err = cli(db_path, "rollback", str(second.batch_id))
+    assert code == 3
+    fields = {
+        (c["field"], c["batch_value"], c["current_value"]) for c in data["details"]["conflicts"]
+    }
+    assert fields == {("owner", "Carol", "Dora"), ("ports", None, "48")}
+    assert "Ports — the batch wrote (nothing), it is now '48'" in err
+    assert "going back to Server clears it" in err
+    cmdb.items.update(web01, {"owner": "Carol", "ports": None})
+    assert cli(db_path, "rollback", str(second.batch_id))[0] == 0
+    after = cmdb.items.get(web01)
+    assert after.class_name == "Server" and after.values["owner"] == "Alice"
+    assert after.values["description"] == "rack 4"
+
+
+def test_a_relationship_of_a_created_ci_removed_since_is_named(
+    cmdb: Cmdb, tmp_path: Path, db_path: Path
+) -> None:
+    first = import_file(cmdb, _first(tmp_path))
+    crm, web01 = cmdb.items.resolve("crm"), cmdb.items.resolve("web01")
+    cmdb.relations.unrelate(crm, "Runs on", web01)
+    code, data, err = cli(db_path, "rollback", str(first.batch_id))
+    assert code == 3
+    assert "Relationship — the batch wrote 'crm Runs on web01', it is now (nothing)" in err
+    assert {c["field"] for c in data["details"]["conflicts"]} == {"relationship"}
 
 
 def test_rollback_of_the_demo_batch(demo_cmdb: Cmdb) -> None:

@@ -147,6 +147,23 @@ def test_rejects_workbook(poisoned: Cmdb, tmp_path: Path) -> None:
     assert {xml_text(t) for t in DANGEROUS + RAW_ONLY} <= found
 
 
+def test_dry_run_outcomes_workbook(poisoned: Cmdb, tmp_path: Path) -> None:
+    """``import --dry-run -o diff.xlsx``: keys, values, changes and messages all as text."""
+    from importers.outcomes import write_outcomes
+
+    rows: list[list[Any]] = [["Name", "Class", "Status", "Owner"]]
+    for text in DANGEROUS:
+        rows.append([f"new-{len(rows)}", "Server", "In Use", text])  # created
+        rows.append([text.strip() or f"x{len(rows)}", "Server", "Broken", text])  # error
+    source = tmp_path / "in.xlsx"
+    source.write_bytes(one_sheet(rows_xml(rows)))
+    result = import_file(poisoned, source, dry_run=True)
+    out = write_outcomes(result.plan, tmp_path / "diff.xlsx")
+    assert formula_cells(out) == []
+    found = " ".join(texts(out))
+    assert all(xml_text(t).strip() in found for t in DANGEROUS)
+
+
 def test_rejects_from_csv_keep_leading_tabs_and_crs(poisoned: Cmdb, tmp_path: Path) -> None:
     path = tmp_path / "in.csv"
     path.write_text(

@@ -1,7 +1,9 @@
 """Imports and rollbacks racing GUI-style editors on the same CIs, in separate
 processes: every stale save is refused and retried (none lost), a rollback
-that would undo someone's later save is refused as a conflict (the batch then
-stays whole), and nobody ever sees "database is locked"."""
+that would undo someone's later save (the owner, which imports write too) is
+refused as a conflict (the batch then stays whole), one that would not (the
+counters, which no import writes) goes ahead and keeps them, and nobody ever
+sees "database is locked"."""
 
 from __future__ import annotations
 
@@ -64,6 +66,12 @@ def race(tmp_path: Path, edits: int, imports: int) -> dict[str, int]:
         assert sum(c.items.get(i).values["counter"] for i in ids) == saved
         records = sum(1 for i in ids for e in c.history.for_ci(i) if e.field == "counter")
         assert records == saved
+        # no rollback overwrote an editor's owner: each found the import's own value
+        restored = [
+            e for i in ids for e in c.history.for_ci(i) if e.source == "rollback" and e.field
+        ]
+        assert {e.field for e in restored} <= {"owner"}
+        assert all((e.old_value or "").startswith("importer-") for e in restored), restored
         with c.read() as s:
             batches = s.execute(
                 select(ImportBatch.id, ImportBatch.file, ImportBatch.status).order_by(

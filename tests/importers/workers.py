@@ -135,9 +135,10 @@ def import_forever(db: str, path: str) -> None:
 
 
 def edit(db: str, ids: list[int], rounds: int) -> dict[str, int]:
-    """Save a counter on CIs the way the GUI does (with the version read); a stale
-    save is refused and retried from a fresh read; a CI another process deleted
-    (a rolled-back import) is skipped."""
+    """Save a counter (and the owner ``editor``, a field the imports write too) on
+    CIs the way the GUI does (with the version read); a stale save is refused and
+    retried from a fresh read; a CI another process deleted (a rolled-back import)
+    is skipped."""
     cmdb = Cmdb.open(db, user="editor")
     done = conflicts = gone = 0
     try:
@@ -151,7 +152,9 @@ def edit(db: str, ids: list[int], rounds: int) -> dict[str, int]:
                     break
                 value = rec.values.get("counter") or 0
                 try:
-                    cmdb.items.update(ci, {"counter": value + 1}, expected_version=rec.version)
+                    cmdb.items.update(
+                        ci, {"counter": value + 1, "owner": "editor"}, expected_version=rec.version
+                    )
                 except StaleVersionError:
                     conflicts += 1
                     continue
@@ -168,8 +171,8 @@ def edit(db: str, ids: list[int], rounds: int) -> dict[str, int]:
 def import_rounds(db: str, folder: str, rounds: int, shared: list[str]) -> dict[str, int]:
     """Round k imports a file that sets the owner of the ``shared`` CIs (alternating
     values) and creates 200 CIs of its own, then rolls that batch back. A rollback
-    refused because an editor saved one of those CIs meanwhile counts as a conflict
-    (the batch then stays, whole)."""
+    refused because an editor saved another owner on one of those CIs meanwhile
+    counts as a conflict (the batch then stays, whole)."""
     from importers.apply import import_file
 
     cmdb = Cmdb.open(db, user="importer")
@@ -184,6 +187,8 @@ def import_rounds(db: str, folder: str, rounds: int, shared: list[str]) -> dict[
             result = import_file(cmdb, path)
             assert result.written and result.batch_id is not None, result.to_json()
             out["imported"] += 1
+            if k % 2:
+                _editor_saved_since(cmdb, shared)
             try:
                 cmdb.batches.rollback(result.batch_id)
                 out["rolled_back"] += 1
@@ -192,6 +197,19 @@ def import_rounds(db: str, folder: str, rounds: int, shared: list[str]) -> dict[
     finally:
         cmdb.close()
     return out
+
+
+def _editor_saved_since(cmdb: Cmdb, names: list[str], limit: float = 5.0) -> None:
+    """Wait (at most ``limit`` seconds) until an editor saved one of the named CIs:
+    its rollback then has someone's later save to refuse to undo."""
+    ids = [ref.id for name in names for ref in cmdb.items.find_by_name(name)]
+    versions = {i: r.version for i, r in cmdb.items.get_many(ids).items()}
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        now = cmdb.items.get_many(ids)
+        if any(r.version != versions.get(i) for i, r in now.items()):
+            return
+        time.sleep(0.002)  # another process's commit: nothing to wait on but the file
 
 
 def main() -> None:

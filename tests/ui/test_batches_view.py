@@ -58,3 +58,37 @@ def test_batches_view_follows_imports_and_rollbacks_itself(
     assert context.messages[-1].startswith(f"Batch #{batch} rolled back: 2 CIs removed")
     assert not view.rollback_action.isEnabled()
     assert context.errors == []
+
+
+def test_a_refused_rollback_names_the_field_and_both_values(
+    qtbot: Any, make_context: Any, demo_path: Path, tmp_path: Path, answer: Any
+) -> None:
+    context = make_context(demo_path)
+    cmdb = context.cmdb
+    result = import_file(cmdb, _two_servers(tmp_path / "servers.csv"))
+    assert result.batch_id is not None
+    server = cmdb.items.resolve("Server/bv-01")
+    cmdb.items.update(server, {"owner": "Zed"})
+    view = BatchesView(context)
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitUntil(lambda: bool(view.batches) and context.runner.is_idle())
+    assert view.select(result.batch_id)
+    answer(QMessageBox.StandardButton.Yes)
+    view.ask_rollback()
+    qtbot.waitUntil(lambda: bool(context.errors) and context.runner.is_idle(), timeout=20_000)
+    (title, error), *_ = context.errors
+    assert title == f"Batch #{result.batch_id} cannot be rolled back"
+    assert (
+        f"Server/bv-01 (#{server}): Owner — the batch wrote (nothing), it is now 'Zed'"
+        in str(error)
+    )
+    assert view.batches[0].status != STATUS_ROLLED_BACK
+    # set back as the batch left it, the rollback goes through
+    cmdb.items.update(server, {"owner": None})
+    view.ask_rollback()
+    qtbot.waitUntil(
+        lambda: view.batches[0].status == STATUS_ROLLED_BACK and context.runner.is_idle(),
+        timeout=20_000,
+    )
+    assert len(context.errors) == 1

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from array import array
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -63,6 +63,9 @@ DELETED_TEXT = "(deleted)"
 UNREADABLE_TEXT = "(not readable)"
 #: Rows kept in the cache.
 CACHE_ROWS = 8192
+#: Up to this many ids, :meth:`CiTableModel.rows_of` looks each one up (in C) instead
+#: of walking every row in Python.
+_FEW_IDS = 8
 #: Role that returns the CI id of a row.
 CI_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 #: Role that returns the raw (typed) value of a cell.
@@ -357,6 +360,34 @@ class CiTableModel(QAbstractTableModel):
         except ValueError:
             return None
         return row if row < self.rowCount() else None
+
+    def rows_of(
+        self, ci_ids: Collection[int], start: int = 0, end: int | None = None
+    ) -> dict[int, int]:
+        """CI id → row of those of ``ci_ids`` listed in rows ``start`` … ``end - 1``
+        (a lookup per id when there are a few, else one pass over the rows)."""
+        limit = min(len(self._ids), self.rowCount())
+        end = limit if end is None else min(end, limit)
+        start = max(start, 0)
+        if not ci_ids or start >= end:
+            return {}
+        ids = self._ids
+        if len(ci_ids) <= _FEW_IDS:
+            found: dict[int, int] = {}
+            for ci_id in ci_ids:
+                try:
+                    found[ci_id] = ids.index(ci_id, start, end)
+                except ValueError:
+                    continue
+            return found
+        wanted = ci_ids if isinstance(ci_ids, (set, frozenset)) else set(ci_ids)
+        return {ci_id: row for row, ci_id in enumerate(ids[start:end], start) if ci_id in wanted}
+
+    def ids_differ(self, offset: int, ids: Sequence[int]) -> bool:
+        """Whether :meth:`put_ids` would put other CIs in rows that already have ids
+        (the result moved between the first page and the stream of ids)."""
+        old = self._ids[offset : offset + len(ids)]
+        return old != array("q", ids[: len(old)])
 
     def ids_of_rows(self, ranges: Iterable[tuple[int, int]]) -> list[int]:
         """Ids of the rows in the inclusive ``(top, bottom)`` ranges, in row order."""

@@ -2,9 +2,10 @@
 
 Lists ``cmdb.batches.list()`` newest first: when, who, what kind, which file
 and sheets, the counts, and whether it was rolled back. *Roll back* undoes a
-whole batch in one transaction after asking; if later edits touched its CIs
-or relationships the core refuses with a conflict that names them, and that
-message is shown as it is (nothing was changed). *List CIs* shows the CIs a
+whole batch in one transaction after asking; where that would undo a later
+change that is still there, the core refuses with a conflict naming each CI,
+field, what the batch wrote and what it is now, and that message is shown as
+it is (nothing was changed). *List CIs* shows the CIs a
 batch touched in the Browse table.
 """
 

@@ -3,13 +3,21 @@
 A new filter or sort runs two jobs in the worker: the first page (painted as
 soon as it arrives), then the count and every id of the result, streamed in
 chunks (rows whose id has not arrived show "Loading…"). A refresh after a
-change loads the new ids quietly and swaps them in, keeping the current CI
-and the scroll position. Newer queries cancel older ones.
+change loads the new ids quietly and swaps them in, keeping the scroll
+position. Newer queries cancel older ones.
+
+The selection is a set of CIs, never of row numbers: whenever the rows change
+under it (a new result, a refresh, other columns, ids that arrive in another
+order) the selected CIs and the current one are re-selected by id as their
+rows arrive (:class:`KeptSelection`); what the user selects meanwhile wins.
+Every action reads the selected CI ids (:meth:`BrowserView.selected_ids`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -76,6 +84,34 @@ def choose_columns(meta: Metamodel, info: ClassInfo | None, saved: Any) -> list[
 def _settings_key(info: ClassInfo | None) -> str:
     """Where the column choice for a class (None: all CIs) is saved."""
     return f"columns/{info.name if info else '*'}"
+
+
+@dataclass
+class KeptSelection:
+    """The CIs selected (and the current one) when the table's rows changed under them.
+
+    They are selected again by id as their rows arrive; ``pending`` are those not
+    found yet. ``scroll``: bring the current CI into view when it arrives (a new
+    result, and nobody scrolled or clicked since). Dropped once the result is
+    complete, or as soon as the user selects or moves the current row."""
+
+    current: int | None
+    selected: set[int]
+    pending: set[int] = field(default_factory=set)
+    scroll: bool = False
+
+
+def _runs(rows: Sequence[int]) -> Iterator[tuple[int, int]]:
+    """Sorted row numbers as inclusive (first, last) runs of consecutive rows."""
+    start = prev = -2
+    for row in rows:
+        if row != prev + 1:
+            if start >= 0:
+                yield start, prev
+            start = row
+        prev = row
+    if start >= 0:
+        yield start, prev
 
 
 class _PaintWatch(QObject):
@@ -172,10 +208,14 @@ class BrowserView(QWidget):
         self.sort = BrowseSort()
         self._generation = 0
         self._loading = False
-        self._restore_id: int | None = None
+        #: the selection to put back as rows arrive (see KeptSelection)
+        self._kept: KeptSelection | None = None
+        #: a new result is arriving: scroll to the current CI (or to the top)
+        self._new_result = False
+        #: > 0 while the view itself changes the selection (not the user)
+        self._ours = 0
         self._refresh_pending = False
         self._owner_completion_loaded = False
-        self._quiet = False
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -216,6 +256,10 @@ class BrowserView(QWidget):
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        # After the view and its selection model have dealt with a reset (connected later).
+        self.model.modelAboutToBeReset.connect(self._keep_selection)
+        self.model.modelReset.connect(self._reselect)
+        self.table.verticalScrollBar().actionTriggered.connect(self._user_scrolled)
         layout.addWidget(self.table, 1)
 
         open_action = QAction("Open", self.table)
@@ -361,10 +405,10 @@ class BrowserView(QWidget):
         self.owner_edit.setCompleter(None)  # type: ignore[arg-type]
         self._sync_filter_widgets()
         self.model.set_cmdb(cmdb)
+        self._kept = None  # ids of another CMDB mean nothing here
         self._set_columns_for_class()
         if cmdb is not None and first is not None:
             self._generation += 1
-            self._restore_id = None
             self._loading = True
             self._first_page(self._generation, first)
         elif cmdb is not None:
@@ -532,7 +576,6 @@ class BrowserView(QWidget):
             return
         self._generation += 1
         gen = self._generation
-        self._restore_id = self.current_ci()
         self.runner.cancel("browse")
         self._loading = True
         self._update_labels()
@@ -627,9 +670,17 @@ class BrowserView(QWidget):
     def _first_page(self, gen: int, page: jobs.FirstPage) -> None:
         if gen != self._generation:
             return
-        self.model.set_first_page(page.ids)
+        # The reset keeps the selection by id (_keep_selection, _reselect) and scrolls
+        # to the current CI if it is on this page; a new result otherwise opens at the top.
+        self._new_result = True
+        try:
+            with self._selecting():
+                self.model.set_first_page(page.ids)
+        finally:
+            self._new_result = False
+        if not self.table.currentIndex().isValid():
+            self.table.scrollToTop()
         self.model.prefill(page.rows, page.keys, page.ref_names)
-        self._restore_current()
         # Stream the rest (and let the side panels fill) only after this page is
         # painted: the worker's Python work would otherwise compete with the
         # paint for the GIL. A table that is not on screen gets no paint: then
@@ -676,11 +727,22 @@ class BrowserView(QWidget):
             buffer.append(value)
             return
         if isinstance(value, int):
-            self.model.set_total(value)
-        else:
+            with self._selecting():
+                self.model.set_total(value)
+            return
+        # Rows that had ids get others when the result moved since its first page
+        # was read: the selection must follow its CIs, not stay on those rows.
+        moved = self.model.ids_differ(value.offset, value.ids)
+        if moved:
+            self._keep_selection()
+        with self._selecting():
             self.model.put_ids(value.offset, value.ids)
-            if self._restore_id is not None and self.model.row_of(self._restore_id) is not None:
-                self._restore_current()
+            if moved:
+                self.table.selectionModel().clear()
+        if moved:
+            self._reselect()
+        else:
+            self._reselect(value.offset, value.offset + len(value.ids))
 
     def _ids_done(self, gen: int, refresh: bool, buffer: list[Any], total: int) -> None:
         if gen != self._generation:
@@ -694,8 +756,9 @@ class BrowserView(QWidget):
                     ids.extend(value.ids)
             self._swap_result(ids)
         else:
-            self.model.finish(total)
-            self._restore_current()
+            with self._selecting():
+                self.model.finish(total)
+            self._kept = None  # every id is here: what was not found is not listed
         self._loading = False
         self._update_labels()
         if self._refresh_pending:
@@ -707,39 +770,18 @@ class BrowserView(QWidget):
         if gen != self._generation:
             return
         loaded = len(self.model.ids)
-        self.model.finish(loaded)
+        with self._selecting():
+            self.model.finish(loaded)
+        self._kept = None
         self._loading = False
         self._update_labels()
         self.message.emit(f"Loading stopped: the table lists the first {loaded:,} CIs.")
 
     def _swap_result(self, ids: Any) -> None:
-        current = self.current_ci()
-        selected = set(self.selected_ids(limit=10000))
         scroll = self.table.verticalScrollBar().value()
-        self.model.set_result(ids)
+        with self._selecting():
+            self.model.set_result(ids)  # the selection follows its CIs (_reselect)
         self.table.verticalScrollBar().setValue(scroll)
-        if selected:
-            selection = QItemSelection()
-            for ci_id in selected:
-                row = self.model.row_of(ci_id)
-                if row is not None:
-                    selection.select(
-                        self.model.index(row, 0),
-                        self.model.index(row, self.model.columnCount() - 1),
-                    )
-            self.table.selectionModel().select(selection, QItemSelectionModel.SelectionFlag.Select)
-        if self._restore_id is not None:
-            self._restore_current()
-        elif current is not None:
-            row = self.model.row_of(current)
-            if row is not None:
-                self._quiet = True
-                try:
-                    self.table.selectionModel().setCurrentIndex(
-                        self.model.index(row, 0), QItemSelectionModel.SelectionFlag.NoUpdate
-                    )
-                finally:
-                    self._quiet = False
 
     def _query_failed(self, gen: int, exc: BaseException) -> None:
         if gen != self._generation:
@@ -750,15 +792,6 @@ class BrowserView(QWidget):
         self._loading = False
         self._update_labels()
         self.message.emit(f"Search failed: {exc}")
-
-    def _restore_current(self) -> None:
-        if self._restore_id is None:
-            return
-        row = self.model.row_of(self._restore_id)
-        if row is None:
-            return
-        self._restore_id = None
-        self._select_row(row, emit=False)
 
     @property
     def loading(self) -> bool:
@@ -788,13 +821,21 @@ class BrowserView(QWidget):
 
     # -- selection -----------------------------------------------------------
     def current_ci(self) -> int | None:
+        """The CI of the current row (or, while its row is on its way, the kept one)."""
         index = self.table.currentIndex()
-        return self.model.ci_id(index.row()) if index.isValid() else None
+        if index.isValid():
+            return self.model.ci_id(index.row())
+        kept = self._kept
+        return kept.current if kept is not None and kept.current in kept.pending else None
 
     def selected_ids(self, limit: int | None = None) -> list[int]:
-        """Ids of the selected rows, in table order (ranges, never one index per row)."""
+        """Ids of the selected CIs: the selected rows in table order (ranges, never one
+        index per row), then those kept selected whose rows have not arrived yet."""
         ranges = sorted({(r.top(), r.bottom()) for r in self._selected_ranges()})
         out = list(dict.fromkeys(self.model.ids_of_rows(ranges)))
+        kept = self._kept
+        if kept is not None and kept.pending:
+            out += sorted(kept.pending & kept.selected)
         return out[:limit] if limit is not None else out
 
     def _selected_ranges(self) -> list[QItemSelectionRange]:
@@ -802,35 +843,111 @@ class BrowserView(QWidget):
         return [selection.at(n) for n in range(selection.count())]
 
     def select_ci(self, ci_id: int) -> bool:
-        """Make ``ci_id`` the current row if it is in the result; False if it is not."""
+        """Make ``ci_id`` the current, selected row if it is in the result; False if it
+        is not (it is selected when its row arrives, if the result is still loading).
+
+        A CI that is the current row already (the user's click or keys made it so)
+        keeps the user's selection and scroll position: scrolling under a mouse
+        press would make Qt select the row that then lies under the pointer."""
+        index = self.table.currentIndex()
+        if index.isValid() and self.model.ci_id(index.row()) == ci_id:
+            return True
         row = self.model.row_of(ci_id)
         if row is None:
+            self._kept = None
             if not self.model.complete or self.loading:
-                self._restore_id = ci_id  # select it when the result arrives
+                # select it when the result arrives
+                self._kept = KeptSelection(ci_id, {ci_id}, {ci_id}, scroll=True)
             return False
-        self._select_row(row, emit=False)
+        self._kept = None
+        self._select_row(row)
         return True
 
-    def _select_row(self, row: int, *, emit: bool) -> None:
+    def _select_row(self, row: int) -> None:
         index = self.model.index(row, 0)
-        self._quiet = not emit
-        try:
+        with self._selecting():
             self.table.selectionModel().setCurrentIndex(
                 index,
                 QItemSelectionModel.SelectionFlag.ClearAndSelect
                 | QItemSelectionModel.SelectionFlag.Rows,
             )
-        finally:
-            self._quiet = False
         self.table.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
 
-    def _current_changed(self, current: Any, _previous: Any) -> None:
-        if self._quiet:
+    @contextmanager
+    def _selecting(self) -> Iterator[None]:
+        """Selection changes inside are the view's own, not the user's."""
+        self._ours += 1
+        try:
+            yield
+        finally:
+            self._ours -= 1
+
+    def _keep_selection(self) -> None:
+        """The rows are about to change: remember the selected and current CIs by id
+        (with those still kept from an earlier change whose rows have not arrived)."""
+        index = self.table.currentIndex()
+        current = self.model.ci_id(index.row()) if index.isValid() else None
+        ranges = sorted({(r.top(), r.bottom()) for r in self._selected_ranges()})
+        selected = set(self.model.ids_of_rows(ranges))
+        scroll = self._new_result
+        kept = self._kept
+        if kept is not None:
+            if current is None:
+                current = kept.current
+            selected |= kept.selected
+            scroll = scroll or kept.scroll
+        if current is None and not selected:
+            self._kept = None
             return
+        pending = selected | ({current} if current is not None else set())
+        self._kept = KeptSelection(current, selected, pending, scroll)
+
+    def _reselect(self, start: int = 0, end: int | None = None) -> None:
+        """Select again the kept CIs listed in rows ``start`` … ``end - 1`` (all rows by
+        default); once the result is complete nothing more is kept."""
+        kept = self._kept
+        if kept is None:
+            return
+        found = self.model.rows_of(kept.pending, start, end) if kept.pending else {}
+        last_column = self.model.columnCount() - 1
+        if found and last_column >= 0:
+            kept.pending.difference_update(found)
+            rows = sorted(row for ci_id, row in found.items() if ci_id in kept.selected)
+            selection = QItemSelection()
+            for top, bottom in _runs(rows):
+                selection.select(self.model.index(top, 0), self.model.index(bottom, last_column))
+            model = self.table.selectionModel()
+            current_row = found.get(kept.current) if kept.current is not None else None
+            with self._selecting():
+                if rows:
+                    model.select(selection, QItemSelectionModel.SelectionFlag.Select)
+                if current_row is not None:
+                    model.setCurrentIndex(
+                        self.model.index(current_row, 0),
+                        QItemSelectionModel.SelectionFlag.NoUpdate,
+                    )
+            if current_row is not None and kept.scroll:
+                self.table.scrollTo(
+                    self.model.index(current_row, 0), QAbstractItemView.ScrollHint.PositionAtCenter
+                )
+        if self.model.complete or not kept.pending:
+            self._kept = None
+
+    def _user_scrolled(self, _action: int) -> None:
+        """The user moved the scroll bar (wheel, keys, drag): leave the view where it is."""
+        if self._kept is not None:
+            self._kept.scroll = False
+
+    def _current_changed(self, current: Any, _previous: Any) -> None:
+        if self._ours:
+            return
+        self._kept = None  # the user chose: nothing older comes back
         ci_id = current.data(CI_ID_ROLE) if current.isValid() else None
         self.currentCiChanged.emit(ci_id)
 
     def _selection_changed(self, *_: object) -> None:
+        if not self._ours:
+            self._kept = None
         n = sum(r.bottom() - r.top() + 1 for r in self._selected_ranges())
         self.selectionChanged.emit(n)
 

@@ -76,6 +76,21 @@ def make_search(runner: TaskRunner, cmdb: Callable[[], Cmdb | None], key: str) -
     return search
 
 
+def history_view(parent: QWidget, model: HistoryModel) -> QTreeView:
+    """A flat list of history entries (the panel's History tab, the deleted-CI dialog)."""
+    view = QTreeView(parent)
+    view.setFrameShape(QFrame.Shape.NoFrame)
+    view.setModel(model)
+    view.setRootIsDecorated(False)
+    view.setAlternatingRowColors(True)
+    view.setUniformRowHeights(True)
+    view.header().setStretchLastSection(True)
+    view.setColumnWidth(0, 140)
+    view.setColumnWidth(1, 80)
+    view.setColumnWidth(2, 110)
+    return view
+
+
 class CiPanel(QWidget):
     """Signals: ``navigateRequested(ci_id)`` (double-click on a related CI),
     ``shown(ci_id | None)`` after a CI is displayed, ``created(ci_id)``.
@@ -131,17 +146,8 @@ class CiPanel(QWidget):
         self.tabs.addTab(self.form, icon("details"), "Details")
         self.tabs.addTab(self._build_relationships(), icon("relationships"), "Relationships")
         self.history_model = HistoryModel(self)
-        self.history_view = QTreeView(self)
+        self.history_view = history_view(self, self.history_model)
         self.history_view.setObjectName("historyView")
-        self.history_view.setFrameShape(QFrame.Shape.NoFrame)
-        self.history_view.setModel(self.history_model)
-        self.history_view.setRootIsDecorated(False)
-        self.history_view.setAlternatingRowColors(True)
-        self.history_view.setUniformRowHeights(True)
-        self.history_view.header().setStretchLastSection(True)
-        self.history_view.setColumnWidth(0, 140)
-        self.history_view.setColumnWidth(1, 80)
-        self.history_view.setColumnWidth(2, 110)
         history_page = QWidget()
         history_layout = QVBoxLayout(history_page)
         history_layout.setContentsMargins(0, 0, 0, 0)
