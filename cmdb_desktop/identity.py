@@ -22,12 +22,14 @@ from sqlalchemy import and_, func, literal, or_
 from sqlalchemy.sql.elements import ColumnElement
 
 
+#: Control characters a key loses when folded (white space ones fold to a space):
+#: an .xlsx cell cannot hold them, so an exported name comes back without them.
+_DROP = {c: None for c in (*range(32), *range(127, 160)) if chr(c) not in "\t\n\r\x0b\x0c"}
+
+
 def fold_text(text: str) -> str:
-    """Case-folded, stripped, runs of white space made one space."""
-    folded = text.strip().casefold()
-    if "  " in folded or "\t" in folded or "\n" in folded or "\r" in folded:
-        folded = " ".join(folded.split())
-    return folded
+    """Case-folded, stripped, control characters dropped, runs of white space one space."""
+    return " ".join(text.translate(_DROP).casefold().split())
 
 
 def fold_key(value: Any) -> Hashable | None:
@@ -35,10 +37,10 @@ def fold_key(value: Any) -> Hashable | None:
     if value is None:
         return None
     if type(value) is str:
-        # fold_text inlined: every identity key of every import row comes through here
+        # The usual key needs no more than this (every import row's keys come here).
         folded = value.strip().casefold()
-        if "  " in folded or "\t" in folded or "\n" in folded or "\r" in folded:
-            folded = " ".join(folded.split())
+        if "  " in folded or not folded.isprintable():
+            folded = fold_text(folded)
         return folded or None
     if isinstance(value, float) and value.is_integer():
         return int(value)
