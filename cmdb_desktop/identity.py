@@ -21,7 +21,6 @@ from typing import Any
 from sqlalchemy import and_, func, literal, or_
 from sqlalchemy.sql.elements import ColumnElement
 
-
 #: Control characters a key loses when folded (white space ones fold to a space):
 #: an .xlsx cell cannot hold them, so an exported name comes back without them.
 _DROP = {c: None for c in (*range(32), *range(127, 160)) if chr(c) not in "\t\n\r\x0b\x0c"}
