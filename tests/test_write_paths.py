@@ -122,9 +122,7 @@ def write_cli(db: Path, recs: list[dict[str, str]]) -> None:
         assert cli(db, "add", rec["Class"], rec["Name"], *fields) == 0
 
 
-def write_import(
-    db: Path, recs: list[dict[str, str]], folder: Path, *, clean: bool = True
-) -> None:
+def write_import(db: Path, recs: list[dict[str, str]], folder: Path, *, clean: bool = True) -> None:
     path = folder / "records.csv"
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)

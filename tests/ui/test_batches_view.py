@@ -79,9 +79,8 @@ def test_a_refused_rollback_names_the_field_and_both_values(
     qtbot.waitUntil(lambda: bool(context.errors) and context.runner.is_idle(), timeout=20_000)
     (title, error), *_ = context.errors
     assert title == f"Batch #{result.batch_id} cannot be rolled back"
-    assert (
-        f"Server/bv-01 (#{server}): Owner — the batch wrote (nothing), it is now 'Zed'"
-        in str(error)
+    assert f"Server/bv-01 (#{server}): Owner — the batch wrote (nothing), it is now 'Zed'" in str(
+        error
     )
     assert view.batches[0].status != STATUS_ROLLED_BACK
     # set back as the batch left it, the rollback goes through

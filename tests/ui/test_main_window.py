@@ -127,6 +127,8 @@ def test_create_a_ci_through_the_form(qtbot: Any, make_window: Any, demo_path: P
     window = make_window(demo_path)
     window.new_ci("Server")
     form = window.panel.form
+    assert form.raw_values()["status"] == "In Use"  # the class's default, shown
+    assert not form.dirty  # shown, not typed: leaving asks nothing
     assert form.is_new
     assert window.panel.title.text() == "New Server"
     _fill(qtbot, form.editor("name"), "web-new-01")
@@ -474,6 +476,39 @@ def test_class_manager_rules_and_required_fields(
         for r in range(window.navigator.model.item(0).child(0).rowCount())
     ]
     assert "Database Instance" in names
+
+
+def test_class_manager_edits_the_defaults_new_cis_get(
+    qtbot: Any, make_window: Any, demo_path: Path
+) -> None:
+    window = make_window(demo_path)
+    window.open_class_manager()
+    manager = window.class_manager
+    manager.select_class("Workstation")
+
+    def cell(key: str) -> Any:
+        table = manager.attributes
+        row = next(r for r in range(table.rowCount()) if table.item(r, 1).text() == key)
+        return table.item(row, 5)
+
+    assert cell("status").text() == "In Use"  # inherited from Configuration Item
+    assert "Set by Configuration Item" in cell("status").toolTip()
+    cell("status").setText("in stock")
+    settle(qtbot, window)
+    cell("owner").setText("IT Desk")
+    settle(qtbot, window)
+    meta = window.cmdb.meta
+    assert meta.defaults(meta.get_class("Workstation")) == {
+        "status": "In Stock",
+        "owner": "IT Desk",
+    }
+    assert meta.defaults(meta.get_class("Server")) == {"status": "In Use"}
+    cell("criticality").setText("9")  # refused with the attribute's own message
+    settle(qtbot, window)
+    assert "above the maximum 4" in manager.message.text()
+    new = window.cmdb.items.create("Workstation", {"name": "ws-new"}).created[0]
+    record = window.cmdb.items.get(new)
+    assert (record.status, record.values["owner"]) == ("In Stock", "IT Desk")
 
 
 def test_saved_filters(qtbot: Any, make_window: Any, demo_path: Path, monkeypatch: Any) -> None:

@@ -98,6 +98,8 @@ class CiForm(QScrollArea):
         self._meta = self._info = self._record = None
         self._rows = {}
         self._built_for = None
+        #: What a new CI's form held when shown (its class's defaults): not an edit.
+        self._prefilled: dict[str, Any] = {}
         self.name_edit = self.class_combo = None
         self.setWidget(QWidget())
         self._set_dirty(False)
@@ -121,10 +123,12 @@ class CiForm(QScrollArea):
             assert self.name_edit is not None and self.class_combo is not None
             self.name_edit.set_value(record.name if record else "")
             self.class_combo.setCurrentIndex(max(self.class_combo.findText(info.name), 0))
+            # A new CI shows what it will get unless the user types otherwise.
+            defaults = meta.schema(info).defaults if record is None else {}
             for key, row in self._rows.items():
                 if key in ("name", "class"):
                     continue
-                value = record.values.get(key) if record else None
+                value = record.values.get(key) if record else defaults.get(key)
                 row.editor.set_value(value)
                 if isinstance(row.editor, ReferenceEditor) and isinstance(value, int):
                     row.editor.set_reference((references or {}).get(value))
@@ -135,7 +139,8 @@ class CiForm(QScrollArea):
             self.clear_problems()
         finally:
             self._loading = False
-        self._set_dirty(bool(keep) or self.is_new and bool(self.changed_fields()))
+        self._prefilled = self.changed_fields() if record is None and not keep else {}
+        self._set_dirty(bool(keep) or self.is_new and self.changed_fields() != self._prefilled)
 
     def _build(self, meta: Metamodel, info: ClassInfo) -> None:
         page = QWidget()

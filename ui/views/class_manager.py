@@ -40,12 +40,16 @@ from PySide6.QtWidgets import (
 from cmdb_desktop.attribute_types import REGISTRY
 from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.errors import CmdbError, ValidationError
-from cmdb_desktop.metamodel import ClassInfo, Metamodel
+from cmdb_desktop.metamodel import AttributeInfo, ClassInfo, Metamodel
+from cmdb_desktop.values import to_text
+from cmdb_desktop.vocabulary import AttrType
 from ui import jobs
 from ui.tasks import TaskRunner
 from ui.theme import class_icon, icon
 
 TYPE_LABELS = {name: kind.label for name, kind in REGISTRY.items()}
+#: The attribute table's column of default values.
+DEFAULT_COLUMN = 5
 
 
 class AttributeDialog(QDialog):
@@ -207,17 +211,24 @@ class ClassManager(QDialog):
         form.addRow("", self.apply_class_button)
         layout.addWidget(group)
 
-        group = QGroupBox("Attributes (inherited ones first; tick the required fields)")
+        group = QGroupBox(
+            "Attributes (inherited ones first; tick the required fields; double-click a "
+            "default to change what new CIs get)"
+        )
         col = QVBoxLayout(group)
-        self.attributes = QTableWidget(0, 5)
+        self.attributes = QTableWidget(0, 6)
         self.attributes.setObjectName("attributeTable")
         self.attributes.setHorizontalHeaderLabels(
-            ["Label", "Key", "Type", "Defined in", "Required"]
+            ["Label", "Key", "Type", "Defined in", "Required", "Default for new CIs"]
         )
         self.attributes.verticalHeader().hide()
         self.attributes.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.attributes.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.attributes.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        # Only the default column's cells are editable (their flags say so).
+        self.attributes.setEditTriggers(
+            QAbstractItemView.EditTrigger.DoubleClicked
+            | QAbstractItemView.EditTrigger.EditKeyPressed
+        )
         self.attributes.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.attributes.itemChanged.connect(self._required_toggled)
         col.addWidget(self.attributes, 1)
@@ -335,7 +346,9 @@ class ClassManager(QDialog):
                 for c, text in enumerate(cells):
                     cell = QTableWidgetItem(text)
                     cell.setData(Qt.ItemDataRole.UserRole, attr.key)
+                    cell.setFlags(cell.flags() & ~Qt.ItemFlag.ItemIsEditable)
                     self.attributes.setItem(r, c, cell)
+                self.attributes.setItem(r, DEFAULT_COLUMN, self._default_cell(info, attr))
                 check = QTableWidgetItem()
                 check.setData(Qt.ItemDataRole.UserRole, attr.key)
                 flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
@@ -357,6 +370,52 @@ class ClassManager(QDialog):
             self.scope_combo.setCurrentIndex(max(self.scope_combo.findData(scope), 0))
         finally:
             self._loading = False
+
+    def _default_cell(self, info: ClassInfo, attr: AttributeInfo) -> QTableWidgetItem:
+        """What new CIs of ``info`` get for ``attr``: this class's own default (editable),
+        or one inherited from a class above (shown muted, and overridden by editing)."""
+        meta = self.meta
+        own = dict(info.defaults)
+        value = meta.defaults(info).get(attr.key)
+        cell = QTableWidgetItem(to_text(value))
+        cell.setData(Qt.ItemDataRole.UserRole, attr.key)
+        flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        if attr.type != AttrType.REFERENCE:
+            flags |= Qt.ItemFlag.ItemIsEditable
+        cell.setFlags(flags)
+        if value is not None and attr.key not in own:
+            setter = next(
+                c.name for c in reversed(meta.ancestors(info)) if attr.key in dict(c.defaults)
+            )
+            cell.setForeground(self.palette().placeholderText())
+            cell.setToolTip(f"Set by {setter}; type a value to give {info.name} its own")
+        elif attr.type == AttrType.REFERENCE:
+            cell.setToolTip("A reference has no default value")
+        return cell
+
+    def _default_edited(self, item: QTableWidgetItem) -> None:
+        """Save a changed default (a blank cell removes this class's own default)."""
+        if self.current is None:
+            return
+        info = self.current
+        key = str(item.data(Qt.ItemDataRole.UserRole))
+        own = dict(info.defaults)
+        text = item.text().strip()
+        inherited = self.meta.defaults(info).get(key)
+        if not text:
+            if key not in own:
+                return
+            own.pop(key)
+        elif key not in own and text == to_text(inherited):
+            return  # the inherited value, unchanged
+        else:
+            own[key] = text
+        self._run(
+            f"Changing the defaults of {info.name}",
+            self.cmdb.classes.update_class,
+            info.name,
+            defaults=own,
+        )
 
     def _show_rules(self, *, inherited: bool = False) -> None:
         labels = self._labels()
@@ -533,7 +592,12 @@ class ClassManager(QDialog):
             )
 
     def _required_toggled(self, item: QTableWidgetItem) -> None:
-        if self._loading or item.column() != 4 or self.current is None:
+        if self._loading or self.current is None:
+            return
+        if item.column() == DEFAULT_COLUMN:
+            self._default_edited(item)
+            return
+        if item.column() != 4:
             return
         info = self.current
         key = str(item.data(Qt.ItemDataRole.UserRole))
