@@ -74,8 +74,17 @@ def demo_cmdb(demo_db: Path, tmp_path: Path) -> Iterator[Cmdb]:
 
 
 @pytest.fixture(scope="session")
-def real_data() -> Path:
-    """``../shared/data/real``; tests using it skip cleanly when it is absent."""
+def real_data() -> Iterator[Path]:
+    """``../shared/data/real``; tests using it skip cleanly when it is absent.
+
+    The data is not ours: the session fails if any test left a file there (a
+    rejects workbook written beside an imported file, say).
+    """
     if not SHARED_REAL.is_dir():
         pytest.skip("../shared/data/real is not available")
-    return SHARED_REAL
+    before = {p for p in SHARED_REAL.rglob("*")}
+    yield SHARED_REAL
+    added = sorted(
+        str(p.relative_to(SHARED_REAL)) for p in SHARED_REAL.rglob("*") if p not in before
+    )
+    assert not added, f"tests wrote into the shared real data: {added[:10]}"

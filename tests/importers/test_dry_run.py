@@ -247,7 +247,10 @@ def test_no_import_of_real_data_does_other_than_its_dry_run_said(
     for n, path in enumerate(files):
         for cls in _REAL_CLASSES:
             with Cmdb.open(tmp_path / f"real-{n}-{cls}.sqlite", user="tester") as cmdb:
-                first = dry_then_real(cmdb, path, default_class=cls, skip_errors=True)
+                rejects = tmp_path / f"rejects-{n}-{cls}.xlsx"  # never beside the real file
+                first = dry_then_real(
+                    cmdb, path, default_class=cls, skip_errors=True, rejects_path=rejects
+                )
                 if first.written:  # once more: what is there now is unchanged or updated
                     dry_then_real(cmdb, path, default_class=cls)
 
