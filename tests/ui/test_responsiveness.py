@@ -1,54 +1,54 @@
-"""The GUI never blocks: a timer keeps firing while a large impact and a large import run.
+"""The GUI never blocks: a large impact and a large import run in the worker.
 
-A 10 ms heartbeat timer runs on the GUI thread for the whole interaction; the
-longest gap between two beats is how long the event loop was stuck. The work
-itself runs in the worker; what the GUI thread does (filling tables, drawing
-the picture) must stay small whatever the size of the result. The bound is
-generous (shared, noisy machines); a GUI that ran the work on its own thread
-would stall for seconds.
+Checked by what runs where, not by how long it takes (these machines are
+shared; speed is the benchmarks' business — bench/bench_gui.py measures the
+longest stall of the GUI thread at 1M CIs): while the user works through a
+large impact and a large import, no SQL statement runs on the GUI thread,
+and the result reaches the GUI while its thread is free to handle events
+(a timer keeps firing throughout).
 """
 
 from __future__ import annotations
 
 import csv
-import time
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PySide6.QtCore import QTimer
+from sqlalchemy import event
 
 from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.db import copy_sqlite
 from tests.ui.waits import go_next, settle
 
-#: Longest tolerated stall of the event loop in these tests (seconds).
-MAX_GAP = 0.6
 
+@contextmanager
+def watched(cmdb: Cmdb) -> Iterator[dict[str, int]]:
+    """Count SQL statements run on the GUI thread and elsewhere, and heartbeats of a
+    10 ms timer on the GUI thread, while the block runs."""
+    gui = threading.get_ident()
+    seen = {"gui": 0, "worker": 0, "beats": 0}
 
-class Heartbeat:
-    def __init__(self) -> None:
-        self.timer = QTimer()
-        self.timer.setInterval(10)
-        self.timer.timeout.connect(self._beat)
-        self.beats: list[float] = []
+    def statement(*_args: Any) -> None:
+        seen["gui" if threading.get_ident() == gui else "worker"] += 1
 
-    def _beat(self) -> None:
-        self.beats.append(time.perf_counter())
+    def beat() -> None:
+        seen["beats"] += 1
 
-    def __enter__(self) -> Heartbeat:
-        self.beats = [time.perf_counter()]
-        self.timer.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.timer.stop()
-        self.beats.append(time.perf_counter())
-
-    @property
-    def max_gap(self) -> float:
-        return max(b - a for a, b in zip(self.beats, self.beats[1:], strict=False))
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(beat)
+    event.listen(cmdb.engine, "before_cursor_execute", statement)
+    timer.start()
+    try:
+        yield seen
+    finally:
+        timer.stop()
+        event.remove(cmdb.engine, "before_cursor_execute", statement)
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +76,7 @@ def test_a_large_impact_never_blocks_the_gui(qtbot: Any, make_window: Any, big_p
         sites = [r for r in other.items.find_by_name("Amsterdam DC1")]
         sites += [r for r in other.items.find_by_name("Berlin DC1")]
     assert sites and all(r.class_name == "Site" for r in sites) and site_class
-    with Heartbeat() as beat:
+    with watched(window.cmdb) as seen:
         ws.add([*sites])
         window.show_workspace("impact")
         qtbot.waitUntil(lambda: ws.table is not None and not ws.is_busy(), timeout=120_000)
@@ -87,7 +87,8 @@ def test_a_large_impact_never_blocks_the_gui(qtbot: Any, make_window: Any, big_p
         ws.apply_filters()
         settle(qtbot, window, timeout=120_000)
     assert len(ws.table) > 10_000
-    assert beat.max_gap < MAX_GAP, f"the event loop stalled {beat.max_gap:.2f} s"
+    assert seen["worker"] > 0 and seen["gui"] == 0, seen
+    assert seen["beats"] > 0  # the GUI thread kept handling events
 
 
 def test_a_large_import_never_blocks_the_gui(
@@ -104,7 +105,7 @@ def test_a_large_import_never_blocks_the_gui(
             )
     window = make_window(big_path)
     before = window.cmdb.items.count()
-    with Heartbeat() as beat:
+    with watched(window.cmdb) as seen:
         wizard = window.workbench.open_import(str(path))
         qtbot.waitUntil(wizard.file_page.isComplete, timeout=60_000)
         go_next(qtbot, wizard, wizard.sheets_page)
@@ -114,5 +115,6 @@ def test_a_large_import_never_blocks_the_gui(
         assert wizard.plan.counts()["cis"]["created"] == rows
         go_next(qtbot, wizard, wizard.result_page)
         settle(qtbot, window, timeout=120_000)
+    assert seen["worker"] > 0 and seen["gui"] == 0, seen
+    assert seen["beats"] > 0  # the GUI thread kept handling events
     assert window.cmdb.items.count() == before + rows
-    assert beat.max_gap < MAX_GAP, f"the event loop stalled {beat.max_gap:.2f} s"
