@@ -93,8 +93,12 @@ class ConflictError(CmdbError):
 class BusyError(ConflictError):
     """Another program kept the database's write lock longer than we waited.
 
-    Nothing was written; trying again later is safe.
+    Nothing was written; trying again later is safe. Exit 2 as every refusal
+    that leaves the database untouched (PRODUCT.md §8): it is not a conflict
+    with someone's data, only with their timing.
     """
+
+    exit_code = 2
 
 
 class StaleVersionError(ConflictError):

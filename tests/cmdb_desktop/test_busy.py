@@ -1,5 +1,5 @@
 """Another program holding the write lock: a writer waits for it (busy timeout), and
-when it waited too long the user gets a BusyError (exit 3) that says what is
+when it waited too long the user gets a BusyError (exit 2) that says what is
 going on, never SQLite's raw "database is locked" nor a traceback."""
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def test_waiting_too_long_is_a_clear_conflict(
         with pytest.raises(BusyError, match="busy") as info:
             c.items.update(server, {"owner": "Alice"})
         assert "locked" not in str(info.value)
-        assert info.value.exit_code == 3
+        assert info.value.exit_code == 2
         # it asked for the lock (each time waiting the busy timeout) as often as it may
         assert len(attempts) == WRITE_LOCK_ATTEMPTS
         lock_holder.rollback()
@@ -92,7 +92,7 @@ def test_cli_reports_busy_without_a_traceback(
 ) -> None:
     out, err = io.StringIO(), io.StringIO()
     code = main(["--db", str(db_path), "set", "web01", "owner=Bob"], out=out, err=err)
-    assert code == 3
+    assert code == 2
     assert "busy" in err.getvalue() and "Traceback" not in err.getvalue()
     assert "database is locked" not in err.getvalue()
 
