@@ -369,7 +369,7 @@ def _plan(size: int) -> dict[str, int]:
         "core_per_site": 2,
     }
     plan["racks"] = max(plan["sites"], -(-plan["servers"] // 8))
-    per_rack = 4  # ToR, 2 PDUs, power group
+    per_rack = 6  # ToR pair and its group, PDUs A/B and their group
     per_site = 1 + plan["storage_per_site"] + plan["core_per_site"] + 1  # + core group
     clusters = plan["apps"] + plan["dbs"]
     # VMs: 2–3 members per cluster, on average 2.5
@@ -457,39 +457,36 @@ def generate(
         storages.append(st)
     progress.step(len(b.cis), size)
 
-    # Racks with ToR switch and redundant power, servers
+    # Racks with a ToR switch pair and A/B power, servers
     racks = []
     for r in range(plan["racks"]):
         si = r % len(sites)
         site, code = sites[si]
-        rack = b.add("Rack", f"{code}-rack-{r // len(sites) + 1:03d}")
+        label = f"{code}-rack-{r // len(sites) + 1:03d}"
+        short = f"{code}-r{r // len(sites) + 1:03d}"
+        rack = b.add("Rack", label)
         b.rel(rack, "Located in", site)
-        power = b.add(
-            "Cluster",
-            f"{code}-rack-{r // len(sites) + 1:03d}-power",
-            redundancy_min_up=1,
-            description="PDU pair A/B",
-        )
+        power = b.add("Cluster", f"{label}-power", redundancy_min_up=1, description="PDU pair A/B")
         for side in "AB":
-            pdu = b.hardware(
-                "Power Device",
-                f"{code}-r{r // len(sites) + 1:03d}-pdu-{side}",
-                rng.choice(PDU_MODELS),
-                1400,
-            )
+            pdu = b.hardware("Power Device", f"{short}-pdu-{side}", rng.choice(PDU_MODELS), 1400)
             b.rel(pdu, "Located in", rack)
             b.rel(pdu, "Member of", power)
-        tor = b.hardware(
-            "Network Device", f"{code}-r{r // len(sites) + 1:03d}-tor", rng.choice(NET_MODELS), 9000
+        tors = b.add(
+            "Cluster", f"{label}-tor-pair", redundancy_min_up=1, description="ToR switch pair"
         )
-        b.rel(tor, "Located in", rack)
-        b.rel(tor, "Powered by", power)
-        b.rel(tor, "Connected to", cores[si])
-        racks.append((rack, power, tor, si, code))
-    servers: list[tuple[int, int]] = []  # (server id, site index)
-    spares = max(1, plan["servers"] // 200)  # in stock, unconnected: orphans
+        for side in "ab":
+            tor = b.hardware("Network Device", f"{short}-tor-{side}", rng.choice(NET_MODELS), 9000)
+            b.rel(tor, "Located in", rack)
+            b.rel(tor, "Powered by", power)
+            b.rel(tor, "Connected to", cores[si])
+            b.rel(tor, "Member of", tors)
+        racks.append((rack, power, tors, si, code))
+    # servers[site index][rack] = servers in that rack
+    by_site: list[dict[int, list[int]]] = [{} for _ in sites]
+    # the last servers are unconnected: in stock, or retired (decommissioned)
+    spares = max(2, plan["servers"] // 100)
     for n in range(plan["servers"]):
-        rack, power, tor, si, code = racks[n % len(racks)]
+        rack, power, tors, si, code = racks[n % len(racks)]
         srv = b.hardware(
             "Server",
             f"{code}-srv-{n + 1:06d}",
@@ -498,15 +495,17 @@ def generate(
             environment=rng.choice(ENVIRONMENTS[:2]),
         )
         if n >= plan["servers"] - spares:
-            b.cis[-1]["status"] = "In Stock"
+            b.cis[-1]["status"] = "In Stock" if n % 2 else "Retired"
             continue
         b.rel(srv, "Located in", rack)
-        b.rel(srv, "Connected to", tor)
+        b.rel(srv, "Connected to", tors)
         b.rel(srv, "Powered by", power)
-        servers.append((srv, si))
+        by_site[si].setdefault(rack, []).append(srv)
     progress.step(len(b.cis), size)
 
-    # Software products (hubs)
+    # Software products. Most applications are built in-house and record the
+    # stack they are built on as attributes; only packaged (bought) applications
+    # depend on their product, whose faulty release really does take them down.
     software = []
     for n in range(plan["software"]):
         prod, vendor, ver = SOFTWARE[n % len(SOFTWARE)]
@@ -514,52 +513,79 @@ def generate(
         name = prod if edition == 0 else f"{prod} ({ver}.{edition})"
         software.append(b.add("Software", name, vendor=vendor, software_version=ver))
 
-    # Applications and databases, each on a redundant cluster of VMs
+    # Applications and databases, each on a cluster of VMs. Production clusters
+    # span the sites (production databases always; a few legacy applications
+    # stay on one site); the others
+    # live on one site. Members sit on different racks and different storage
+    # arrays, so one server, rack, switch or array degrades a cluster, never
+    # downs it; a site downs the clusters that have no second site.
     n_clusters = plan["apps"] + plan["dbs"]
     base, extra = divmod(plan["vms"], n_clusters)
     sizes = [base + 1] * extra + [base] * (n_clusters - extra)
     rng.shuffle(sizes)
+    multi_site = len(sites) > 1
 
-    def cluster_of_vms(label: str, env: str) -> int:
+    def place(si: int, used_racks: set[int]) -> int:
+        """A server of site ``si``, in a rack the cluster does not use yet if any."""
+        rack_ids = [r for r in by_site[si] if r not in used_racks] or list(by_site[si])
+        rack = rng.choice(rack_ids)
+        used_racks.add(rack)
+        return rng.choice(by_site[si][rack])
+
+    def cluster_of_vms(label: str, env: str, legacy: float) -> tuple[int, bool]:
         members = sizes.pop()
-        rule: dict[str, Any] = (
-            {"redundancy_min_up": 1} if rng.random() < 0.7 else {"redundancy_min_up_pct": 50.0}
-        )
+        spans = multi_site and env == ENVIRONMENTS[0] and rng.random() >= legacy
+        home = rng.randrange(len(sites))
+        rule: dict[str, Any] = {"redundancy_min_up": 1}
+        if spans and members % len(sites) == 0 and rng.random() < 0.4:
+            rule = {"redundancy_min_up_pct": 50.0}  # half the members: one site is enough
         cl = b.add("Cluster", f"{label}-cluster", environment=env, **rule)
+        used_racks: set[int] = set()
+        first_array = rng.randrange(2)
         for k in range(members):
-            srv, si = servers[rng.randrange(len(servers))]
+            if spans:
+                si, nth = (home + k) % len(sites), k // len(sites)
+            else:
+                si, nth = home, k
             vm = b.add("Virtual Machine", f"{label}-vm{k + 1:02d}", environment=env)
             b.rel(vm, "Member of", cl)
-            b.rel(vm, "Hosted on", srv)
-            b.rel(vm, "Depends on", rng.choice(storages[si]))
-        return cl
+            b.rel(vm, "Hosted on", place(si, used_racks))
+            site_arrays = storages[si]
+            b.rel(vm, "Depends on", site_arrays[(first_array + nth) % len(site_arrays)])
+        return cl, spans
 
     dbs = []
     for n in range(plan["dbs"]):
         env = ENVIRONMENTS[0] if rng.random() < 0.7 else rng.choice(ENVIRONMENTS[1:])
         name = f"{rng.choice(APP_WORDS)}db-{n + 1:05d}"
         db = b.add("Database", name, environment=env, criticality=rng.randint(1, 4))
-        b.rel(db, "Runs on", cluster_of_vms(name, env))
+        b.rel(db, "Runs on", cluster_of_vms(name, env, 0.0)[0])
         b.rel(db, "Backed up by", rng.choice(rng.choice(storages)))
-        dbs.append(db)
+        dbs.append((db, env))
     apps = []
     for n in range(plan["apps"]):
         env = ENVIRONMENTS[0] if rng.random() < 0.7 else rng.choice(ENVIRONMENTS[1:])
         name = f"{rng.choice(APP_WORDS)}-{rng.choice(APP_WORDS)}-{n + 1:05d}"
-        sw = rng.choice(software)
+        packaged = rng.random() < 0.03
+        product = rng.randrange(len(software))
+        prod, vendor, _ = SOFTWARE[product % len(SOFTWARE)]
         app = b.add(
             "Application",
             name,
             environment=env,
             criticality=rng.randint(1, 4),
             software_version=f"{rng.randint(1, 9)}.{rng.randint(0, 20)}.{rng.randint(0, 9)}",
-            vendor="In-house",
+            vendor=vendor if packaged else "In-house",
+            description=f"Packaged {prod}" if packaged else f"Built in-house on {prod}",
         )
-        b.rel(app, "Runs on", cluster_of_vms(name, env))
-        b.rel(app, "Depends on", sw)
+        b.rel(app, "Runs on", cluster_of_vms(name, env, 0.03)[0])
+        if packaged:
+            b.rel(app, "Depends on", software[product])
         if rng.random() < 0.6:
-            b.rel(app, "Depends on", rng.choice(dbs))
-        apps.append(app)
+            # an application uses a database of its own environment where there is one
+            same = [d for d, e in dbs if e == env] or [d for d, _ in dbs]
+            b.rel(app, "Depends on", rng.choice(same))
+        apps.append((app, env))
     progress.step(len(b.cis), size)
 
     # Services
@@ -572,9 +598,12 @@ def generate(
             environment="Production",
             criticality=rng.randint(1, 4),
         )
-        for app in rng.sample(apps, min(len(apps), rng.randint(2, 4))):
+        # production services are built on production applications and databases
+        prod_apps = [a for a, e in apps if e == ENVIRONMENTS[0]] or [a for a, _ in apps]
+        prod_dbs = [d for d, e in dbs if e == ENVIRONMENTS[0]] or [d for d, _ in dbs]
+        for app in rng.sample(prod_apps, min(len(prod_apps), rng.randint(2, 4))):
             b.rel(svc, "Depends on", app)
-        for db in rng.sample(dbs, min(len(dbs), rng.randint(1, 2))):
+        for db in rng.sample(prod_dbs, min(len(prod_dbs), rng.randint(1, 2))):
             b.rel(svc, "Depends on", db)
         appservices.append(svc)
     for n in range(plan["business"]):
@@ -609,13 +638,10 @@ def generate(
             b.rel(ws, "Located in", site)  # the rest are orphans
     progress.step(len(b.cis), size)
 
-    # Retire about 1 % of the infrastructure
+    # Retire about 1 % of the workstations. Servers and VMs in service stay in
+    # service: a retired member would silently thin a cluster's redundancy.
     for row in b.cis:
-        if (
-            row["class_id"]
-            in (b.class_ids["Server"], b.class_ids["Workstation"], b.class_ids["Virtual Machine"])
-            and rng.random() < 0.01
-        ):
+        if row["class_id"] == b.class_ids["Workstation"] and rng.random() < 0.01:
             row["status"] = "Retired"
     assert len(b.cis) == size, (len(b.cis), size)
     return _write(cmdb, b, progress, seed, generation, on_written)
