@@ -22,6 +22,17 @@ STATUSES = ["Planned", "Ordered", "In Stock", "In Use", "In Maintenance", "Retir
 INACTIVE_STATUSES = frozenset({"Retired", "Disposed"})
 ENVIRONMENTS = ["Production", "Staging", "Test", "Development"]
 CRITICALITIES = [1, 2, 3, 4]
+#: What each criticality means, shown beside the bare number (1 is the most critical).
+CRITICALITY_MEANINGS = {1: "Mission critical", 2: "High", 3: "Medium", 4: "Low"}
+
+
+def criticality_text(value: int | None) -> str:
+    """``1 – Mission critical`` … ``4 – Low``; empty for no criticality."""
+    if value is None:
+        return ""
+    meaning = CRITICALITY_MEANINGS.get(value)
+    return f"{value} – {meaning}" if meaning else str(value)
+
 
 ATTRIBUTE_TYPES = tuple(AttrType)
 

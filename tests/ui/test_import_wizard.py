@@ -248,3 +248,31 @@ def test_rollback_refused_after_later_edits_says_why(
     assert "new-app-1" in text
     with Cmdb.open(demo_path) as c:
         assert c.items.get(ci).values["owner"] == "Someone later"  # nothing undone
+
+
+def test_typed_path_opens_at_once_and_a_file_without_class_gets_a_real_class(
+    qtbot: Any, make_window: Any, demo_path: Path, tmp_path: Path
+) -> None:
+    """Issue 15: Next is enabled as soon as a valid path is typed (no focus loss
+    needed); a sheet without a Class column defaults to a real class, so new rows
+    are not refused with "a new CI needs a class"; page 1 is not a huge dialog."""
+    path = tmp_path / "servers.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([["Name", "Serial"], ["fresh-host-01", "SN-FRESH-1"]])
+    window = make_window(demo_path)
+    wizard = window.workbench.open_import()
+    assert wizard is not None
+    assert wizard.width() < 1040 and wizard.height() < 720
+    page = wizard.file_page
+    page.path_edit.setFocus()
+    qtbot.keyClicks(page.path_edit, str(path))
+    assert page.path_edit.hasFocus() or not wizard.isActiveWindow()
+    qtbot.waitUntil(page.isComplete, timeout=10_000)
+    go_next(qtbot, wizard, wizard.sheets_page)
+    go_next(qtbot, wizard, wizard.mapping_page)
+    editor = wizard.mapping_page.editor
+    assert editor.sheet is not None and editor.sheet.default_class == "Server"
+    assert editor.class_combo.currentText() == "Server"
+    go_next(qtbot, wizard, wizard.preview_page)
+    assert wizard.plan.counts()["cis"]["created"] == 1
+    assert wizard.plan.counts()["cis"]["errors"] == 0

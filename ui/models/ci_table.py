@@ -614,6 +614,8 @@ class CiTableModel(QAbstractTableModel):
                 class_col = self.column_of("class")
                 cls = cached.values[class_col] if class_col is not None else ""
                 return f"#{self.ci_id(row)} {cls}/{cached.values[colno]}".replace(" /", " ")
+            # a column narrowed by the user elides its text: the tooltip gives it whole
+            return cached.texts[colno] or None
         return None
 
     def _decoration(self, col: Column, value: Any) -> Any:

@@ -17,6 +17,7 @@ import numpy.typing as npt
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
+from cmdb_desktop.catalogue import criticality_text
 from ui.jobs_analysis import ImpactTable
 from ui.models import column_title
 from ui.models.ci_refs import CI_ID_ROLE
@@ -110,6 +111,12 @@ class ImpactModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             if col == PATH:
                 return "\n→ ".join(cols.paths[k])
+            if col == NAME:
+                return f"#{cols.ids[k]} {cols.classes[k]}/{cols.names[k]}"
+            if col == CLASS:
+                return cols.classes[k]
+            if col == CRITICALITY:
+                return criticality_text(cols.criticalities[k]) or "No criticality set"
             return None
         if role == CI_ID_ROLE:
             return cols.ids[k]

@@ -508,11 +508,18 @@ class BrowserView(QWidget):
             "criticality": 95,
             "environment": 115,
             "owner": 140,
+            "support_group": 165,
             "updated_at": 130,
             "created_at": 130,
             "id": 70,
             "version": 60,
         }
+        # the class column shows an icon and the longest class names whole
+        fm = self.table.fontMetrics()
+        icon_room = self.table.iconSize().width() if self.table.iconSize().width() > 0 else 16
+        classes = self.cmdb.meta.classes if self.cmdb is not None else []
+        longest = max((fm.horizontalAdvance(c.name) for c in classes), default=0)
+        widths["class"] = max(widths["class"], longest + icon_room + 24)
         for n, col in enumerate(columns):
             header.resizeSection(n, widths.get(col.key, 120))
         sort_col = self.model.column_of(self.sort.key)

@@ -198,6 +198,7 @@ class CiPanel(QWidget):
         self.subtitle = QLabel()
         self.subtitle.setProperty("role", "subheading")
         self.subtitle.setMinimumWidth(10)
+        self.subtitle.setWordWrap(True)  # "updated …" must never be cut (issue 15)
         titles.addWidget(self.title)
         titles.addWidget(self.subtitle)
         row.addLayout(titles, 1)

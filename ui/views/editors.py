@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from cmdb_desktop.attribute_types import type_of
+from cmdb_desktop.catalogue import criticality_text
 from cmdb_desktop.items import CiRef
 from cmdb_desktop.metamodel import AttributeInfo, Metamodel
 from cmdb_desktop.values import coerce_date, to_text
@@ -56,12 +57,13 @@ class LineEditor(QLineEdit):
         if attr is not None and type_of(attr).numeric:
             self.setAlignment(Qt.AlignmentFlag.AlignRight)
             lo, hi = attr.min_value, attr.max_value
+            # "not set" first, so the hint never reads as a value (issue 15)
             if lo is not None and hi is not None:
-                self.setPlaceholderText(f"{to_text(lo)} – {to_text(hi)}")
+                self.setPlaceholderText(f"not set (allowed: {to_text(lo)} to {to_text(hi)})")
             elif lo is not None:
-                self.setPlaceholderText(f"at least {to_text(lo)}")
+                self.setPlaceholderText(f"not set (allowed: {to_text(lo)} or more)")
             elif hi is not None:
-                self.setPlaceholderText(f"at most {to_text(hi)}")
+                self.setPlaceholderText(f"not set (allowed: up to {to_text(hi)})")
 
     def raw(self) -> Any:
         return _blank_to_none(self.text())
@@ -102,11 +104,16 @@ class ChoiceEditor(QComboBox):
 
     edited = Signal()
 
-    def __init__(self, choices: Iterable[Any], parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        choices: Iterable[Any],
+        parent: QWidget | None = None,
+        label: Callable[[Any], str] = to_text,
+    ) -> None:
         super().__init__(parent)
         self.addItem("—", None)
         for choice in choices:
-            self.addItem(to_text(choice), choice)
+            self.addItem(label(choice), choice)
         self.activated.connect(lambda _i: self.edited.emit())
 
     def raw(self) -> Any:
@@ -294,6 +301,8 @@ def editor_for(
         return ReferenceEditor(attr, search, parent)
     choices = type_of(attr).choice_list(attr)
     if choices is not None:  # choice lists, and small number ranges (criticality 1–4)
+        if attr.key == "criticality":  # the number with its meaning: 1 – Mission critical
+            return ChoiceEditor(choices, parent, lambda v: criticality_text(v) or to_text(v))
         return ChoiceEditor(choices, parent)
     if attr.key == "description":
         return TextAreaEditor(parent)

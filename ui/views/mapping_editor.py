@@ -284,9 +284,29 @@ class MappingEditor(QWidget):
             self.model.set_sheet(None, None, [])
             return
         self.kind_combo.setCurrentIndex(max(0, self.kind_combo.findData(sm.kind)))
+        guessed = self._guess_class(sm)
         self.class_combo.setCurrentIndex(max(0, self.class_combo.findData(sm.default_class)))
         self.class_combo.setEnabled(sm.kind == KIND_CIS)
         self.model.set_sheet(sm, self.source.table(sm.sheet), self.targets(sm.kind))
+        if guessed:
+            self.changed.emit()
+
+    def _guess_class(self, sm: SheetMapping) -> bool:
+        """A CI sheet without a Class column gets a real class, not "(from the Class
+        column)", which would refuse every new row (issue 15): the class its sheet is
+        named after (Servers → Server), else Server, else the first class."""
+        if (
+            sm.kind != KIND_CIS
+            or sm.default_class is not None
+            or any(col.target == CLASS for col in sm.columns)
+            or self.class_combo.count() < 2
+        ):
+            return False
+        names = [str(self.class_combo.itemData(i)) for i in range(1, self.class_combo.count())]
+        sheet = sm.sheet.casefold().strip()
+        by_sheet = [n for n in names if sheet in (n.casefold(), n.casefold() + "s")]
+        sm.default_class = (by_sheet or [n for n in names if n == "Server"] or names)[0]
+        return True
 
     def targets(self, kind: str) -> list[tuple[str, str]]:
         """(key, label) of what a column of a sheet of ``kind`` may fill."""

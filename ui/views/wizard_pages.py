@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -211,6 +211,13 @@ class FilePage(JobPage):
         self.path_edit.setObjectName("filePath")
         self.path_edit.setPlaceholderText("A spreadsheet: .xlsx .xlsm .xlsb .xls .ods .csv .tsv")
         self.path_edit.editingFinished.connect(lambda: self.set_file(self.path_edit.text()))
+        # a path typed or pasted opens as soon as it names a spreadsheet: Next need not
+        # wait for the field to lose focus (issue 15)
+        self._typed = QTimer(self)
+        self._typed.setSingleShot(True)
+        self._typed.setInterval(250)
+        self._typed.timeout.connect(self._typed_path)
+        self.path_edit.textEdited.connect(lambda _t: self._typed.start())
         browse = QPushButton("Browse…", self)
         browse.clicked.connect(self.browse)
         row.addWidget(self.path_edit, 1)
@@ -232,7 +239,13 @@ class FilePage(JobPage):
             self.context.remember_folder(path)
             self.set_file(path)
 
+    def _typed_path(self) -> None:
+        path = Path(self.path_edit.text().strip())
+        if path.suffix.lower() in EXTENSIONS and path.is_file():
+            self.set_file(str(path))
+
     def set_file(self, path: str) -> None:
+        self._typed.stop()
         path = path.strip()
         if self.info is not None and str(self.info.path) == path:
             return
@@ -385,7 +398,20 @@ class SpreadsheetWizard(QWizard):
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
         self.setOption(QWizard.WizardOption.HaveHelpButton, False)
-        self.resize(1040, 720)
+        # the file page holds one field: the wizard opens small and grows to show
+        # the sheets, mappings and previews of the next pages (issue 15)
+        self.resize(760, 460)
+        self.currentIdChanged.connect(self._grow)
+
+    def _grow(self, page_id: int) -> None:
+        if page_id < 0 or self.page(page_id) is self.file_page:
+            return
+        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        width, height = 1040, 720
+        if screen is not None:
+            width, height = min(width, screen.width() - 40), min(height, screen.height() - 60)
+        if self.width() < width or self.height() < height:
+            self.resize(max(self.width(), width), max(self.height(), height))
 
     def set_file(self, path: str | Path) -> None:
         self.file_page.set_file(str(path))
