@@ -57,9 +57,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--size",
-        default="1440x900",
+        default="1400x860",
         metavar="WxH",
-        help="window size for --screenshot (default 1440x900)",
+        help="window size for --screenshot (default 1400x860, the window's own default)",
     )
     return parser.parse_args(argv)
 
@@ -139,7 +139,7 @@ def _screenshot(args: argparse.Namespace) -> int:
     try:
         width, height = (int(v) for v in args.size.lower().split("x"))
     except ValueError:
-        print(f"error: --size must look like 1440x900, not {args.size!r}", file=sys.stderr)
+        print(f"error: --size must look like 1400x860, not {args.size!r}", file=sys.stderr)
         return EXIT_BAD_INPUT
     target = args.db or str(default_db_path())
     if "://" not in target and not Path(target).exists():

@@ -321,8 +321,12 @@ class MainWindow(QMainWindow):
         if state is not None:
             self.restoreState(state)
         else:
+            # the table keeps most of the width: the CI dock takes about 28 % (issue 15)
+            ci_width = min(440, max(340, round(self.width() * 0.28)))
             self.resizeDocks(
-                [self.dock("navigator"), self.dock("ci")], [250, 460], Qt.Orientation.Horizontal
+                [self.dock("navigator"), self.dock("ci")],
+                [250, ci_width],
+                Qt.Orientation.Horizontal,
             )
 
     def save_layout(self) -> None:

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, Qt, QTimer
+from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QWidget, QWizardPage
 
 from cmdb_desktop.errors import CmdbError
@@ -53,25 +53,30 @@ def settle(window: MainWindow, timeout: float = SETTLE_TIMEOUT) -> bool:
     return ok
 
 
-def render_table(window: MainWindow, ci_id: int | None) -> QWidget:
-    """The whole window: navigator, table (and the CI panel when a CI is selected)."""
-    window.dock("ci").setVisible(ci_id is not None)
+def _with_dock(window: MainWindow, ci_id: int | None) -> None:
+    """Show the CI dock on ``ci_id`` (default: the table's first CI), as a user has it."""
+    if ci_id is None:
+        ci_id = window.browser.model.ci_id(0)
+    window.dock("ci").show()
     if ci_id is not None:
         window.show_ci(ci_id)
+
+
+def render_table(window: MainWindow, ci_id: int | None) -> QWidget:
+    """The whole window: navigator, table and the CI dock (on ``--select`` if given)."""
+    _with_dock(window, ci_id)
     return window
 
 
 def render_ci(window: MainWindow, ci_id: int | None) -> QWidget:
-    """The CI panel of the selected CI (the first one in the table without --select)."""
+    """The whole window with the CI dock on the selected CI (the first one in the table
+    without --select)."""
     if ci_id is None:
         ci_id = window.browser.model.ci_id(0)
     if ci_id is None:
         raise CmdbError("The CMDB is empty: there is no CI to show (use --select).")
-    dock = window.dock("ci")
-    dock.show()
-    window.resizeDocks([dock], [620], Qt.Orientation.Horizontal)
-    window.show_ci(ci_id)
-    return window.panel
+    _with_dock(window, ci_id)
+    return window
 
 
 def _first_of(window: MainWindow, class_name: str) -> int | None:
@@ -93,7 +98,7 @@ def render_impact(window: MainWindow, ci_id: int | None) -> QWidget:
     if ci_id is None:
         raise CmdbError("The CMDB is empty: there is nothing to assess (use --select).")
     ws = window.workbench.impact
-    window.dock("ci").hide()
+    _with_dock(window, ci_id)
     window.workbench.impact.add_ids([ci_id])
     window.show_workspace("impact")
     wait_until(lambda: not ws.is_busy() and ws.table is not None)
@@ -110,7 +115,7 @@ def render_graph(window: MainWindow, ci_id: int | None) -> QWidget:
     if ci_id is None:
         raise CmdbError("The CMDB is empty: there is nothing to draw (use --select).")
     view = window.workbench.graph
-    window.dock("ci").hide()
+    _with_dock(window, ci_id)
     window.workbench.show_graph(ci_id, depth=3, direction="both")
     wait_until(lambda: view.result is not None and not window.runner.busy_with("graph"))
     return window
@@ -180,7 +185,7 @@ def render_import(window: MainWindow, ci_id: int | None) -> QWidget:
 def render_health(window: MainWindow, ci_id: int | None) -> QWidget:
     """The health dashboard listing the duplicate candidates (``--select`` is not used)."""
     board = window.workbench.health
-    window.dock("ci").hide()
+    _with_dock(window, None)
     window.workbench.show_health()
     wait_until(lambda: board.report is not None and not board.is_busy())
     board.show_finding("duplicates")
@@ -213,6 +218,8 @@ def take(window: MainWindow, view: str, select: str | None, out: str | Path) -> 
     widget = VIEWS[view](window, ci_id)
     settle(window)
     window.statusBar().clearMessage()  # "Opened …" is a passing note, not the view
+    if window.cmdb is not None and window.cmdb.path is not None:
+        window.db_label.setText(window.cmdb.path.name)  # no folder of whoever took it
     image = widget.grab()
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)

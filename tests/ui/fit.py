@@ -66,8 +66,8 @@ def _label(w: QLabel) -> str | None:
 
 def _button(w: QAbstractButton) -> str | None:
     text = w.text().replace("&&", "\0").replace("&", "").replace("\0", "&")
-    if not text or w.toolTip():
-        return None
+    if not text or text in w.toolTip():
+        return None  # a tooltip excuses a cut text only if it gives the text whole
     if isinstance(w, QToolButton) and w.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonIconOnly:
         return None
     fm = w.fontMetrics()

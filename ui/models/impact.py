@@ -27,6 +27,15 @@ from ui.theme import class_icon
 Index = QModelIndex | QPersistentModelIndex
 
 COLUMNS = ("State", "Name", "Class", "Distance", "Criticality", "Why (impact path)")
+#: The headers' tooltips: narrow columns elide their titles, the tooltip says them whole.
+HEADER_TIPS = (
+    "State: down or degraded",
+    "Name",
+    "Class",
+    "Distance: impact steps from the change set",
+    "Criticality: 1 – Mission critical, 2 – High, 3 – Medium, 4 – Low",
+    "Why (impact path): the chain of failures from the change set to this CI",
+)
 STATE, NAME, CLASS, DISTANCE, CRITICALITY, PATH = range(len(COLUMNS))
 
 
@@ -85,6 +94,8 @@ class ImpactModel(QAbstractTableModel):
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
+        if role == Qt.ItemDataRole.ToolTipRole and orientation == Qt.Orientation.Horizontal:
+            return HEADER_TIPS[section] if 0 <= section < len(HEADER_TIPS) else None
         return column_title(COLUMNS, section, orientation, role)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:

@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
     QHBoxLayout,
-    QHeaderView,
     QInputDialog,
     QLabel,
     QLineEdit,
@@ -48,7 +47,7 @@ from ui import jobs_analysis
 from ui.dependency_picture import Picture
 from ui.jobs_analysis import Comparison, ImpactTable, Scenario
 from ui.models.ci_refs import CiRefListModel
-from ui.models.impact import PATH, ImpactModel
+from ui.models.impact import CLASS, CRITICALITY, DISTANCE, NAME, PATH, STATE, ImpactModel
 from ui.views.ci_search import CiSearchBox
 from ui.views.graph_canvas import GraphCanvas
 from ui.views.toolstrip import ToolStrip, html, make_action, opens_cis, tool_button
@@ -77,9 +76,23 @@ def impact_table_view(parent: QWidget, model: ImpactModel) -> QTableView:
     header.sortIndicatorChanged.connect(model.sort)
     header.setStretchLastSection(True)
     header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # report order to start with
-    for col, width in enumerate((86, 230, 140, 70, 80)):
+    # State, Criticality, Name and Why come first on screen, so the path and the
+    # criticality show beside the CI dock at 1366×768; class and distance follow.
+    # Names, classes, paths and the short headers give their full text as
+    # tooltips (issue 15). The model's column order is unchanged.
+    fm = view.fontMetrics()
+    widths = {
+        STATE: fm.horizontalAdvance("degraded") + 24,
+        NAME: 200,
+        CLASS: 130,
+        DISTANCE: fm.horizontalAdvance("Distance") + 20,
+        CRITICALITY: fm.horizontalAdvance("Criticality") + 20,
+        PATH: 420,
+    }
+    for col, width in widths.items():
         view.setColumnWidth(col, width)
-    header.setSectionResizeMode(PATH, QHeaderView.ResizeMode.Stretch)
+    for visual, col in enumerate((STATE, CRITICALITY, NAME, PATH, CLASS, DISTANCE)):
+        header.moveSection(header.visualIndex(col), visual)
     return view
 
 
@@ -176,10 +189,15 @@ class ImpactWorkspace(QWidget):
         side.addWidget(self.scenarios)
         scenario_buttons = QHBoxLayout()
         scenario_buttons.setSpacing(2)
-        for action in (self.open_action, self.save_action, self.compare_action):
+        for action in (self.open_action, self.save_action):
             scenario_buttons.addWidget(tool_button(self.left, action, text=True))
         scenario_buttons.addStretch(1)
         side.addLayout(scenario_buttons)
+        # Compare… on its own row: three buttons side by side were cut at 1366×768
+        compare_row = QHBoxLayout()
+        compare_row.addWidget(tool_button(self.left, self.compare_action, text=True))
+        compare_row.addStretch(1)
+        side.addLayout(compare_row)
         side.addSpacing(6)
         self.counts = QLabel(self.left)
         self.counts.setObjectName("impactCounts")
