@@ -8,7 +8,7 @@ is how an elided text gives its full wording.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRect, Qt
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
     QToolButton,
     QWidget,
 )
+
+from ui.views.charts import FindingCard  # noqa: E402
 
 #: Slack for rounding between font metrics and layout (px).
 SLACK = 2
@@ -167,6 +169,17 @@ def _cells(w: QAbstractItemView) -> list[str]:
     return out
 
 
+def _card(w: FindingCard) -> str | None:
+    """A health card's title: on at most two lines of the card (it wraps, never cuts)."""
+    fm = w.fontMetrics()
+    room = QRect(0, 0, w.width() - 24, 1000)
+    need = fm.boundingRect(room, int(Qt.TextFlag.TextWordWrap), w.title).height()
+    words_fit = all(fm.horizontalAdvance(word) <= room.width() for word in w.title.split())
+    if need > 36 + SLACK or not words_fit:
+        return f"card {w.title!r} needs {need} px of height in {room.width()} px, has 36"
+    return None
+
+
 def clipped_texts(root: QWidget) -> list[str]:
     """Every text under ``root`` that a user sees cut, as readable lines."""
     problems: list[str] = []
@@ -175,7 +188,9 @@ def clipped_texts(root: QWidget) -> list[str]:
         if not _shown(w):
             continue
         found: list[str] = []
-        if isinstance(w, QLabel):
+        if isinstance(w, FindingCard):
+            found = [p for p in [_card(w)] if p]
+        elif isinstance(w, QLabel):
             found = [p for p in [_label(w)] if p]
         elif isinstance(w, QAbstractButton):
             found = [p for p in [_button(w)] if p]

@@ -168,6 +168,10 @@ class BarChart(QWidget):
         p.end()
 
 
+#: A finding card's height: the count, a title on up to two lines, a detail line.
+CARD_HEIGHT = 94
+
+
 class FindingCard(QWidget):
     """A finding's count and title; ``clicked(key)``."""
 
@@ -183,17 +187,18 @@ class FindingCard(QWidget):
         self.detail = ""
         self.selected = False
         self.colours: Mapping[str, str] = LIGHT
-        self.setToolTip(hint)
+        self.setToolTip(f"{title}: {hint}")
         self.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.setMinimumSize(110, 78)
+        self.setMinimumSize(110, CARD_HEIGHT)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
     def set_count(self, count: int | None, detail: str = "") -> None:
         self.count, self.detail = count, detail
+        self.setToolTip(f"{self.title}: {self.hint}" + (f"\n{detail}" if detail else ""))
         self.update()
 
     def sizeHint(self) -> QSize:
-        return QSize(170, 78)
+        return QSize(170, CARD_HEIGHT)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         self.clicked.emit(self.key)
@@ -226,10 +231,11 @@ class FindingCard(QWidget):
         )
         p.setFont(self.font())
         p.setPen(QColor(c["text"]))
-        fm = QFontMetricsF(self.font())
+        # the title wraps onto a second line rather than being cut (issue 15)
         p.drawText(
-            QPointF(16, 52),
-            fm.elidedText(self.title, Qt.TextElideMode.ElideRight, rect.width() - 22),
+            QRectF(16, 38, rect.width() - 22, 36),
+            int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap),
+            self.title,
         )
         small = QFont(self.font())
         small.setPointSizeF(7.5)
@@ -237,7 +243,7 @@ class FindingCard(QWidget):
         p.setPen(QColor(c["muted"]))
         sfm = QFontMetricsF(small)
         p.drawText(
-            QPointF(16, 68),
+            QPointF(16, CARD_HEIGHT - 8),
             sfm.elidedText(self.detail, Qt.TextElideMode.ElideRight, rect.width() - 22),
         )
         p.end()
