@@ -56,6 +56,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="colour theme (default: as last chosen, else the system's)",
     )
     parser.add_argument(
+        "--install-desktop-entry",
+        action="store_true",
+        help="add CMDB Desktop, with its icon, to the desktop's application menu and exit",
+    )
+    parser.add_argument(
         "--size",
         default="1400x860",
         metavar="WxH",
@@ -70,11 +75,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:
         return int(exc.code) if isinstance(exc.code, int) else EXIT_BAD_INPUT
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.install_desktop_entry:
+        return _install_desktop_entry()
     if args.screenshot:
         # never on screen, even on a desktop (no effect if Qt already started)
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
         return _screenshot(args)
     return _interactive(args)
+
+
+def _install_desktop_entry() -> int:
+    from cmdb_desktop.errors import CmdbError
+    from ui.desktop_entry import install
+
+    try:
+        written = install()
+    except CmdbError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        print(f"error: cannot write the desktop entry: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for path in written:
+        print(f"Wrote {path}")
+    print("CMDB Desktop is in your application menu (log out and in if it does not show yet).")
+    return EXIT_OK
 
 
 def _app() -> QApplication:
