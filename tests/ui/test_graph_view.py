@@ -181,3 +181,21 @@ def test_the_view_alone_redraws_when_the_graph_moves(
     view.canvas.nodeClicked.emit(ids["alone"])
     assert context.navigation.calls[-1] == ("show_ci", ids["alone"])
     assert context.errors == []
+
+
+def test_fit_never_shrinks_text_below_readable(
+    qtbot: Any, make_window: Any, demo_path: Path
+) -> None:
+    """Issue 15: Fit on a big drawing scrolls instead of shrinking it to a sliver."""
+    from ui.views.graph_canvas import READABLE_ZOOM
+
+    window = make_window(demo_path)
+    dc = window.cmdb.items.resolve("Amsterdam DC1")
+    window.workbench.show_graph(dc, depth=2, direction="both")
+    view = wait_drawn(qtbot, window)
+    view.canvas.zoom_by(0.1)
+    view.fit_action.trigger()
+    assert view.canvas.zoom() >= READABLE_ZOOM - 1e-9
+    centre = next(i for i in view.canvas.items_by_key.values() if i.node.centre)
+    shown = view.canvas.mapToScene(view.canvas.viewport().rect()).boundingRect()
+    assert shown.contains(centre.sceneBoundingRect().center())  # the focus CI is in view

@@ -276,10 +276,12 @@ class GraphCanvas(QGraphicsView):
     def zoom_out(self) -> None:
         self.zoom_by(1 / ZOOM_STEP)
 
-    def fit(self, *, readable: bool = False) -> None:
+    def fit(self, *, readable: bool = True) -> None:
         """Show the whole picture (never blowing small ones up past 100 %). With
-        ``readable``, never below :data:`READABLE_ZOOM` either: then the centre
-        box (or the top of the drawing) is shown and the rest is a pan away."""
+        ``readable`` (the default, and what Fit does: issue 15), never below
+        :data:`READABLE_ZOOM` either: then the centre box (or the top of the
+        drawing) is shown and the rest is a scroll away; zooming out with the
+        wheel or the buttons still goes down to :data:`MIN_ZOOM`."""
         rect = self._scene.sceneRect()
         if rect.isEmpty():
             return
@@ -291,14 +293,9 @@ class GraphCanvas(QGraphicsView):
         elif self.zoom() < floor:
             self.resetTransform()
             self.scale(floor, floor)
-            centre = next(
-                (
-                    i
-                    for i in self.items_by_key.values()
-                    if i.node.centre or i.node.state == "changed"
-                ),
-                None,
-            )
+            # the graph's focus CI is centred; an impact picture (no focus) opens on
+            # its top row, the services, not on the change set below (issue 15)
+            centre = next((i for i in self.items_by_key.values() if i.node.centre), None)
             if centre is not None:
                 self.centerOn(centre)
             else:

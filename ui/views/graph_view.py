@@ -94,7 +94,9 @@ class GraphView(QWidget):
         self.direction.currentIndexChanged.connect(lambda _i: self._refetch())
 
         self.canvas = GraphCanvas(self)
-        self.fit_action = self._action("Fit", "fit", "Ctrl+0", "Show the whole graph (Ctrl+0)")
+        self.fit_action = self._action(
+            "Fit", "fit", "Ctrl+0", "Show as much of the graph as stays readable (Ctrl+0)"
+        )
         self.fit_action.triggered.connect(lambda: self.canvas.fit())
         self.zoom_in_action = self._action("Zoom in", "zoom_in", "Ctrl++", "Zoom in (Ctrl++)")
         self.zoom_in_action.setShortcuts([QKeySequence("Ctrl++"), QKeySequence("Ctrl+=")])
