@@ -49,6 +49,10 @@ def test_every_main_view_fits(
             window.show_ci(service)
             settle(window)
             problems += [f"{view}: {p}" for p in clipped_texts(window)]
+        for tab in range(window.panel.tabs.count()):  # Details, Relationships, History
+            window.panel.tabs.setCurrentIndex(tab)
+            settle(window)
+            problems += [f"CI panel tab {tab}: {p}" for p in clipped_texts(window.panel)]
     finally:
         window.close()
         theme.set_mode("light")

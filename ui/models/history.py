@@ -86,4 +86,8 @@ class HistoryModel(QAbstractTableModel):
                 return e.describe()
             if col == 0:
                 return f"{e.at.isoformat(sep=' ', timespec='seconds')} UTC"
+            if col == 1:
+                return e.user
+            if col == 2:  # the Source column is narrow beside the dock (issue 15)
+                return source_text(e)
         return None
