@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.datasets import dataset
-from bench.harness import CACHE, Figure, Measurement, report
+from bench.harness import CACHE, Figure, Measurement, Sizes, part, report
 
 #: What is typed into the search box, one query after another.
 QUERIES = ("am", "ams1", "ams1 srv", "alice", "thinksystem", "db")
@@ -254,10 +254,15 @@ def child_reference(db: str) -> dict[str, Any]:
 # -- the parent side ----------------------------------------------------------
 
 
-def _child(side: str, db: Path) -> dict[str, Any]:
+#: The core of the one-core run (issue 20: "a one-core laptop").
+ONE_CORE = "0"
+
+
+def _child(side: str, db: Path, *, pin: str | None = None) -> dict[str, Any]:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    prefix = ["taskset", "-c", pin] if pin is not None else []
     proc = subprocess.run(
-        [sys.executable, "-m", "bench.bench_gui", "--child", side, "--db", str(db)],
+        [*prefix, sys.executable, "-m", "bench.bench_gui", "--child", side, "--db", str(db)],
         capture_output=True,
         text=True,
         env=env,
@@ -269,16 +274,38 @@ def _child(side: str, db: Path) -> dict[str, Any]:
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
-def run(size: int, repeat: int = REPEAT) -> list[Figure]:
+def _busy_neighbour() -> subprocess.Popen[bytes]:
+    """A process spinning on :data:`ONE_CORE`: the other program a laptop runs meanwhile."""
+    return subprocess.Popen(
+        ["taskset", "-c", ONE_CORE, sys.executable, "-c", "while True: pass"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def run(size: int, repeat: int = REPEAT, *, one_core: bool = False) -> list[Figure]:
+    """Both sides ``repeat`` times, alternately; ``one_core``: each side pinned to one
+    core that a busy loop shares (the GUI thread, the worker and the neighbour take
+    turns on it)."""
     db, _built = dataset(size)
-    ours = [_child("ours", db) for _ in range(repeat)]
-    ref = [_child("reference", db) for _ in range(repeat)]
+    ours: list[dict[str, Any]] = []
+    ref: list[dict[str, Any]] = []
+    pin = ONE_CORE if one_core else None
+    neighbour = _busy_neighbour() if one_core else None
+    try:
+        for _ in range(repeat):
+            ours.append(_child("ours", db, pin=pin))
+            ref.append(_child("reference", db, pin=pin))
+    finally:
+        if neighbour is not None:
+            neighbour.kill()
+            neighbour.wait()
 
     def m(name: str, runs: list[dict[str, Any]], key: str, unit: str = "s") -> Measurement:
         values = [statistics.median(r[key]) if isinstance(r[key], list) else r[key] for r in runs]
         return Measurement(name, values, unit)
 
-    label = f"{size:,} CIs"
+    label = f"{size:,} CIs" + (", one core beside a busy loop" if one_core else "")
     gui = "MainWindow (worker + id list)"
     bare = "bare QSqlQueryModel + QTableView"
     stall = m("GUI: longest GUI-thread stall", ours, "stall")
@@ -328,6 +355,9 @@ def main() -> None:
     parser.add_argument("--child", choices=("ours", "reference"))
     parser.add_argument("--db")
     parser.add_argument("--repeat", type=int, default=REPEAT)
+    parser.add_argument(
+        "--one-core", action="store_true", help="pin to one core beside a busy loop"
+    )
     args = parser.parse_args()
     if args.child:
         fn = child_ours if args.child == "ours" else child_reference
@@ -336,7 +366,13 @@ def main() -> None:
         # at exit, after the figures are out (a known shiboken refcount issue).
         os._exit(0)
     # run alone, the figures go beside the dataset cache (bench/results.json is the suite's)
-    report(run(args.size, args.repeat), CACHE / "results-gui.json")
+    report(run(args.size, args.repeat, one_core=args.one_core), CACHE / "results-gui.json")
+
+
+@part("gui-one-core")
+def run_one_core_part(sizes: Sizes, quick: bool) -> list[Figure]:
+    """Issue 20: the GUI budget on a one-core laptop (after the two-core ``gui`` part)."""
+    return run(sizes["large"], repeat=1 if quick else REPEAT, one_core=True)
 
 
 if __name__ == "__main__":
