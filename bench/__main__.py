@@ -11,11 +11,14 @@ the quick way to re-measure one thing while making it faster.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
+import pkgutil
 import sys
 import time
 from collections.abc import Callable
 
+import bench
 from bench import (
     bench_audit,
     bench_core,
@@ -26,17 +29,29 @@ from bench import (
     bench_import,
 )
 from bench.datasets import dataset
-from bench.harness import CACHE, RESULTS, Figure, machine, markdown, report
+from bench.harness import CACHE, PARTS, RESULTS, Figure, machine, markdown, report
 
 #: Dataset sizes (CIs) of the full run and of ``--quick``.
 FULL = {"small": 10_000, "medium": 100_000, "large": 1_000_000}
 QUICK = {"small": 10_000, "medium": 10_000, "large": 10_000}
 
 
+def registered_parts() -> dict[str, Callable[..., list[Figure]]]:
+    """Parts registered with :func:`bench.harness.part` by any ``bench/bench_*.py``."""
+    for info in pkgutil.iter_modules(bench.__path__):
+        if info.name.startswith("bench_"):
+            importlib.import_module(f"bench.{info.name}")
+    return PARTS
+
+
 def parts(sizes: dict[str, int], quick: bool) -> dict[str, Callable[[], list[Figure]]]:
-    """Each part of the suite, in the order the full run goes through them."""
+    """Each part of the suite, in the order the full run goes through them.
+
+    The first parts are listed here; later ones register themselves with
+    :func:`bench.harness.part` (see there) and run after them.
+    """
     medium, large = sizes["medium"], sizes["large"]
-    return {
+    listed: dict[str, Callable[[], list[Figure]]] = {
         "demo": lambda: bench_demo.run(medium),
         # Issue 3 set the cold-CLI target on a ~200k-relationship graph (the 100k demo).
         "impact": lambda: [f for n in dict.fromkeys((medium, large)) for f in bench_impact.run(n)],
@@ -49,6 +64,11 @@ def parts(sizes: dict[str, int], quick: bool) -> dict[str, Callable[[], list[Fig
         "core": lambda: bench_core.run(large),
         "gui": lambda: bench_gui.run(large, repeat=1 if quick else 3),
     }
+    for name, fn in registered_parts().items():
+        if name in listed:
+            raise ValueError(f"benchmark part {name!r} is both listed and registered")
+        listed[name] = lambda fn=fn: fn(sizes, quick)  # type: ignore[misc]
+    return listed
 
 
 def main(argv: list[str] | None = None) -> None:

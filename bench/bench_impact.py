@@ -102,7 +102,16 @@ def _pick_hub(graph: Any, sites: list[int]) -> list[int]:
     return chosen
 
 
-def _cold_cli(db: Path, seeds: list[int]) -> tuple[float, int]:
+def _forget_graph(db: Path) -> None:
+    """Remove the impact graph kept beside ``db``: the next process loads it."""
+    from cmdb_desktop.graph import snapshot_path
+
+    snapshot_path(db).unlink(missing_ok=True)
+
+
+def _cold_cli(db: Path, seeds: list[int], *, kept: bool = True) -> tuple[float, int]:
+    if not kept:
+        _forget_graph(db)
     start = time.perf_counter()
     out = subprocess.run(
         [
@@ -241,18 +250,33 @@ def run(size: int) -> list[Figure]:
             )
         )
 
-        cold = [_cold_cli(db, hub) for _ in range(3 if size <= 200_000 else 2)]
+        times = 3 if size <= 200_000 else 2
+        loading = [_cold_cli(db, hub, kept=False) for _ in range(times)]
+        cold = [_cold_cli(db, hub) for _ in range(times)]  # the first run above kept its graph
         relationships = conn.execute("SELECT count(*) FROM relationship").fetchone()[0]
         low, high = COLD_TARGET_RELATIONSHIPS
         issue3_graph = low <= relationships <= high
+        # PRODUCT.md §7 wave 2: ≤ 2× the CTE at 100k CIs, ≤ 3× at 1M.
+        wave2 = 2.0 if issue3_graph else 3.0 if size >= 1_000_000 else None
         figures.append(
             Figure(
                 f"impact hub cold CLI ({size:,} CIs)",
                 Measurement("cmdb --format json impact (new process)", [c[0] for c in cold]),
                 cte,
+                target=wave2,
+                note="process start, open, graph from the file kept beside the CMDB "
+                "(checked against the database's counters), compute, JSON on stdout",
+            )
+        )
+        figures.append(
+            Figure(
+                f"impact hub cold CLI, graph not kept ({size:,} CIs)",
+                Measurement("cmdb --format json impact (new process)", [c[0] for c in loading]),
+                cte,
                 target=4.0 if issue3_graph else None,
-                note="process start, open, graph build, compute, JSON on stdout"
-                + ("" if issue3_graph else "; the 4× target is set for ~250k relationships"),
+                note="the first command after the kept graph is gone: the graph is loaded "
+                "from the database and kept"
+                + ("" if issue3_graph else "; issue 3's 4× target is set for ~250k relationships"),
             )
         )
 
@@ -299,7 +323,10 @@ def run(size: int) -> list[Figure]:
                 "process; reference in a new process",
             )
         )
-        ready = [_child(_READY, db) for _ in range(3)]
+        ready = []
+        for _ in range(3):
+            _forget_graph(db)  # a load from the database, as the figure always measured
+            ready.append(_child(_READY, db))
         figures.append(
             Figure(
                 f"graph ready after open ({size:,} CIs)",

@@ -24,6 +24,38 @@ CACHE = BENCH_DIR / "cache"
 RESULTS = BENCH_DIR / "results.json"
 
 
+#: Sizes of the datasets a run uses: ``{"small": …, "medium": …, "large": …}``.
+Sizes = dict[str, int]
+#: A part of the suite: ``(sizes, quick) -> figures``.
+Part = Callable[[Sizes, bool], "list[Figure]"]
+
+#: Parts registered by bench modules with :func:`part`, in registration order.
+PARTS: dict[str, Part] = {}
+
+
+def part(name: str) -> Callable[[Part], Part]:
+    """Register a part of the suite: the one line a new benchmark needs.
+
+    ``python -m bench`` imports every ``bench/bench_*.py`` module, so a new
+    file only has to decorate its entry point::
+
+        @part("conflicts")
+        def run_part(sizes: Sizes, quick: bool) -> list[Figure]:
+            return run(sizes["large"], repeat=1 if quick else 3)
+
+    Its figures then appear, with their references and verdicts, in the
+    printed table, ``bench/results.json`` and ``python -m bench --markdown``.
+    """
+
+    def register(fn: Part) -> Part:
+        if name in PARTS:
+            raise ValueError(f"benchmark part {name!r} registered twice")
+        PARTS[name] = fn
+        return fn
+
+    return register
+
+
 @dataclass
 class Measurement:
     name: str

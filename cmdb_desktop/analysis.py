@@ -25,7 +25,14 @@ from sqlalchemy.orm import Session
 from cmdb_desktop import impact
 from cmdb_desktop.catalogue import INACTIVE_STATUSES
 from cmdb_desktop.errors import NotFoundError, ValidationError
-from cmdb_desktop.graph import GraphCache, ImpactGraph, IntArray, bulk_objects, fetch_ci_rows
+from cmdb_desktop.graph import (
+    GraphCache,
+    ImpactGraph,
+    IntArray,
+    bulk_objects,
+    fetch_ci_rows,
+    snapshot_path,
+)
 from cmdb_desktop.impact import BlastRadius, Direction
 from cmdb_desktop.items import CiRef, chunks
 from cmdb_desktop.models import relationship_table
@@ -246,7 +253,10 @@ class AnalysisService:
 
     def __init__(self, cmdb: Cmdb) -> None:
         self._cmdb = cmdb
-        self.cache = GraphCache(cmdb)
+        # A SQLite file keeps its graph beside it, so that the next process (a CLI
+        # command, the GUI opening it again) starts from it instead of a load.
+        path = cmdb.path if cmdb.read_only is None else None
+        self.cache = GraphCache(cmdb, snapshot=snapshot_path(path) if path is not None else None)
 
     def graph(self, progress: Progress | None = None) -> ImpactGraph:
         """The current impact graph (cached; patched or reloaded when the database moved on)."""

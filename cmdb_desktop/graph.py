@@ -32,10 +32,14 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
+import os
 import threading
+import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -75,6 +79,8 @@ _ID_BITS = 28
 _TYPE_BITS = 7
 
 _EMPTY = np.zeros(0, dtype=np.int64)
+
+log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -728,6 +734,106 @@ def patch_rows(session: Session, rows: GraphRows) -> GraphRows | None:
     return patched
 
 
+# -- the graph kept on disk between processes -----------------------------------
+#: Version of the snapshot file's layout; a file of another version is ignored.
+SNAPSHOT_FORMAT = 1
+_GRAPH_ARRAYS = ("ids", "out_ptr", "out_idx", "in_ptr", "in_idx", "thresholds")
+_ROW_ARRAYS = ("sources", "targets", "inactive", "rule_ids", "min_up", "min_up_pct")
+
+
+def snapshot_path(db_path: Path) -> Path:
+    """Where the impact graph of the SQLite file ``db_path`` is kept: beside it,
+    like SQLite's own ``-wal`` and ``-shm`` files."""
+    return db_path.with_name(db_path.name + "-impact-graph.npz")
+
+
+def history_stamp(session: Session, record_id: int) -> str:
+    """When history record ``record_id`` was written ("" for none): ties a snapshot to
+    the history it was taken at, so that one of another CMDB is never patched."""
+    if record_id <= 0:
+        return ""
+    at = session.scalar(
+        select(change_record_table.c.at).where(change_record_table.c.id == record_id)
+    )
+    return "" if at is None else str(at)
+
+
+def save_snapshot(path: Path, graph: ImpactGraph, stamp: str) -> None:
+    """Write ``graph`` (compiled arrays and the rows with their counters) atomically.
+
+    Best effort: a folder that cannot be written only costs the next process a load.
+    """
+    rows = graph.rows
+    if rows.last_change is None:  # not tracked: could never be validated
+        return
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    counters = np.array(
+        [SNAPSHOT_FORMAT, rows.generation, rows.catalogue, rows.last_change], dtype=np.int64
+    )
+    try:
+        with open(tmp, "wb") as fh:
+            np.savez(
+                fh,
+                counters=counters,
+                stamp=np.array(stamp),
+                **{f"g_{k}": getattr(graph, k) for k in _GRAPH_ARRAYS},
+                **{f"r_{k}": getattr(rows, k) for k in _ROW_ARRAYS},
+            )
+        os.replace(tmp, path)
+    except OSError:
+        log.debug("impact graph snapshot not written to %s", path, exc_info=True)
+        tmp.unlink(missing_ok=True)
+
+
+def load_snapshot(path: Path) -> tuple[ImpactGraph, str] | None:
+    """The graph of a snapshot file and its history stamp, unchecked against the
+    database; None if unreadable."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            counters = data["counters"]
+            if int(counters[0]) != SNAPSHOT_FORMAT:
+                return None
+            sources, targets, inactive, rule_ids, min_up, min_up_pct = (
+                data[f"r_{k}"] for k in _ROW_ARRAYS
+            )
+            rows = GraphRows(
+                sources,
+                targets,
+                inactive,
+                rule_ids,
+                min_up,
+                min_up_pct,
+                generation=int(counters[1]),
+                catalogue=int(counters[2]),
+                last_change=int(counters[3]),
+            )
+            arrays = [data[f"g_{k}"] for k in _GRAPH_ARRAYS]
+            stamp = str(data["stamp"])
+    except (OSError, EOFError, KeyError, IndexError, ValueError, zipfile.BadZipFile):
+        return None
+    ids, out_ptr, out_idx, in_ptr, in_idx, thresholds = arrays
+    n = int(ids.size)
+    if not (out_ptr.size == in_ptr.size == n + 1 and thresholds.size == n):
+        return None
+    return ImpactGraph(ids, out_ptr, out_idx, in_ptr, in_idx, thresholds, rows), stamp
+
+
+def snapshot_is_current(session: Session, rows: GraphRows) -> bool:
+    """Whether ``rows`` read from a file are exactly the database's now.
+
+    The counters every write moves (graph and catalogue generations), the newest
+    history record and the count of impact-carrying relationships must all be
+    those the snapshot was taken at; anything else is patched from the history
+    (:func:`patch_rows`, with its own consistency check) or reloaded.
+    """
+    if rows.last_change is None or (rows.generation, rows.catalogue) != _counters(session):
+        return False
+    newest = int(session.scalar(select(func.max(change_record_table.c.id))) or 0)
+    if newest != rows.last_change:
+        return False
+    return bool(rows.sources.size == _impact_relationship_count(session, _impact_types(session)))
+
+
 # -- the per-CMDB cache ---------------------------------------------------------
 class GraphCache:
     """The current impact graph of one open CMDB, built once and then patched.
@@ -739,12 +845,16 @@ class GraphCache:
     the graphs it hands out never change.
     """
 
-    def __init__(self, cmdb: Cmdb) -> None:
+    def __init__(self, cmdb: Cmdb, *, snapshot: Path | None = None) -> None:
         self._cmdb = cmdb
         self._lock = threading.Lock()
         self._graph: ImpactGraph | None = None
+        #: The file that keeps the graph between processes (None: memory only).
+        self.snapshot = snapshot
         self.loads = 0
         self.patches = 0
+        #: Graphs taken from the snapshot file as they were (no load, no patch).
+        self.from_snapshot = 0
 
     def get(self, progress: Progress | None = None, session: Session | None = None) -> ImpactGraph:
         """The graph as of now (or as of ``session``'s snapshot, when given).
@@ -757,17 +867,38 @@ class GraphCache:
                 return self.get(progress, s)
         with self._lock:
             current = self._graph
+            from_disk = False
+            if current is None and self.snapshot is not None:
+                kept = load_snapshot(self.snapshot)
+                if kept is not None and kept[1] == history_stamp(
+                    session, kept[0].rows.last_change or 0
+                ):
+                    current = kept[0]
+                    if snapshot_is_current(session, current.rows):
+                        self.from_snapshot += 1
+                        self._graph = current
+                        return current
+                    from_disk = True
             if current is not None:
                 rows = patch_rows(session, current.rows)
                 if rows is current.rows:
-                    return current
+                    if not from_disk:
+                        return current
+                    # Same counters but not current: a writer went around them. Reload.
+                    rows = None
                 if rows is not None:
                     self.patches += 1
                     self._graph = compile_graph(rows)
+                    self._keep(session, self._graph)
                     return self._graph
             self.loads += 1
             self._graph = compile_graph(load_rows(session, progress))
+            self._keep(session, self._graph)
             return self._graph
+
+    def _keep(self, session: Session, graph: ImpactGraph) -> None:
+        if self.snapshot is not None and graph.rows.last_change is not None:
+            save_snapshot(self.snapshot, graph, history_stamp(session, graph.rows.last_change))
 
     def peek(self) -> ImpactGraph | None:
         """The graph built last, without checking that it is current."""

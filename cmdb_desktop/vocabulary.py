@@ -43,6 +43,13 @@ class ImpactFlow(StrEnum):
     NONE = "none"
 
 
+class BlankRule(StrEnum):
+    """What a blank cell of an import column means (``ColumnMap.blank``)."""
+
+    IGNORE = "ignore"  # leaves the CI's value alone
+    CLEAR = "clear"  # clears it
+
+
 class ChangeSource(StrEnum):
     """Where a recorded change came from (``change_record.source``)."""
 

@@ -39,6 +39,7 @@ from cmdb_desktop.attribute_types import Converter, DateOrder, type_of
 from cmdb_desktop.errors import BadFileError, NotFoundError, ValidationError
 from cmdb_desktop.metamodel import AttributeInfo, Metamodel, normalise_label
 from cmdb_desktop.values import infer_date_order
+from cmdb_desktop.vocabulary import BlankRule
 from importers.readers import Table, require_regular_file
 from importers.workbook import KIND_CIS, KIND_RELATIONSHIPS, sheet_role
 
@@ -48,8 +49,8 @@ if TYPE_CHECKING:
 KIND_SKIP = "skip"
 SHEET_KINDS = (KIND_CIS, KIND_RELATIONSHIPS, KIND_SKIP)
 
-BLANK_IGNORE = "ignore"
-BLANK_CLEAR = "clear"
+BLANK_IGNORE = BlankRule.IGNORE.value
+BLANK_CLEAR = BlankRule.CLEAR.value
 BLANK_RULES = (BLANK_IGNORE, BLANK_CLEAR)
 
 #: Largest mapping profile file read (a profile is a few kilobytes of JSON).

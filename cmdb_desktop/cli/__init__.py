@@ -4,6 +4,30 @@
 2 bad input or reference, 3 conflict (1 only for a bug, with its traceback
 in the log). This package is a front end: it is the only part of the core
 that may import :mod:`importers`.
+
+**Start-up rule (issue 20).** Every command module in :data:`COMMAND_MODULES`
+is imported for every command, ``cmdb show`` included, so a module's top
+level and its ``register(subparsers, parents)`` import only the standard
+library and light core modules (``cli.common``, ``errors``, ``values``,
+``vocabulary``…). Anything heavy — :mod:`importers` (calamine, openpyxl),
+``cmdb_desktop.analysis``/``graph``/``impact`` (numpy), networkx, PySide6 —
+is imported inside the command function that needs it, and named for type
+hints under ``if TYPE_CHECKING:``. Option choices come from light modules
+(``vocabulary`` StrEnums), not from the module that uses them. The pattern::
+
+    if TYPE_CHECKING:
+        from importers.apply import ImportResult
+
+    def register(sub, parents):
+        p = sub.add_parser("import", parents=parents, help=...)
+        p.set_defaults(func=cmd_import)
+
+    def cmd_import(ctx, args):
+        from importers.apply import import_file  # only when the command runs
+        ...
+
+``tests/cmdb_desktop/test_cli_imports.py`` checks which packages ``show``,
+``set`` and ``impact`` load; ``bench/bench_cli.py`` measures the start-up.
 """
 
 from __future__ import annotations

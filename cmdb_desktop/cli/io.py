@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cmdb_desktop.cli.common import (
     EXIT_BAD_INPUT,
@@ -27,10 +27,11 @@ from cmdb_desktop.cli.common import (
 )
 from cmdb_desktop.errors import BadFileError
 from cmdb_desktop.values import to_text
-from importers.apply import ImportResult, import_file
-from importers.export import export_workbook, write_template
-from importers.mapping import BLANK_RULES, ImportMapping, load_mapping, parse_keys
-from importers.outcomes import sample_lines, write_outcomes
+from cmdb_desktop.vocabulary import BlankRule
+
+if TYPE_CHECKING:  # the importers load calamine and openpyxl: only inside a command
+    from importers.apply import ImportResult
+    from importers.mapping import ImportMapping
 
 #: Errors listed in text output (JSON lists all).
 TEXT_ERRORS = 50
@@ -54,7 +55,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     sheet_options(p, "import only these sheets")
     p.add_argument(
         "--blank",
-        choices=BLANK_RULES,
+        choices=[rule.value for rule in BlankRule],
         help="blank cells: ignore (keep the CI's value, the default) or clear it",
     )
     p.add_argument(
@@ -125,10 +126,14 @@ def _batch_id(text: str) -> int:
 
 
 def _mapping(ctx: Context, spec: str | None) -> ImportMapping | None:
+    from importers.mapping import load_mapping
+
     return load_mapping(ctx.open(), spec) if spec else None
 
 
 def _import_lines(result: ImportResult, outcomes: Path | None) -> Iterable[str]:
+    from importers.outcomes import sample_lines
+
     counts = result.plan.counts()
     cis, rels = counts["cis"], counts["relationships"]
     if result.dry_run:
@@ -165,6 +170,10 @@ def _import_lines(result: ImportResult, outcomes: Path | None) -> Iterable[str]:
 
 
 def cmd_import(ctx: Context, args: argparse.Namespace) -> int:
+    from importers.apply import import_file
+    from importers.mapping import parse_keys
+    from importers.outcomes import write_outcomes
+
     # Like `demo`, importing into a path that holds no CMDB yet creates one.
     cmdb = ctx.open(create=True)
     path = Path(args.file).expanduser()
@@ -285,6 +294,8 @@ def cmd_rollback(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_export(ctx: Context, args: argparse.Namespace) -> int:
+    from importers.export import export_workbook
+
     cmdb = ctx.open()
     result = export_workbook(
         cmdb, args.output, classes=args.classes or None, progress=ctx.progress()
@@ -298,6 +309,8 @@ def cmd_export(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_template(ctx: Context, args: argparse.Namespace) -> int:
+    from importers.export import write_template
+
     cmdb = ctx.open()
     out = write_template(cmdb, args.output, class_name=args.cls)
     ctx.emit({"file": str(out), "class": args.cls}, f"Template written to {out}")
