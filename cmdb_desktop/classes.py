@@ -19,7 +19,13 @@ from cmdb_desktop.catalogue import ATTRIBUTE_TYPES, IMPACT_FLOWS, SYSTEM_FIELDS
 from cmdb_desktop.changes import ChangeSummary
 from cmdb_desktop.errors import DuplicateError, NotFoundError, ValidationError
 from cmdb_desktop.history import HistoryWriter, Source
-from cmdb_desktop.metamodel import AttributeInfo, ClassInfo, normalise_label
+from cmdb_desktop.metamodel import (
+    AttributeInfo,
+    ClassInfo,
+    Metamodel,
+    RelationshipTypeInfo,
+    normalise_label,
+)
 from cmdb_desktop.models import (
     AttributeDef,
     CiClass,
@@ -1136,6 +1142,14 @@ class ClassService:
             summary.graph_changed = flow_changed
         return self._finish(summary)
 
+    def relationship_counts(self) -> dict[int, int]:
+        """How many relationships each type has (type id → count)."""
+        with self._cmdb.read() as s:
+            rows = s.execute(
+                select(Relationship.type_id, func.count()).group_by(Relationship.type_id)
+            ).all()
+        return {int(t): int(n) for t, n in rows}
+
     def count_relationships(self, name: str) -> int:
         """How many relationships are of the type named ``name``."""
         rtype, _ = self._cmdb.meta.relationship_type(name)
@@ -1183,3 +1197,63 @@ class ClassService:
             )
             summary = self._done(s)
         return self._finish(summary)
+
+
+# -- the model as plain data (CLI JSON, the workbook's Model sheet) -------------
+
+
+def attribute_json(meta: Metamodel, info: ClassInfo, attr: AttributeInfo) -> dict[str, Any]:
+    """One attribute as ``info`` sees it (required and default are per class)."""
+    ref = meta.class_by_id.get(attr.reference_class_id) if attr.reference_class_id else None
+    defaults = meta.defaults(info)
+    return {
+        "key": attr.key,
+        "label": attr.label,
+        "type": attr.type,
+        "class": meta.class_by_id[attr.class_id].name,
+        "inherited": attr.class_id != info.id,
+        "builtin": attr.column is not None,
+        "choices": list(attr.choices) if attr.choices is not None else None,
+        "reference_class": ref.name if ref is not None else None,
+        "min": attr.min_value,
+        "max": attr.max_value,
+        "required": attr.key in meta.required_fields(info),
+        "default": to_json(defaults[attr.key]) if attr.key in defaults else None,
+        "description": attr.description,
+    }
+
+
+def class_json(
+    meta: Metamodel, info: ClassInfo, cis: int | None = None, *, attributes: bool = False
+) -> dict[str, Any]:
+    parent = meta.class_by_id.get(info.parent_id) if info.parent_id else None
+    ident = meta.identification(info)
+    out: dict[str, Any] = {
+        "name": info.name,
+        "parent": parent.name if parent is not None else None,
+        "abstract": info.abstract,
+        "service": info.service,
+        "builtin": info.builtin,
+        "description": info.description,
+        "identification": [list(r) for r in ident.rules],
+        "subclasses": [c.name for c in meta.children.get(info.id, [])],
+    }
+    if cis is not None:
+        out["cis"] = cis
+    if attributes:
+        out["attributes"] = [attribute_json(meta, info, a) for a in meta.attributes_of(info)]
+    return out
+
+
+def relationship_type_json(rtype: RelationshipTypeInfo, count: int | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": rtype.name,
+        "reverse": rtype.reverse_name,
+        "flow": flow_word(rtype.impact),
+        "impact": rtype.impact,
+        "builtin": rtype.builtin,
+        "description": rtype.description,
+    }
+    if count is not None:
+        out["relationships"] = count
+    return out
