@@ -67,6 +67,7 @@ from importers.workbook import KIND_CIS
 
 if TYPE_CHECKING:
     from cmdb_desktop.cmdb import Cmdb
+    from cmdb_desktop.model_spec import ModelPlan
 
 
 @dataclass
@@ -79,6 +80,9 @@ class ImportResult:
     written: bool = False
     rejects: Path | None = None
     summary: ChangeSummary | None = None
+    #: What the workbook's Model sheet adds to the data model (created before the
+    #: rows, or only listed by a dry run); None without a Model sheet.
+    model: ModelPlan | None = None
 
     @property
     def errors(self) -> list[RowError]:
@@ -104,6 +108,7 @@ class ImportResult:
             "written": self.written,
             "rejects": str(self.rejects) if self.rejects else None,
             "rows": row_records(self.plan),
+            "model": self.model.to_json() if self.model is not None else None,
         }
 
 
@@ -154,6 +159,9 @@ def import_file(
         defer_relationships=True,
         while_loading=while_loading,
     )
+    model = _adopt_model(cmdb, path, dry_run) if sheets is None else None
+    if model is not None and not model.empty and not dry_run:
+        meta = cmdb.meta
     full = suggest_mapping(source, meta, mapping, blank=blank)
     if keys:
         full.keys = keys
@@ -164,11 +172,46 @@ def import_file(
             sm.default_class = sm.default_class or default_class
     if dry_run:
         plan = plan_import(cmdb, source, full, progress=progress, ahead=ahead[0])
-        return ImportResult(plan, dry_run=True)
+        _model_notes(plan, model, dry_run=True)
+        return ImportResult(plan, dry_run=True, model=model)
     request = ImportRequest(source, full, ahead[0])
-    return apply_import(
+    result = apply_import(
         cmdb, request, skip_errors=skip_errors, rejects_path=rejects_path, progress=progress
     )
+    _model_notes(result.plan, model, dry_run=False)
+    result.model = model
+    return result
+
+
+def _adopt_model(cmdb: Cmdb, path: str | Path, dry_run: bool) -> ModelPlan | None:
+    """Read the workbook's Model sheet and plan (dry run) or create what the CMDB lacks,
+    before the rows are planned (they may use the new classes and attributes)."""
+    from cmdb_desktop.history import Source
+    from cmdb_desktop.model_spec import plan_model
+    from cmdb_desktop.vocabulary import ChangeSource
+    from importers.model_sheet import read_model_rows
+
+    rows = read_model_rows(path)
+    if not rows:
+        return None
+    model = plan_model(cmdb, rows)
+    if not dry_run and not model.empty:
+        model.apply(cmdb, Source(ChangeSource.IMPORT, file=str(path)))
+    return model
+
+
+def _model_notes(plan: ImportPlan, model: ModelPlan | None, *, dry_run: bool) -> None:
+    if model is None:
+        return
+    verb = "would add" if dry_run else "added"
+    for line in model.describe():
+        plan.warnings.append(f"Model sheet {verb} {line}.")
+    if dry_run and (model.classes or model.attributes):
+        plan.warnings.append(
+            "Rows of classes or columns of attributes the Model sheet adds are checked "
+            "once the model is in place (when the import is applied)."
+        )
+    plan.warnings.extend(model.warnings)
 
 
 def apply_import(
