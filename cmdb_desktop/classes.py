@@ -560,6 +560,82 @@ class ClassService:
             raise ValidationError.from_problems(problems, "Invalid attribute")
         return clean_choices, ref_id
 
+    def _new_key(self, info: ClassInfo, label: str, key: str | None) -> str:
+        """The key of a new attribute of ``info``; refused when the label or key is
+        blank, reserved, or taken along the class's line (ancestors and descendants)."""
+        meta = self._cmdb.meta
+        if not label:
+            raise ValidationError("An attribute needs a label.", {"label": "required"})
+        key = key_from_label(key or label)
+        taken: dict[str, str] = {}
+        for c in [*meta.ancestors(info), *meta.descendants(info)]:
+            for a in meta.attributes_of(c):
+                taken[a.key] = a.label
+                taken[normalise_label(a.label)] = a.label
+        if key in SYSTEM_FIELDS or key in ("class", "name"):
+            raise DuplicateError(f"{key!r} is a reserved field name.", {"key": "reserved"})
+        if key in taken or normalise_label(label) in taken:
+            raise DuplicateError(
+                f"{info.name} (or a class above or below it) already has an attribute {label!r}.",
+                {"label": "taken"},
+            )
+        return key
+
+    def add_attributes(
+        self,
+        specs: Sequence[tuple[str, str, str, Sequence[Any] | None]],
+        *,
+        source: Source | None = None,
+    ) -> ChangeSummary:
+        """Add several optional attributes — (class, label, type, choices) each — in one
+        transaction, each recorded in the history; all are refused if one is invalid."""
+        meta = self._cmdb.meta
+        rows: list[tuple[ClassInfo, str, str, str, list[Any] | None]] = []
+        seen: set[tuple[int, str]] = set()
+        for class_name, label, type_, choices in specs:
+            info = meta.get_class(class_name)
+            key = self._new_key(info, label.strip(), None)
+            lineage = {c.id for c in [*meta.ancestors(info), *meta.descendants(info)]}
+            if any((cid, key) in seen for cid in lineage):
+                raise DuplicateError(f"Two new attributes of {info.name} are called {label!r}.")
+            seen.add((info.id, key))
+            clean, _ = self._check_attribute_spec(type_, choices, None, None, None)
+            rows.append((info, key, label.strip(), type_, clean))
+        if not rows:
+            return ChangeSummary()
+        with self._cmdb.write() as s:
+            recorder = HistoryWriter(s, self._cmdb.user, source or Source())
+            for info, key, label, type_, clean in rows:
+                pos = int(
+                    s.scalar(
+                        select(func.count())
+                        .select_from(AttributeDef)
+                        .where(AttributeDef.class_id == info.id)
+                    )
+                    or 0
+                )
+                s.add(
+                    AttributeDef(
+                        class_id=info.id, key=key, label=label, type=type_, column=None,
+                        choices=clean, reference_class_id=None, min_value=None,
+                        max_value=None, position=100 + pos, description="", builtin=False,
+                    )
+                )  # fmt: skip
+                s.flush()
+                recorder.model_changed(
+                    Action.CREATE,
+                    ModelPart.ATTRIBUTE,
+                    f"{info.name}.{key}",
+                    {
+                        "label": (None, label),
+                        "type": (None, type_),
+                        **({"choices": (None, _choices_text(clean))} if clean else {}),
+                    },
+                )
+            recorder.flush()
+            summary = self._done(s)
+        return self._finish(summary)
+
     def add_attribute(
         self,
         class_name: str,
@@ -581,22 +657,7 @@ class ClassService:
         meta = self._cmdb.meta
         info = meta.get_class(class_name)
         label = label.strip()
-        if not label:
-            raise ValidationError("An attribute needs a label.", {"label": "required"})
-        key = key_from_label(key or label)
-        # The key must be free along the whole line: ancestors and descendants.
-        taken: dict[str, str] = {}
-        for c in [*meta.ancestors(info), *meta.descendants(info)]:
-            for a in meta.attributes_of(c):
-                taken[a.key] = a.label
-                taken[normalise_label(a.label)] = a.label
-        if key in SYSTEM_FIELDS or key in ("class", "name"):
-            raise DuplicateError(f"{key!r} is a reserved field name.", {"key": "reserved"})
-        if key in taken or normalise_label(label) in taken:
-            raise DuplicateError(
-                f"{info.name} (or a class above or below it) already has an attribute {label!r}.",
-                {"label": "taken"},
-            )
+        key = self._new_key(info, label, key)
         clean_choices, ref_id = self._check_attribute_spec(
             type_, choices, reference_class, min_value, max_value
         )
@@ -669,6 +730,43 @@ class ClassService:
             )
             summary = self._done(s)
         return self._finish(summary)
+
+    def drop_unused_attributes(
+        self, s: Session, names: Sequence[str], recorder: HistoryWriter
+    ) -> list[str]:
+        """In the writing transaction ``s``: delete the custom attributes named
+        ``Class.key`` that no CI holds a value of (an import's new attributes when
+        its batch is rolled back); the ones deleted. One still in use stays."""
+        meta = self._cmdb.meta
+        dropped: list[str] = []
+        for name in names:
+            class_name, _, key = name.rpartition(".")
+            info = meta.find_class(class_name)
+            attr = meta.find_attribute(info, key) if info is not None else None
+            if info is None or attr is None or attr.column is not None or attr.class_id != info.id:
+                continue
+            if self._values_held(s, meta.subtree_ids(info), [attr]):
+                continue
+            row = s.get(AttributeDef, attr.id)
+            if row is None:
+                continue
+            for c in meta.descendants(info):
+                class_row = s.get(CiClass, c.id)
+                if class_row is not None and class_row.required_fields and key in (
+                    class_row.required_fields
+                ):
+                    class_row.required_fields = [k for k in class_row.required_fields if k != key]
+            s.delete(row)
+            recorder.model_changed(
+                Action.DELETE,
+                ModelPart.ATTRIBUTE,
+                name,
+                {"label": (attr.label, None), "type": (attr.type, None)},
+            )
+            dropped.append(name)
+        if dropped:
+            self._cmdb.bump(s, catalogue=True)
+        return dropped
 
     def _attribute(self, class_name: str, key: str) -> tuple[ClassInfo, AttributeInfo]:
         meta = self._cmdb.meta
