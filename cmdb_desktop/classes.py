@@ -244,9 +244,8 @@ class ClassService:
         its own attributes clash with the new parent's. ``defaults`` (attribute
         key or label → value) replaces the values this class gives new CIs
         (subclasses inherit them; a blank value removes a default); each must
-        be valid for its attribute. A field that becomes required is refused
-        while CIs lack a value for it (with their count). Every changed
-        property is recorded in the history.
+        be valid for its attribute. Every changed property is recorded in the
+        history.
         """
         meta = self._cmdb.meta
         info = meta.get_class(name)
@@ -303,9 +302,6 @@ class ClassService:
                         "it abstract.",
                         {"abstract": "class holds CIs"},
                     )
-            if required_fields is not None:
-                newly = [k for k in required_fields if k not in meta.required_fields(info)]
-                self._check_filled(s, info, newly)
             before = self._class_state(row)
             if new_name is not None:
                 row.name = new_name
@@ -416,28 +412,6 @@ class ClassService:
             if n:
                 counts[attr.label] = n
         return counts
-
-    def _check_filled(self, s: Session, info: ClassInfo, keys: Sequence[str]) -> None:
-        """Refuse making ``keys`` required while CIs of ``info`` (or below) lack a value."""
-        meta = self._cmdb.meta
-        attrs = meta.attribute_map(info)
-        subtree = meta.subtree_ids(info)
-        for key in keys:
-            attr = attrs.get(key)
-            if attr is None:
-                continue
-            col = CI.__table__.c[attr.column] if attr.column else CI.attributes
-            missing = 0
-            for (stored,) in s.execute(select(col).where(CI.class_id.in_(list(subtree)))):
-                value = stored if attr.column else (stored or {}).get(attr.key)
-                if value is None or value == "":
-                    missing += 1
-            if missing:
-                raise ValidationError(
-                    f"{missing} CI(s) of {info.name} have no {attr.label}; fill it in, then "
-                    "make it required.",
-                    {"required_fields": f"{missing} CIs lack {attr.label}"},
-                )
 
     def _check_defaults(
         self, info: ClassInfo, defaults: Mapping[str, Any]
@@ -941,8 +915,6 @@ class ClassService:
             summary = self._done(s)
             recorder = HistoryWriter(s, self._cmdb.user, source or Source())
             owner = meta.class_by_id[attr.class_id]
-            if required:
-                self._check_filled(s, info, [attr.key])
             self._migrate_values(s, owner, attr, new_attr, recorder, summary, renames)
             row = s.get(AttributeDef, attr.id)
             assert row is not None

