@@ -37,6 +37,14 @@ def test_relationship_types_tab_adds_edits_and_retires(
     settle(qtbot, window)
     assert window.cmdb.meta.relationship_type("Replicated from")[0].impact == "none"
     assert "Changing relationship type Replicates to: done." in manager.message.text()
+    # undo takes the names and the flow back; redo applies them again
+    assert manager.undo_action.text() == "&Undo Changing relationship type Replicates to"
+    manager.undo_action.trigger()
+    settle(qtbot, window)
+    assert window.cmdb.meta.relationship_type("Replica of")[0].impact == "to_target"
+    manager.redo_action.trigger()
+    settle(qtbot, window)
+    assert window.cmdb.meta.relationship_type("Replicated from")[0].impact == "none"
     # a built-in type in use cannot be retired: the refusal shows in the message line
     answer(QMessageBox.StandardButton.Yes)
     panel.select("Depends on")
@@ -85,6 +93,12 @@ def test_a_type_change_is_checked_before_it_applies(
     assert window.cmdb.items.get(a).values["slots"] == 4
     slots = window.cmdb.meta.find_attribute(window.cmdb.meta.get_class("Server"), "slots")
     assert slots is not None and slots.type == "integer"
+    manager.undo_action.trigger()
+    settle(qtbot, window)
+    slots = window.cmdb.meta.find_attribute(window.cmdb.meta.get_class("Server"), "slots")
+    assert slots is not None and slots.type == "text"
+    assert window.cmdb.items.get(a).values["slots"] == "4"
+    assert any(e.source == "undo" for e in window.cmdb.history.model_changes())
 
 
 def test_deleting_a_class_in_use_offers_to_move_its_cis(

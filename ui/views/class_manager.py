@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -32,6 +33,7 @@ from PySide6.QtWidgets import (
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
+    QToolButton,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -48,7 +50,13 @@ from cmdb_desktop.vocabulary import AttrType
 from ui import jobs
 from ui.tasks import TaskRunner
 from ui.theme import class_icon, icon
-from ui.views.model_editors import DefinitionDialog, RelationshipTypesPanel
+from ui.views.model_editors import (
+    DefinitionDialog,
+    ModelCommand,
+    RelationshipTypesPanel,
+    Step,
+    undo_source,
+)
 
 TYPE_LABELS = {name: kind.label for name, kind in REGISTRY.items()}
 #: The attribute table's column of default values.
@@ -158,6 +166,7 @@ class ClassManager(QDialog):
         self.attribute_dialog: AttributeDialog | None = None
         self.rule_dialog: RuleDialog | None = None
         self.definition_dialog: DefinitionDialog | None = None
+        self.undo_stack = QUndoStack(self)
         self._rules: list[list[str]] = []
         self._loading = False
 
@@ -200,9 +209,25 @@ class ClassManager(QDialog):
         self.message.setObjectName("classManagerMessage")
         self.message.setWordWrap(True)
         layout.addWidget(self.message)
+        self.relationship_types.undoable.connect(self.push_undo)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.close)
-        layout.addWidget(buttons)
+        # The model's own undo stack (Ctrl+Z / Ctrl+Shift+Z while this window has focus).
+        self.undo_action = self.undo_stack.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.redo_action = self.undo_stack.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
+        self.addAction(self.undo_action)
+        self.addAction(self.redo_action)
+        bottom = QHBoxLayout()
+        for action in (self.undo_action, self.redo_action):
+            button = QToolButton(self)
+            button.setDefaultAction(action)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            bottom.addWidget(button)
+        bottom.addStretch(1)
+        bottom.addWidget(buttons)
+        layout.addLayout(bottom)
         self.resize(900, 640)
         self.reload()
 
@@ -469,18 +494,43 @@ class ClassManager(QDialog):
         method: Callable[..., Any],
         *args: Any,
         select: str | None = None,
+        undo: Step | None = None,
         **kwargs: Any,
     ) -> None:
-        """Run one ``cmdb.classes`` method in the worker; afterwards show ``select``."""
+        """Run one ``cmdb.classes`` method in the worker; afterwards show ``select``.
+        With ``undo`` (the step that takes it back), the change goes on the undo stack."""
         self.message.setText(f"{title}…")
         self.message.setProperty("role", "muted")
         self._repolish(self.message)
+        forward: Step = (method, args, kwargs)
+
+        def done(_r: Any) -> None:
+            if undo is not None:
+                self.push_undo(title, forward, undo)
+            self._done(title, select)
+
         self.runner.submit(
             title,
             jobs.call,
             method,
             *args,
-            on_done=lambda _r: self._done(title, select),
+            on_done=done,
+            on_error=self._failed,
+            **kwargs,
+        )
+
+    def push_undo(self, title: str, forward: Step, backward: Step) -> None:
+        self.undo_stack.push(ModelCommand(title, forward, backward, self._replay))
+
+    def _replay(self, title: str, step: Step) -> None:
+        method, args, kwargs = step
+        self.message.setText(f"{title}…")
+        self.runner.submit(
+            title,
+            jobs.call,
+            method,
+            *args,
+            on_done=lambda _r: self._done(title),
             on_error=self._failed,
             **kwargs,
         )
@@ -524,7 +574,13 @@ class ClassManager(QDialog):
 
     def add_class(self, name: str, parent: str, **flags: Any) -> None:
         self._run(
-            f"Adding class {name}", self.cmdb.classes.add_class, name, parent, select=name, **flags
+            f"Adding class {name}",
+            self.cmdb.classes.add_class,
+            name,
+            parent,
+            select=name,
+            undo=(self.cmdb.classes.delete_class, (name,), {"source": undo_source()}),
+            **flags,
         )
 
     def apply_class(self) -> None:
@@ -544,11 +600,19 @@ class ClassManager(QDialog):
         if not changes:
             self.message.setText("Nothing to change.")
             return
+        back: dict[str, Any] = {
+            "new_name": info.name,
+            "description": info.description,
+            "abstract": info.abstract,
+            "service": info.service,
+            "source": undo_source(),
+        }
         self._run(
             f"Changing class {info.name}",
             self.cmdb.classes.update_class,
             info.name,
             select=new_name,
+            undo=(self.cmdb.classes.update_class, (new_name,), back),
             **changes,
         )
 
@@ -572,6 +636,8 @@ class ClassManager(QDialog):
             self.move_class(info.name, name)
 
     def move_class(self, name: str, parent: str) -> None:
+        info = self.meta.get_class(name)
+        old = self.meta.class_by_id[info.parent_id or 0].name
         self._run(
             f"Moving {name} under {parent}",
             self.cmdb.classes.update_class,
@@ -579,6 +645,11 @@ class ClassManager(QDialog):
             parent=parent,
             select=name,
             source=Source.gui(),
+            undo=(
+                self.cmdb.classes.update_class,
+                (info.name,),
+                {"parent": old, "source": undo_source()},
+            ),
         )
 
     def ask_delete_class(self) -> None:
@@ -652,13 +723,27 @@ class ClassManager(QDialog):
         self.definition_dialog = None
         if self.current is None:
             return
+        change = dialog.change()
+        attr = dialog.attr
+        back: dict[str, Any] = {"source": undo_source()}
+        if "type_" in change:
+            back["type_"] = attr.type
+        if attr.choices is not None and ("choices" in change or "rename_choices" in change):
+            back["choices"] = list(attr.choices)
+            renames = change.get("rename_choices") or {}
+            if renames:
+                # values follow the names back (a merge cannot be split again)
+                back["rename_choices"] = {new: old for old, new in renames.items()}
+        elif "choices" in change:
+            back["choices"] = None
         self._run(
-            f"Changing {dialog.attr.label}",
+            f"Changing {attr.label}",
             self.cmdb.classes.update_attribute,
             dialog.class_name,
-            dialog.attr.key,
+            attr.key,
             source=Source.gui(),
-            **dialog.change(),
+            undo=(self.cmdb.classes.update_attribute, (dialog.class_name, attr.key), back),
+            **change,
         )
 
     def ask_add_attribute(self) -> None:
@@ -679,12 +764,19 @@ class ClassManager(QDialog):
     def add_attribute(
         self, class_name: str, label: str, type_: str = "text", **options: Any
     ) -> None:
+        from cmdb_desktop.classes import key_from_label
+
         self._run(
             f"Adding attribute {label}",
             self.cmdb.classes.add_attribute,
             class_name,
             label,
             type_,
+            undo=(
+                self.cmdb.classes.delete_attribute,
+                (class_name, key_from_label(options.get("key") or label)),
+                {"source": undo_source()},
+            ),
             **options,
         )
 
@@ -703,6 +795,11 @@ class ClassManager(QDialog):
                 self.current.name,
                 key,
                 label=text.strip(),
+                undo=(
+                    self.cmdb.classes.update_attribute,
+                    (self.current.name, key),
+                    {"label": label, "source": undo_source()},
+                ),
             )
 
     def delete_attribute(self) -> None:

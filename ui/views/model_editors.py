@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut, QUndoCommand
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -227,6 +227,8 @@ class RelationshipTypesPanel(QWidget):
 
     changed = Signal()
     message = Signal(str, bool)  # text, is an error
+    #: A change succeeded: (title, forward step, backward step) for the undo stack.
+    undoable = Signal(str, object, object)
 
     def __init__(self, runner: TaskRunner, cmdb: Cmdb, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -310,20 +312,30 @@ class RelationshipTypesPanel(QWidget):
             if item is not None and item.text() == name:
                 self.table.selectRow(r)
 
-    def _run(self, title: str, method: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    def _run(
+        self,
+        title: str,
+        method: Callable[..., Any],
+        *args: Any,
+        undo: Step | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.message.emit(f"{title}…", False)
+        forward: Step = (method, args, {**kwargs, "source": Source.gui()})
         self.runner.submit(
             title,
             jobs.call,
             method,
             *args,
-            on_done=lambda _r: self._done(title),
+            on_done=lambda _r: self._done(title, forward, undo),
             on_error=self._error,
             source=Source.gui(),
             **kwargs,
         )
 
-    def _done(self, title: str) -> None:
+    def _done(self, title: str, forward: Step | None = None, undo: Step | None = None) -> None:
+        if forward is not None and undo is not None:
+            self.undoable.emit(title, forward, undo)
         self.message.emit(f"{title}: done.", False)
         self.reload()
         self.changed.emit()
@@ -357,6 +369,11 @@ class RelationshipTypesPanel(QWidget):
             reverse,
             flow,
             description,
+            undo=(
+                self.cmdb.classes.delete_relationship_type,
+                (name.strip(),),
+                {"source": undo_source()},
+            ),
         )
 
     def ask_edit(self) -> None:
@@ -380,10 +397,20 @@ class RelationshipTypesPanel(QWidget):
         )
 
     def edit(self, name: str, **changes: Any) -> None:
+        rtype, _ = self.cmdb.meta.relationship_type(name)
+        now = (changes.get("new_name") or rtype.name).strip()
+        back = {
+            "new_name": rtype.name,
+            "reverse_name": rtype.reverse_name,
+            "impact": rtype.impact,
+            "description": rtype.description,
+            "source": undo_source(),
+        }
         self._run(
             f"Changing relationship type {name}",
             self.cmdb.classes.update_relationship_type,
             name,
+            undo=(self.cmdb.classes.update_relationship_type, (now,), back),
             **changes,
         )
 
@@ -403,4 +430,41 @@ class RelationshipTypesPanel(QWidget):
                 f"Retiring relationship type {rtype.name}",
                 self.cmdb.classes.delete_relationship_type,
                 rtype.name,
+                undo=(
+                    self.cmdb.classes.add_relationship_type,
+                    (rtype.name, rtype.reverse_name, rtype.impact, rtype.description),
+                    {"source": undo_source()},
+                ),
             )
+
+
+#: One replayable model change: a ``cmdb.classes`` method, its arguments and keywords.
+Step = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+
+
+def undo_source() -> Source:
+    from cmdb_desktop.vocabulary import ChangeSource
+
+    return Source(ChangeSource.UNDO)
+
+
+class ModelCommand(QUndoCommand):
+    """A model change on the class manager's undo stack: pushed after it succeeded
+    (its first redo does nothing); undo and redo replay ``backward``/``forward``
+    through ``replay`` (the worker, validated and recorded like any change)."""
+
+    def __init__(
+        self, text: str, forward: Step, backward: Step, replay: Callable[[str, Step], None]
+    ) -> None:
+        super().__init__(text)
+        self.forward, self.backward, self.replay = forward, backward, replay
+        self._pushed = False
+
+    def redo(self) -> None:
+        if not self._pushed:
+            self._pushed = True
+            return
+        self.replay(f"Redo {self.text()}", self.forward)
+
+    def undo(self) -> None:
+        self.replay(f"Undo {self.text()}", self.backward)
