@@ -59,6 +59,8 @@ if TYPE_CHECKING:
 
 STATUS_APPLIED = BatchStatus.APPLIED
 STATUS_ROLLED_BACK = BatchStatus.ROLLED_BACK
+#: Key of ``import_batch.counts`` listing the attributes (``Class.key``) an import created.
+ATTRIBUTES_CREATED = "attributes_created"
 
 #: Rows per executemany call (keeps memory flat and progress moving).
 _CHUNK = 20_000
@@ -461,6 +463,17 @@ class BatchService:
                 raise NotFoundError(f"No batch {batch_id}. `cmdb batches` lists them.")
             return _info(row)
 
+    def note_created_attributes(self, batch_id: int, names: Sequence[str]) -> None:
+        """Remember the attributes (``Class.key``) an import created for its unmapped
+        columns, so rolling its batch back removes them too."""
+        if not names:
+            return
+        with self._cmdb.write() as s:
+            batch = s.get(ImportBatch, batch_id)
+            if batch is None:
+                raise NotFoundError(f"No batch {batch_id}.")
+            batch.counts = {**(batch.counts or {}), ATTRIBUTES_CREATED: list(names)}
+
     def rollback(self, batch_id: int, *, progress: Progress | None = None) -> ChangeSummary:
         """Undo a whole batch in one transaction (ConflictError where that would undo a
         later change that is still there: see :meth:`_RollbackPlan.conflicts`)."""
@@ -501,6 +514,10 @@ class BatchService:
             done += _restore_updates(cmdb, s, plan.updates, history, summary)
             progress.step(done, total)
             _delete_cis(cmdb, s, plan.created, history, summary, progress, done, total)
+            # Attributes the import added for unmapped columns go with it (when unused).
+            added = (batch.counts or {}).get(ATTRIBUTES_CREATED) or []
+            if added and cmdb.classes.drop_unused_attributes(s, added, history):
+                summary.catalogue_changed = True
             batch.status = STATUS_ROLLED_BACK
             batch.rolled_back_at = utcnow()
             batch.rolled_back_by = cmdb.user or current_user()

@@ -32,7 +32,7 @@ from cmdb_desktop.models import (
     utcnow,
 )
 from cmdb_desktop.values import to_json, to_text
-from cmdb_desktop.vocabulary import Action, ChangeSource, Entity
+from cmdb_desktop.vocabulary import Action, ChangeSource, Entity, ModelPart
 
 if TYPE_CHECKING:
     from cmdb_desktop.cmdb import Cmdb
@@ -159,7 +159,7 @@ class HistoryWriter:
         entity: Entity,
         action: Action,
         source: Source | None,
-        ci: tuple[int, str, str],
+        ci: tuple[int | None, str, str],
         *,
         related: int | None = None,
         relationship: int | None = None,
@@ -282,6 +282,25 @@ class HistoryWriter:
             where=where,
         )
 
+    def model_changed(
+        self,
+        action: Action,
+        part: ModelPart,
+        name: str,
+        changes: Mapping[str, tuple[Any, Any]] | None = None,
+    ) -> None:
+        """A change of the data model: ``part`` (class, attribute, relationship
+        type) named ``name`` (``Class.attribute`` for an attribute) was created,
+        deleted, or had ``changes`` (property → (old, new)), one record each.
+        Stored with entity ``model``, the part in ``ci_class`` and the name in
+        ``ci_name``; no CI id."""
+        who = (None, str(part), name)
+        if not changes:
+            self._add(Entity.MODEL, action, None, who)
+            return
+        for field, (old, new) in changes.items():
+            self._add(Entity.MODEL, action, None, who, field=field, old=_text(old), new=_text(new))
+
     def flush(self) -> int:
         """Insert the collected records (in this writer's session); how many."""
         n = len(self.rows)
@@ -383,6 +402,15 @@ class HistoryEntry:
 
     def describe(self) -> str:
         """One line a person reads: what happened."""
+        if self.entity == Entity.MODEL:
+            what = f"{self.ci_class} {self.ci_name!r}"
+            if self.action == Action.CREATE and self.field is None:
+                return f"model: added {what}"
+            if self.action == Action.DELETE and self.field is None:
+                return f"model: removed {what}"
+            old = self.old_value if self.old_value is not None else "∅"
+            new = self.new_value if self.new_value is not None else "∅"
+            return f"model: {what} {self.field}: {old} → {new}"
         if self.entity == "relationship":
             verb = "added" if self.action == "create" else "removed"
             return f"relationship {verb}: {self.new_value or self.old_value}"
@@ -560,6 +588,17 @@ class HistoryService:
 
     def recent(self, limit: int = 100) -> list[HistoryEntry]:
         stmt = select(ChangeRecord).order_by(ChangeRecord.id.desc()).limit(limit)
+        with self._cmdb.read() as s:
+            return [_entry(r) for r in s.scalars(stmt)]
+
+    def model_changes(self, limit: int = 100) -> list[HistoryEntry]:
+        """Changes of the data model (classes, attributes, relationship types), newest first."""
+        stmt = (
+            select(ChangeRecord)
+            .where(ChangeRecord.entity == Entity.MODEL.value)
+            .order_by(ChangeRecord.id.desc())
+            .limit(limit)
+        )
         with self._cmdb.read() as s:
             return [_entry(r) for r in s.scalars(stmt)]
 

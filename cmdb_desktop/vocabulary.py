@@ -68,6 +68,15 @@ class Entity(StrEnum):
 
     CI = "ci"
     RELATIONSHIP = "relationship"
+    MODEL = "model"  # the data model: a class, an attribute or a relationship type
+
+
+class ModelPart(StrEnum):
+    """Which part of the data model a ``model`` history record is about (its ``ci_class``)."""
+
+    CLASS = "class"
+    ATTRIBUTE = "attribute"
+    RELATIONSHIP_TYPE = "relationship type"
 
 
 class Action(StrEnum):

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +67,8 @@ from importers.workbook import KIND_CIS
 
 if TYPE_CHECKING:
     from cmdb_desktop.cmdb import Cmdb
+    from cmdb_desktop.model_spec import ModelPlan
+    from importers.new_attributes import NewAttribute
 
 
 @dataclass
@@ -79,6 +81,11 @@ class ImportResult:
     written: bool = False
     rejects: Path | None = None
     summary: ChangeSummary | None = None
+    #: What the workbook's Model sheet adds to the data model (created before the
+    #: rows, or only listed by a dry run); None without a Model sheet.
+    model: ModelPlan | None = None
+    #: Attributes added for unmapped columns (``create_attributes``; a dry run's proposals).
+    new_attributes: list[NewAttribute] = field(default_factory=list)
 
     @property
     def errors(self) -> list[RowError]:
@@ -104,6 +111,8 @@ class ImportResult:
             "written": self.written,
             "rejects": str(self.rejects) if self.rejects else None,
             "rows": row_records(self.plan),
+            "model": self.model.to_json() if self.model is not None else None,
+            "new_attributes": [a.to_json() for a in self.new_attributes],
         }
 
 
@@ -134,8 +143,14 @@ def import_file(
     skip_errors: bool = False,
     rejects_path: str | Path | None = None,
     progress: Progress | None = None,
+    create_attributes: bool = False,
 ) -> ImportResult:
-    """Read, map (profile + suggestions), then plan (``dry_run``) or apply."""
+    """Read, map (profile + suggestions), then plan (``dry_run``) or apply.
+
+    ``create_attributes``: unmapped columns of CIs sheets become new attributes
+    of their sheet's class (:mod:`importers.new_attributes`): listed by a dry
+    run, added before the rows are written, removed again if nothing is
+    written, and remembered by the batch so its rollback removes them too."""
     progress = progress or Progress()
     meta = cmdb.meta
     ahead: list[ReadAhead | None] = [None]
@@ -154,6 +169,9 @@ def import_file(
         defer_relationships=True,
         while_loading=while_loading,
     )
+    model = _adopt_model(cmdb, path, dry_run) if sheets is None else None
+    if model is not None and not model.empty and not dry_run:
+        meta = cmdb.meta
     full = suggest_mapping(source, meta, mapping, blank=blank)
     if keys:
         full.keys = keys
@@ -162,13 +180,78 @@ def import_file(
     if default_class:
         for sm in full.sheets:
             sm.default_class = sm.default_class or default_class
+    new_attrs: list[NewAttribute] = []
+    if create_attributes:
+        from importers.new_attributes import propose
+
+        new_attrs = propose(source, full, cmdb.meta)
     if dry_run:
         plan = plan_import(cmdb, source, full, progress=progress, ahead=ahead[0])
-        return ImportResult(plan, dry_run=True)
-    request = ImportRequest(source, full, ahead[0])
-    return apply_import(
-        cmdb, request, skip_errors=skip_errors, rejects_path=rejects_path, progress=progress
-    )
+        _model_notes(plan, model, dry_run=True)
+        plan.warnings.extend(f"Would add {a.describe()}." for a in new_attrs)
+        return ImportResult(plan, dry_run=True, model=model, new_attributes=new_attrs)
+    if new_attrs:
+        from cmdb_desktop.history import Source
+        from cmdb_desktop.vocabulary import ChangeSource
+        from importers.new_attributes import create
+
+        create(cmdb, new_attrs, full, Source(ChangeSource.IMPORT, file=str(path)))
+    request = ImportRequest(source, full, None if new_attrs else ahead[0])
+    try:
+        result = apply_import(
+            cmdb, request, skip_errors=skip_errors, rejects_path=rejects_path, progress=progress
+        )
+    except BaseException:
+        _take_back(cmdb, new_attrs)
+        raise
+    names = [f"{a.class_name}.{a.key}" for a in new_attrs]
+    if new_attrs and result.batch_id is not None:
+        cmdb.batches.note_created_attributes(result.batch_id, names)
+    elif new_attrs:
+        _take_back(cmdb, new_attrs)
+    _model_notes(result.plan, model, dry_run=False)
+    if result.batch_id is not None:
+        result.plan.warnings.extend(f"Added {a.describe()}." for a in new_attrs)
+    result.model = model
+    result.new_attributes = new_attrs if result.batch_id is not None else []
+    return result
+
+
+def _take_back(cmdb: Cmdb, new_attrs: list[NewAttribute]) -> None:
+    """An import that wrote nothing keeps none of the attributes it added."""
+    for a in new_attrs:
+        cmdb.classes.delete_attribute(a.class_name, a.key)
+
+
+def _adopt_model(cmdb: Cmdb, path: str | Path, dry_run: bool) -> ModelPlan | None:
+    """Read the workbook's Model sheet and plan (dry run) or create what the CMDB lacks,
+    before the rows are planned (they may use the new classes and attributes)."""
+    from cmdb_desktop.history import Source
+    from cmdb_desktop.model_spec import plan_model
+    from cmdb_desktop.vocabulary import ChangeSource
+    from importers.model_sheet import read_model_rows
+
+    rows = read_model_rows(path)
+    if not rows:
+        return None
+    model = plan_model(cmdb, rows)
+    if not dry_run and not model.empty:
+        model.apply(cmdb, Source(ChangeSource.IMPORT, file=str(path)))
+    return model
+
+
+def _model_notes(plan: ImportPlan, model: ModelPlan | None, *, dry_run: bool) -> None:
+    if model is None:
+        return
+    verb = "would add" if dry_run else "added"
+    for line in model.describe():
+        plan.warnings.append(f"Model sheet {verb} {line}.")
+    if dry_run and (model.classes or model.attributes):
+        plan.warnings.append(
+            "Rows of classes or columns of attributes the Model sheet adds are checked "
+            "once the model is in place (when the import is applied)."
+        )
+    plan.warnings.extend(model.warnings)
 
 
 def apply_import(

@@ -3,7 +3,8 @@
 * :func:`export_workbook` streams the whole CMDB (or some classes) into the
   canonical workbook of :mod:`importers.workbook` with openpyxl's
   write-only mode and server-side batches of rows, so memory stays flat
-  even for 1M CIs (tables longer than a sheet continue on ``CIs 2``…).
+  even for 1M CIs (tables longer than a sheet continue on ``CIs 2``…),
+  and ends with the ``Model`` sheet (:mod:`importers.model_sheet`).
 * :func:`write_template` writes an empty workbook for people to fill in:
   the columns of one class (or all), with drop-down lists for class,
   status, environment, criticality, every choice attribute, booleans and
@@ -42,6 +43,7 @@ from importers.cells import (
     save_workbook,
     set_safe,
 )
+from importers.model_sheet import write_model_sheet
 from importers.untrusted import MAX_RANGE_CELLS
 from importers.workbook import (
     CIS_SHEET,
@@ -195,8 +197,9 @@ def export_workbook(
             if n_rels % 5000 == 0:
                 progress.step(n_rels, total_rels)
         rel_sheets.finish()
+        model_sheet = write_model_sheet(wb, meta)
         progress.start("Saving the workbook")
-    return ExportResult(out, n_cis, n_rels, cis_sheets.names + rel_sheets.names)
+    return ExportResult(out, n_cis, n_rels, [*cis_sheets.names, *rel_sheets.names, model_sheet])
 
 
 def _width(attr: AttributeInfo) -> int:

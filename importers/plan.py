@@ -60,7 +60,7 @@ from importers.mapping import (
 )
 from importers.readers import NO_RESULT_MESSAGE, Table, open_spreadsheet
 from importers.reconcile import DuplicateTracker, IdentityIndex, Matcher, fields_for
-from importers.workbook import KIND_CIS, KIND_RELATIONSHIPS, sheet_role
+from importers.workbook import KIND_CIS, KIND_RELATIONSHIPS, MODEL_SHEET, sheet_role
 
 if TYPE_CHECKING:
     from cmdb_desktop.cmdb import Cmdb
@@ -415,6 +415,8 @@ def load_source(
             canonical = [n for n in visible if sheet_role(n) is not None]
             names = canonical or visible
             for s in book.sheets:
+                if canonical and s.name == MODEL_SHEET:
+                    continue  # read by importers.model_sheet, before the rows
                 if s.name not in names and s.visible:
                     warnings.append(
                         f"Sheet {s.name!r} was not imported (not CIs or Relationships)."

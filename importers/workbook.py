@@ -35,6 +35,8 @@ from cmdb_desktop.metamodel import AttributeInfo, ClassInfo, Metamodel
 CIS_SHEET = "CIs"
 RELATIONSHIPS_SHEET = "Relationships"
 LISTS_SHEET = "Lists"
+#: The data model (classes, attributes, relationship types): importers.model_sheet.
+MODEL_SHEET = "Model"
 NAME_HEADER = "Name"
 CLASS_HEADER = "Class"
 #: Last column of an exported CIs sheet: the CI's id, used only to tell apart

@@ -67,6 +67,12 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--rejects", metavar="FILE", help="where --skip-errors writes rejected rows")
     p.add_argument(
+        "--create-attributes",
+        action="store_true",
+        help="unmapped columns become new attributes of their sheet's class (type inferred "
+        "from the values; listed by --dry-run; rollback removes them)",
+    )
+    p.add_argument(
         "-o",
         "--output",
         metavar="FILE.xlsx",
@@ -196,6 +202,7 @@ def cmd_import(ctx: Context, args: argparse.Namespace) -> int:
             skip_errors=args.skip_errors,
             rejects_path=args.rejects,
             progress=ctx.progress(),
+            create_attributes=args.create_attributes,
         )
     except BadFileError as exc:
         # The file itself is unreadable: still the import document, plus the error.

@@ -23,7 +23,7 @@ def test_round_trip_changes_nothing(demo_cmdb: Cmdb, tmp_path: Path) -> None:
     assert code == 0 and data["cis"] == demo_cmdb.items.count()
     assert data["relationships"] == demo_cmdb.relations.count()
     wb = load_workbook(out, read_only=True)
-    assert wb.sheetnames == ["CIs", "Relationships"]
+    assert wb.sheetnames == ["CIs", "Relationships", "Model"]
     header = [c.value for c in next(wb["CIs"].iter_rows(max_row=1))]
     assert header[:3] == ["Name", "Class", "Status"]
     for label in ("Criticality", "Serial Number", "Redundancy (min up)", "Redundancy (min up %)"):
@@ -101,7 +101,7 @@ def test_long_tables_continue_on_more_sheets(
 ) -> None:
     monkeypatch.setattr(export, "MAX_DATA_ROWS", 2)
     result = export_workbook(filled, tmp_path / "split.xlsx")
-    assert result.sheets == ["CIs", "CIs 2", "CIs 3", "Relationships", "Relationships 2"]
+    assert result.sheets == ["CIs", "CIs 2", "CIs 3", "Relationships", "Relationships 2", "Model"]
     again = import_file(filled, result.path)
     assert not again.errors and again.batch_id is None
     assert again.to_json()["cis"]["unchanged"] == 5

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -31,6 +32,8 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
+    QToolButton,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -40,12 +43,20 @@ from PySide6.QtWidgets import (
 from cmdb_desktop.attribute_types import REGISTRY
 from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.errors import CmdbError, ValidationError
+from cmdb_desktop.history import Source
 from cmdb_desktop.metamodel import AttributeInfo, ClassInfo, Metamodel
 from cmdb_desktop.values import to_text
 from cmdb_desktop.vocabulary import AttrType
 from ui import jobs
 from ui.tasks import TaskRunner
 from ui.theme import class_icon, icon
+from ui.views.model_editors import (
+    DefinitionDialog,
+    ModelCommand,
+    RelationshipTypesPanel,
+    Step,
+    undo_source,
+)
 
 TYPE_LABELS = {name: kind.label for name, kind in REGISTRY.items()}
 #: The attribute table's column of default values.
@@ -154,6 +165,8 @@ class ClassManager(QDialog):
         self.current: ClassInfo | None = None
         self.attribute_dialog: AttributeDialog | None = None
         self.rule_dialog: RuleDialog | None = None
+        self.definition_dialog: DefinitionDialog | None = None
+        self.undo_stack = QUndoStack(self)
         self._rules: list[list[str]] = []
         self._loading = False
 
@@ -170,18 +183,51 @@ class ClassManager(QDialog):
         self.add_class_button = QPushButton(icon("new"), "Add subclass…")
         self.add_class_button.clicked.connect(self.ask_add_class)
         left_layout.addWidget(self.add_class_button)
+        class_buttons = QHBoxLayout()
+        self.move_class_button = QPushButton("Move…")
+        self.move_class_button.setObjectName("moveClassButton")
+        self.move_class_button.clicked.connect(self.ask_move_class)
+        self.delete_class_button = QPushButton(icon("delete"), "Delete…")
+        self.delete_class_button.setObjectName("deleteClassButton")
+        self.delete_class_button.clicked.connect(self.ask_delete_class)
+        class_buttons.addWidget(self.move_class_button)
+        class_buttons.addWidget(self.delete_class_button)
+        left_layout.addLayout(class_buttons)
         splitter.addWidget(left)
         splitter.addWidget(self._build_details())
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([230, 620])
-        layout.addWidget(splitter, 1)
+        self.tabs = QTabWidget(self)
+        self.tabs.setObjectName("classManagerTabs")
+        self.tabs.addTab(splitter, "Classes")
+        self.relationship_types = RelationshipTypesPanel(runner, cmdb, self)
+        self.relationship_types.message.connect(self._panel_message)
+        self.relationship_types.changed.connect(self.changed)
+        self.tabs.addTab(self.relationship_types, "Relationship types")
+        layout.addWidget(self.tabs, 1)
         self.message = QLabel("")
         self.message.setObjectName("classManagerMessage")
         self.message.setWordWrap(True)
         layout.addWidget(self.message)
+        self.relationship_types.undoable.connect(self.push_undo)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.close)
-        layout.addWidget(buttons)
+        # The model's own undo stack (Ctrl+Z / Ctrl+Shift+Z while this window has focus).
+        self.undo_action = self.undo_stack.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.redo_action = self.undo_stack.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
+        self.addAction(self.undo_action)
+        self.addAction(self.redo_action)
+        bottom = QHBoxLayout()
+        for action in (self.undo_action, self.redo_action):
+            button = QToolButton(self)
+            button.setDefaultAction(action)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            bottom.addWidget(button)
+        bottom.addStretch(1)
+        bottom.addWidget(buttons)
+        layout.addLayout(bottom)
         self.resize(900, 640)
         self.reload()
 
@@ -238,11 +284,15 @@ class ClassManager(QDialog):
         self.add_attribute_button.clicked.connect(self.ask_add_attribute)
         self.rename_attribute_button = QPushButton("Rename…")
         self.rename_attribute_button.clicked.connect(self.ask_rename_attribute)
+        self.definition_button = QPushButton("Type and choices…")
+        self.definition_button.setObjectName("definitionButton")
+        self.definition_button.clicked.connect(self.ask_change_definition)
         self.delete_attribute_button = QPushButton(icon("delete"), "Delete")
         self.delete_attribute_button.clicked.connect(self.delete_attribute)
         for b in (
             self.add_attribute_button,
             self.rename_attribute_button,
+            self.definition_button,
             self.delete_attribute_button,
         ):
             row.addWidget(b)
@@ -444,25 +494,53 @@ class ClassManager(QDialog):
         method: Callable[..., Any],
         *args: Any,
         select: str | None = None,
+        undo: Step | None = None,
         **kwargs: Any,
     ) -> None:
-        """Run one ``cmdb.classes`` method in the worker; afterwards show ``select``."""
+        """Run one ``cmdb.classes`` method in the worker; afterwards show ``select``.
+        With ``undo`` (the step that takes it back), the change goes on the undo stack."""
         self.message.setText(f"{title}…")
         self.message.setProperty("role", "muted")
         self._repolish(self.message)
+        forward: Step = (method, args, kwargs)
+
+        def done(_r: Any) -> None:
+            if undo is not None:
+                self.push_undo(title, forward, undo)
+            self._done(title, select)
+
         self.runner.submit(
             title,
             jobs.call,
             method,
             *args,
-            on_done=lambda _r: self._done(title, select),
+            on_done=done,
+            on_error=self._failed,
+            **kwargs,
+        )
+
+    def push_undo(self, title: str, forward: Step, backward: Step) -> None:
+        self.undo_stack.push(ModelCommand(title, forward, backward, self._replay))
+
+    def _replay(self, title: str, step: Step) -> None:
+        method, args, kwargs = step
+        self.message.setText(f"{title}…")
+        self.runner.submit(
+            title,
+            jobs.call,
+            method,
+            *args,
+            on_done=lambda _r: self._done(title),
             on_error=self._failed,
             **kwargs,
         )
 
     def _done(self, title: str, select: str | None = None) -> None:
         self.message.setText(f"{title}: done.")
+        self.message.setProperty("role", "muted")
+        self._repolish(self.message)
         self.reload()
+        self.relationship_types.reload()
         if select is not None and self.meta.find_class(select) is not None:
             self.select_class(select)
         self.changed.emit()
@@ -496,7 +574,13 @@ class ClassManager(QDialog):
 
     def add_class(self, name: str, parent: str, **flags: Any) -> None:
         self._run(
-            f"Adding class {name}", self.cmdb.classes.add_class, name, parent, select=name, **flags
+            f"Adding class {name}",
+            self.cmdb.classes.add_class,
+            name,
+            parent,
+            select=name,
+            undo=(self.cmdb.classes.delete_class, (name,), {"source": undo_source()}),
+            **flags,
         )
 
     def apply_class(self) -> None:
@@ -516,15 +600,152 @@ class ClassManager(QDialog):
         if not changes:
             self.message.setText("Nothing to change.")
             return
+        back: dict[str, Any] = {
+            "new_name": info.name,
+            "description": info.description,
+            "abstract": info.abstract,
+            "service": info.service,
+            "source": undo_source(),
+        }
         self._run(
             f"Changing class {info.name}",
             self.cmdb.classes.update_class,
             info.name,
             select=new_name,
+            undo=(self.cmdb.classes.update_class, (new_name,), back),
             **changes,
         )
 
+    def _panel_message(self, text: str, error: bool) -> None:
+        self.message.setText(text)
+        self.message.setProperty("role", "error" if error else "muted")
+        self._repolish(self.message)
+
+    def ask_move_class(self) -> None:
+        if self.current is None or self.current.parent_id is None:
+            return
+        info = self.current
+        below = self.meta.subtree_ids(info)
+        names = sorted((c.name for c in self.meta.classes if c.id not in below), key=str.casefold)
+        parent = self.meta.class_by_id[info.parent_id or 0].name
+        name, ok = QInputDialog.getItem(
+            self, "Move class", f"Move {info.name} (and its subclasses) under:", names,
+            names.index(parent) if parent in names else 0, False,
+        )  # fmt: skip
+        if ok and name and name != parent:
+            self.move_class(info.name, name)
+
+    def move_class(self, name: str, parent: str) -> None:
+        info = self.meta.get_class(name)
+        old = self.meta.class_by_id[info.parent_id or 0].name
+        self._run(
+            f"Moving {name} under {parent}",
+            self.cmdb.classes.update_class,
+            name,
+            parent=parent,
+            select=name,
+            source=Source.gui(),
+            undo=(
+                self.cmdb.classes.update_class,
+                (info.name,),
+                {"parent": old, "source": undo_source()},
+            ),
+        )
+
+    def ask_delete_class(self) -> None:
+        if self.current is None:
+            return
+        from PySide6.QtWidgets import QMessageBox
+
+        info = self.current
+        answer = QMessageBox.question(
+            self,
+            "Delete class",
+            f"Delete the class {info.name}? If CIs use it you choose where they move.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.delete_class(info.name)
+
+    def delete_class(self, name: str, move_to: str | None = None) -> None:
+        title = f"Deleting class {name}"
+        self.message.setText(f"{title}…")
+        self.runner.submit(
+            title,
+            jobs.call,
+            self.cmdb.classes.delete_class,
+            name,
+            move_to=move_to,
+            source=Source.gui(),
+            on_done=lambda _r: self._done(title),
+            on_error=lambda exc: self._delete_refused(name, exc),
+        )
+
+    def _delete_refused(self, name: str, exc: BaseException) -> None:
+        """A class whose CIs hold it back: offer to move them, then delete."""
+        if not (isinstance(exc, ValidationError) and "class" in exc.problems):
+            self._failed(exc)
+            return
+        info = self.meta.find_class(name)
+        targets = sorted(
+            (
+                c.name
+                for c in self.meta.classes
+                if not c.abstract and c.id != (info.id if info else 0)
+            ),
+            key=str.casefold,
+        )
+        parent = self.meta.class_by_id.get(info.parent_id or 0) if info else None
+        start = targets.index(parent.name) if parent and parent.name in targets else 0
+        target, ok = QInputDialog.getItem(
+            self, "Move the CIs", f"{exc} Move them to:", targets, start, False
+        )
+        if ok and target:
+            self.delete_class(name, target)
+        else:
+            self._failed(exc)
+
     # -- attribute operations ------------------------------------------------
+    def ask_change_definition(self) -> None:
+        key = self.selected_attribute()
+        if key is None or self.current is None:
+            return
+        attr = self.meta.find_attribute(self.current, key)
+        if attr is None:
+            return
+        dialog = DefinitionDialog(self, self.runner, self.cmdb, self.current.name, attr)
+        self.definition_dialog = dialog
+        dialog.accepted.connect(lambda: self._definition_accepted(dialog))
+        dialog.open()
+
+    def _definition_accepted(self, dialog: DefinitionDialog) -> None:
+        self.definition_dialog = None
+        if self.current is None:
+            return
+        change = dialog.change()
+        attr = dialog.attr
+        back: dict[str, Any] = {"source": undo_source()}
+        if "type_" in change:
+            back["type_"] = attr.type
+        if attr.choices is not None and ("choices" in change or "rename_choices" in change):
+            back["choices"] = list(attr.choices)
+            renames = change.get("rename_choices") or {}
+            if renames:
+                # values follow the names back (a merge cannot be split again)
+                back["rename_choices"] = {new: old for old, new in renames.items()}
+        elif "choices" in change:
+            back["choices"] = None
+        self._run(
+            f"Changing {attr.label}",
+            self.cmdb.classes.update_attribute,
+            dialog.class_name,
+            attr.key,
+            source=Source.gui(),
+            undo=(self.cmdb.classes.update_attribute, (dialog.class_name, attr.key), back),
+            **change,
+        )
+
     def ask_add_attribute(self) -> None:
         if self.current is None:
             return
@@ -543,12 +764,19 @@ class ClassManager(QDialog):
     def add_attribute(
         self, class_name: str, label: str, type_: str = "text", **options: Any
     ) -> None:
+        from cmdb_desktop.classes import key_from_label
+
         self._run(
             f"Adding attribute {label}",
             self.cmdb.classes.add_attribute,
             class_name,
             label,
             type_,
+            undo=(
+                self.cmdb.classes.delete_attribute,
+                (class_name, key_from_label(options.get("key") or label)),
+                {"source": undo_source()},
+            ),
             **options,
         )
 
@@ -567,6 +795,11 @@ class ClassManager(QDialog):
                 self.current.name,
                 key,
                 label=text.strip(),
+                undo=(
+                    self.cmdb.classes.update_attribute,
+                    (self.current.name, key),
+                    {"label": label, "source": undo_source()},
+                ),
             )
 
     def delete_attribute(self) -> None:
