@@ -61,6 +61,7 @@ class Entity(StrEnum):
 
     CI = "ci"
     RELATIONSHIP = "relationship"
+    CHANGE = "change"  # a change record of change management (PRODUCT.md §9)
 
 
 class Action(StrEnum):
