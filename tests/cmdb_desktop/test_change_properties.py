@@ -125,17 +125,17 @@ def scenarios(draw: st.DrawFn) -> tuple:
     n = draw(st.integers(2, 7))
     nodes = list(range(1, n + 1))
     pairs = [(a, b) for a in nodes for b in nodes if a != b]
-    edges = set(draw(st.lists(st.sampled_from(pairs), max_size=14)))
+    edges = set(draw(st.lists(st.sampled_from(pairs), min_size=n - 1, max_size=16)))
     rules: dict[int, tuple[int | None, float | None]] = {}
     for node in nodes:
-        kind = draw(st.sampled_from(["none", "none", "k", "pct"]))
+        kind = draw(st.sampled_from(["none", "k", "k", "pct"]))
         if kind == "k":
-            rules[node] = (draw(st.integers(0, 4)), None)
+            rules[node] = (draw(st.sampled_from([0, 1, 1, 2, 4])), None)
         elif kind == "pct":
             rules[node] = (None, float(draw(st.sampled_from([1, 34, 50, 66, 100]))))
     changes = []
     for cid in range(1, draw(st.integers(1, 5)) + 1):
-        start = draw(st.integers(0, 10))
+        start = draw(st.integers(0, 6))
         length = draw(st.integers(1, 4))
         cis = tuple(sorted(set(draw(st.lists(st.sampled_from(nodes), min_size=1, max_size=3)))))
         changes.append(
