@@ -21,8 +21,8 @@ from cmdb_desktop.change_mgmt.risk import ServiceHit, SpofHit, assess
 from cmdb_desktop.change_mgmt.windows import WindowRule, parse_time
 from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.errors import ConflictError, ValidationError
+from tests.cmdb_desktop.change_examples import POWER
 from tests.cmdb_desktop.impact_examples import build
-from tests.cmdb_desktop.test_change_conflicts import POWER
 from tests.commandline import cli
 
 S = ChangeState

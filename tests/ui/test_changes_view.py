@@ -11,8 +11,8 @@ from PySide6.QtCore import QPoint, Qt
 
 from cmdb_desktop.change_mgmt.records import ChangeService
 from cmdb_desktop.cmdb import Cmdb
+from tests.cmdb_desktop.change_examples import POWER
 from tests.cmdb_desktop.impact_examples import build
-from tests.cmdb_desktop.test_change_conflicts import POWER
 from ui.views.change_calendar import LABEL
 from ui.views.changes_view import ChangesView
 
