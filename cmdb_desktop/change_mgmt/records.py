@@ -248,34 +248,72 @@ class ChangeService:
         assignee: str | None = None,
         description: str | None = None,
     ) -> ChangeView:
+        spec = self.check_new(title, start, end, kind)
+        ids = list(dict.fromkeys(int(c) for c in cis))
+        with self.cmdb.write() as s:
+            self._check_cis(s, ids)
+            history = self._writer(s)
+            row = self._insert(s, history, spec, ids, assignee, description)
+            history.flush()
+            self.cmdb.bump(s)
+            return self._view(row, self._refs(s, ids))
+
+    def add_many(
+        self, rows: Sequence[tuple[str, datetime, datetime, Sequence[int], str, str | None]]
+    ) -> list[int]:
+        """Several changes ``(title, start, end, cis, kind, assignee)`` in one transaction
+        (a schedule import): all or none."""
+        specs = [self.check_new(t, a, b, k) for t, a, b, _c, k, _w in rows]
+        with self.cmdb.write() as s:
+            self._check_cis(s, sorted({int(c) for r in rows for c in r[3]}))
+            history = self._writer(s)
+            made = [
+                self._insert(s, history, spec, list(dict.fromkeys(r[3])), r[5], None).id
+                for spec, r in zip(specs, rows, strict=True)
+            ]
+            history.flush()
+            self.cmdb.bump(s)
+            return made
+
+    @staticmethod
+    def check_new(
+        title: str, start: datetime, end: datetime, kind: str
+    ) -> tuple[str, datetime, datetime, str]:
+        """A new change's title, window and kind, checked (ValidationError naming the
+        problem)."""
         title = title.strip()
         if not title:
             raise ValidationError("A change needs a title.", {"title": "empty"})
         _check_window(start, end)
-        kind_ = parse_enum(ChangeKind, kind, "kind")
-        ids = list(dict.fromkeys(int(c) for c in cis))
-        with self.cmdb.write() as s:
-            self._check_cis(s, ids)
-            row = Change(
-                title=title,
-                description=description,
-                kind=kind_.value,
-                state=S.DRAFT.value,
-                start=start,
-                end=end,
-                change_set=ids,
-                requester=self.user,
-                assignee=assignee,
-                approvals=[],
-                version=1,
-            )
-            s.add(row)
-            s.flush()
-            history = self._writer(s)
-            history.change_event(row.id, title, Action.CREATE, new=_snapshot(row))
-            history.flush()
-            self.cmdb.bump(s)
-            return self._view(row, self._refs(s, ids))
+        return title, start, end, parse_enum(ChangeKind, kind, "kind").value
+
+    def _insert(
+        self,
+        s: Session,
+        history: HistoryWriter,
+        spec: tuple[str, datetime, datetime, str],
+        ids: list[int],
+        assignee: str | None,
+        description: str | None,
+    ) -> Change:
+        title, start, end, kind = spec
+        row = Change(
+            title=title,
+            description=description,
+            kind=kind,
+            state=S.DRAFT.value,
+            start=start,
+            end=end,
+            change_set=ids,
+            requester=self.user,
+            assignee=assignee,
+            approvals=[],
+            version=1,
+        )
+        s.add(row)
+        s.flush()
+        history.change_event(row.id, title, Action.CREATE, new=_snapshot(row))
+        return row
 
     def update(
         self, change_id: int, fields: Mapping[str, str | None], *, if_version: int | None = None

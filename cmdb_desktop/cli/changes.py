@@ -80,6 +80,18 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.add_argument("-o", "--output", required=True, metavar="FILE.xlsx|FILE.pdf")
     p.set_defaults(func=cmd_report)
 
+    p = csub.add_parser(
+        "import",
+        parents=parents,
+        help="Draft changes from a schedule (Title, Start, End, CIs, Kind, Assignee)",
+    )
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--sheet", metavar="SHEET")
+    p.add_argument("--mapping", metavar="FILE", help='JSON {"Title": "header", …}')
+    p.add_argument("--dry-run", action="store_true", help="check every row, write nothing")
+    p.add_argument("--skip-errors", action="store_true", help="write the rows without errors")
+    p.set_defaults(func=cmd_import)
+
     window = sub.add_parser("window", parents=parents, help="maintenance and blackout windows")
     wsub = window.add_subparsers(dest="window_command", metavar="ACTION", required=True)
     p = wsub.add_parser("add", parents=parents, help="a new window")
@@ -242,6 +254,40 @@ def cmd_report(ctx: Context, args: argparse.Namespace) -> int:
     path = write_board_pack(service, args.id, args.output, ctx.progress())
     ctx.emit({"change": args.id, "report": str(path)}, f"Wrote {path}")
     return EXIT_OK
+
+
+def cmd_import(ctx: Context, args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from importers.change_schedule import import_schedule
+
+    mapping = None
+    if args.mapping:
+        try:
+            mapping = json.loads(Path(args.mapping).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ValidationError(f"Cannot read the mapping {args.mapping}: {exc}") from None
+        if not isinstance(mapping, dict):
+            raise ValidationError(f"The mapping {args.mapping} must be a JSON object.")
+    result = import_schedule(
+        _service(ctx),
+        args.file,
+        sheet=args.sheet,
+        mapping=mapping,
+        dry_run=args.dry_run,
+        skip_errors=args.skip_errors,
+    )
+
+    def lines() -> Iterator[str]:
+        verb = "would create" if args.dry_run else "created"
+        count = result.valid if args.dry_run else len(result.created)
+        yield f"{verb} {count} change(s); {len(result.errors)} problem(s)"
+        for e in result.errors:
+            yield f"  {e['sheet']} row {e['row']} column {e['column']}: {e['message']}"
+
+    ctx.emit(result.to_json(), lines)
+    return EXIT_OK if not result.errors or args.skip_errors else 2
 
 
 def _scope(ctx: Context, entries: list[str]) -> list[dict[str, Any]]:

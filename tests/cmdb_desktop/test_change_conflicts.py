@@ -149,3 +149,31 @@ def test_conflicts_see_a_changed_cmdb(power: Path) -> None:
     assert "combined" not in kinds  # each feed alone now takes the rack down
     with Cmdb.open(power) as cmdb:
         assert ChangeService(cmdb).get(b).state == "Submitted"
+
+
+def test_import_a_change_schedule(power: Path, tmp_path: Path) -> None:
+    import csv
+    import hashlib
+
+    sheet = tmp_path / "schedule.csv"
+    rows = [
+        ["Change", "Planned start", "Planned end", "CIs", "Type", "Assignee"],
+        ["PDU A", "2026-12-08T22:00Z", "2026-12-08T23:30Z", "pdu-a", "Normal", "carol"],
+        ["PDU B", "2026-12-08T23:00Z", "2026-12-09T01:00Z", "pdu-b; Rack/rack1", "", ""],
+        ["broken", "2026-12-09T23:00Z", "2026-12-09T22:00Z", "pdu-c", "Sometimes", ""],
+    ]
+    with sheet.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows)
+    before = hashlib.sha256(power.read_bytes()).hexdigest()
+    code, data, err = cli(power, "change", "import", str(sheet))
+    assert code == 2
+    assert data["changes"] == {"created": 0, "valid": 2, "errors": 1}
+    assert {(e["row"], e["column"]) for e in data["errors"]} == {(4, "C"), (4, "D"), (4, "E")}
+    assert hashlib.sha256(power.read_bytes()).hexdigest() == before  # all or nothing
+    code, data, _ = cli(power, "change", "import", str(sheet), "--dry-run", "--skip-errors")
+    assert code == 0 and data["dry_run"] and data["changes"]["created"] == 0
+    code, data, _ = cli(power, "change", "import", str(sheet), "--skip-errors")
+    assert code == 0 and data["changes"]["created"] == 2
+    code, shown, _ = cli(power, "change", "show", str(data["ids"][1]))
+    assert [c["name"] for c in shown["change_set"]] == ["pdu-b", "rack1"]
+    assert shown["state"] == "Draft" and shown["kind"] == "Normal"
