@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTableView,
     QVBoxLayout,
@@ -127,7 +128,8 @@ class ChangesView(QWidget):
         for action in (self.new_action, self.scenario_action, self.pack_action,
                        self.refresh_action):  # fmt: skip
             self.addAction(action)
-            self.strip.layout_.addWidget(tool_button(self, action, text=True))
+            # Text beside the icons would set the window's minimum width.
+            self.strip.layout_.addWidget(tool_button(self, action))
         self.state_filter = QComboBox(self)
         self.state_filter.addItems([ALL_STATES, ACTIVE, *[s.value for s in ChangeState]])
         self.state_filter.currentIndexChanged.connect(lambda _i: self._fill_table())
@@ -179,7 +181,7 @@ class ChangesView(QWidget):
         undo.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         undo.activated.connect(self.undo_stack.undo)
         calendar_bar = QHBoxLayout()
-        calendar_bar.addWidget(QLabel("Calendar: drag a change to reschedule it", self))
+        calendar_bar.addWidget(QLabel("Drag to reschedule", self))
         calendar_bar.addStretch(1)
         for w in (self.undo_button, self.mode, prev_button, next_button):
             calendar_bar.addWidget(w)
@@ -195,7 +197,11 @@ class ChangesView(QWidget):
         left.addWidget(calendar_box)
         split = QSplitter(Qt.Orientation.Horizontal, self)
         split.addWidget(left)
-        split.addWidget(self.form)
+        # In a scroll area: the form's rows (nine state buttons) must not widen the window.
+        form_scroll = QScrollArea(self)
+        form_scroll.setWidgetResizable(True)
+        form_scroll.setWidget(self.form)
+        split.addWidget(form_scroll)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
         layout = QVBoxLayout(self)
