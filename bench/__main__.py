@@ -21,6 +21,7 @@ from collections.abc import Callable
 import bench
 from bench import (
     bench_audit,
+    bench_changes,
     bench_core,
     bench_demo,
     bench_export,
@@ -63,6 +64,7 @@ def parts(sizes: dict[str, int], quick: bool) -> dict[str, Callable[[], list[Fig
         "export": lambda: bench_export.run(large),
         "core": lambda: bench_core.run(large),
         "gui": lambda: bench_gui.run(large, repeat=1 if quick else 3),
+        "changes": lambda: bench_changes.run(large),
     }
     for name, fn in registered_parts().items():
         if name in listed:

@@ -146,6 +146,7 @@ class HistoryWriter:
         self.at = at or utcnow()
         self.bulk = bulk or Bulk(session)
         self.rows: list[tuple[Any, ...]] = []
+        self.change_rows: list[dict[str, Any]] = []
         self._stamp = self.bulk.stamp(self.at)
 
     @property
@@ -301,8 +302,41 @@ class HistoryWriter:
         for field, (old, new) in changes.items():
             self._add(Entity.MODEL, action, None, who, field=field, old=_text(old), new=_text(new))
 
+    def change_event(
+        self,
+        change_id: int,
+        title: str,
+        action: Action | str,
+        *,
+        field: str | None = None,
+        old: str | None = None,
+        new: str | None = None,
+    ) -> None:
+        """A change record (PRODUCT.md §9) was created, edited (one record per
+        field: state, approvals, change set …) or deleted; ``ci_name`` holds its title."""
+        src = self.source
+        self.change_rows.append(
+            {
+                "at": self.at,
+                "user": self.user,
+                "source": src.kind,
+                "request_id": self.request_id,
+                "entity": Entity.CHANGE.value,
+                "action": Action(action).value,
+                "ci_class": "Change",
+                "ci_name": title,
+                "field": field,
+                "old_value": old,
+                "new_value": new,
+                "change_id": change_id,
+            }
+        )
+
     def flush(self) -> int:
         """Insert the collected records (in this writer's session); how many."""
+        if self.change_rows:
+            self.session.execute(insert(change_record_table), self.change_rows)
+            self.change_rows = []
         n = len(self.rows)
         for start in range(0, n, _CHUNK):
             self.bulk.insert(
@@ -570,6 +604,16 @@ class HistoryService:
             ids = sorted({i for i in s.scalars(stmt.distinct()) if i is not None})
         found = [self.deleted_ci(i) for i in ids]
         return [d for d in found if d is not None]
+
+    def for_change(self, change_id: int) -> list[HistoryEntry]:
+        """Everything that happened to a change record, newest first."""
+        stmt = (
+            select(ChangeRecord)
+            .where(ChangeRecord.change_id == change_id, ChangeRecord.entity == Entity.CHANGE.value)
+            .order_by(ChangeRecord.id.desc())
+        )
+        with self._cmdb.read() as s:
+            return [_entry(r) for r in s.scalars(stmt)]
 
     def count_for_ci(self, ci_id: int) -> int:
         """How many entries :meth:`for_ci` would return without a limit."""

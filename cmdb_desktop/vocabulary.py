@@ -69,6 +69,7 @@ class Entity(StrEnum):
     CI = "ci"
     RELATIONSHIP = "relationship"
     MODEL = "model"  # the data model: a class, an attribute or a relationship type
+    CHANGE = "change"  # a change record of change management (PRODUCT.md §9)
 
 
 class ModelPart(StrEnum):

@@ -25,6 +25,7 @@ from ui.jobs_analysis import ImpactTable
 from ui.theme import LIGHT
 from ui.views.audit_wizard import AuditWizard
 from ui.views.batches import BatchesView
+from ui.views.changes_view import ChangesView
 from ui.views.graph_view import GraphView
 from ui.views.health_dashboard import HealthDashboard
 from ui.views.impact_workspace import ImpactWorkspace
@@ -59,6 +60,7 @@ class Workbench(QObject):
         self.services = ServicesView(context, window)
         self.batches = BatchesView(context, window)
         self.health = HealthDashboard(context, window)
+        self.changes = ChangesView(context, window)
         self.import_wizard: ImportWizard | None = None
         self.audit_wizard: AuditWizard | None = None
         window.add_workspace("impact", "Impact", self.impact, "impact")
@@ -66,12 +68,14 @@ class Workbench(QObject):
         window.add_workspace("services", "Services", self.services, "service")
         window.add_workspace("health", "Health", self.health, "health")
         window.add_workspace("batches", "Batches", self.batches, "batches")
+        window.add_workspace("changes", "Changes", self.changes, "calendar")
         self.views: list[Workspace] = [
             self.impact,
             self.graph,
             self.services,
             self.health,
             self.batches,
+            self.changes,
         ]
         self._actions(window)
         self._menus(window)
@@ -144,7 +148,16 @@ class Workbench(QObject):
             "batches",
             "Every import as one batch; roll one back",
         )
+        self.changes_action = make_action(
+            window,
+            "&Changes",
+            lambda: self.show_changes(),
+            QKeySequence("Ctrl+Shift+H"),
+            "calendar",
+            "Change records, their conflicts and risk, the change calendar (Ctrl+Shift+H)",
+        )
         self.actions = [
+            self.changes_action,
             self.impact_action,
             self.graph_action,
             self.services_action,
@@ -162,6 +175,8 @@ class Workbench(QObject):
         menu.addActions(
             [self.impact_action, self.graph_action, self.services_action, self.health_action]
         )
+        menu.addSeparator()
+        menu.addAction(self.changes_action)
         file_menu = window.menus["file"]
         file_menu.insertActions(
             window.save_copy_action, [self.import_action, self.audit_action, self.batches_action]
@@ -257,6 +272,10 @@ class Workbench(QObject):
             return
         self.window.show_workspace("batches")
         self.batches.refresh(select=batch_id)
+
+    def show_changes(self) -> None:
+        if self.context.cmdb is not None:
+            self.window.show_workspace("changes")
 
     def show_health(self) -> None:
         if self.context.cmdb is not None:

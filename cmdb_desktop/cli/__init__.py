@@ -41,6 +41,7 @@ from typing import TextIO
 
 from cmdb_desktop.cli import analysis as analysis_commands
 from cmdb_desktop.cli import audit as audit_commands
+from cmdb_desktop.cli import changes as change_commands
 from cmdb_desktop.cli import io as io_commands
 from cmdb_desktop.cli import items as items_commands
 from cmdb_desktop.cli import model as model_commands
@@ -56,6 +57,7 @@ COMMAND_MODULES = [
     io_commands,
     audit_commands,
     model_commands,
+    change_commands,
 ]
 
 

@@ -5,6 +5,7 @@ from typing import cast
 from sqlalchemy import Table
 
 from cmdb_desktop.models.base import Base, utcnow
+from cmdb_desktop.models.change_mgmt import Change, ChangeWindow
 from cmdb_desktop.models.classes import AttributeDef, CiClass, RelationshipType
 from cmdb_desktop.models.history import ChangeRecord, CmdbState, ImportBatch, SavedItem
 from cmdb_desktop.models.items import ConfigurationItem, Relationship
@@ -20,7 +21,9 @@ __all__ = [
     "relationship_table",
     "AttributeDef",
     "Base",
+    "Change",
     "ChangeRecord",
+    "ChangeWindow",
     "CiClass",
     "CmdbState",
     "ConfigurationItem",

@@ -68,6 +68,9 @@ class ChangeRecord(Base):
     field: Mapped[str | None] = mapped_column(String(100))
     old_value: Mapped[str | None] = mapped_column(Text)
     new_value: Mapped[str | None] = mapped_column(Text)
+    #: The change record (PRODUCT.md §9) an ``entity = "change"`` record is about.
+    #: Added by schema revision 0005.
+    change_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class CmdbState(Base):
