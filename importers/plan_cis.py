@@ -783,6 +783,8 @@ class CiSheetPlanner:
                 f"{schema.required_message(attr)}: fill the cell, or give new CIs a default "
                 f'(--default {attr.key}=VALUE; "New CIs get" in the wizard)',
             )
+        for key, problem in schema.state_problems(None, kept).items():
+            self._fail_field(outcome, schema, key, problem)
         if outcome.status == ERROR:
             return
         outcome.values = kept
@@ -832,6 +834,8 @@ class CiSheetPlanner:
         after = {k: existing.values.get(k) for k in schema.by_key} | given
         for attr in schema.missing_required(after):
             ctx.fail(outcome, attr.label, schema.required_message(attr))
+        for key, problem in schema.state_problems(existing.values, after, set_values).items():
+            self._fail_field(outcome, schema, key, problem)
         claims = schema.identity_claims(name, after, diff.changes.keys())
         if claims and outcome.status != ERROR:
             keyed = {**after, NAME: name}

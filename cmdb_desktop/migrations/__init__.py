@@ -11,7 +11,7 @@ exactly these tables at the revision it is stamped with; a test checks them
 against what the migrations create.
 """
 
-SCHEMA_REVISIONS = ("0001", "0002", "0003")
+SCHEMA_REVISIONS = ("0001", "0002", "0003", "0006")
 SCHEMA_HEAD = SCHEMA_REVISIONS[-1]
 
 #: The full-text index (SQLite only): the FTS5 table and its shadow tables.
@@ -34,4 +34,5 @@ SCHEMA_TABLES: dict[str, frozenset[str]] = {
     "0001": _FIRST_TABLES,
     "0002": _FIRST_TABLES | {"saved_item"},
     "0003": _FIRST_TABLES | {"saved_item"},
+    "0006": _FIRST_TABLES | {"saved_item", "person", "custody", "stock_threshold"},
 }
