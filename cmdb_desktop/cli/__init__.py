@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from cmdb_desktop.cli import analysis as analysis_commands
+from cmdb_desktop.cli import assets as assets_commands
 from cmdb_desktop.cli import audit as audit_commands
 from cmdb_desktop.cli import io as io_commands
 from cmdb_desktop.cli import items as items_commands
@@ -25,7 +26,13 @@ from cmdb_desktop.errors import CmdbError
 log = logging.getLogger("cmdb_desktop.cli")
 
 #: Modules that add commands; each has ``register(subparsers, parents)``.
-COMMAND_MODULES = [items_commands, analysis_commands, io_commands, audit_commands]
+COMMAND_MODULES = [
+    items_commands,
+    analysis_commands,
+    io_commands,
+    audit_commands,
+    assets_commands,
+]
 
 
 class _Parser(argparse.ArgumentParser):
