@@ -159,6 +159,7 @@ HARDWARE_ATTRIBUTES = [
 LICENCE_CLASS = "Licence"
 LICENCE_METRICS = ["Per device", "Per user"]
 LICENCE_ATTRIBUTES = [
+    AttributeSpec("licence_key", "Licence Key", "text", description="Serial or product key"),
     AttributeSpec("seats", "Seats", "integer", min_value=0),
     AttributeSpec("licence_metric", "Licence Metric", "choice", choices=LICENCE_METRICS),
     AttributeSpec("expiry_date", "Expiry Date", "date"),
@@ -279,6 +280,8 @@ DEFAULT_CLASSES: list[ClassSpec] = [
         ROOT_CLASS,
         icon="software",
         description="A software licence: seats, metric, expiry; Covers a Software CI.",
+        id_rules=[["licence_key"], ["name"]],
+        identity_scope="class",
         recommended=["seats", "licence_metric", "expiry_date"],
         attributes=LICENCE_ATTRIBUTES,
     ),

@@ -289,14 +289,62 @@ class AssetService:
         with self._cmdb.write() as s:
             if emp and storage.employee_id_taken(s, emp):
                 raise DuplicateError(
-                    f"Cannot add person: employee id {emp!r} belongs to "
-                    "someone else.",
+                    f"Cannot add person: employee id {emp!r} belongs to someone else.",
                     {"employee_id": "taken"},
                 )
             pid = storage.add_person(s, **fields)
             person = storage.person_by_id(s, pid)
             assert person is not None
             return person_json(person)
+
+    def add_people(
+        self, people: Sequence[Mapping[str, Any]], *, dry_run: bool = False
+    ) -> tuple[list[str], list[str]]:
+        """Add many people in one transaction (an import of a tool's users).
+
+        A person whose employee id or email someone already has (or an earlier
+        row of the same list) is skipped, not duplicated, and so is one known
+        only by a name someone already has; a row without a name is skipped.
+        Returns (names added, names or rows skipped).
+        """
+        added: list[str] = []
+        skipped: list[str] = []
+        with self._cmdb.write() as s:
+            known_ids = {p.employee_id for p in storage.people(s) if p.employee_id}
+            everyone = storage.people(s)
+            known_mail = {fold_key(p.email) for p in everyone if p.email}
+            known_names = {fold_key(p.name) for p in everyone}
+            for n, raw in enumerate(people, start=1):
+                try:
+                    name = check_name(raw.get("name"))
+                except ValueError:
+                    skipped.append(f"row {n}: no name")
+                    continue
+                emp = (raw.get("employee_id") or "").strip() or None
+                mail = (raw.get("email") or "").strip() or None
+                if (emp and emp in known_ids) or (mail and fold_key(mail) in known_mail):
+                    skipped.append(name)
+                    continue
+                if not emp and not mail and fold_key(name) in known_names:
+                    skipped.append(name)  # nothing but a name, and that name is known
+                    continue
+                known_names.add(fold_key(name))
+                if emp:
+                    known_ids.add(emp)
+                if mail:
+                    known_mail.add(fold_key(mail))
+                if not dry_run:
+                    storage.add_person(
+                        s,
+                        name=name,
+                        email=mail,
+                        department=(raw.get("department") or "").strip() or None,
+                        employee_id=emp,
+                        active=bool(raw.get("active", True)),
+                        created_at=datetime.now(),
+                    )
+                added.append(name)
+        return added, skipped
 
     def people(self, *, active_only: bool = False) -> list[dict[str, Any]]:
         with self._cmdb.read() as s:

@@ -83,6 +83,8 @@ def _seed_existing() -> None:
         sa.column("expects_relationships", sa.Boolean),
         sa.column("builtin", sa.Boolean),
         sa.column("lifecycle", sa.JSON),
+        sa.column("id_rules", sa.JSON),
+        sa.column("identity_scope", sa.String),
     )
     attribute_def = sa.table(
         "attribute_def",
@@ -163,6 +165,8 @@ def _seed_existing() -> None:
                 required_fields=[],
                 recommended_fields=list(spec.recommended),
                 expects_relationships=spec.expects_relationships,
+                id_rules=spec.id_rules,
+                identity_scope=spec.identity_scope,
                 builtin=True,
             )
         )
