@@ -23,6 +23,7 @@ from cmdb_desktop.items import CiRef
 from ui import jobs_import
 from ui.jobs_analysis import ImpactTable
 from ui.theme import LIGHT
+from ui.views.assets_workspace import AssetsWorkspace
 from ui.views.audit_wizard import AuditWizard
 from ui.views.batches import BatchesView
 from ui.views.graph_view import GraphView
@@ -66,12 +67,15 @@ class Workbench(QObject):
         window.add_workspace("services", "Services", self.services, "service")
         window.add_workspace("health", "Health", self.health, "health")
         window.add_workspace("batches", "Batches", self.batches, "batches")
+        self.assets = AssetsWorkspace(context, window)  # PRODUCT.md §10
+        window.add_workspace("assets", "Assets", self.assets, "hardware")
         self.views: list[Workspace] = [
             self.impact,
             self.graph,
             self.services,
             self.health,
             self.batches,
+            self.assets,
         ]
         self._actions(window)
         self._menus(window)

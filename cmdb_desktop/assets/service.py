@@ -481,6 +481,12 @@ class AssetService:
         with self._cmdb.read() as s:
             return [custody_json(*r) for r in storage.custody_rows(s, ci_id=ci_id)]
 
+    def checked_out(self) -> list[dict[str, Any]]:
+        """Every asset out now, due first (no due date last)."""
+        with self._cmdb.read() as s:
+            rows = [custody_json(*r) for r in storage.custody_rows(s, open_only=True)]
+        return sorted(rows, key=lambda c: (c["due"] or "9999-12-31", c["ci"]["name"].casefold()))
+
     def overdue(self, at: date | None = None) -> list[dict[str, Any]]:
         """Check-outs still open past their due date."""
         at = at or date.today()

@@ -119,6 +119,7 @@ def custody_rows(
     ci_id: int | None = None,
     person_id: int | None = None,
     overdue_at: date | None = None,
+    open_only: bool = False,
 ) -> list[tuple[Custody, str, str]]:
     """Custody records with the asset's and the person's names, newest first."""
     stmt = (
@@ -131,6 +132,8 @@ def custody_rows(
         stmt = stmt.where(Custody.ci_id == ci_id)
     if person_id is not None:
         stmt = stmt.where(Custody.person_id == person_id)
+    if open_only:
+        stmt = stmt.where(Custody.checked_in.is_(None))
     if overdue_at is not None:
         stmt = stmt.where(Custody.checked_in.is_(None), Custody.due < overdue_at)
     return [(c, str(a), str(p)) for c, a, p in s.execute(stmt)]
