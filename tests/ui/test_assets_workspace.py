@@ -120,3 +120,18 @@ def test_check_out_from_the_board(qtbot: Any, make_context: Any, db_path: Path) 
     )
     with Cmdb.open(db_path) as c:
         assert c.items.get(c.items.resolve(chosen)).values["assigned_to"] == "Ann Lee"
+
+
+def test_the_wizard_offers_the_known_tools(cmdb: Cmdb, real_data: Path) -> None:
+    from ui import jobs_import
+    from ui.jobs import JobState
+
+    names = jobs_import.mapping_profiles(JobState(), cmdb)
+    assert names[:4] == list(jobs_import.BUILTIN_PROFILES)
+    path = real_data / "snipe-it" / "assets-sample-BAD.csv"
+    loaded = jobs_import.load_file(JobState(), cmdb, str(path), None, names[0])
+    (sheet,) = loaded.mapping.sheets
+    targets = {c.column: c.target for c in sheet.columns}
+    assert targets["Asset Tag"] == "asset_tag" and targets["Serial"] == "serial_number"
+    assert targets["Status"] == "status" and targets["Full Name"] == "assigned_to"
+    assert sheet.default_class == "Workstation"
