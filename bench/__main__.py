@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 
 from bench import (
+    bench_assets,
     bench_audit,
     bench_core,
     bench_demo,
@@ -48,6 +49,10 @@ def parts(sizes: dict[str, int], quick: bool) -> dict[str, Callable[[], list[Fig
         "export": lambda: bench_export.run(large),
         "core": lambda: bench_core.run(large),
         "gui": lambda: bench_gui.run(large, repeat=1 if quick else 3),
+        # Issue 17: book values of 1M assets, compliance over 100k installations.
+        "assets": lambda: bench_assets.run(
+            large, installs=10_000 if quick else 100_000, repeat=1 if quick else 3
+        ),
     }
 
 

@@ -23,7 +23,6 @@ from cmdb_desktop.catalogue import (
     INACTIVE_STATUSES,
     INSTALLED_ON,
     LICENCE_CLASS,
-    ROOT_CLASS,
 )
 from cmdb_desktop.changes import ChangeSummary
 from cmdb_desktop.errors import DuplicateError, NotFoundError, ValidationError
@@ -198,25 +197,28 @@ class AssetService:
 
     def assets(self, root: str = HARDWARE_CLASS) -> Iterator[Asset]:
         """Every CI of the ``root`` class's subtree (Hardware by default)."""
-        names = {c.id: c.name for c in self._cmdb.meta.classes}
         with self._cmdb.read() as s:
-            for r in storage.asset_rows(s, self._class_ids(root)):
-                yield Asset(
-                    id=r[0],
-                    name=r[2],
-                    class_name=names.get(r[1], "?"),
-                    status=r[3],
-                    model=r[4],
-                    manufacturer=r[5],
-                    asset_tag=r[6],
-                    serial_number=r[7],
-                    cost=r[8],
-                    purchase_date=_date(r[9]),
-                    warranty_end=_date(r[10]),
-                    end_of_life=_date(r[11]),
-                    assigned_to=r[12],
-                    custom=document(r[13]),
-                )
+            yield from self._decode(storage.asset_rows(s, self._class_ids(root)))
+
+    def _decode(self, rows: Iterable[Sequence[Any]]) -> Iterator[Asset]:
+        names = {c.id: c.name for c in self._cmdb.meta.classes}
+        for r in rows:
+            yield Asset(
+                id=r[0],
+                name=r[2],
+                class_name=names.get(r[1], "?"),
+                status=r[3],
+                model=r[4],
+                manufacturer=r[5],
+                asset_tag=r[6],
+                serial_number=r[7],
+                cost=r[8],
+                purchase_date=_date(r[9]),
+                warranty_end=_date(r[10]),
+                end_of_life=_date(r[11]),
+                assigned_to=r[12],
+                custom=document(r[13]),
+            )
 
     def value(self, ci: int | str, at: date | None = None) -> dict[str, Any]:
         """``{"ci", "method", "at", "book_value"}`` of one asset (PRODUCT.md §10)."""
@@ -622,11 +624,8 @@ class AssetService:
         wanted = set(ids)
         if not wanted:
             return {}
-        out: dict[int, Asset] = {}
-        for a in self.assets(ROOT_CLASS):
-            if a.id in wanted:
-                out[a.id] = a
-        return out
+        with self._cmdb.read() as s:
+            return {a.id: a for a in self._decode(storage.rows_by_id(s, wanted))}
 
     # -- stock and calendars ---------------------------------------------------
     def stock(self) -> list[StockLine]:

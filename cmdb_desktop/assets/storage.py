@@ -37,18 +37,25 @@ ASSET_COLUMNS = (
 def asset_rows(
     s: Session, class_ids: Iterable[int], batch: int = 50_000
 ) -> Iterator[Sequence[Any]]:
-    """Every CI of these classes, as tuples of :data:`ASSET_COLUMNS` (streamed)."""
-    ids = sorted(set(class_ids))
+    """Every CI of these classes, as tuples of :data:`ASSET_COLUMNS` (streamed; the
+    driver's own rows: on SQLite dates are ISO text and the document JSON text)."""
+    ids = sorted({int(i) for i in class_ids})
     if not ids:
         return
-    cols = [ci_table.c[name] for name in ASSET_COLUMNS]
-    result = (
-        s.connection()
-        .execution_options(stream_results=True, yield_per=batch)
-        .execute(select(*cols).where(ci_table.c.class_id.in_(ids)).order_by(ci_table.c.id))
-    )
-    for part in result.partitions(batch):
+    cols = ", ".join(f'"{c}"' for c in ASSET_COLUMNS)
+    sql = f"SELECT {cols} FROM ci WHERE class_id IN ({', '.join(map(str, ids))}) ORDER BY id"
+    result = s.connection().execution_options(stream_results=True).exec_driver_sql(sql)
+    while part := result.fetchmany(batch):
         yield from part
+
+
+def rows_by_id(s: Session, ids: Iterable[int], chunk: int = 500) -> Iterator[Sequence[Any]]:
+    """The CIs with these ids, as tuples of :data:`ASSET_COLUMNS`."""
+    wanted = sorted({int(i) for i in ids})
+    cols = [ci_table.c[name] for name in ASSET_COLUMNS]
+    for n in range(0, len(wanted), chunk):
+        part = wanted[n : n + chunk]
+        yield from s.execute(select(*cols).where(ci_table.c.id.in_(part)))
 
 
 def edges(s: Session, type_id: int) -> list[tuple[int, int]]:
