@@ -135,3 +135,32 @@ def test_the_wizard_offers_the_known_tools(cmdb: Cmdb, real_data: Path) -> None:
     assert targets["Asset Tag"] == "asset_tag" and targets["Serial"] == "serial_number"
     assert targets["Status"] == "status" and targets["Full Name"] == "assigned_to"
     assert sheet.default_class == "Workstation"
+
+
+def test_class_manager_edits_the_lifecycle(qtbot: Any, make_window: Any, db_path: Path) -> None:
+    from PySide6.QtCore import Qt
+
+    from cmdb_desktop.catalogue import STATUSES
+    from tests.ui.waits import settle
+    from ui.views.class_manager import LifecycleDialog
+
+    window = make_window(db_path)
+    window.open_class_manager()
+    manager = window.class_manager
+    manager.select_class("Workstation")
+    dialog = LifecycleDialog(manager, manager.meta, manager.current)
+    qtbot.addWidget(dialog)
+    disposed, planned = STATUSES.index("Disposed"), STATUSES.index("Planned")
+    retired = STATUSES.index("Retired")
+    assert dialog.grid.item(disposed, planned).checkState() == Qt.CheckState.Unchecked
+    assert dialog.grid.item(retired, len(STATUSES)).text() == "Retirement Reason"
+    dialog.grid.item(disposed, planned).setCheckState(Qt.CheckState.Checked)
+    dialog.grid.item(retired, len(STATUSES)).setText("")
+    manager.apply_lifecycle(dialog)
+    settle(qtbot, window)
+    assert "Lifecycle of Workstation: done." in manager.message.text()
+    meta = window.cmdb.meta
+    rules = meta.lifecycle(meta.get_class("Workstation"))
+    assert rules.allowed("Disposed", "Planned") and "Retired" not in rules.requires
+    server = meta.lifecycle(meta.get_class("Server"))
+    assert not server.allowed("Disposed", "Planned")  # other classes keep theirs
