@@ -28,6 +28,7 @@ from cmdb_desktop.changes import ChangeSummary
 from cmdb_desktop.errors import DuplicateError, NotFoundError, ValidationError
 from cmdb_desktop.history import HistoryWriter, Source
 from cmdb_desktop.identity import fold_key
+from cmdb_desktop.models import utcnow
 from cmdb_desktop.schema import check_name, document
 
 if TYPE_CHECKING:
@@ -286,7 +287,7 @@ class AssetService:
             "department": (department or "").strip() or None,
             "employee_id": emp,
             "active": active,
-            "created_at": datetime.now(),
+            "created_at": utcnow(),
         }
         with self._cmdb.write() as s:
             if emp and storage.employee_id_taken(s, emp):
@@ -343,7 +344,7 @@ class AssetService:
                         department=(raw.get("department") or "").strip() or None,
                         employee_id=emp,
                         active=bool(raw.get("active", True)),
-                        created_at=datetime.now(),
+                        created_at=utcnow(),
                     )
                 added.append(name)
         return added, skipped
