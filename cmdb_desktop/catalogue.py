@@ -159,7 +159,7 @@ HARDWARE_ATTRIBUTES = [
 LICENCE_CLASS = "Licence"
 LICENCE_METRICS = ["Per device", "Per user"]
 LICENCE_ATTRIBUTES = [
-    AttributeSpec("licence_key", "Licence Key", "text", description="Serial or product key"),
+    _col("licence_key", "Licence Key", "text", description="Serial or product key"),
     AttributeSpec("seats", "Seats", "integer", min_value=0),
     AttributeSpec("licence_metric", "Licence Metric", "choice", choices=LICENCE_METRICS),
     AttributeSpec("expiry_date", "Expiry Date", "date"),

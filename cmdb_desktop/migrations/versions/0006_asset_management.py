@@ -22,6 +22,7 @@ depends_on = None
 
 def upgrade() -> None:
     op.add_column("ci_class", sa.Column("lifecycle", sa.JSON(), nullable=True))
+    op.add_column("ci", sa.Column("licence_key", sa.String(length=255), nullable=True))
     op.create_table(
         "person",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -199,3 +200,4 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_person_name"), table_name="person")
     op.drop_table("person")
     op.drop_column("ci_class", "lifecycle")
+    op.drop_column("ci", "licence_key")
