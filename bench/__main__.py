@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 import bench
 from bench import (
+    bench_assets,
     bench_audit,
     bench_changes,
     bench_core,
@@ -65,6 +66,10 @@ def parts(sizes: dict[str, int], quick: bool) -> dict[str, Callable[[], list[Fig
         "core": lambda: bench_core.run(large),
         "gui": lambda: bench_gui.run(large, repeat=1 if quick else 3),
         "changes": lambda: bench_changes.run(large),
+        # Issue 17: book values of 1M assets, compliance over 100k installations.
+        "assets": lambda: bench_assets.run(
+            large, installs=10_000 if quick else 100_000, repeat=1 if quick else 3
+        ),
     }
     for name, fn in registered_parts().items():
         if name in listed:

@@ -20,6 +20,30 @@ DEFAULT_STATUS = "In Use"
 STATUSES = ["Planned", "Ordered", "In Stock", "In Use", "In Maintenance", "Retired", "Disposed"]
 #: Statuses whose CIs take no part in impact propagation.
 INACTIVE_STATUSES = frozenset({"Retired", "Disposed"})
+#: Hardware's ``Depreciation Method`` choices (PRODUCT.md §10).
+DEPRECIATION_NONE = "None"
+STRAIGHT_LINE = "Straight-line"
+DECLINING = "Declining"
+DEPRECIATION_METHODS = [DEPRECIATION_NONE, STRAIGHT_LINE, DECLINING]
+#: The default lifecycle (PRODUCT.md §10): status → statuses it may move to, and
+#: status → attribute keys a CI must have to move there (keys a class lacks are
+#: not asked for). Editable per class (``ci_class.lifecycle``).
+DEFAULT_TRANSITIONS: dict[str, list[str]] = {
+    "Planned": ["Ordered", "Retired"],
+    "Ordered": ["In Stock", "Retired"],
+    "In Stock": ["In Use", "Retired"],
+    "In Use": ["In Maintenance", "In Stock", "Retired"],
+    "In Maintenance": ["In Use", "Retired"],
+    "Retired": ["In Stock", "Disposed"],
+    "Disposed": [],
+}
+DEFAULT_LIFECYCLE: dict[str, Any] = {
+    "transitions": DEFAULT_TRANSITIONS,
+    "requires": {
+        "Retired": ["retirement_reason"],
+        "Disposed": ["disposal_date", "disposal_method"],
+    },
+}
 ENVIRONMENTS = ["Production", "Staging", "Test", "Development"]
 CRITICALITIES = [1, 2, 3, 4]
 #: What each criticality means, shown beside the bare number (1 is the most critical).
@@ -70,6 +94,8 @@ class ClassSpec:
     recommended: list[str] = field(default_factory=list)
     expects_relationships: bool = True
     attributes: list[AttributeSpec] = field(default_factory=list)
+    #: Lifecycle rules (PRODUCT.md §10), inherited from the nearest class that sets them.
+    lifecycle: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +153,29 @@ HARDWARE_ATTRIBUTES = [
     _col("warranty_end", "Warranty End", "date"),
     _col("assigned_to", "Assigned To", "text"),
     _col("end_of_life", "End of Life", "date"),
+    # Asset management (PRODUCT.md §10): custom attributes, kept in the JSON document.
+    AttributeSpec(
+        "depreciation_method", "Depreciation Method", "choice", choices=DEPRECIATION_METHODS
+    ),
+    AttributeSpec("useful_life_months", "Useful Life (months)", "integer", min_value=1),
+    AttributeSpec("salvage_value", "Salvage Value", "decimal", min_value=0),
+    AttributeSpec("cost_centre", "Cost Centre", "text"),
+    AttributeSpec("location", "Location", "text"),
+    AttributeSpec("lease_end", "Lease End", "date"),
+    AttributeSpec("retirement_reason", "Retirement Reason", "text"),
+    AttributeSpec("disposal_date", "Disposal Date", "date"),
+    AttributeSpec("disposal_method", "Disposal Method", "text"),
+]
+
+LICENCE_CLASS = "Licence"
+LICENCE_METRICS = ["Per device", "Per user"]
+LICENCE_ATTRIBUTES = [
+    _col("licence_key", "Licence Key", "text", description="Serial or product key"),
+    AttributeSpec("seats", "Seats", "integer", min_value=0),
+    AttributeSpec("licence_metric", "Licence Metric", "choice", choices=LICENCE_METRICS),
+    AttributeSpec("expiry_date", "Expiry Date", "date"),
+    _col("cost", "Cost", "decimal", min_value=0),
+    _col("purchase_date", "Purchase Date", "date"),
 ]
 
 SOFTWARE_ATTRIBUTES = [
@@ -170,6 +219,7 @@ DEFAULT_CLASSES: list[ClassSpec] = [
         defaults={"status": DEFAULT_STATUS},
         recommended=["owner"],
         attributes=COMMON_ATTRIBUTES,
+        lifecycle=DEFAULT_LIFECYCLE,
     ),
     ClassSpec(
         "Business Service",
@@ -236,6 +286,16 @@ DEFAULT_CLASSES: list[ClassSpec] = [
         expects_relationships=False,
     ),
     ClassSpec("Power Device", HARDWARE_CLASS, icon="power_device"),
+    ClassSpec(
+        LICENCE_CLASS,
+        ROOT_CLASS,
+        icon="software",
+        description="A software licence: seats, metric, expiry; Covers a Software CI.",
+        id_rules=[["licence_key"], ["name"]],
+        identity_scope="class",
+        recommended=["seats", "licence_metric", "expiry_date"],
+        attributes=LICENCE_ATTRIBUTES,
+    ),
 ]
 
 RELATIONSHIP_TYPES: list[RelationshipTypeSpec] = [
@@ -265,3 +325,18 @@ RELATIONSHIP_TYPES: list[RelationshipTypeSpec] = [
         "Backed up by", "Backs up", IMPACT_NONE, "Backup target; carries no impact."
     ),
 ]
+#: Asset management's relationship types (PRODUCT.md §10), neither carrying impact.
+COVERS = "Covers"
+INSTALLED_ON = "Installed on"
+ASSET_RELATIONSHIP_TYPES: list[RelationshipTypeSpec] = [
+    RelationshipTypeSpec(
+        COVERS, "Covered by", IMPACT_NONE, "A licence covers a software (licence → software)."
+    ),
+    RelationshipTypeSpec(
+        INSTALLED_ON,
+        "Has installed",
+        IMPACT_NONE,
+        "A software is installed on a device (software → workstation, server).",
+    ),
+]
+RELATIONSHIP_TYPES.extend(ASSET_RELATIONSHIP_TYPES)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from cmdb_desktop.catalogue import ATTRIBUTE_TYPES, IMPACT_FLOWS, SYSTEM_FIELDS
+from cmdb_desktop.catalogue import ATTRIBUTE_TYPES, IMPACT_FLOWS, STATUSES, SYSTEM_FIELDS
 from cmdb_desktop.changes import ChangeSummary
 from cmdb_desktop.errors import DuplicateError, NotFoundError, ValidationError
 from cmdb_desktop.history import HistoryWriter, Source
@@ -412,6 +412,60 @@ class ClassService:
             if n:
                 counts[attr.label] = n
         return counts
+
+    def set_lifecycle(
+        self,
+        name: str,
+        *,
+        transitions: Mapping[str, Sequence[str]] | None = None,
+        requires: Mapping[str, Sequence[str]] | None = None,
+        inherit: bool = False,
+    ) -> ChangeSummary:
+        """Edit a class's lifecycle rules (PRODUCT.md §10); subclasses inherit them.
+
+        ``transitions`` (status → statuses it may move to) and ``requires``
+        (status → attribute keys or labels a CI needs to move there) replace
+        those statuses' entries of the rules the class has now (its own or
+        inherited); ``inherit`` drops the class's own rules instead.
+        """
+        meta = self._cmdb.meta
+        info = meta.get_class(name)
+        statuses = set(STATUSES)
+        problems: dict[str, str] = {}
+        stored: dict[str, Any] | None = None
+        if not inherit:
+            current = meta.lifecycle(info).to_json()
+            moves = dict(current.get("transitions") or {s: list(STATUSES) for s in STATUSES})
+            needs = dict(current.get("requires") or {})
+            schema = meta.schema(info)
+            for status, targets in (transitions or {}).items():
+                bad = [t for t in (status, *targets) if t not in statuses]
+                if bad:
+                    problems[status] = f"unknown status(es) {', '.join(bad)}"
+                    continue
+                moves[status] = [t for t in targets if t != status]
+            for status, fields in (requires or {}).items():
+                if status not in statuses:
+                    problems[status] = f"unknown status {status!r}"
+                    continue
+                keys: list[str] = []
+                for f in fields:
+                    attr = schema.find(f)
+                    if attr is None:
+                        problems[status] = f"{info.name} has no attribute {f!r}"
+                    else:
+                        keys.append(attr.key)
+                needs[status] = keys
+            stored = {"transitions": moves, "requires": {k: v for k, v in needs.items() if v}}
+        if problems:
+            raise ValidationError.from_problems(
+                problems, f"Cannot change the lifecycle of {info.name}"
+            )
+        with self._cmdb.write() as s:
+            row = self._class_row(s, name)
+            row.lifecycle = stored
+            summary = self._done(s)
+        return self._finish(summary)
 
     def _check_defaults(
         self, info: ClassInfo, defaults: Mapping[str, Any]

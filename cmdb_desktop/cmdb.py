@@ -25,6 +25,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cmdb_desktop import catalogue
+from cmdb_desktop.assets.service import AssetService
 from cmdb_desktop.batches import BatchService
 from cmdb_desktop.changes import ChangeSummary
 from cmdb_desktop.classes import ClassService
@@ -99,6 +100,7 @@ class Cmdb:
         self.classes = ClassService(self)
         self.search = SearchService(self)
         self.saved = SavedItemService(self)
+        self.assets = AssetService(self)
         self.batches = BatchService(self)
         self._analysis: AnalysisService | None = None
         self._analysis_lock = threading.Lock()
@@ -343,6 +345,7 @@ def _seed(s: Session) -> None:
             defaults=dict(spec.defaults) or None,
             recommended_fields=list(spec.recommended),
             expects_relationships=spec.expects_relationships,
+            lifecycle=spec.lifecycle,
             builtin=True,
         )
         s.add(row)

@@ -19,6 +19,7 @@ from cmdb_desktop.catalogue import HARDWARE_CLASS, IMPACT_NONE, IMPACT_TO_SOURCE
 from cmdb_desktop.errors import UnknownClassError, ValidationError
 
 if TYPE_CHECKING:
+    from cmdb_desktop.assets.lifecycle import Lifecycle
     from cmdb_desktop.schema import ClassSchema
 
 
@@ -65,6 +66,8 @@ class ClassInfo:
     builtin: bool
     #: (attribute key, value as typed) pairs this class sets for new CIs.
     defaults: tuple[tuple[str, Any], ...] = ()
+    #: Lifecycle rules this class sets (JSON as stored), or None to inherit.
+    lifecycle: Any = None
 
 
 @dataclass(frozen=True)
@@ -137,11 +140,12 @@ class Metamodel:
                 expects_relationships=bool(row[11]),
                 builtin=bool(row[12]),
                 defaults=tuple((_json(row[13]) or {}).items()),
+                lifecycle=_json(row[14]),
             )
             for row in rows(
                 "SELECT id, name, parent_id, abstract, service, icon, description, id_rules,"
                 " identity_scope, required_fields, recommended_fields, expects_relationships,"
-                " builtin, defaults FROM ci_class ORDER BY id"
+                " builtin, defaults, lifecycle FROM ci_class ORDER BY id"
             )
         )
         attributes = tuple(
@@ -335,6 +339,15 @@ class Metamodel:
         for c in self.ancestors(info):
             out.update(c.defaults)
         return out
+
+    def lifecycle(self, info: ClassInfo) -> Lifecycle:
+        """The lifecycle rules of ``info``: those of the nearest class that sets them."""
+        from cmdb_desktop.assets.lifecycle import Lifecycle
+
+        for c in reversed(list(self.ancestors(info))):
+            if c.lifecycle:
+                return Lifecycle.from_json(c.lifecycle)
+        return Lifecycle.unrestricted()
 
     def schema(self, info: ClassInfo) -> ClassSchema:
         """The write rules of class ``info`` (:class:`~cmdb_desktop.schema.ClassSchema`).

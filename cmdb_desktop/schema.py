@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from cmdb_desktop.assets.lifecycle import state_problems
 from cmdb_desktop.attribute_types import type_of
 from cmdb_desktop.dialect import json_text
 from cmdb_desktop.errors import (
@@ -164,6 +165,8 @@ class ClassSchema:
         self._defaults: dict[str, Any] | None = None
         self._default_problems: dict[str, str] = {}
         self._merged: tuple[Mapping[str, Any], dict[str, Any]] | None = None
+        self.lifecycle = meta.lifecycle(info)
+        self._labels = {a.key: a.label for a in self.attributes}
 
     # -- fields ------------------------------------------------------------------
     def find(self, key_or_label: str) -> AttributeInfo | None:
@@ -244,6 +247,23 @@ class ClassSchema:
     def required_message(self, attr: AttributeInfo) -> str:
         return f"{attr.label} is required for {self.info.name}"
 
+    def state_problems(
+        self,
+        before: Mapping[str, Any] | None,
+        after: Mapping[str, Any],
+        changed: Iterable[str] | None = None,
+    ) -> dict[str, str]:
+        """Lifecycle and date rules (PRODUCT.md §10) a write breaks (field → message):
+        a transition the class does not allow, a field the new status requires, a
+        warranty or disposal before the purchase. ``before`` None: a new CI."""
+        return state_problems(
+            self.lifecycle,
+            self._labels,
+            before,
+            after,
+            None if changed is None else frozenset(changed),
+        )
+
     # -- validating typed input (the form, the CLI) --------------------------------
     def validate(
         self,
@@ -299,6 +319,8 @@ class ClassSchema:
             merged = {**existing, **values}
         for attr in self.missing_required(merged):
             problems.setdefault(attr.key, self.required_message(attr))
+        for key, problem in self.state_problems(existing, merged, values.keys()).items():
+            problems.setdefault(key, problem)
         if problems:
             cls = UnknownFieldError if unknown else ValidationError
             what = f"{self.info.name} {name!r}" if name else self.info.name

@@ -54,6 +54,7 @@ from importers.mapping import (
     ID,
     KIND_SKIP,
     NAME,
+    ColumnMap,
     SheetMapping,
     column_date_order,
     is_blank_cell,
@@ -320,6 +321,7 @@ class CiSheetPlanner:
         self.default_class: ClassInfo | None = None
         self.name_col: Column | None = None
         self.class_col: Column | None = None
+        self.class_map: ColumnMap | None = None
         self.id_col: Column | None = None
         self.attr_cols: list[tuple[Column, Any]] = []
         self.translated = False
@@ -359,6 +361,7 @@ class CiSheetPlanner:
                 self.name_map = cm
             elif cm.target == CLASS:
                 self.class_col = col
+                self.class_map = cm
             elif cm.target == ID:
                 self.id_col = col
             elif cm.target in attrs:
@@ -475,6 +478,8 @@ class CiSheetPlanner:
         name_idx = self.name_col.index
         name_trans = translate(self.name_map.values) if self.name_map.values else None
         class_idx = self.class_col.index if self.class_col is not None else None
+        class_map = self.class_map
+        class_trans = translate(class_map.values) if class_map and class_map.values else None
         id_idx = self.id_col.index if self.id_col is not None else None
         classes: dict[Any, ClassInfo | str] = {}
         matcher = ctx.matcher
@@ -510,6 +515,8 @@ class CiSheetPlanner:
             info = self.default_class
             if class_idx is not None:
                 craw = row[class_idx]
+                if class_trans is not None:
+                    craw = class_trans(craw)
                 if craw != "" and craw is not None:
                     found = classes.get(craw)
                     if found is None:
@@ -783,6 +790,8 @@ class CiSheetPlanner:
                 f"{schema.required_message(attr)}: fill the cell, or give new CIs a default "
                 f'(--default {attr.key}=VALUE; "New CIs get" in the wizard)',
             )
+        for key, problem in schema.state_problems(None, kept).items():
+            self._fail_field(outcome, schema, key, problem)
         if outcome.status == ERROR:
             return
         outcome.values = kept
@@ -832,6 +841,8 @@ class CiSheetPlanner:
         after = {k: existing.values.get(k) for k in schema.by_key} | given
         for attr in schema.missing_required(after):
             ctx.fail(outcome, attr.label, schema.required_message(attr))
+        for key, problem in schema.state_problems(existing.values, after, set_values).items():
+            self._fail_field(outcome, schema, key, problem)
         claims = schema.identity_claims(name, after, diff.changes.keys())
         if claims and outcome.status != ERROR:
             keyed = {**after, NAME: name}

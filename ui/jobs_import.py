@@ -89,18 +89,49 @@ def load_file(
     source = load_source(
         path, meta=meta, sheets=list(sheets) if sheets else None, progress=state.progress
     )
-    base = load_profile(cmdb, profile) if profile else None
+    base = _profile(cmdb, source, profile)
     return LoadedFile(source, suggest_mapping(source, meta, base), profile)
 
 
 def remap(state: JobState, cmdb: Cmdb, source: ImportSource, profile: str | None) -> ImportMapping:
     """The mapping for an already read file with another profile (None: suggestions)."""
-    base = load_profile(cmdb, profile) if profile else None
+    base = _profile(cmdb, source, profile)
     return suggest_mapping(source, cmdb.meta, base)
 
 
+#: The built-in profiles of known tools (PRODUCT.md §10) as the wizard lists them.
+BUILTIN_PROFILES = {
+    "Snipe-IT export (built-in)": "snipe-it",
+    "NetBox export (built-in)": "netbox",
+    "GLPI export (built-in)": "glpi",
+    "iTop CSV export (built-in)": "itop",
+}
+
+
+def _profile(cmdb: Cmdb, source: ImportSource, profile: str | None) -> ImportMapping | None:
+    """A saved profile by name, or a known tool's built-in one laid over the file."""
+    if not profile:
+        return None
+    tool = BUILTIN_PROFILES.get(profile)
+    if tool is None:
+        return load_profile(cmdb, profile)
+    from importers.profiles import choose
+
+    if not source.tables:
+        return None
+    table = source.tables[0]
+    headers = [c.header for c in table.columns]
+    variant = choose(tool, headers)
+    if variant.people:
+        raise ValidationError(
+            f"This is a {tool} export of people, not CIs: add them with "
+            f"`cmdb import FILE --profile {tool}`."
+        )
+    return variant.mapping_for(table.sheet, headers)
+
+
 def mapping_profiles(state: JobState, cmdb: Cmdb) -> list[str]:
-    return profile_names(cmdb)
+    return [*BUILTIN_PROFILES, *profile_names(cmdb)]
 
 
 def save_mapping_profile(state: JobState, cmdb: Cmdb, name: str, mapping: ImportMapping) -> str:

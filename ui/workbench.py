@@ -23,6 +23,7 @@ from cmdb_desktop.items import CiRef
 from ui import jobs_import
 from ui.jobs_analysis import ImpactTable
 from ui.theme import LIGHT
+from ui.views.assets_workspace import AssetsWorkspace
 from ui.views.audit_wizard import AuditWizard
 from ui.views.batches import BatchesView
 from ui.views.changes_view import ChangesView
@@ -69,6 +70,8 @@ class Workbench(QObject):
         window.add_workspace("health", "Health", self.health, "health")
         window.add_workspace("batches", "Batches", self.batches, "batches")
         window.add_workspace("changes", "Changes", self.changes, "calendar")
+        self.assets = AssetsWorkspace(context, window)  # PRODUCT.md §10
+        window.add_workspace("assets", "Assets", self.assets, "hardware")
         self.views: list[Workspace] = [
             self.impact,
             self.graph,
@@ -76,6 +79,7 @@ class Workbench(QObject):
             self.health,
             self.batches,
             self.changes,
+            self.assets,
         ]
         self._actions(window)
         self._menus(window)

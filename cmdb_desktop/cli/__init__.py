@@ -40,6 +40,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from cmdb_desktop.cli import analysis as analysis_commands
+from cmdb_desktop.cli import assets as assets_commands
 from cmdb_desktop.cli import audit as audit_commands
 from cmdb_desktop.cli import changes as change_commands
 from cmdb_desktop.cli import io as io_commands
@@ -58,6 +59,7 @@ COMMAND_MODULES = [
     audit_commands,
     model_commands,
     change_commands,
+    assets_commands,
 ]
 
 

@@ -25,7 +25,7 @@ from cmdb_desktop.cli.common import (
     table,
     whole_number,
 )
-from cmdb_desktop.errors import BadFileError
+from cmdb_desktop.errors import BadFileError, ValidationError
 from cmdb_desktop.values import to_text
 from cmdb_desktop.vocabulary import BlankRule
 
@@ -71,6 +71,12 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="unmapped columns become new attributes of their sheet's class (type inferred "
         "from the values; listed by --dry-run; rollback removes them)",
+    )
+    p.add_argument(
+        "--profile",
+        choices=("snipe-it", "netbox", "glpi", "itop"),
+        help="the built-in mapping of a known tool's export (assets, users, licences, "
+        "devices, sites, computers: the kind is told by the file's headers)",
     )
     p.add_argument(
         "-o",
@@ -131,6 +137,38 @@ def _batch_id(text: str) -> int:
     return value
 
 
+def _profile_mapping(ctx: Context, path: Path, args: argparse.Namespace) -> ImportMapping | None:
+    """The built-in profile's mapping for this file; for an export of people (Snipe-IT
+    users) the people are imported here and None is returned."""
+    from importers.plan import load_source
+    from importers.profiles import choose, import_people
+
+    cmdb = ctx.open()
+    source = load_source(path, meta=cmdb.meta)
+    if not source.tables:
+        raise ValidationError(f"{path.name} holds no table to import.", {"file": "empty"})
+    table = source.tables[0]
+    variant = choose(args.profile, [c.header for c in table.columns])
+    ctx.note(f"{args.profile} profile: {variant.name} export")
+    if not variant.people:
+        return variant.mapping_for(table.sheet, [c.header for c in table.columns])
+    result = import_people(cmdb, table, dry_run=args.dry_run)
+    ctx.emit(
+        {
+            "dry_run": bool(args.dry_run),
+            "people": {"created": len(result.added), "skipped": len(result.skipped)},
+            "skipped": result.skipped,
+        },
+        f"{'Would add' if args.dry_run else 'Added'} {len(result.added)} people"
+        + (
+            f"; skipped {len(result.skipped)} already known or without a name"
+            if result.skipped
+            else ""
+        ),
+    )
+    return None
+
+
 def _mapping(ctx: Context, spec: str | None) -> ImportMapping | None:
     from importers.mapping import load_mapping
 
@@ -185,6 +223,14 @@ def cmd_import(ctx: Context, args: argparse.Namespace) -> int:
     path = Path(args.file).expanduser()
     try:
         mapping = _mapping(ctx, args.mapping)
+        if args.profile:
+            if mapping is not None:
+                raise ValidationError(
+                    "Give --profile or --mapping, not both.", {"profile": "with --mapping"}
+                )
+            mapping = _profile_mapping(ctx, path, args)
+            if mapping is None:
+                return 0
         keys = parse_keys(cmdb.meta, args.key)
         defaults = parse_assignments(args.default) if args.default else None
         if args.cls:

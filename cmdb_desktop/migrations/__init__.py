@@ -11,7 +11,7 @@ exactly these tables at the revision it is stamped with; a test checks them
 against what the migrations create.
 """
 
-SCHEMA_REVISIONS = ("0001", "0002", "0003", "0005")
+SCHEMA_REVISIONS = ("0001", "0002", "0003", "0005", "0006")
 SCHEMA_HEAD = SCHEMA_REVISIONS[-1]
 
 #: The full-text index (SQLite only): the FTS5 table and its shadow tables.
@@ -35,4 +35,6 @@ SCHEMA_TABLES: dict[str, frozenset[str]] = {
     "0002": _FIRST_TABLES | {"saved_item"},
     "0003": _FIRST_TABLES | {"saved_item"},
     "0005": _FIRST_TABLES | {"saved_item", "change", "change_window"},
+    "0006": _FIRST_TABLES
+    | {"saved_item", "change", "change_window", "person", "custody", "stock_threshold"},
 }

@@ -4,6 +4,7 @@ from typing import cast
 
 from sqlalchemy import Table
 
+from cmdb_desktop.models.assets import Custody, Person, StockThreshold
 from cmdb_desktop.models.base import Base, utcnow
 from cmdb_desktop.models.change_mgmt import Change, ChangeWindow
 from cmdb_desktop.models.classes import AttributeDef, CiClass, RelationshipType
@@ -27,6 +28,9 @@ __all__ = [
     "CiClass",
     "CmdbState",
     "ConfigurationItem",
+    "Custody",
+    "Person",
+    "StockThreshold",
     "ImportBatch",
     "Relationship",
     "RelationshipType",

@@ -37,6 +37,10 @@ class CiClass(Base):
     #: inherited and overridden down the tree. Added by schema revision 0003.
     defaults: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     recommended_fields: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: Lifecycle rules ({"transitions": {status: [status…]}, "requires": {status:
+    #: [attribute key…]}}), inherited from the nearest class that sets them.
+    #: Added by schema revision 0006.
+    lifecycle: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     expects_relationships: Mapped[bool] = mapped_column(Boolean, default=True)
     builtin: Mapped[bool] = mapped_column(Boolean, default=False)
 

@@ -68,6 +68,9 @@ class ConfigurationItem(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Licence key (schema revision 0006; last, where ADD COLUMN puts it): a column,
+    # not custom JSON, because it is an identification key of class Licence.
+    licence_key: Mapped[str | None] = mapped_column(String(255))
 
 
 class Relationship(Base):

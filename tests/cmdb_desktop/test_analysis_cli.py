@@ -195,7 +195,7 @@ def test_path_json_and_text(shop: Path) -> None:
 
 
 def test_retired_cis_are_explained(shop: Path) -> None:
-    assert run(shop, "set", "host2", "status=Retired")[0] == 0
+    assert run(shop, "set", "host2", "status=Retired", "Retirement Reason=spare")[0] == 0
     code, out, _ = run(shop, "impact", "host2")
     assert "takes no part in impact" in out and "Nothing is impacted." in out
     code, out, _ = run(shop, "depends", "host2")

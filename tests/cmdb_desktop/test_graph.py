@@ -115,10 +115,10 @@ def test_retired_cis_are_left_out_and_come_back(cmdb: Cmdb) -> None:
     cmdb.relations.relate(a, "Runs on", b)
     cmdb.relations.relate(b, "Located in", c)
     assert set(cmdb.analysis.graph().edges()) == {(b, a), (c, b)}
-    cmdb.items.update(b, {"status": "Retired"})
+    cmdb.items.update(b, {"status": "Retired", "retirement_reason": "old"})
     graph = cmdb.analysis.graph()
     assert list(graph.edges()) == [] and b not in graph and len(graph) == 0
-    cmdb.items.update(b, {"status": "In Maintenance"})
+    cmdb.items.update(b, {"status": "In Stock"})  # redeployed (PRODUCT.md §10)
     assert set(cmdb.analysis.graph().edges()) == {(b, a), (c, b)}
     assert cmdb.analysis.cache.loads == 1
 

@@ -125,13 +125,17 @@ def test_the_room_is_not_redundant(cmdb: Cmdb, rack_room: dict[str, int]) -> Non
 
 
 def test_retired_cis_neither_receive_nor_pass_impact(cmdb: Cmdb, rack_room: dict[str, int]) -> None:
-    cmdb.items.update(rack_room["feed_b"], {"status": "Retired"})
+    cmdb.items.update(rack_room["feed_b"], {"status": "Retired", "retirement_reason": "spare"})
     # The group now has one member: min up 1 of 1, so feed A alone takes it down.
     report = cmdb.analysis.impact([rack_room["feed_a"]])
     assert _states(report)["Rack 12 power"] == ("down", 1)
     assert cmdb.analysis.impact([rack_room["feed_b"]]).impacted == []
     assert cmdb.analysis.impact([rack_room["feed_b"]]).inactive[0].name == "Feed B"
-    cmdb.items.update(rack_room["server"], {"status": "Disposed"})
+    cmdb.items.update(rack_room["server"], {"status": "Retired", "retirement_reason": "old"})
+    cmdb.items.update(
+        rack_room["server"],
+        {"status": "Disposed", "disposal_date": "2026-01-01", "disposal_method": "recycled"},
+    )
     report = cmdb.analysis.impact([rack_room["room"]])
     assert _states(report) == {"Rack 12": ("down", 1)}
     assert not cmdb.analysis.depends(rack_room["server"]).active

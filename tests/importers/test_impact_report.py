@@ -107,7 +107,7 @@ def test_nothing_impacted_and_depth(cmdb: Cmdb, assessed: dict[str, int], tmp_pa
 def test_retired_members_of_the_change_set_are_noted(
     cmdb: Cmdb, assessed: dict[str, int], tmp_path: Path
 ) -> None:
-    cmdb.items.update(assessed["spare"], {"status": "Retired"})
+    cmdb.items.update(assessed["spare"], {"status": "Retired", "retirement_reason": "spare"})
     report = cmdb.analysis.impact([assessed["spare"], assessed["switch"]])
     wb = openpyxl.load_workbook(write_impact_report(report, tmp_path / "r.xlsx"))
     notes = [r for r in _rows(wb[SUMMARY_SHEET]) if r[2] == "spare"]

@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from cmdb_desktop.attribute_types import REGISTRY
+from cmdb_desktop.catalogue import STATUSES
 from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.errors import CmdbError, ValidationError
 from cmdb_desktop.history import Source
@@ -151,6 +152,76 @@ class RuleDialog(QDialog):
         return out
 
 
+class LifecycleDialog(QDialog):
+    """A class's lifecycle rules (PRODUCT.md §10): tick the statuses each status may
+    move to; list the fields a move to a status requires (labels, comma-separated)."""
+
+    def __init__(self, parent: QWidget | None, meta: Metamodel, info: ClassInfo) -> None:
+        super().__init__(parent)
+        self.setObjectName("lifecycleDialog")
+        self.setWindowTitle(f"Lifecycle of {info.name}")
+        rules = meta.lifecycle(info)
+        labels = {a.key: a.label for a in meta.attributes_of(info)}
+        self.inherit = False
+        n = len(STATUSES)
+        self.grid = QTableWidget(n, n + 1, self)
+        self.grid.setObjectName("transitionGrid")
+        self.grid.setHorizontalHeaderLabels([*STATUSES, "Entering it requires"])
+        self.grid.setVerticalHeaderLabels([f"from {s}" for s in STATUSES])
+        for r, old in enumerate(STATUSES):
+            allowed = set(rules.next_statuses(old))
+            for c, new in enumerate(STATUSES):
+                item = QTableWidgetItem()
+                if old == new:
+                    item.setFlags(Qt.ItemFlag.NoItemFlags)
+                else:
+                    item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
+                    state = Qt.CheckState.Checked if new in allowed else Qt.CheckState.Unchecked
+                    item.setCheckState(state)
+                self.grid.setItem(r, c, item)
+            needs = [labels.get(k, k) for k in rules.requires.get(old, ())]
+            self.grid.setItem(r, n, QTableWidgetItem(", ".join(needs)))
+        self.grid.resizeColumnsToContents()
+        layout = QVBoxLayout(self)
+        layout.addWidget(
+            QLabel(
+                "Each row is a status: tick where a CI in it may move, and list the fields "
+                "a CI needs to enter it.",
+                self,
+            )
+        )
+        layout.addWidget(self.grid, 1)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        inherit = buttons.addButton("Use inherited", QDialogButtonBox.ButtonRole.ResetRole)
+        inherit.clicked.connect(self._use_inherited)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.resize(820, 330)
+
+    def _use_inherited(self) -> None:
+        self.inherit = True
+        self.accept()
+
+    def rules(self) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        """(status → statuses it may move to, status → fields moving there requires)."""
+        n = len(STATUSES)
+        moves: dict[str, list[str]] = {}
+        needs: dict[str, list[str]] = {}
+        for r, old in enumerate(STATUSES):
+            moves[old] = []
+            for c, new in enumerate(STATUSES):
+                item = self.grid.item(r, c)
+                if old != new and item is not None and item.checkState() == Qt.CheckState.Checked:
+                    moves[old].append(new)
+            cell = self.grid.item(r, n)
+            text = cell.text() if cell is not None else ""
+            needs[old] = [f.strip() for f in text.split(",") if f.strip()]
+        return moves, needs
+
+
 class ClassManager(QDialog):
     """A non-modal window over the class catalogue; ``changed()`` after each change."""
 
@@ -254,7 +325,15 @@ class ClassManager(QDialog):
         form.addRow("", flags)
         self.apply_class_button = QPushButton("Apply")
         self.apply_class_button.clicked.connect(self.apply_class)
-        form.addRow("", self.apply_class_button)
+        self.lifecycle_button = QPushButton("Lifecycle…")
+        self.lifecycle_button.setObjectName("lifecycleButton")
+        self.lifecycle_button.setToolTip("Which status may follow which, and what a move requires")
+        self.lifecycle_button.clicked.connect(self.ask_lifecycle)
+        class_buttons = QHBoxLayout()
+        class_buttons.addWidget(self.apply_class_button)
+        class_buttons.addWidget(self.lifecycle_button)
+        class_buttons.addStretch(1)
+        form.addRow("", class_buttons)
         layout.addWidget(group)
 
         group = QGroupBox(
@@ -872,6 +951,33 @@ class ClassManager(QDialog):
             self._rules[row - 1], self._rules[row] = self._rules[row], self._rules[row - 1]
             self._show_rules()
             self.rules_list.setCurrentRow(row - 1)
+
+    def ask_lifecycle(self) -> None:
+        if self.current is None:
+            return
+        dialog = LifecycleDialog(self, self.meta, self.current)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        self.apply_lifecycle(dialog)
+
+    def apply_lifecycle(self, dialog: LifecycleDialog) -> None:
+        assert self.current is not None
+        if dialog.inherit:
+            self._run(
+                f"Lifecycle of {self.current.name}",
+                self.cmdb.classes.set_lifecycle,
+                self.current.name,
+                inherit=True,
+            )
+            return
+        moves, needs = dialog.rules()
+        self._run(
+            f"Lifecycle of {self.current.name}",
+            self.cmdb.classes.set_lifecycle,
+            self.current.name,
+            transitions=moves,
+            requires=needs,
+        )
 
     def _inherit_rules(self) -> None:
         if self.current is None:
