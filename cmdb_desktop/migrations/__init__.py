@@ -11,7 +11,7 @@ exactly these tables at the revision it is stamped with; a test checks them
 against what the migrations create.
 """
 
-SCHEMA_REVISIONS = ("0001", "0002", "0003")
+SCHEMA_REVISIONS = ("0001", "0002", "0003", "0007")
 SCHEMA_HEAD = SCHEMA_REVISIONS[-1]
 
 #: The full-text index (SQLite only): the FTS5 table and its shadow tables.

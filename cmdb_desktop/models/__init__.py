@@ -8,6 +8,7 @@ from cmdb_desktop.models.base import Base, utcnow
 from cmdb_desktop.models.classes import AttributeDef, CiClass, RelationshipType
 from cmdb_desktop.models.history import ChangeRecord, CmdbState, ImportBatch, SavedItem
 from cmdb_desktop.models.items import ConfigurationItem, Relationship
+from cmdb_desktop.models.timetravel import Baseline
 
 # Core-level tables for bulk statements (typed as Table for mypy).
 ci_table = cast(Table, ConfigurationItem.__table__)
@@ -19,6 +20,7 @@ __all__ = [
     "ci_table",
     "relationship_table",
     "AttributeDef",
+    "Baseline",
     "Base",
     "ChangeRecord",
     "CiClass",
