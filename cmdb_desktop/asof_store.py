@@ -142,8 +142,9 @@ def rewind_copy(
     for row in ci_updates:
         values = {k: v for k, v in row.items() if k != "id"}
         s.execute(update(ci_table).where(ci_table.c.id == row["id"]).values(**values))
-    if ci_inserts:
-        s.execute(insert(ci_table), list(ci_inserts))
+    if ci_inserts:  # one statement for many rows: every row names the same columns
+        keys = sorted({k for row in ci_inserts for k in row})
+        s.execute(insert(ci_table), [{k: row.get(k) for k in keys} for row in ci_inserts])
     if relationship_inserts:
         s.execute(insert(rel_table), list(relationship_inserts))
     for name in ("change_record_no_update", "change_record_no_delete"):
