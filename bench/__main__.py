@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 
 from bench import (
+    bench_asof,
     bench_audit,
     bench_core,
     bench_demo,
@@ -48,6 +49,8 @@ def parts(sizes: dict[str, int], quick: bool) -> dict[str, Callable[[], list[Fig
         "export": lambda: bench_export.run(large),
         "core": lambda: bench_core.run(large),
         "gui": lambda: bench_gui.run(large, repeat=1 if quick else 3),
+        # Issue 18: --as-of export and impact against the same commands now (cold).
+        "asof": lambda: bench_asof.run(large, repeat=1 if quick or large > 200_000 else 2),
     }
 
 
