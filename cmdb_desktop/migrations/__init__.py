@@ -34,4 +34,5 @@ SCHEMA_TABLES: dict[str, frozenset[str]] = {
     "0001": _FIRST_TABLES,
     "0002": _FIRST_TABLES | {"saved_item"},
     "0003": _FIRST_TABLES | {"saved_item"},
+    "0007": _FIRST_TABLES | {"saved_item", "baseline"},
 }
