@@ -21,6 +21,7 @@ from collections.abc import Callable
 import bench
 from bench import (
     bench_assets,
+    bench_asof,
     bench_audit,
     bench_changes,
     bench_core,
@@ -70,6 +71,8 @@ def parts(sizes: dict[str, int], quick: bool) -> dict[str, Callable[[], list[Fig
         "assets": lambda: bench_assets.run(
             large, installs=10_000 if quick else 100_000, repeat=1 if quick else 3
         ),
+        # Issue 18: --as-of export and impact against the same commands now (cold).
+        "asof": lambda: bench_asof.run(large, repeat=1 if quick or large > 200_000 else 2),
     }
     for name, fn in registered_parts().items():
         if name in listed:

@@ -137,6 +137,7 @@ STORAGE_MODULES = {
     "cmdb_desktop/cmdb.py",
     "cmdb_desktop/change_mgmt/storage.py",
     "cmdb_desktop/assets/storage.py",
+    "cmdb_desktop/asof_store.py",
 }
 _SQL = re.compile(
     r"\b(SELECT\b.+\bFROM|INSERT\s+INTO|DELETE\s+FROM|UPDATE\s+\w+\s+SET|CREATE\s+(TEMP\s+)?"

@@ -9,7 +9,7 @@ from json.encoder import encode_basestring
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cmdb_desktop.cli.common import EXIT_OK, Context, ref_text, table
+from cmdb_desktop.cli.common import EXIT_OK, Context, as_of_option, ref_text, table
 from cmdb_desktop.errors import ValidationError
 
 if TYPE_CHECKING:  # the analysis loads numpy: only when a command needs it
@@ -42,6 +42,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "-o", "--output", metavar="REPORT.xlsx", help="also write a report for a change board"
     )
+    as_of_option(p)
     p.set_defaults(func=cmd_impact)
 
     p = sub.add_parser(
@@ -49,17 +50,20 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("ci", metavar="CI")
     p.add_argument("--depth", type=int, metavar="N", help="only dependencies at most N steps away")
+    as_of_option(p)
     p.set_defaults(func=cmd_depends)
 
     p = sub.add_parser(
         "spof", parents=parents, help="CIs whose failure alone takes a CI down (honours redundancy)"
     )
     p.add_argument("ci", metavar="CI")
+    as_of_option(p)
     p.set_defaults(func=cmd_spof)
 
     p = sub.add_parser("path", parents=parents, help="one shortest impact path from A to B")
     p.add_argument("a", metavar="A")
     p.add_argument("b", metavar="B")
+    as_of_option(p)
     p.set_defaults(func=cmd_path)
 
 

@@ -54,9 +54,21 @@ class Context:
         self.json = getattr(args, "format", "text") == "json"
         self.db_target: str = getattr(args, "db", None) or str(default_db_path())
         self._cmdb: Cmdb | None = None
+        self._as_of: Any = None
         self.source = Source.cli()
 
     def open(self, *, create: bool = False) -> Cmdb:
+        as_of = getattr(self.args, "as_of", None)
+        if self._cmdb is None and as_of:
+            from cmdb_desktop.asof import open_as_of  # noqa: PLC0415 (only with --as-of)
+
+            live = Cmdb.open(self.db_target, create=False)
+            try:
+                self._as_of = open_as_of(live, as_of)
+            finally:
+                live.close()
+            self._cmdb = self._as_of.cmdb
+            self.note(f"As of {self._as_of.label} UTC (read-only)")
         if self._cmdb is None:
             self._cmdb = Cmdb.open(self.db_target, create=create)
             if self._cmdb.backup_path is not None:
@@ -64,6 +76,10 @@ class Context:
         return self._cmdb
 
     def close(self) -> None:
+        if self._as_of is not None:
+            self._as_of.close()
+            self._as_of = None
+            self._cmdb = None
         if self._cmdb is not None:
             self._cmdb.close()
             self._cmdb = None
@@ -91,6 +107,16 @@ class Context:
 
     def resolve(self, ref: str) -> int:
         return self.open().items.resolve(ref)
+
+
+def as_of_option(p: argparse.ArgumentParser) -> None:
+    """``--as-of TIME``: run the command on the CMDB as it was (PRODUCT.md §11)."""
+    p.add_argument(
+        "--as-of",
+        dest="as_of",
+        metavar="TIME",
+        help="the CMDB as it was at TIME (2026-06-30, 2026-06-30T14:00 UTC, or a baseline)",
+    )
 
 
 def sheet_options(p: argparse.ArgumentParser, sheets_help: str) -> None:

@@ -20,6 +20,7 @@ from cmdb_desktop.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_OK,
     Context,
+    as_of_option,
     parse_assignments,
     sheet_options,
     table,
@@ -117,6 +118,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         metavar="CLASS",
         help="only this class and its subclasses (repeatable)",
     )
+    as_of_option(p)
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser(

@@ -13,6 +13,7 @@ from cmdb_desktop import demo, health
 from cmdb_desktop.cli.common import (
     EXIT_OK,
     Context,
+    as_of_option,
     parse_assignments,
     ref_text,
     table,
@@ -38,6 +39,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
 
     p = sub.add_parser("show", parents=parents, help="all fields and relationships of a CI")
     p.add_argument("ci", help="#ID, Class/Name or a unique Name")
+    as_of_option(p)
     p.set_defaults(func=cmd_show)
 
     p = sub.add_parser(
@@ -97,6 +99,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         metavar="N",
         help="list warranties ending within N days (default 90)",
     )
+    as_of_option(p)
     p.set_defaults(func=cmd_health)
 
 

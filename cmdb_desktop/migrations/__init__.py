@@ -11,7 +11,7 @@ exactly these tables at the revision it is stamped with; a test checks them
 against what the migrations create.
 """
 
-SCHEMA_REVISIONS = ("0001", "0002", "0003", "0005", "0006")
+SCHEMA_REVISIONS = ("0001", "0002", "0003", "0005", "0006", "0007")
 SCHEMA_HEAD = SCHEMA_REVISIONS[-1]
 
 #: The full-text index (SQLite only): the FTS5 table and its shadow tables.
@@ -37,4 +37,14 @@ SCHEMA_TABLES: dict[str, frozenset[str]] = {
     "0005": _FIRST_TABLES | {"saved_item", "change", "change_window"},
     "0006": _FIRST_TABLES
     | {"saved_item", "change", "change_window", "person", "custody", "stock_threshold"},
+    "0007": _FIRST_TABLES
+    | {
+        "saved_item",
+        "change",
+        "change_window",
+        "person",
+        "custody",
+        "stock_threshold",
+        "baseline",
+    },
 }

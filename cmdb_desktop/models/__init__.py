@@ -10,6 +10,7 @@ from cmdb_desktop.models.change_mgmt import Change, ChangeWindow
 from cmdb_desktop.models.classes import AttributeDef, CiClass, RelationshipType
 from cmdb_desktop.models.history import ChangeRecord, CmdbState, ImportBatch, SavedItem
 from cmdb_desktop.models.items import ConfigurationItem, Relationship
+from cmdb_desktop.models.timetravel import Baseline
 
 # Core-level tables for bulk statements (typed as Table for mypy).
 ci_table = cast(Table, ConfigurationItem.__table__)
@@ -21,6 +22,7 @@ __all__ = [
     "ci_table",
     "relationship_table",
     "AttributeDef",
+    "Baseline",
     "Base",
     "Change",
     "ChangeRecord",
