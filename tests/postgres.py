@@ -2,9 +2,14 @@
 
 A pytest plugin (``pytest_plugins`` in ``tests/conftest.py``), not a test
 module: any test takes ``pg`` (a new, empty CMDB database on that server) or
-``pg_server`` (its URL template). Without PostgreSQL's server binaries or the
-psycopg driver, only the tests that take them skip; the SQLite tests beside
-them in the same module still run.
+``pg_server`` (its URL template). One server per test session, on a private
+port and data folder, started on first use (``make pytest`` installs the
+Debian package through ``.ci/system-deps`` where it is missing). Local socket
+connections are trusted; TCP connections on 127.0.0.1 need a password
+(scram-sha-256), so that logins can be refused as on a real server
+(:data:`PG_SUPERUSER_PASSWORD`, :func:`pg_tcp_url`). Without PostgreSQL's server
+binaries or the psycopg driver, only the tests that take them skip, saying
+why; the SQLite tests beside them in the same module still run.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from cmdb_desktop.cmdb import Cmdb
 
@@ -34,13 +40,31 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
+#: The superuser's password for TCP logins on the test server.
+PG_SUPERUSER_PASSWORD = "pg-tests-superuser"
+
+
+def pg_tcp_url(pg_server: str, db: str, user: str = "postgres", password: str = "") -> str:
+    """A TCP (password-checked) URL to database ``db`` of the test server."""
+    url = make_url(pg_server.format(db=db))
+    port = url.query["port"]
+    return (
+        url.set(host="127.0.0.1", port=int(str(port)), username=user, password=password or None)
+        .difference_update_query(["host", "port"])
+        .render_as_string(hide_password=False)
+    )
+
+
+@pytest.fixture(scope="session")
 def pg_server() -> Iterator[str]:
-    """``postgresql+psycopg://…/{db}``: a server for this module's tests."""
-    pytest.importorskip("psycopg")
+    """``postgresql+psycopg://…/{db}``: the session's server (Unix socket, trusted)."""
+    pytest.importorskip("psycopg", reason="the psycopg driver is not installed")
     initdb, pg_ctl = _bin("initdb"), _bin("pg_ctl")
     if not initdb or not pg_ctl:
-        pytest.skip("PostgreSQL server binaries not installed")
+        pytest.skip(
+            "PostgreSQL server binaries (initdb, pg_ctl) not installed: "
+            "apt-get install postgresql, or run `make pytest`"
+        )
     run_as: list[str] = []
     if os.geteuid() == 0:  # the server refuses to run as root
         if shutil.which("runuser") is None:
@@ -52,7 +76,10 @@ def pg_server() -> Iterator[str]:
     data, port = os.path.join(base, "data"), _free_port()
     try:
         subprocess.run(
-            [*run_as, initdb, "-D", data, "-A", "trust", "-U", "postgres"],
+            [
+                *run_as, initdb, "-D", data, "-U", "postgres",
+                "--auth-local=trust", "--auth-host=scram-sha-256",
+            ],
             check=True,
             capture_output=True,
         )
@@ -65,7 +92,7 @@ def pg_server() -> Iterator[str]:
                 "-l",
                 os.path.join(base, "log"),
                 "-o",
-                f"-k {base} -h '' -p {port}",
+                f"-k {base} -h 127.0.0.1 -p {port} -c fsync=off",
                 "-w",
                 "start",
             ],
@@ -75,7 +102,12 @@ def pg_server() -> Iterator[str]:
     except (subprocess.CalledProcessError, OSError) as exc:
         shutil.rmtree(base, ignore_errors=True)
         pytest.skip(f"could not start PostgreSQL: {exc}")
-    yield f"postgresql+psycopg://postgres@/{{db}}?host={base}&port={port}"
+    url = f"postgresql+psycopg://postgres@/{{db}}?host={base}&port={port}"
+    admin = create_engine(url.format(db="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"ALTER ROLE postgres PASSWORD '{PG_SUPERUSER_PASSWORD}'"))
+    admin.dispose()
+    yield url
     subprocess.run([*run_as, pg_ctl, "-D", data, "-m", "immediate", "stop"], capture_output=True)
     shutil.rmtree(base, ignore_errors=True)
 
