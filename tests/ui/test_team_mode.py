@@ -1,0 +1,46 @@
+"""The main window on a PostgreSQL server (team mode, PRODUCT.md §12): the
+password of the URL is never shown: window title, status bar, tooltips, the
+log of the session."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from cmdb_desktop.cmdb import Cmdb
+from tests.postgres import pg_tcp_url
+from tests.ui.waits import settle
+
+PASSWORD = "Zq7-window-Pw"
+
+
+def test_the_window_never_shows_the_password(
+    qtbot: Any, pg: Cmdb, pg_server: str, make_window: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    admin = create_engine(pg_server.format(db="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("DROP ROLE IF EXISTS bob"))
+        conn.execute(text(f"CREATE ROLE bob LOGIN SUPERUSER PASSWORD '{PASSWORD}'"))
+    admin.dispose()
+    pg.items.create("Server", {"name": "web01", "status": "In Use"})
+    database = make_url(pg.url).database
+    assert database
+    url = pg_tcp_url(pg_server, database, user="bob", password=PASSWORD)
+    shown: list[str] = []
+    window = make_window()
+    window.statusBar().messageChanged.connect(shown.append)
+    window.open_database(url)
+    settle(qtbot, window)
+    assert window.cmdb is not None
+    shown += [window.windowTitle(), window.db_label.text(), window.db_label.toolTip()]
+    assert ":***@127.0.0.1" in window.windowTitle()
+    logged = [r.getMessage() for r in caplog.records]
+    assert not any(PASSWORD in s for s in shown + logged)
+    window.save_layout()  # writes the settings file
+    with open(window.settings.fileName(), encoding="utf-8") as f:
+        assert PASSWORD not in f.read()
