@@ -44,6 +44,7 @@ from cmdb_desktop.errors import (
     BusyError,
     CmdbError,
     DatabaseConnectionError,
+    NotAllowedError,
     ReadOnlyError,
     SchemaError,
 )
@@ -102,6 +103,30 @@ class Cmdb:
         self.batches = BatchService(self)
         self._analysis: AnalysisService | None = None
         self._analysis_lock = threading.Lock()
+        self._role: str | None = None
+
+    @property
+    def role(self) -> str:
+        """The team role of this login (:mod:`cmdb_desktop.team`): ``viewer``, ``editor``
+        or ``admin``; a file is the admin's own. Read once, when first asked."""
+        if self._role is None:
+            if self.path is not None:
+                self._role = "admin"
+            else:
+                from cmdb_desktop.team import current_role
+
+                with self.read() as s:
+                    self._role = current_role(s.connection())
+        return self._role
+
+    def may(self, what: str) -> bool:
+        """Whether this login may ``"write"`` (CIs, relationships, imports) or change
+        the ``"catalogue"``: front ends grey out what it may not."""
+        if self.read_only is not None:
+            return False
+        if what == "catalogue":
+            return self.role == "admin"
+        return self.role in ("editor", "admin")
 
     @property
     def analysis(self) -> AnalysisService:
@@ -215,7 +240,9 @@ class Cmdb:
                 f"{self.describe()} is read-only: {self.read_only}; nothing was changed. "
                 "Make it writable (or work on a copy) to change it."
             )
-        with _storage_errors(self.describe()), self._sessions() as s:
+        if self.path is None and self.role == "viewer":
+            raise NotAllowedError("viewer")
+        with _storage_errors(self.describe()), _role_errors(self), self._sessions() as s:
             for attempt in range(WRITE_LOCK_ATTEMPTS):
                 try:
                     s.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
@@ -393,6 +420,19 @@ def _check_readable(path: Path, why: str, revision: str | None) -> None:
             "version of CMDB Desktop, and its schema must be upgraded (written) before this "
             "version can read it: make it writable and open it again."
         )
+
+
+@contextmanager
+def _role_errors(cmdb: Cmdb) -> Iterator[None]:
+    """A write the server refused for want of a grant (SQLSTATE 42501) is the role's
+    refusal (NotAllowedError), never a raw driver error."""
+    try:
+        yield
+    except DBAPIError as exc:
+        if getattr(getattr(exc, "orig", None), "sqlstate", None) == "42501":
+            what = "change the class catalogue" if cmdb.role == "editor" else "change this CMDB"
+            raise NotAllowedError(cmdb.role, what) from None
+        raise
 
 
 @contextmanager

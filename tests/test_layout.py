@@ -135,6 +135,7 @@ STORAGE_MODULES = {
     "cmdb_desktop/graph.py",
     "cmdb_desktop/metamodel.py",
     "cmdb_desktop/cmdb.py",
+    "cmdb_desktop/team.py",
 }
 _SQL = re.compile(
     r"\b(SELECT\b.+\bFROM|INSERT\s+INTO|DELETE\s+FROM|UPDATE\s+\w+\s+SET|CREATE\s+(TEMP\s+)?"

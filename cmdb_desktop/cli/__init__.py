@@ -19,13 +19,20 @@ from cmdb_desktop.cli import analysis as analysis_commands
 from cmdb_desktop.cli import audit as audit_commands
 from cmdb_desktop.cli import io as io_commands
 from cmdb_desktop.cli import items as items_commands
+from cmdb_desktop.cli import server as server_commands
 from cmdb_desktop.cli.common import EXIT_BAD_INPUT, Context, common_options
 from cmdb_desktop.errors import CmdbError
 
 log = logging.getLogger("cmdb_desktop.cli")
 
 #: Modules that add commands; each has ``register(subparsers, parents)``.
-COMMAND_MODULES = [items_commands, analysis_commands, io_commands, audit_commands]
+COMMAND_MODULES = [
+    items_commands,
+    analysis_commands,
+    io_commands,
+    audit_commands,
+    server_commands,
+]
 
 
 class _Parser(argparse.ArgumentParser):
