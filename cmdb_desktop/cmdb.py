@@ -120,10 +120,9 @@ class Cmdb:
         return self._role
 
     def may(self, what: str) -> bool:
-        """Whether this login may ``"write"`` (CIs, relationships, imports) or change
-        the ``"catalogue"``: front ends grey out what it may not."""
-        if self.read_only is not None:
-            return False
+        """Whether this login's role may ``"write"`` (CIs, relationships, imports) or
+        change the ``"catalogue"``: front ends grey out what it may not. (A read-only
+        file is another matter: :attr:`read_only`.)"""
         if what == "catalogue":
             return self.role == "admin"
         return self.role in ("editor", "admin")

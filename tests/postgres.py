@@ -15,12 +15,14 @@ why; the SQLite tests beside them in the same module still run.
 from __future__ import annotations
 
 import glob
+import io
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -77,8 +79,14 @@ def pg_server() -> Iterator[str]:
     try:
         subprocess.run(
             [
-                *run_as, initdb, "-D", data, "-U", "postgres",
-                "--auth-local=trust", "--auth-host=scram-sha-256",
+                *run_as,
+                initdb,
+                "-D",
+                data,
+                "-U",
+                "postgres",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
             ],
             check=True,
             capture_output=True,
@@ -124,3 +132,47 @@ def pg(pg_server: str, request: pytest.FixtureRequest) -> Iterator[Cmdb]:
     c = Cmdb.open(pg_server.format(db=name), user="pg-tester")
     yield c
     c.close()
+
+
+TEAM_DATABASE = "team_cmdb"
+
+
+@dataclass
+class Team:
+    admin_url: str  # the server's superuser, on the postgres database
+    urls: dict[str, str]  # role -> a login with that role, on DATABASE
+    passwords: dict[str, str]
+
+
+@pytest.fixture(scope="session")
+def pg_team(pg_server: str) -> Iterator[Team]:
+    """A team database set up by ``cmdb server setup``, with one login per role."""
+    from cmdb_desktop.cli import main
+
+    admin_url = pg_tcp_url(pg_server, "postgres", password=PG_SUPERUSER_PASSWORD)
+    owner = create_engine(pg_server.format(db="postgres"), isolation_level="AUTOCOMMIT")
+    with owner.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {TEAM_DATABASE}"))
+    owner.dispose()
+    out, err = io.StringIO(), io.StringIO()
+    assert (
+        main(["server", "setup", admin_url, "--database", TEAM_DATABASE], out=out, err=err) == 0
+    ), err.getvalue()
+    assert "schema created" in out.getvalue()
+    db_admin = pg_tcp_url(pg_server, TEAM_DATABASE, password=PG_SUPERUSER_PASSWORD)
+    urls, passwords = {}, {}
+    with pytest.MonkeyPatch.context() as mp:
+        for role in ("viewer", "editor", "admin"):
+            user, password = f"{role}_login", f"Pw-{role}-9x"
+            mp.setattr("sys.stdin", io.StringIO(password + "\n"))
+            out, err = io.StringIO(), io.StringIO()
+            code = main(
+                ["--db", db_admin, "server", "grant", user, role, "--password-stdin"],
+                out=out,
+                err=err,
+            )
+            assert code == 0, err.getvalue()
+            assert password not in out.getvalue() + err.getvalue()
+            urls[role] = pg_tcp_url(pg_server, TEAM_DATABASE, user=user, password=password)
+            passwords[role] = password
+    yield Team(admin_url, urls, passwords)

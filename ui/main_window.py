@@ -438,6 +438,8 @@ class MainWindow(QMainWindow):
             note += f" (schema upgraded; backup at {cmdb.backup_path})"
         if cmdb.read_only is not None:
             note += f" read-only: {cmdb.read_only}; changes will be refused"
+        elif cmdb.role != "admin" and cmdb.path is None:
+            note += f" as {cmdb.role}"
         self.show_message(note)
 
     def _open_failed(self, exc: BaseException) -> None:
@@ -988,6 +990,20 @@ class MainWindow(QMainWindow):
             action.setEnabled(open_)
         if open_:
             self.delete_action.setEnabled(not self.editor.busy)
+        if self.cmdb is not None:
+            # team mode: what the login's role may not do is greyed out (the
+            # database refuses it anyway)
+            writes = self.cmdb.may("write")
+            for action in (
+                self.new_ci_action,
+                self.edit_ci_action,
+                self.delete_action,
+                self.set_field_action,
+                self.add_relationship_action,
+                self.save_filter_action,
+            ):
+                action.setEnabled(action.isEnabled() and writes)
+            self.class_manager_action.setEnabled(self.cmdb.may("catalogue"))
         self.back_action.setEnabled(open_ and self.navigation.can_back)
         self.forward_action.setEnabled(open_ and self.navigation.can_forward)
         self.search_box.setEnabled(open_)

@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from cmdb_desktop.cmdb import Cmdb
-from tests.postgres import pg_tcp_url
+from tests.postgres import Team, pg_tcp_url
 from tests.ui.waits import settle
 
 PASSWORD = "Zq7-window-Pw"
@@ -44,3 +44,28 @@ def test_the_window_never_shows_the_password(
     window.save_layout()  # writes the settings file
     with open(window.settings.fileName(), encoding="utf-8") as f:
         assert PASSWORD not in f.read()
+
+
+@pytest.mark.parametrize(
+    ("role", "writes", "catalogue"),
+    [("viewer", False, False), ("editor", True, False), ("admin", True, True)],
+)
+def test_the_window_greys_out_what_the_role_may_not_do(
+    qtbot: Any, pg_team: Team, make_window: Any, role: str, writes: bool, catalogue: bool
+) -> None:
+    window = make_window()
+    window.open_database(pg_team.urls[role])
+    settle(qtbot, window)
+    assert window.cmdb is not None and window.cmdb.role == role
+    for action in (
+        window.new_ci_action,
+        window.set_field_action,
+        window.add_relationship_action,
+        window.save_filter_action,
+        window.workbench.import_action,
+    ):
+        assert action.isEnabled() is writes, action.text()
+    assert window.class_manager_action.isEnabled() is catalogue
+    # what every role may do stays available
+    assert window.find_action.isEnabled() and window.workbench.impact_action.isEnabled()
+    assert window.workbench.audit_action.isEnabled()
