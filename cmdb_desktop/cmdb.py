@@ -20,7 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -60,6 +60,7 @@ from cmdb_desktop.sqlite_file import examine, storage_error
 
 if TYPE_CHECKING:
     from cmdb_desktop.analysis import AnalysisService
+    from cmdb_desktop.live import ChangeWatcher
 
 log = logging.getLogger(__name__)
 
@@ -317,6 +318,20 @@ class Cmdb:
         if catalogue:
             values["catalogue_generation"] = CmdbState.catalogue_generation + 1
         s.execute(update(CmdbState).where(CmdbState.id == 1).values(**values))
+        if self.path is None and self.engine.dialect.name == "postgresql":
+            from cmdb_desktop.live import notify_sql
+
+            # delivered to the open windows at commit (cmdb_desktop.live)
+            s.execute(text(notify_sql()))
+
+    def watch(self, on_change: Callable[[], None]) -> ChangeWatcher | None:
+        """Call ``on_change()`` (from another thread) after each commit by anyone, on a
+        server database; None for a file (the window's poll sees those)."""
+        if self.path is not None or self.engine.dialect.name != "postgresql":
+            return None
+        from cmdb_desktop.live import ChangeWatcher
+
+        return ChangeWatcher(self.url, on_change).start()
 
     def add_listener(self, listener: Listener) -> None:
         """Call ``listener(summary)`` after every committed write (from the writing thread)."""

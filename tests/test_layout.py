@@ -136,6 +136,7 @@ STORAGE_MODULES = {
     "cmdb_desktop/metamodel.py",
     "cmdb_desktop/cmdb.py",
     "cmdb_desktop/team.py",
+    "cmdb_desktop/live.py",
 }
 _SQL = re.compile(
     r"\b(SELECT\b.+\bFROM|INSERT\s+INTO|DELETE\s+FROM|UPDATE\s+\w+\s+SET|CREATE\s+(TEMP\s+)?"

@@ -47,6 +47,7 @@ from cmdb_desktop.changes import ChangeSummary
 from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.db import default_db_path, display_url
 from cmdb_desktop.errors import CmdbError
+from cmdb_desktop.live import ChangeWatcher
 from ui import jobs, window_menus, workbench
 from ui.context import AppContext
 from ui.navigation import NavigationHistory
@@ -117,6 +118,9 @@ class MainWindow(QMainWindow):
     #: ``(title, message)`` of every error shown to the user (or, when not
     #: ``interactive``, instead of showing it: screenshots must never block).
     errorReported = Signal(str, str)
+    #: A colleague committed on the server (team mode; emitted from the
+    #: listening thread of cmdb_desktop.live, delivered on the GUI thread).
+    remoteChanged = Signal()
 
     # Built onto the window by ui.window_menus (later parts add to them).
     new_db_action: QAction
@@ -200,6 +204,8 @@ class MainWindow(QMainWindow):
         self._poll_timer = QTimer(self)
         self._poll_timer.setInterval(POLL_MS)
         self._poll_timer.timeout.connect(self._poll)
+        self._watcher: ChangeWatcher | None = None
+        self.remoteChanged.connect(self._remote_change)
         self._counts_timer = QTimer(self)
         self._counts_timer.setSingleShot(True)
         self._counts_timer.setInterval(400)
@@ -477,6 +483,9 @@ class MainWindow(QMainWindow):
         if self.deleted_history is not None:
             self.deleted_history.close()
             self.deleted_history = None
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
         if cmdb is None:
             self._poll_timer.stop()
             self.navigator.set_meta(None)
@@ -507,6 +516,8 @@ class MainWindow(QMainWindow):
         self.refresh_counts()
         self.refresh_filters()
         self._poll_timer.start()
+        # team mode: a colleague's commit arrives within 2 s (LISTEN/NOTIFY)
+        self._watcher = cmdb.watch(self.remoteChanged.emit)
         # Not before: the settings file is written on the next pass of the event
         # loop (about a millisecond), which would come before the first paint.
         self._remember(cmdb)
@@ -916,6 +927,14 @@ class MainWindow(QMainWindow):
             self._problems_timer.start()
         self.refresh_filters()
         self.show_message("The CMDB was changed by another program; refreshed.")
+
+    def _remote_change(self) -> None:
+        if self.cmdb is None:
+            return
+        if self.runner.is_idle():
+            self._poll()
+        else:  # the worker is busy: look again shortly (the poll is the fallback)
+            QTimer.singleShot(250, self._remote_change)
 
     def _poll(self) -> None:
         if self.cmdb is None or not self.runner.is_idle():

@@ -69,3 +69,18 @@ def test_the_window_greys_out_what_the_role_may_not_do(
     # what every role may do stays available
     assert window.find_action.isEnabled() and window.workbench.impact_action.isEnabled()
     assert window.workbench.audit_action.isEnabled()
+
+
+def test_a_colleagues_change_shows_within_2_seconds(
+    qtbot: Any, pg: Cmdb, make_window: Any
+) -> None:
+    """LISTEN/NOTIFY, not the 3 s poll: the table shows a CI another program added."""
+    pg.items.create("Server", {"name": "web01", "status": "In Use"})
+    window = make_window()
+    window.open_database(pg.url)
+    settle(qtbot, window)
+    qtbot.waitUntil(lambda: window._watcher is not None and window._watcher.listening.is_set())
+    assert window.browser.model.total == 1
+    with Cmdb.open(pg.url, user="colleague") as colleague:
+        colleague.items.create("Server", {"name": "web02", "status": "In Use"})
+    qtbot.waitUntil(lambda: window.browser.model.total == 2, timeout=2000)
