@@ -124,6 +124,7 @@ class MainWindow(QMainWindow):
 
     # Built onto the window by ui.window_menus (later parts add to them).
     new_db_action: QAction
+    connect_action: QAction
     open_action: QAction
     demo_action: QAction
     save_copy_action: QAction
@@ -523,6 +524,15 @@ class MainWindow(QMainWindow):
         self._remember(cmdb)
         self._fill_recent_menu()
         self.context.database_shown()
+
+    def ask_connect(self) -> None:
+        """File › Connect to server…: a saved connection (password from the keyring) or
+        a new one; the password is never kept anywhere else."""
+        from ui.views.connect_dialog import ConnectDialog
+
+        dialog = ConnectDialog(self)
+        if dialog.exec() and dialog.url is not None:
+            self.open_database(dialog.url)
 
     def ask_open_database(self) -> None:
         path, _ = QFileDialog.getOpenFileName(

@@ -52,9 +52,19 @@ class Context:
         self.out = out
         self.err = err
         self.json = getattr(args, "format", "text") == "json"
-        self.db_target: str = getattr(args, "db", None) or str(default_db_path())
+        self._db_target: str = getattr(args, "db", None) or str(default_db_path())
         self._cmdb: Cmdb | None = None
         self.source = Source.cli()
+
+    @property
+    def db_target(self) -> str:
+        """The database to open: a path, a URL, or ``profile:NAME`` (a saved connection,
+        its password from the keyring or asked for at the terminal)."""
+        from cmdb_desktop.connections import PROFILE_PREFIX, resolve
+
+        if self._db_target.startswith(PROFILE_PREFIX):
+            self._db_target = resolve(self._db_target, ask=_ask_password)
+        return self._db_target
 
     def open(self, *, create: bool = False) -> Cmdb:
         if self._cmdb is None:
@@ -91,6 +101,15 @@ class Context:
 
     def resolve(self, ref: str) -> int:
         return self.open().items.resolve(ref)
+
+
+def _ask_password(prompt: str) -> str | None:
+    """A password typed at the terminal (not echoed), or None without one."""
+    if not sys.stdin.isatty():
+        return None
+    import getpass
+
+    return getpass.getpass(prompt)
 
 
 def sheet_options(p: argparse.ArgumentParser, sheets_help: str) -> None:
