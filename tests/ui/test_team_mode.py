@@ -84,3 +84,57 @@ def test_a_colleagues_change_shows_within_2_seconds(
     with Cmdb.open(pg.url, user="colleague") as colleague:
         colleague.items.create("Server", {"name": "web02", "status": "In Use"})
     qtbot.waitUntil(lambda: window.browser.model.total == 2, timeout=2000)
+
+
+def test_connect_to_server_saves_the_connection_and_keeps_the_password_in_the_keyring(
+    qtbot: Any,
+    pg_team: Team,
+    make_window: Any,
+    tmp_path: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import keyring
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from tests.cmdb_desktop.test_connection_profiles import MemoryKeyring
+    from ui.views.connect_dialog import ConnectDialog
+
+    monkeypatch.setenv("CMDB_CONNECTIONS", str(tmp_path / "connections.json"))
+    ring = MemoryKeyring()
+    before = keyring.get_keyring()
+    keyring.set_keyring(ring)
+    try:
+        url = make_url(pg_team.urls["editor"])
+        password = pg_team.passwords["editor"]
+        dialog = ConnectDialog()
+        qtbot.addWidget(dialog)
+        dialog.name.setText("team")
+        dialog.host.setText(str(url.host))
+        dialog.port.setValue(int(url.port or 5432))
+        dialog.database.setText(str(url.database))
+        dialog.user.setText(str(url.username))
+        dialog.password.setText(password)
+        dialog.sslmode.setCurrentText("disable")
+        assert dialog.remember.isChecked()
+        ok = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok)
+        ok.click()
+        assert dialog.result() == dialog.DialogCode.Accepted and dialog.url is not None
+        assert password not in (tmp_path / "connections.json").read_text()
+        assert password in ring.entries.values()
+        # the next time: the saved connection, its password from the keyring
+        again = ConnectDialog()
+        qtbot.addWidget(again)
+        assert again.saved.currentText() == "team" and again.password.text() == ""
+        assert again.password.placeholderText() == "from the keyring"
+        again.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok).click()
+        assert again.url is not None
+        window = make_window()
+        window.open_database(again.url)
+        settle(qtbot, window)
+        assert window.cmdb is not None and window.cmdb.role == "editor"
+        assert password not in window.windowTitle()
+        window.save_layout()
+        with open(window.settings.fileName(), encoding="utf-8") as f:
+            assert password not in f.read()
+    finally:
+        keyring.set_keyring(before)
