@@ -32,6 +32,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
 
 from cmdb_desktop.db import connection_error, display_url, make_engine
+from cmdb_desktop.dialect import pg_search_index_sql
 from cmdb_desktop.errors import CmdbError, NotAllowedError, ValidationError
 
 #: The roles, weakest first.
@@ -222,6 +223,8 @@ def _grant_all(conn: Connection, database: str) -> None:
     run(f"GRANT INSERT ON change_record TO {editor}")
     run(f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {editor}")
     run(f"GRANT INSERT, UPDATE, DELETE ON {', '.join(_ADMIN_TABLES)} TO {admin}")
+    for statement in pg_search_index_sql():  # the text search's trigram index
+        run(statement)
 
 
 # -- granting --------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from cmdb_desktop.cli import main
 from cmdb_desktop.cmdb import Cmdb
@@ -125,3 +126,28 @@ def test_only_an_admin_grants(pg_team: Team) -> None:
 def test_server_commands_refuse_a_file(tmp_path: Path) -> None:
     code, _, err = _run("--db", str(tmp_path / "c.sqlite"), "server", "check")
     assert code == 2 and "is a file" in err
+
+
+def test_text_search_on_postgres_uses_the_trigram_index(pg_team: Team) -> None:
+    from sqlalchemy import select
+
+    from cmdb_desktop.models import ConfigurationItem as CI
+
+    with Cmdb.open(pg_team.urls["editor"]) as cmdb:
+        a = cmdb.items.create(
+            "Server", {"name": "trgm-web_01", "status": "In Use", "serial_number": "SN-777"}
+        ).created[0]
+        cmdb.items.create("Server", {"name": "trgm-db", "status": "In Use"})
+        assert cmdb.search.search("trgm web") == [a]
+        assert cmdb.search.search("sn-777") == [a]
+        assert cmdb.search.search("web_01") == [a]
+        assert cmdb.search.search("trgm_web") == []  # "_" is no wildcard
+        assert cmdb.search.count("trgm") == 2
+        with cmdb.read() as s:
+            s.execute(text("SET LOCAL enable_seqscan = off"))
+            clause = cmdb.search.filter_clause(s, "trgm web")
+            assert clause is not None
+            stmt = select(CI.id).where(clause)
+            compiled = stmt.compile(s.get_bind(), compile_kwargs={"literal_binds": True})
+            plan = "\n".join(r[0] for r in s.execute(text(f"EXPLAIN {compiled}")))
+        assert "ci_search_trgm" in plan
