@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy import ColumnElement, Select, func, or_, select, text
 from sqlalchemy.orm import Session
 
-from cmdb_desktop.dialect import PG_SEARCH_TEXT, SEARCH_COLUMNS
+from cmdb_desktop.dialect import FOLD_DIACRITICS, PG_SEARCH_TEXT, SEARCH_COLUMNS
 from cmdb_desktop.errors import ValidationError
 from cmdb_desktop.models import ConfigurationItem as CI
 
@@ -115,18 +115,24 @@ class LikeSearch:
 
 
 class TrigramSearch:
-    """PostgreSQL: every word a substring of the CI's searched text (LIKE, which the
-    pg_trgm GIN index of team mode answers)."""
+    """PostgreSQL, with SQLite's FTS5 rules (:func:`fts5_query`): every typed word
+    must occur as a whole word, the last one as a prefix, and a word the tokenizer
+    splits (``web-prod``) as those words side by side. A regular expression on the
+    CI's searched text, which the pg_trgm GIN index of team mode answers."""
 
     def matching_ids(self, session: Session, query: str) -> Select[Any] | None:
         check_query(query)
-        words = tokens(query)
-        if not words:
+        phrases = [tokens(word.translate(FOLD_DIACRITICS)) for word in query.split()]
+        phrases = [p for p in phrases if p]
+        if not phrases:
             return None
-        # a word is letters, digits and "_" (tokens): only "_" is a LIKE wildcard
-        patterns = ["%" + w.replace("_", "\\_") + "%" for w in words]
+        # tokens hold letters, digits and "_" only: nothing to escape in a pattern
+        patterns = [
+            "\\m" + "\\W+".join(p) + ("" if i == len(phrases) - 1 else "\\M")
+            for i, p in enumerate(phrases)
+        ]
         conds = [
-            text(f"{PG_SEARCH_TEXT} LIKE :w{i}").bindparams(**{f"w{i}": p})
+            text(f"{PG_SEARCH_TEXT} ~ :w{i}").bindparams(**{f"w{i}": p})
             for i, p in enumerate(patterns)
         ]
         return select(CI.id).where(*conds)

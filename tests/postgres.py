@@ -15,6 +15,7 @@ why; the SQLite tests beside them in the same module still run.
 from __future__ import annotations
 
 import glob
+import hashlib
 import io
 import os
 import shutil
@@ -120,10 +121,26 @@ def pg_server() -> Iterator[str]:
     shutil.rmtree(base, ignore_errors=True)
 
 
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test marked ``backends`` runs on both: its ``cmdb`` (tests/conftest.py) is a
+    file, then a database on the session's server."""
+    if metafunc.definition.get_closest_marker("backends") and "cmdb" in metafunc.fixturenames:
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    """Where ``cmdb`` lives: "sqlite" unless the test is marked ``backends``."""
+    return str(getattr(request, "param", "sqlite"))
+
+
 @pytest.fixture
 def pg(pg_server: str, request: pytest.FixtureRequest) -> Iterator[Cmdb]:
     """A new CMDB in its own database on the module's server."""
-    name = "t_" + request.node.name.lower()[:40]
+    name = "t_" + hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:16]
     admin = create_engine(pg_server.format(db="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import keyring
 import pytest
-from keyring.backend import KeyringBackend
 from sqlalchemy.engine import make_url
 
 from cmdb_desktop import connections
@@ -18,26 +17,8 @@ from cmdb_desktop.cli import main
 from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.connections import Profile
 from cmdb_desktop.errors import ValidationError
+from tests.keyrings import MemoryKeyring
 from tests.postgres import Team
-
-
-class MemoryKeyring(KeyringBackend):
-    """A keyring that lives in this process (the OS one is not for tests)."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.entries.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.entries.pop((service, username), None)
 
 
 @pytest.fixture

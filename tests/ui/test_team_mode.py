@@ -96,7 +96,7 @@ def test_connect_to_server_saves_the_connection_and_keeps_the_password_in_the_ke
     import keyring
     from PySide6.QtWidgets import QDialogButtonBox
 
-    from tests.cmdb_desktop.test_connection_profiles import MemoryKeyring
+    from tests.keyrings import MemoryKeyring
     from ui.views.connect_dialog import ConnectDialog
 
     monkeypatch.setenv("CMDB_CONNECTIONS", str(tmp_path / "connections.json"))
