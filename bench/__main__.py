@@ -24,6 +24,7 @@ from bench import (
     bench_gui,
     bench_impact,
     bench_import,
+    bench_team,
 )
 from bench.datasets import dataset
 from bench.harness import CACHE, RESULTS, Figure, machine, markdown, report
@@ -48,6 +49,8 @@ def parts(sizes: dict[str, int], quick: bool) -> dict[str, Callable[[], list[Fig
         "export": lambda: bench_export.run(large),
         "core": lambda: bench_core.run(large),
         "gui": lambda: bench_gui.run(large, repeat=1 if quick else 3),
+        # Issue 19: team mode, PostgreSQL vs SQLite in the same run (≤ 2×).
+        "team": lambda: bench_team.run(medium, 24_000 if quick else 240_000),
     }
 
 
