@@ -619,6 +619,17 @@ def fetch_ci_rows(session: Session, ids: Sequence[int], chunk: int = 5000) -> li
             return list(cursor.fetchall())
         finally:
             cursor.close()
+    if conn.dialect.name == "postgresql":
+        # one array parameter, through the driver's own cursor (no IN list to
+        # render and parse for tens of thousands of ids)
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(
+                f"SELECT {columns} FROM ci WHERE id = ANY(%s)", ([int(i) for i in ids],)
+            )
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
     ci = ci_table.c
     out: list[Any] = []
     for part in chunks(ids, chunk):
