@@ -21,8 +21,6 @@ from cmdb_desktop.errors import NotAllowedError
 from tests.postgres import PG_SUPERUSER_PASSWORD, Team
 from tests.postgres import TEAM_DATABASE as DATABASE
 
-psycopg = pytest.importorskip("psycopg", reason="the psycopg driver is not installed")
-
 
 def _run(*args: str, stdin: str = "", monkeypatch: pytest.MonkeyPatch | None = None):
     out, err = io.StringIO(), io.StringIO()
@@ -92,6 +90,8 @@ def test_a_viewer_reads_but_cannot_write_through_the_app(pg_team: Team) -> None:
 )
 def test_a_viewer_cannot_write_with_plain_sql(pg_team: Team, sql: str) -> None:
     """On the viewer's own connection, bypassing the program: the server refuses."""
+    import psycopg  # pg_team skips without it
+
     url = pg_team.urls["viewer"].replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(url) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
         conn.execute(sql)
@@ -110,6 +110,8 @@ def test_an_editor_writes_data_but_not_the_catalogue_nor_the_history(
         assert cmdb.role == "editor" and cmdb.may("write") and not cmdb.may("catalogue")
         with pytest.raises(NotAllowedError, match="your role is editor"):
             cmdb.classes.add_attribute("Server", "Slots", "integer")
+    import psycopg
+
     url = editor.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(url) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
         conn.execute("DELETE FROM change_record")
