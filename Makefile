@@ -38,6 +38,7 @@ typecheck: $(DEV_STAMP)
 # because make stops on any non-zero status.
 pytest: $(DEV_STAMP)
 	.ci/system-deps $(PY) offscreen
+	.ci/system-deps $(PY) postgres
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest

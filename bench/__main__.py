@@ -30,6 +30,7 @@ from bench import (
     bench_gui,
     bench_impact,
     bench_import,
+    bench_team,
 )
 from bench.datasets import dataset
 from bench.harness import CACHE, PARTS, RESULTS, Figure, machine, markdown, report
@@ -73,6 +74,8 @@ def parts(sizes: dict[str, int], quick: bool) -> dict[str, Callable[[], list[Fig
         ),
         # Issue 18: --as-of export and impact against the same commands now (cold).
         "asof": lambda: bench_asof.run(large, repeat=1 if quick or large > 200_000 else 2),
+        # Issue 19: team mode, PostgreSQL vs SQLite in the same run (≤ 2×).
+        "team": lambda: bench_team.run(medium, 24_000 if quick else 240_000),
     }
     for name, fn in registered_parts().items():
         if name in listed:

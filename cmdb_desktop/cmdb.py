@@ -20,7 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -45,6 +45,7 @@ from cmdb_desktop.errors import (
     BusyError,
     CmdbError,
     DatabaseConnectionError,
+    NotAllowedError,
     ReadOnlyError,
     SchemaError,
 )
@@ -60,6 +61,7 @@ from cmdb_desktop.sqlite_file import examine, storage_error
 
 if TYPE_CHECKING:
     from cmdb_desktop.analysis import AnalysisService
+    from cmdb_desktop.live import ChangeWatcher
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +106,29 @@ class Cmdb:
         self.batches = BatchService(self)
         self._analysis: AnalysisService | None = None
         self._analysis_lock = threading.Lock()
+        self._role: str | None = None
+
+    @property
+    def role(self) -> str:
+        """The team role of this login (:mod:`cmdb_desktop.team`): ``viewer``, ``editor``
+        or ``admin``; a file is the admin's own. Read once, when first asked."""
+        if self._role is None:
+            if self.path is not None:
+                self._role = "admin"
+            else:
+                from cmdb_desktop.team import current_role
+
+                with self.read() as s:
+                    self._role = current_role(s.connection())
+        return self._role
+
+    def may(self, what: str) -> bool:
+        """Whether this login's role may ``"write"`` (CIs, relationships, imports) or
+        change the ``"catalogue"``: front ends grey out what it may not. (A read-only
+        file is another matter: :attr:`read_only`.)"""
+        if what == "catalogue":
+            return self.role == "admin"
+        return self.role in ("editor", "admin")
 
     @property
     def analysis(self) -> AnalysisService:
@@ -217,7 +242,9 @@ class Cmdb:
                 f"{self.describe()} is read-only: {self.read_only}; nothing was changed. "
                 "Make it writable (or work on a copy) to change it."
             )
-        with _storage_errors(self.describe()), self._sessions() as s:
+        if self.path is None and self.role == "viewer":
+            raise NotAllowedError("viewer")
+        with _storage_errors(self.describe()), _role_errors(self), self._sessions() as s:
             for attempt in range(WRITE_LOCK_ATTEMPTS):
                 try:
                     s.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
@@ -293,6 +320,20 @@ class Cmdb:
         if catalogue:
             values["catalogue_generation"] = CmdbState.catalogue_generation + 1
         s.execute(update(CmdbState).where(CmdbState.id == 1).values(**values))
+        if self.path is None and self.engine.dialect.name == "postgresql":
+            from cmdb_desktop.live import notify_sql
+
+            # delivered to the open windows at commit (cmdb_desktop.live)
+            s.execute(text(notify_sql()))
+
+    def watch(self, on_change: Callable[[], None]) -> ChangeWatcher | None:
+        """Call ``on_change()`` (from another thread) after each commit by anyone, on a
+        server database; None for a file (the window's poll sees those)."""
+        if self.path is not None or self.engine.dialect.name != "postgresql":
+            return None
+        from cmdb_desktop.live import ChangeWatcher
+
+        return ChangeWatcher(self.url, on_change).start()
 
     def add_listener(self, listener: Listener) -> None:
         """Call ``listener(summary)`` after every committed write (from the writing thread)."""
@@ -396,6 +437,19 @@ def _check_readable(path: Path, why: str, revision: str | None) -> None:
             "version of CMDB Desktop, and its schema must be upgraded (written) before this "
             "version can read it: make it writable and open it again."
         )
+
+
+@contextmanager
+def _role_errors(cmdb: Cmdb) -> Iterator[None]:
+    """A write the server refused for want of a grant (SQLSTATE 42501) is the role's
+    refusal (NotAllowedError), never a raw driver error."""
+    try:
+        yield
+    except DBAPIError as exc:
+        if getattr(getattr(exc, "orig", None), "sqlstate", None) == "42501":
+            what = "change the class catalogue" if cmdb.role == "editor" else "change this CMDB"
+            raise NotAllowedError(cmdb.role, what) from None
+        raise
 
 
 @contextmanager

@@ -237,15 +237,44 @@ def check_connection(engine: Engine, url: str) -> None:
 
 def connection_error(url: str, exc: BaseException) -> DatabaseConnectionError:
     """The user-facing error for a failed connection to ``url`` (server unreachable,
-    login refused, no such database), with the driver's reason and no password."""
+    login refused, no such database), with the driver's reason, what to check for
+    that reason, and no password."""
     reason = getattr(exc, "orig", None) or exc
     lines = [line.strip() for line in str(reason).splitlines() if line.strip()]
     detail = _scrubbed(" ".join(lines), url) if lines else type(reason).__name__
     if not detail.endswith((".", "?", "!")):
         detail += "."
     return DatabaseConnectionError(
-        f"Cannot connect to {display_url(url)}: {detail} Check that the server is "
-        "running and reachable, the user name and password, and that the database exists."
+        f"Cannot connect to {display_url(url)}: {detail} {_connection_hint(detail)}"
+    )
+
+
+def _connection_hint(detail: str) -> str:
+    """What to check, for the reasons a server gives most often."""
+    lowered = detail.lower()
+    if "password authentication failed" in lowered or "role" in lowered and (
+        "does not exist" in lowered
+    ):
+        return (
+            "The server refused the login: check the user name and the password (the "
+            "password comes from the URL, the saved connection's keyring entry or the "
+            "prompt; ask the CMDB admin to run `cmdb server grant USER ROLE`)."
+        )
+    if "no password supplied" in lowered:
+        return (
+            "The server wants a password: save the connection with its password (GUI: "
+            "File › Connect to server…), or put it in the URL."
+        )
+    if "database" in lowered and "does not exist" in lowered:
+        return (
+            "The server is reachable but has no such database: check the name, or create "
+            "it with `cmdb server setup ADMIN_URL --database NAME`."
+        )
+    if "ssl" in lowered or "certificate" in lowered:
+        return "Check the TLS options (sslmode, sslrootcert) against the server's set-up."
+    return (
+        "Check that the server is running and reachable, the user name and password, "
+        "and that the database exists."
     )
 
 

@@ -30,3 +30,58 @@ def sync_id_sequence(session: Any, table: str) -> None:
                 f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"
             )
         )
+
+
+#: The text columns of ``ci`` that text search looks in (cmdb_desktop.search).
+SEARCH_COLUMNS = (
+    "name",
+    "serial_number",
+    "asset_tag",
+    "owner",
+    "assigned_to",
+    "manufacturer",
+    "model",
+    "tags",
+    "description",
+)
+
+def _diacritics() -> tuple[str, str]:
+    """Lower-case Latin letters with a diacritic, and their base letters (``é`` →
+    ``e``), as SQLite's FTS5 tokenizer folds them."""
+    import unicodedata
+
+    accented, base = [], []
+    for code in range(0xC0, 0x250):
+        char = chr(code)
+        if char != char.lower():
+            continue
+        decomposed = unicodedata.normalize("NFD", char)
+        if len(decomposed) > 1 and decomposed[0].isascii() and decomposed[0].isalpha():
+            accented.append(char)
+            base.append(decomposed[0])
+    return "".join(accented), "".join(base)
+
+
+_ACCENTED, _BASE = _diacritics()
+#: Folds a search word as :data:`PG_SEARCH_TEXT` folds the text (str.translate).
+FOLD_DIACRITICS = str.maketrans(_ACCENTED, _BASE)
+
+#: PostgreSQL: the searched text of a CI, one lower-case string without
+#: diacritics (translate() is immutable, unaccent() is not). The trigram index of
+#: team mode (:func:`pg_search_index_sql`) is built on exactly this expression,
+#: so that the search uses it.
+PG_SEARCH_TEXT = (
+    "translate(lower("
+    + " || ' ' || ".join(f"coalesce(ci.{c}, '')" for c in SEARCH_COLUMNS)
+    + f"), '{_ACCENTED}', '{_BASE}')"
+)
+
+
+def pg_search_index_sql() -> list[str]:
+    """The statements that give PostgreSQL's text search its index (pg_trgm + GIN);
+    run by ``cmdb server setup``. Without them the search is the same, only slower."""
+    return [
+        "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+        "CREATE INDEX IF NOT EXISTS ci_search_trgm ON ci USING gin "
+        f"(({PG_SEARCH_TEXT}) gin_trgm_ops)",
+    ]

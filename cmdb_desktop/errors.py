@@ -156,6 +156,19 @@ class DiskFullError(StorageError):
     """The disk (or the space a process may use) ran out during a write."""
 
 
+class NotAllowedError(CmdbError):
+    """The login's team role (PRODUCT.md §12: viewer, editor, admin) may not do
+    this; nothing was changed. The database enforces the roles; this is how
+    the program says so."""
+
+    def __init__(self, role: str, what: str = "change this CMDB") -> None:
+        super().__init__(
+            f"not allowed: your role is {role}; a {role} may not {what}. Nothing was "
+            "changed. Ask the CMDB admin for another role (`cmdb server grant`)."
+        )
+        self.role = role
+
+
 class DatabaseConnectionError(CmdbError):
     """The database cannot be reached or refuses us: server down or unreachable,
     wrong password, missing database, driver not installed. The message names

@@ -1,8 +1,10 @@
 """Text search over CI names and key attributes, behind a small dialect seam.
 
 SQLite uses the FTS5 index ``ci_fts`` (kept in step by triggers, see migration
-0001); other databases fall back to case-insensitive LIKE until they get a
-native backend (PostgreSQL: a tsvector column and a GIN index). Both refuse a
+0001); PostgreSQL looks for every word in one lower-case text of the searched
+fields, which ``cmdb server setup`` indexes with pg_trgm (a GIN trigram index on
+that very expression, :data:`cmdb_desktop.dialect.PG_SEARCH_TEXT`); other
+databases fall back to case-insensitive LIKE on each field. Both refuse a
 search text too long to search quickly (:func:`check_query`), so a text pasted
 into a search box gets a message instead of a minute-long query.
 """
@@ -16,23 +18,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy import ColumnElement, Select, func, or_, select, text
 from sqlalchemy.orm import Session
 
+from cmdb_desktop.dialect import FOLD_DIACRITICS, PG_SEARCH_TEXT, SEARCH_COLUMNS
 from cmdb_desktop.errors import ValidationError
 from cmdb_desktop.models import ConfigurationItem as CI
 
 if TYPE_CHECKING:
     from cmdb_desktop.cmdb import Cmdb
 
-SEARCH_COLUMNS = (
-    "name",
-    "serial_number",
-    "asset_tag",
-    "owner",
-    "assigned_to",
-    "manufacturer",
-    "model",
-    "tags",
-    "description",
-)
 
 _TOKEN = re.compile(r"[\w]+", re.UNICODE)
 
@@ -122,8 +114,36 @@ class LikeSearch:
         return select(CI.id).where(*conds)
 
 
+class TrigramSearch:
+    """PostgreSQL, with SQLite's FTS5 rules (:func:`fts5_query`): every typed word
+    must occur as a whole word, the last one as a prefix, and a word the tokenizer
+    splits (``web-prod``) as those words side by side. A regular expression on the
+    CI's searched text, which the pg_trgm GIN index of team mode answers."""
+
+    def matching_ids(self, session: Session, query: str) -> Select[Any] | None:
+        check_query(query)
+        phrases = [tokens(word.translate(FOLD_DIACRITICS)) for word in query.split()]
+        phrases = [p for p in phrases if p]
+        if not phrases:
+            return None
+        # tokens hold letters, digits and "_" only: nothing to escape in a pattern
+        patterns = [
+            "\\m" + "\\W+".join(p) + ("" if i == len(phrases) - 1 else "\\M")
+            for i, p in enumerate(phrases)
+        ]
+        conds = [
+            text(f"{PG_SEARCH_TEXT} ~ :w{i}").bindparams(**{f"w{i}": p})
+            for i, p in enumerate(patterns)
+        ]
+        return select(CI.id).where(*conds)
+
+
 def backend_for(dialect: str) -> SearchBackend:
-    return Fts5Search() if dialect == "sqlite" else LikeSearch()
+    if dialect == "sqlite":
+        return Fts5Search()
+    if dialect == "postgresql":
+        return TrigramSearch()
+    return LikeSearch()
 
 
 class SearchService:

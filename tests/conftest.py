@@ -43,8 +43,13 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def cmdb(db_path: Path) -> Iterator[Cmdb]:
-    """A new, empty CMDB in a temporary file."""
+def cmdb(db_path: Path, backend: str, request: pytest.FixtureRequest) -> Iterator[Cmdb]:
+    """A new, empty CMDB in a temporary file; for a test marked ``backends``, once
+    in a file and once in a new database on the session's PostgreSQL server
+    (:mod:`tests.postgres`)."""
+    if backend == "postgresql":
+        yield request.getfixturevalue("pg")
+        return
     c = Cmdb.open(db_path, user="tester")
     yield c
     c.close()

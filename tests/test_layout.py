@@ -138,6 +138,8 @@ STORAGE_MODULES = {
     "cmdb_desktop/change_mgmt/storage.py",
     "cmdb_desktop/assets/storage.py",
     "cmdb_desktop/asof_store.py",
+    "cmdb_desktop/team.py",
+    "cmdb_desktop/live.py",
 }
 _SQL = re.compile(
     r"\b(SELECT\b.+\bFROM|INSERT\s+INTO|DELETE\s+FROM|UPDATE\s+\w+\s+SET|CREATE\s+(TEMP\s+)?"

@@ -77,6 +77,7 @@ def open_cmdb(state: JobState, target: str | os.PathLike[str], user: str | None 
     state.progress.start("Opening the CMDB")
     cmdb = Cmdb.open(target, user=user)
     cmdb.reload_meta()
+    _ = cmdb.role  # read here, so that the window greys out by role without SQL
     return cmdb
 
 

@@ -47,6 +47,7 @@ from cmdb_desktop.changes import ChangeSummary
 from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.db import default_db_path, display_url
 from cmdb_desktop.errors import CmdbError
+from cmdb_desktop.live import ChangeWatcher
 from ui import jobs, window_menus, workbench
 from ui.context import AppContext
 from ui.navigation import NavigationHistory
@@ -117,9 +118,13 @@ class MainWindow(QMainWindow):
     #: ``(title, message)`` of every error shown to the user (or, when not
     #: ``interactive``, instead of showing it: screenshots must never block).
     errorReported = Signal(str, str)
+    #: A colleague committed on the server (team mode; emitted from the
+    #: listening thread of cmdb_desktop.live, delivered on the GUI thread).
+    remoteChanged = Signal()
 
     # Built onto the window by ui.window_menus (later parts add to them).
     new_db_action: QAction
+    connect_action: QAction
     open_action: QAction
     demo_action: QAction
     save_copy_action: QAction
@@ -200,6 +205,8 @@ class MainWindow(QMainWindow):
         self._poll_timer = QTimer(self)
         self._poll_timer.setInterval(POLL_MS)
         self._poll_timer.timeout.connect(self._poll)
+        self._watcher: ChangeWatcher | None = None
+        self.remoteChanged.connect(self._remote_change)
         self._counts_timer = QTimer(self)
         self._counts_timer.setSingleShot(True)
         self._counts_timer.setInterval(400)
@@ -442,6 +449,8 @@ class MainWindow(QMainWindow):
             note += f" (schema upgraded; backup at {cmdb.backup_path})"
         if cmdb.read_only is not None:
             note += f" read-only: {cmdb.read_only}; changes will be refused"
+        elif cmdb.role != "admin" and cmdb.path is None:
+            note += f" as {cmdb.role}"
         self.show_message(note)
 
     def _open_failed(self, exc: BaseException) -> None:
@@ -479,6 +488,9 @@ class MainWindow(QMainWindow):
         if self.deleted_history is not None:
             self.deleted_history.close()
             self.deleted_history = None
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
         if cmdb is None:
             self._poll_timer.stop()
             self.navigator.set_meta(None)
@@ -509,11 +521,22 @@ class MainWindow(QMainWindow):
         self.refresh_counts()
         self.refresh_filters()
         self._poll_timer.start()
+        # team mode: a colleague's commit arrives within 2 s (LISTEN/NOTIFY)
+        self._watcher = cmdb.watch(self.remoteChanged.emit)
         # Not before: the settings file is written on the next pass of the event
         # loop (about a millisecond), which would come before the first paint.
         self._remember(cmdb)
         self._fill_recent_menu()
         self.context.database_shown()
+
+    def ask_connect(self) -> None:
+        """File › Connect to server…: a saved connection (password from the keyring) or
+        a new one; the password is never kept anywhere else."""
+        from ui.views.connect_dialog import ConnectDialog
+
+        dialog = ConnectDialog(self)
+        if dialog.exec() and dialog.url is not None:
+            self.open_database(dialog.url)
 
     def ask_open_database(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
@@ -919,6 +942,14 @@ class MainWindow(QMainWindow):
         self.refresh_filters()
         self.show_message("The CMDB was changed by another program; refreshed.")
 
+    def _remote_change(self) -> None:
+        if self.cmdb is None:
+            return
+        if self.runner.is_idle():
+            self._poll()
+        else:  # the worker is busy: look again shortly (the poll is the fallback)
+            QTimer.singleShot(250, self._remote_change)
+
     def _poll(self) -> None:
         if self.cmdb is None or not self.runner.is_idle():
             return
@@ -992,6 +1023,20 @@ class MainWindow(QMainWindow):
             action.setEnabled(open_)
         if open_:
             self.delete_action.setEnabled(not self.editor.busy)
+        if self.cmdb is not None:
+            # team mode: what the login's role may not do is greyed out (the
+            # database refuses it anyway)
+            writes = self.cmdb.may("write")
+            for action in (
+                self.new_ci_action,
+                self.edit_ci_action,
+                self.delete_action,
+                self.set_field_action,
+                self.add_relationship_action,
+                self.save_filter_action,
+            ):
+                action.setEnabled(action.isEnabled() and writes)
+            self.class_manager_action.setEnabled(self.cmdb.may("catalogue"))
         self.back_action.setEnabled(open_ and self.navigation.can_back)
         self.forward_action.setEnabled(open_ and self.navigation.can_forward)
         self.search_box.setEnabled(open_)

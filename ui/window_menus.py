@@ -62,6 +62,14 @@ def build_actions(window: MainWindow) -> None:
     window.open_action = make_action(
         window, "&Open…", window.ask_open_database, key.StandardKey.Open, "open", "Open a CMDB file"
     )
+    window.connect_action = make_action(
+        window,
+        "&Connect to Server…",
+        window.ask_connect,
+        key("Ctrl+Shift+O"),
+        "database",
+        "Open a CMDB on a team server (PostgreSQL): a saved connection or a new one",
+    )
     window.demo_action = make_action(
         window,
         "Create &Demo CMDB…",
@@ -178,7 +186,7 @@ def build_menus(window: MainWindow) -> None:
     bar = window.menuBar()
     window.menus = {}
     m = window.menus["file"] = bar.addMenu("&File")
-    m.addActions([window.new_db_action, window.open_action])
+    m.addActions([window.new_db_action, window.open_action, window.connect_action])
     window.recent_menu = m.addMenu("Open &Recent")
     m.addAction(window.demo_action)
     m.addSeparator()

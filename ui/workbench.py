@@ -194,6 +194,9 @@ class Workbench(QObject):
     def _enable(self, cmdb: Cmdb | None) -> None:
         for action in self.actions:
             action.setEnabled(cmdb is not None)
+        if cmdb is not None:
+            # team mode: a viewer neither imports nor rolls back
+            self.import_action.setEnabled(cmdb.may("write"))
 
     def _theme_changed(self) -> None:
         colours = self.window.theme.colours if self.window.theme is not None else LIGHT

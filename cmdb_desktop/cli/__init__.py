@@ -47,6 +47,7 @@ from cmdb_desktop.cli import io as io_commands
 from cmdb_desktop.cli import items as items_commands
 from cmdb_desktop.cli import model as model_commands
 from cmdb_desktop.cli import timetravel as timetravel_commands
+from cmdb_desktop.cli import server as server_commands
 from cmdb_desktop.cli.common import EXIT_BAD_INPUT, Context, common_options
 from cmdb_desktop.errors import CmdbError
 
@@ -62,6 +63,7 @@ COMMAND_MODULES = [
     change_commands,
     assets_commands,
     timetravel_commands,
+    server_commands,
 ]
 
 

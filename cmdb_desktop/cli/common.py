@@ -52,10 +52,20 @@ class Context:
         self.out = out
         self.err = err
         self.json = getattr(args, "format", "text") == "json"
-        self.db_target: str = getattr(args, "db", None) or str(default_db_path())
+        self._db_target: str = getattr(args, "db", None) or str(default_db_path())
         self._cmdb: Cmdb | None = None
         self._as_of: Any = None
         self.source = Source.cli()
+
+    @property
+    def db_target(self) -> str:
+        """The database to open: a path, a URL, or ``profile:NAME`` (a saved connection,
+        its password from the keyring or asked for at the terminal)."""
+        from cmdb_desktop.connections import PROFILE_PREFIX, resolve
+
+        if self._db_target.startswith(PROFILE_PREFIX):
+            self._db_target = resolve(self._db_target, ask=_ask_password)
+        return self._db_target
 
     def open(self, *, create: bool = False) -> Cmdb:
         as_of = getattr(self.args, "as_of", None)
@@ -117,6 +127,15 @@ def as_of_option(p: argparse.ArgumentParser) -> None:
         metavar="TIME",
         help="the CMDB as it was at TIME (2026-06-30, 2026-06-30T14:00 UTC, or a baseline)",
     )
+
+
+def _ask_password(prompt: str) -> str | None:
+    """A password typed at the terminal (not echoed), or None without one."""
+    if not sys.stdin.isatty():
+        return None
+    import getpass
+
+    return getpass.getpass(prompt)
 
 
 def sheet_options(p: argparse.ArgumentParser, sheets_help: str) -> None:

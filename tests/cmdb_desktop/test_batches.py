@@ -119,6 +119,7 @@ def test_later_edits_block_the_rollback(cmdb: Cmdb, tmp_path: Path, db_path: Pat
         cmdb.batches.rollback(first.batch_id or 0)
 
 
+@pytest.mark.backends
 def test_a_later_batch_blocks_until_it_is_rolled_back(cmdb: Cmdb, tmp_path: Path) -> None:
     first = import_file(cmdb, _first(tmp_path))
     second = import_file(cmdb, _second(tmp_path))  # touches web01 and relates to crm

@@ -59,6 +59,7 @@ def _states(report: Any) -> dict[str, tuple[str, int]]:
     return {i.ci.name: (i.state, i.distance) for i in report.impacted}
 
 
+@pytest.mark.backends
 def test_one_feed_down_only_degrades_the_rack(cmdb: Cmdb, rack_room: dict[str, int]) -> None:
     report = cmdb.analysis.impact([rack_room["feed_a"]])
     assert _states(report) == {
@@ -75,6 +76,7 @@ def test_one_feed_down_only_degrades_the_rack(cmdb: Cmdb, rack_room: dict[str, i
     assert report.path_ids(rack_room["service"])[0] == rack_room["feed_a"]
 
 
+@pytest.mark.backends
 def test_both_feeds_down_take_everything_down(cmdb: Cmdb, rack_room: dict[str, int]) -> None:
     report = cmdb.analysis.impact([rack_room["feed_a"], rack_room["feed_b"]])
     assert {name: s for name, (s, _) in _states(report).items()} == {
@@ -155,6 +157,7 @@ def test_depth_lists_only_near_cis(cmdb: Cmdb, rack_room: dict[str, int]) -> Non
         cmdb.analysis.impact([rack_room["room"], 999_999])
 
 
+@pytest.mark.backends
 def test_a_cycle_terminates_with_the_least_fixpoint(cmdb: Cmdb) -> None:
     """user-service ↔ social-graph-service, as in DeathStarBench."""
     db = add(cmdb, "Database", "user-mongodb")
@@ -206,6 +209,7 @@ def test_cycle_groups_are_whole_components_however_long() -> None:
     assert impact_module.cycle_groups(ImpactGraph.from_edges([])) == []
 
 
+@pytest.mark.backends
 def test_percentage_rule(cmdb: Cmdb) -> None:
     """A web tier of 4 VMs with min up 50 %: k = ceil(0.5 × 4) = 2 must stay up."""
     tier = add(cmdb, "Cluster", "web-tier", redundancy_min_up_pct=50)
@@ -240,6 +244,7 @@ def test_a_rule_asking_more_than_there_is_goes_down_when_impacted_at_all() -> No
     assert single_points_of_failure(g, b) == []
 
 
+@pytest.mark.backends
 def test_parallel_relationships_count_one_predecessor(cmdb: Cmdb) -> None:
     rack = add(cmdb, "Rack", "r1")
     pdu_a = add(cmdb, "Power Device", "pdu-a")
@@ -257,6 +262,7 @@ def test_parallel_relationships_count_one_predecessor(cmdb: Cmdb) -> None:
     assert graph.rule(rack) == (None, None)
 
 
+@pytest.mark.backends
 def test_report_order_services_first_by_criticality_then_state_then_name(cmdb: Cmdb) -> None:
     core = add(cmdb, "Server", "core")
     spare = add(cmdb, "Server", "spare")

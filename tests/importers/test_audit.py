@@ -8,6 +8,7 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
@@ -189,6 +190,7 @@ def test_cli_audit(demo_cmdb: Cmdb, tmp_path: Path) -> None:
     assert code == 2 and "missing.csv" in err.getvalue()
 
 
+@pytest.mark.backends
 def test_ambiguous_and_duplicate_rows_are_errors(cmdb: Cmdb, tmp_path: Path) -> None:
     for cls in ("Server", "Network Device"):  # one Hardware identity twice: data from before
         legacy_ci(cmdb, cls, "PP:MDF")

@@ -48,6 +48,7 @@ def test_dry_run_writes_nothing(cmdb: Cmdb, servers_xlsx: Path, db_path: Path) -
     assert content(db_path) == before
 
 
+@pytest.mark.backends
 def test_updates_report_old_and_new(filled: Cmdb, tmp_path: Path) -> None:
     path = write_xlsx(
         tmp_path / "edit.xlsx",
@@ -190,6 +191,7 @@ def test_skip_errors_default_rejects_path(cmdb: Cmdb, tmp_path: Path) -> None:
     assert result.rejects == tmp_path / "in-rejects.xlsx" and result.rejects.exists()
 
 
+@pytest.mark.backends
 def test_relationship_resolution(filled: Cmdb, tmp_path: Path) -> None:
     filled.items.create("Rack", {"name": "web01", "status": "In Use"})  # a second web01
     path = write_xlsx(
@@ -221,6 +223,7 @@ def test_relationship_resolution(filled: Cmdb, tmp_path: Path) -> None:
     assert by_row[9].status == "unchanged" and by_row[9].note == "repeats row 3"
 
 
+@pytest.mark.backends
 def test_relationships_to_rows_of_the_same_file(cmdb: Cmdb, tmp_path: Path) -> None:
     path = write_xlsx(
         tmp_path / "new.xlsx",
@@ -247,6 +250,7 @@ def test_relationships_to_rows_of_the_same_file(cmdb: Cmdb, tmp_path: Path) -> N
     assert rels[1].status == "created" and rels[1].name == "app Runs on vm2"
 
 
+@pytest.mark.backends
 def test_duplicates_within_the_file(cmdb: Cmdb, tmp_path: Path) -> None:
     path = write_xlsx(
         tmp_path / "dups.xlsx",
@@ -275,6 +279,7 @@ def test_ambiguous_match_is_an_error(filled: Cmdb, tmp_path: Path) -> None:
     assert row.status == "error" and "ambiguous match" in row.errors[0].message
 
 
+@pytest.mark.backends
 def test_blank_rule_ignore_or_clear(filled: Cmdb, tmp_path: Path) -> None:
     path = write_xlsx(
         tmp_path / "blank.xlsx",
@@ -301,6 +306,7 @@ def test_keys_given_for_the_import(filled: Cmdb, tmp_path: Path, db_path: Path) 
     assert code == 2 and "Asset Tag 'tag-1' already belongs to Server/web01" in str(data["errors"])
 
 
+@pytest.mark.backends
 def test_defaults_and_class_for_a_foreign_file(cmdb: Cmdb, tmp_path: Path) -> None:
     path = write_csv(tmp_path / "hosts.csv", [["Hostname", "S/N"], ["h1", "X1"], ["h2", "X2"]])
     result = import_file(cmdb, path, default_class="Workstation", defaults={"status": "in stock"})
@@ -329,6 +335,7 @@ def test_value_translations_from_a_profile(cmdb: Cmdb, tmp_path: Path) -> None:
     assert not result.errors and cmdb.items.get("h1").values["status"] == "In Stock"
 
 
+@pytest.mark.backends
 def test_history_of_a_bulk_create_points_at_batch_and_row(filled: Cmdb) -> None:
     rec = filled.items.get("db01")
     (entry,) = [e for e in filled.history.for_ci(rec.id) if e.entity == "ci"]
@@ -354,6 +361,7 @@ def test_cancel_writes_nothing(cmdb: Cmdb, servers_xlsx: Path, db_path: Path) ->
     assert content(db_path) == before
 
 
+@pytest.mark.backends
 def test_stale_plan_is_checked_again(filled: Cmdb, tmp_path: Path) -> None:
     path = write_csv(tmp_path / "o.csv", [["Name", "Class", "Owner"], ["web01", "Server", "Eve"]])
     plan = plan_import(filled, *_source(filled, path))
@@ -435,6 +443,7 @@ def test_cancel_during_a_one_call_import(
     assert content(db_path) == before
 
 
+@pytest.mark.backends
 def test_custom_attributes_round_trip(cmdb: Cmdb, tmp_path: Path) -> None:
     cmdb.classes.add_attribute("Server", "Rack Units", "integer", min_value=1)
     cmdb.classes.add_attribute("Server", "Backup", "boolean")

@@ -5,8 +5,8 @@ Everything it shows comes from one worker job (:func:`ui.jobs_assets.asset_overv
 * **Lifecycle**: a board of the assets per state (click a state to list its
   assets; double-click one to open it) and their book value by age;
 * **Custody**: what is checked out to whom, overdue ones marked; *Check out…*
-  (Ctrl+Shift+O) the asset chosen in the lifecycle list or the table, *Check in*
-  (Ctrl+Shift+I) the chosen check-out;
+  (Ctrl+Alt+O) the asset chosen in the lifecycle list or the table, *Check in*
+  (Ctrl+Alt+I) the chosen check-out;
 * **Calendars**: warranty, lease, end-of-life and licence expiries within the
   chosen number of days, and warranty expiries per month for a year;
 * **Licences**: compliance per software; choosing one lists its installations
@@ -106,11 +106,11 @@ class AssetsWorkspace(QWidget):
             "Check out…",
             "forward",
             "Check the chosen asset out to a person",
-            "Ctrl+Shift+O",
+            "Ctrl+Alt+O",
         )
         self.checkout_action.triggered.connect(self.check_out)
         self.checkin_action = make_action(
-            self, "Check in", "back", "Return the chosen checked-out asset", "Ctrl+Shift+I"
+            self, "Check in", "back", "Return the chosen checked-out asset", "Ctrl+Alt+I"
         )
         self.checkin_action.triggered.connect(self.check_in)
         for action in (self.refresh_action, self.checkout_action, self.checkin_action):
