@@ -20,8 +20,8 @@ from collections.abc import Callable
 
 import bench
 from bench import (
-    bench_assets,
     bench_asof,
+    bench_assets,
     bench_audit,
     bench_changes,
     bench_core,

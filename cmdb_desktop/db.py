@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -139,7 +140,30 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     _sqlite_pragmas(dbapi_conn)
     # WAL: readers never wait for a writer. A read-only connection leaves the
     # file's journal mode alone (changing it is a write).
-    dbapi_conn.execute("PRAGMA journal_mode = WAL").close()
+    _set_wal(dbapi_conn)
+
+
+def _set_wal(dbapi_conn: Any) -> None:
+    """``PRAGMA journal_mode = WAL``, waiting like any write for another program.
+
+    SQLite does not always call the busy handler here: while another program
+    creates the same new file (or switches it to WAL), the pragma can fail at
+    once with "database is locked". It is tried again until the same
+    ``BUSY_TIMEOUT_MS`` any other write waits; after that the error stands
+    (and becomes the usual BusyError)."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.005
+    while True:
+        try:
+            dbapi_conn.execute("PRAGMA journal_mode = WAL").close()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)  # a back-off between attempts, not a synchronisation
+        pause = min(pause * 2, 0.1)
 
 
 def _sqlite_pragmas(dbapi_conn: Any) -> None:

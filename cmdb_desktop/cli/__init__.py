@@ -46,8 +46,8 @@ from cmdb_desktop.cli import changes as change_commands
 from cmdb_desktop.cli import io as io_commands
 from cmdb_desktop.cli import items as items_commands
 from cmdb_desktop.cli import model as model_commands
-from cmdb_desktop.cli import timetravel as timetravel_commands
 from cmdb_desktop.cli import server as server_commands
+from cmdb_desktop.cli import timetravel as timetravel_commands
 from cmdb_desktop.cli.common import EXIT_BAD_INPUT, Context, common_options
 from cmdb_desktop.errors import CmdbError
 

@@ -11,7 +11,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 
 from cmdb_desktop.cmdb import Cmdb
-from tests.ui.waits import settle
+from tests.ui.waits import WAIT_MS, settle
 
 
 def _fill(qtbot: Any, widget: Any, text: str) -> None:
@@ -53,7 +53,7 @@ def test_second_save_shows_the_conflict_dialog(
     # B still shows the version it loaded: its save must not overwrite A's
     _fill(qtbot, b.panel.form.editor("owner"), "From B")
     b.panel.save()
-    qtbot.waitUntil(lambda: b.panel.conflict_dialog is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: b.panel.conflict_dialog is not None, timeout=WAIT_MS)
     dialog = b.panel.conflict_dialog
     assert dialog.isVisible()
     assert ("Owner", "From B", "From A") in dialog.values()
@@ -72,7 +72,7 @@ def test_second_save_shows_the_conflict_dialog(
     # A learns of B's change when it polls and shows it (it had nothing unsaved)
     a._poll()
     qtbot.waitUntil(
-        lambda: a.panel.form.editor("owner").text() == "From B, knowingly", timeout=10_000
+        lambda: a.panel.form.editor("owner").text() == "From B, knowingly", timeout=WAIT_MS
     )
 
 
@@ -84,7 +84,7 @@ def test_overwrite_after_seeing_both_values(qtbot: Any, make_window: Any, demo_p
     a.panel.save()
     settle(qtbot, a)
     b.panel.save()
-    qtbot.waitUntil(lambda: b.panel.conflict_dialog is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: b.panel.conflict_dialog is not None, timeout=WAIT_MS)
     b.panel.conflict_dialog.overwrite_button.click()
     settle(qtbot, b)
     with Cmdb.open(demo_path) as c:
@@ -104,12 +104,12 @@ def test_undo_in_one_window_after_the_other_saved_asks_first(
     a.panel.save()
     settle(qtbot, a)
     b._poll()
-    qtbot.waitUntil(lambda: b.panel.form.editor("owner").text() == "From A", timeout=10_000)
+    qtbot.waitUntil(lambda: b.panel.form.editor("owner").text() == "From A", timeout=WAIT_MS)
     _fill(qtbot, b.panel.form.editor("owner"), "From B")
     b.panel.save()
     settle(qtbot, b)
     a.editor.undo()  # would put back the owner from before A's edit, over B's
-    qtbot.waitUntil(lambda: a.editor.conflict_dialog is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: a.editor.conflict_dialog is not None, timeout=WAIT_MS)
     assert _stored_owner(demo_path, ci) == "From B"
     a.editor.conflict_dialog.cancel_button.click()
     assert _stored_owner(demo_path, ci) == "From B"
