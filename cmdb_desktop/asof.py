@@ -145,8 +145,8 @@ def _rewind(cmdb: Cmdb, moment: datetime) -> None:
                     "created_at": rec.at,
                 }
             continue
-        if rec.ci_id is None:
-            continue
+        if rec.entity != Entity.CI or rec.ci_id is None:
+            continue  # §11 rewinds CIs and relationships; model and change records stay
         state = states.get(rec.ci_id)
         if rec.action == Action.CREATE:
             states[rec.ci_id] = None

@@ -236,7 +236,8 @@ def test_as_of_is_read_only_and_computes_impact_on_the_graph_of_then(tmp_path: P
     cli(db, "relate", "app01", "Depends on", "web01")
     cli(db, "relate", "web01", "Depends on", "db01")
     before = _moment()
-    cli(db, "set", "web01", "status=Retired")  # Retired: does not propagate
+    # Retired (with the reason the lifecycle asks for): does not propagate
+    assert cli(db, "set", "web01", "status=Retired", "retirement_reason=Replaced")[0] == 0
     cli(db, "unrelate", "app01", "Depends on", "web01")
     cli(db, "relate", "app01", "Depends on", "db01")
     after = _moment()
