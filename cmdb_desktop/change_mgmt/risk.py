@@ -106,5 +106,6 @@ def assess(
         found.append((MEDIUM, "emergency change"))
     if not found:
         return Risk(LOW, ("no service impacted, no conflict, no failed past change on these CIs",))
-    level = max((lvl for lvl, _ in found), key=RISK_LEVELS.index)
-    return Risk(level, tuple(reason for _, reason in found))
+    # The reasons behind the level first (a stable sort keeps the order within a level).
+    found.sort(key=lambda f: RISK_LEVELS.index(f[0]), reverse=True)
+    return Risk(found[0][0], tuple(reason for _, reason in found))

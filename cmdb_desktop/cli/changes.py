@@ -6,7 +6,14 @@ import argparse
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from cmdb_desktop.cli.common import EXIT_OK, Context, parse_assignments, table, whole_number
+from cmdb_desktop.cli.common import (
+    EXIT_OK,
+    Context,
+    capped_lines,
+    parse_assignments,
+    table,
+    whole_number,
+)
 from cmdb_desktop.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -130,6 +137,10 @@ def _emit_change(ctx: Context, service: ChangeService, view: ChangeView) -> int:
     return EXIT_OK
 
 
+#: Risk reasons, or CIs of a conflict, the text output lists before it counts the rest.
+SHOWN = 10
+
+
 def _change_lines(a: Assessment) -> Iterator[str]:
     from cmdb_desktop.change_mgmt.windows import format_time
 
@@ -138,7 +149,8 @@ def _change_lines(a: Assessment) -> Iterator[str]:
     yield f"  {format_time(c.start)} → {format_time(c.end)}"
     yield f"  requester {c.requester}, assignee {c.assignee or '-'}"
     yield "  CIs: " + ("; ".join(r.label() for r in c.change_set) or "none")
-    yield f"  risk {a.risk.level}: " + "; ".join(a.risk.reasons)
+    yield f"  risk {a.risk.level}" + (":" if a.risk.reasons else "")
+    yield from capped_lines(a.risk.reasons, SHOWN, "    ")
     for appr in c.approvals:
         yield f"  {appr['decision']} by {appr['who']} at {appr['when']}: {appr.get('note') or ''}"
     if c.outcome:
@@ -236,12 +248,19 @@ def cmd_conflicts(ctx: Context, args: argparse.Namespace) -> int:
         "conflicts": [c.to_json(lambda i: refs[i].to_json()) for c in found.conflicts],
     }
 
+    meta = service.cmdb.meta
+
     def lines() -> Iterator[str]:
         if not found.conflicts:
             yield f"Change {args.id} has no conflict."
         for c in found.conflicts:
             other = f"change {c.with_change}" if c.with_change is not None else c.window
-            yield f"{c.kind} with {other}: " + "; ".join(refs[i].label() for i in c.cis)
+            known = [refs[i] for i in c.cis if i in refs]
+            # The services an assessor reads first, then the rest, each in id order.
+            known.sort(key=lambda r: (not meta.get_class(r.class_name).service, r.id))
+            services = sum(1 for r in known if meta.get_class(r.class_name).service)
+            yield f"{c.kind} with {other}: {len(c.cis):,} CIs, {services:,} of them services"
+            yield from capped_lines([r.label() for r in known], SHOWN)
 
     ctx.emit(data, lines)
     return EXIT_OK

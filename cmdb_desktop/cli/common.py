@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TextIO
 
 from cmdb_desktop.cmdb import Cmdb
@@ -191,6 +191,17 @@ def parse_assignments(pairs: Sequence[str]) -> dict[str, str | None]:
 
 def ref_text(ref: CiRef) -> str:
     return f"#{ref.id} {ref.class_name}/{ref.name}"
+
+
+def capped_lines(items: Sequence[str], limit: int, indent: str = "  ") -> Iterator[str]:
+    """The first ``limit`` items, one per line, then how many more there are.
+
+    Text output stays readable at any size; ``--format json`` has them all.
+    """
+    for item in items[:limit]:
+        yield f"{indent}{item}"
+    if len(items) > limit:
+        yield f"{indent}… and {len(items) - limit:,} more (--format json lists all)"
 
 
 def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> Iterable[str]:

@@ -21,6 +21,7 @@ from cmdb_desktop.cli.common import (
     EXIT_OK,
     Context,
     as_of_option,
+    capped_lines,
     parse_assignments,
     sheet_options,
     table,
@@ -205,10 +206,7 @@ def _import_lines(result: ImportResult, outcomes: Path | None) -> Iterable[str]:
         yield f"Every row's outcome written to {outcomes}"
     if result.errors:
         yield f"Errors ({len(result.errors)}):"
-        for err in result.errors[:TEXT_ERRORS]:
-            yield f"  {err}"
-        if len(result.errors) > TEXT_ERRORS:
-            yield f"  … and {len(result.errors) - TEXT_ERRORS} more (--format json lists all)"
+        yield from capped_lines([str(e) for e in result.errors], TEXT_ERRORS)
     if result.rejects is not None:
         yield f"Rejected rows written to {result.rejects}"
     for warning in result.warnings[:TEXT_ERRORS]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from cmdb_desktop.change_mgmt.records import ChangeService
+from cmdb_desktop.cli import main
+from cmdb_desktop.cli.common import capped_lines
 from cmdb_desktop.cmdb import Cmdb
 from tests.cmdb_desktop.change_examples import PERCENT, POWER
 from tests.cmdb_desktop.impact_examples import build
@@ -54,6 +57,29 @@ def test_combined_through_a_min_up_group(power: Path) -> None:
     code, data, _ = cli(power, "change", "show", str(a))
     assert data["risk"]["level"] == "High"
     assert "combined conflict with change 2 (3 CIs)" in data["risk"]["reasons"]
+
+
+def test_text_lists_services_first_and_stays_short(power: Path) -> None:
+    a = _add(power, "PDU A", "2026-12-08T22:00Z", "2026-12-08T23:30Z", "pdu-a")
+    _add(power, "PDU B", "2026-12-08T23:00Z", "2026-12-09T01:00Z", "pdu-b")
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["--db", str(power), "change", "conflicts", str(a)], out=out, err=err) == 0
+    lines = out.getvalue().splitlines()
+    combined = lines.index("combined with change 2: 3 CIs, 1 of them services")
+    # The service before the infrastructure that takes it down.
+    assert lines[combined + 1].startswith("  Business Service/Payroll")
+    out = io.StringIO()
+    assert main(["--db", str(power), "change", "show", str(a)], out=out, err=err) == 0
+    assert "    combined conflict with change 2 (3 CIs)" in out.getvalue().splitlines()
+
+
+def test_capped_lines_count_the_rest() -> None:
+    assert list(capped_lines(["a", "b", "c"], 2)) == [
+        "  a",
+        "  b",
+        "  … and 1 more (--format json lists all)",
+    ]
+    assert list(capped_lines(["a"], 2, "    ")) == ["    a"]
 
 
 def test_combined_through_a_percentage_rule(db_path: Path) -> None:

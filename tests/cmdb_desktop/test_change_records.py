@@ -262,9 +262,10 @@ def test_risk_from_the_cmdb_and_past_failures(power: Path) -> None:
         one = _bring(cmdb, S.DRAFT, [a])
         found = ChangeService(cmdb).assess([one])[one]
         assert found.risk.level == "High"
+        # The reason behind the level comes first.
         assert found.risk.reasons == (
-            "service Payroll degraded (criticality 1)",
             "1 of 2 past changes on these CIs failed (50%)",
+            "service Payroll degraded (criticality 1)",
         )
 
 
