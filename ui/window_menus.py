@@ -269,7 +269,7 @@ def build_toolbar(window: MainWindow) -> None:
     window.search_box.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
     window.search_box.setMinimumWidth(220)
     window.search_box.setMaximumWidth(460)
-    tb.addWidget(window.search_box)
+    window.search_action = tb.addWidget(window.search_box)
     window.match_label = StableLabel("8,888,888 matches", window)
     window.match_label.setObjectName("matchLabel")
     window.match_label.setProperty("role", "muted")

@@ -1,0 +1,206 @@
+"""Time travel in the window (PRODUCT.md §11): the as-of picker turns every view into
+a read-only view of a past moment, clearly marked; back to now edits again; the
+What Changed workspace lists the net changes between two moments and clicks
+through to the CI. A real CMDB file written at recorded times, the real picker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QDateTime, Qt
+from PySide6.QtWidgets import QApplication
+
+from cmdb_desktop.asof import add_baseline
+from cmdb_desktop.cmdb import Cmdb
+from cmdb_desktop.models import utcnow
+from tests.ui.waits import WAIT_MS, settle, table_text
+
+
+def _next_second(qtbot: Any) -> datetime:
+    """The next whole second (UTC), once the clock has passed it: writes after this
+    are recorded after it, writes before it were recorded before (the picker's
+    moments are whole seconds). Waits on the clock, at most a second."""
+    now = utcnow()
+    boundary = now.replace(microsecond=0) + timedelta(seconds=1)
+    qtbot.waitUntil(lambda: utcnow() > boundary, timeout=WAIT_MS)
+    return boundary
+
+
+@dataclass
+class Story:
+    path: Path
+    before: datetime  # web01 owned by alice, db01 exists, web01 Depends on db01
+    web01: int
+    db01: int
+    app01: int
+
+
+@pytest.fixture
+def story(tmp_path: Path, qtbot: Any) -> Story:
+    """web01 (owner alice) depends on db01; then, after ``before``: web01's owner
+    becomes carol, db01 is deleted (and its relationship with it), app01 is created,
+    and mail01 is created and deleted again (not a net change)."""
+    path = tmp_path / "cmdb.sqlite"
+    with Cmdb.open(path, user="tester") as cmdb:
+        web01 = cmdb.items.create("Server", {"name": "web01", "owner": "alice"}).created[0]
+        db01 = cmdb.items.create("Database", {"name": "db01", "owner": "dba"}).created[0]
+        cmdb.relations.relate(web01, "Depends on", db01)
+        cmdb.items.update(web01, {"owner": "bob"})
+        cmdb.items.update(web01, {"owner": "alice"})
+        before = _next_second(qtbot)
+        add_baseline(cmdb, "audit-q2", before.isoformat())
+        cmdb.items.update(web01, {"owner": "carol"})
+        cmdb.items.delete(db01)
+        app01 = cmdb.items.create("Application", {"name": "app01"}).created[0]
+        mail01 = cmdb.items.create("Server", {"name": "mail01"}).created[0]
+        cmdb.items.delete(mail01)
+    return Story(path, before, web01, db01, app01)
+
+
+def _choose(qtbot: Any, window: Any, moment: datetime) -> None:
+    """Pick ``moment`` in the toolbar's date and time box and press Enter."""
+    picker = window.time_travel.picker
+    window.time_travel.pick_action.trigger()  # Ctrl+Shift+T
+    picker.edit.setDateTime(
+        QDateTime.fromString(moment.strftime("%Y-%m-%dT%H:%M:%S"), "yyyy-MM-ddTHH:mm:ss")
+    )
+    qtbot.keyClick(picker.edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.time_travel.active, timeout=WAIT_MS)
+    settle(qtbot, window)
+
+
+def _owner_of(qtbot: Any, window: Any, ci: int) -> Any:
+    model = window.browser.model
+    row = model.row_of(ci)
+    assert row is not None
+    col = model.column_of("owner")
+    assert col is not None
+    return table_text(qtbot, model, row, col)
+
+
+def _editing_actions(window: Any) -> list[Any]:
+    return [
+        window.new_ci_action,
+        window.edit_ci_action,
+        window.delete_action,
+        window.set_field_action,
+        window.add_relationship_action,
+        window.save_filter_action,
+        window.class_manager_action,
+        window.workbench.import_action,
+        window.workbench.batches.rollback_action,
+        window.workbench.batches.import_action,
+        window.workbench.changes.new_action,
+        window.workbench.assets.checkout_action,
+        window.time_travel.add_baseline_action,
+    ]
+
+
+def test_a_past_moment_shows_the_old_values_read_only_until_back_to_now(
+    qtbot: Any, make_window: Any, story: Story
+) -> None:
+    window = make_window(story.path)
+    model = window.browser.model
+    assert model.total == 2 and model.row_of(story.db01) is None  # web01 and app01
+    assert _owner_of(qtbot, window, story.web01) == "carol"
+    window.show_ci(story.web01)
+    settle(qtbot, window)
+    assert all(a.isEnabled() for a in _editing_actions(window)[:8])
+    assert not window.time_travel.bar.isVisible()
+
+    _choose(qtbot, window, story.before)
+
+    # the table as it was: db01 is back, web01 belongs to alice, app01 is not there
+    model = window.browser.model
+    assert model.total == 2
+    assert model.row_of(story.app01) is None and model.row_of(story.db01) is not None
+    assert _owner_of(qtbot, window, story.web01) == "alice"
+    # clearly marked, and nothing edits the past
+    banner = window.time_travel.banner
+    assert window.time_travel.bar.isVisible() and banner.isVisible()
+    moment = story.before.isoformat(sep=" ", timespec="seconds")
+    assert banner.label.text() == f"Viewing the CMDB as of {moment} — read-only"
+    assert banner.back_button.isVisible()
+    for action in _editing_actions(window):
+        assert not action.isEnabled(), action.text()
+    assert not window.editor.undo_action.isEnabled()
+    assert not window.editor.redo_action.isEnabled()
+    window.show_ci(story.web01)
+    settle(qtbot, window)
+    qtbot.waitUntil(lambda: window.panel.details is not None, timeout=WAIT_MS)
+    assert window.panel.details.record.get("owner") == "alice"
+    assert not window.panel.form.isEnabled()
+    assert not window.panel.add_relationship_button.isEnabled()
+    assert "as of" in window.windowTitle()
+    assert window.recent() == [str(story.path)]  # the private copy is never "recent"
+    # the past keeps working as the present does: analysis on that graph
+    assert window.workbench.impact_action.isEnabled()
+
+    qtbot.mouseClick(banner.back_button, Qt.MouseButton.LeftButton)
+    settle(qtbot, window)
+    assert not window.time_travel.active and not window.time_travel.bar.isVisible()
+    assert window.browser.model.total == 2
+    assert window.browser.model.row_of(story.app01) is not None
+    assert _owner_of(qtbot, window, story.web01) == "carol"
+    assert all(a.isEnabled() for a in _editing_actions(window)[:8])
+    assert window.time_travel.add_baseline_action.isEnabled()
+    assert "as of" not in window.windowTitle()
+    # editing works again, on the CMDB as it is now
+    window.show_ci(story.web01)
+    settle(qtbot, window)
+    assert window.panel.form.isEnabled()
+
+
+def test_a_baseline_from_the_drop_down_and_alt_home(
+    qtbot: Any, make_window: Any, story: Story
+) -> None:
+    window = make_window(story.path)
+    picker = window.time_travel.picker
+    qtbot.waitUntil(lambda: [b.name for b in picker.baselines] == ["audit-q2"], timeout=WAIT_MS)
+    chosen = [a for a in picker.menu.actions() if a.text().startswith("audit-q2")]
+    assert len(chosen) == 1
+    chosen[0].trigger()
+    qtbot.waitUntil(lambda: window.time_travel.active, timeout=WAIT_MS)
+    settle(qtbot, window)
+    assert window.time_travel.banner.label.text() == (
+        "Viewing the CMDB as of audit-q2 — read-only"
+    )
+    assert _owner_of(qtbot, window, story.web01) == "alice"
+    assert not window.new_ci_action.isEnabled()
+    # Alt+Home: back to now
+    assert window.time_travel.now_action.shortcut().toString() == "Alt+Home"
+    window.time_travel.now_action.trigger()
+    settle(qtbot, window)
+    assert not window.time_travel.active and window.new_ci_action.isEnabled()
+    assert _owner_of(qtbot, window, story.web01) == "carol"
+
+
+def test_a_moment_that_is_not_a_moment_says_what_to_give(
+    qtbot: Any, make_window: Any, story: Story
+) -> None:
+    window = make_window(story.path)
+    errors: list[tuple[str, str]] = []
+    window.errorReported.connect(lambda title, text: errors.append((title, text)))
+    window.time_travel.view_as_of("last tuesday")
+    qtbot.waitUntil(lambda: bool(errors), timeout=WAIT_MS)
+    assert "not a moment" in errors[0][1]
+    assert not window.time_travel.active and window.new_ci_action.isEnabled()
+
+
+def test_closing_the_cmdb_while_in_the_past_removes_the_copy(
+    qtbot: Any, make_window: Any, story: Story
+) -> None:
+    window = make_window(story.path)
+    _choose(qtbot, window, story.before)
+    copy_dir = window.time_travel.view._dir
+    assert copy_dir.exists()
+    window.close_database()
+    settle(qtbot, window)
+    assert window.cmdb is None and not window.time_travel.active
+    assert not copy_dir.exists()
+    assert not window.time_travel.bar.isVisible()
+    QApplication.processEvents()
