@@ -320,6 +320,9 @@ def show_shortcuts(window: MainWindow) -> None:
         ("Ctrl+I", "Assess the impact of the selection"),
         ("Ctrl+G", "Show the current CI in the graph"),
         ("Ctrl+Shift+I", "Import a spreadsheet"),
+        ("Ctrl+Shift+T", "View the CMDB as it was at a moment (the as-of picker)"),
+        ("Alt+Home", "Back to now (editable again)"),
+        ("Ctrl+Shift+D", "What changed between two moments"),
         ("Ctrl+0 / Ctrl++ / Ctrl+-", "Graph: fit / zoom in / zoom out"),
     ]
     text = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in rows)

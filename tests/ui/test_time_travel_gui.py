@@ -204,3 +204,175 @@ def test_closing_the_cmdb_while_in_the_past_removes_the_copy(
     assert not copy_dir.exists()
     assert not window.time_travel.bar.isVisible()
     QApplication.processEvents()
+
+
+# -- What Changed ------------------------------------------------------------------
+def _compare(qtbot: Any, window: Any, start: str, end: str = "Now") -> Any:
+    """Open What Changed (Ctrl+Shift+D), choose FROM and TO, press Compare."""
+    workbench = window.workbench
+    assert workbench.diff_action.shortcut().toString() == "Ctrl+Shift+D"
+    workbench.diff_action.trigger()
+    view = workbench.diff
+    assert window.workspaces.currentWidget() is view
+    qtbot.waitUntil(lambda: view.from_field.kind.count() > 1, timeout=WAIT_MS)  # baselines
+    view.from_field.set_moment(start)
+    view.to_field.set_moment(end)
+    view.diff = None
+    qtbot.mouseClick(view.compare_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: view.diff is not None, timeout=WAIT_MS)
+    settle(qtbot, window)
+    return view
+
+
+def _listed(view: Any) -> dict[str, list[tuple[str, ...]]]:
+    """What the tree shows: group title → the rows' texts."""
+    model = view.model
+    out: dict[str, list[tuple[str, ...]]] = {}
+    for g in range(model.rowCount()):
+        group = model.index(g, 0)
+        rows = []
+        for r in range(model.rowCount(group)):
+            rows.append(tuple(model.index(r, c, group).data() for c in range(model.columnCount())))
+        out[str(group.data()).rsplit(" (", 1)[0]] = rows
+    return out
+
+
+EXPECTED = {
+    "CIs created": [("app01", "Application", "", "", "")],
+    "CIs deleted": [("db01", "Database", "", "", "")],
+    "Fields changed": [("web01", "Server", "owner", "alice", "carol")],
+    "Relationships created": [],
+    "Relationships deleted": [("web01 Depends on db01", "", "Depends on", "", "")],
+}
+
+
+@pytest.mark.parametrize("start", ["moment", "audit-q2"])
+def test_what_changed_lists_exactly_the_net_changes_and_clicks_through(
+    qtbot: Any, make_window: Any, story: Story, start: str
+) -> None:
+    window = make_window(story.path)
+    moment = story.before.isoformat(sep="T") if start == "moment" else start
+    view = _compare(qtbot, window, moment)
+    # owner alice → bob → alice before FROM, mail01 created and deleted after: not listed
+    assert _listed(view) == EXPECTED
+    assert view.model.group_index("Fields changed").data() == "Fields changed (1)"
+    # clicking a change selects its CI, as the other views do
+    group = view.model.group_index("Fields changed")
+    index = view.model.index(0, 0, group)
+    rect = view.tree.visualRect(index)
+    qtbot.mouseClick(view.tree.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: window.panel.ci_id == story.web01, timeout=WAIT_MS)
+    settle(qtbot, window)
+    assert window.browser.current_ci() == story.web01
+    created = view.model.index(0, 0, view.model.group_index("CIs created"))
+    qtbot.mouseClick(
+        view.tree.viewport(), Qt.MouseButton.LeftButton, pos=view.tree.visualRect(created).center()
+    )
+    qtbot.waitUntil(lambda: window.panel.ci_id == story.app01, timeout=WAIT_MS)
+
+
+def test_what_changed_filters_by_text_and_class(
+    qtbot: Any, make_window: Any, story: Story
+) -> None:
+    window = make_window(story.path)
+    view = _compare(qtbot, window, "audit-q2")
+    classes = [view.class_box.itemText(i) for i in range(view.class_box.count())]
+    assert classes == ["All classes", "Application", "Database", "Server"]
+    view.class_box.setCurrentText("Database")
+    listed = _listed(view)
+    assert listed["CIs deleted"] == EXPECTED["CIs deleted"]
+    assert listed["Relationships deleted"] == EXPECTED["Relationships deleted"]  # db01 is an end
+    assert listed["CIs created"] == [] and listed["Fields changed"] == []
+    view.class_box.setCurrentText("All classes")
+    qtbot.keyClicks(view.filter_box, "CAROL")
+    listed = _listed(view)
+    assert listed["Fields changed"] == EXPECTED["Fields changed"]
+    assert sum(len(rows) for rows in listed.values()) == 1
+    assert "4 net change(s), 1 shown" in view.summary.text()
+
+
+def test_what_changed_exports_the_workbook_cmdb_diff_writes(
+    qtbot: Any, make_window: Any, story: Story, tmp_path: Path
+) -> None:
+    from openpyxl import load_workbook
+
+    from tests.commandline import cli
+
+    window = make_window(story.path)
+    view = _compare(qtbot, window, "audit-q2")
+    ours = tmp_path / "ours.xlsx"
+    view.export_to(str(ours))
+    qtbot.waitUntil(ours.exists, timeout=WAIT_MS)
+    settle(qtbot, window)
+    theirs = tmp_path / "theirs.xlsx"
+    code, _data, err = cli(story.path, "diff", "audit-q2", "-o", str(theirs))
+    assert code == 0, err
+
+    def sheets(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+        wb = load_workbook(path, read_only=True)
+        try:
+            return {ws.title: [tuple(r) for r in ws.iter_rows(values_only=True)] for ws in wb}
+        finally:
+            wb.close()
+
+    a, b = sheets(ours), sheets(theirs)
+    assert list(a) == list(b)
+    for title in a:
+        if title == "Summary":  # "To: now (…)" is the moment each was made
+            assert [r for r in a[title] if r[0] != "To"] == [r for r in b[title] if r[0] != "To"]
+        else:
+            assert a[title] == b[title], title
+
+
+def test_what_changed_reads_the_present_while_viewing_the_past(
+    qtbot: Any, make_window: Any, story: Story
+) -> None:
+    window = make_window(story.path)
+    _choose(qtbot, window, story.before)
+    view = _compare(qtbot, window, "audit-q2")
+    assert _listed(view) == EXPECTED
+    assert window.time_travel.active  # still in the past
+
+
+def test_the_diff_model_passes_the_model_tester(
+    qtbot: Any, qtmodeltester: Any, story: Story
+) -> None:
+    from ui import jobs_time_travel
+    from ui.jobs import JobState
+    from ui.models.diff import DiffModel
+
+    with Cmdb.open(story.path) as cmdb:
+        diff = jobs_time_travel.diff(JobState(), cmdb, "audit-q2")
+    model = DiffModel()
+    qtmodeltester.check(model)
+    model.set_diff(diff)
+    qtmodeltester.check(model)
+    model.set_filter("web01", "Server")
+    qtmodeltester.check(model)
+    assert [len(rows) for _t, rows in model.shown()] == [0, 0, 1, 0, 1]
+
+
+def test_the_banner_and_what_changed_fit_at_1366x768(
+    qtbot: Any, qapp: Any, settings: Any, story: Story
+) -> None:
+    from tests.ui.fit import clipped_texts
+    from ui.main_window import MainWindow
+    from ui.theme import Theme
+
+    theme = Theme(qapp, "light")
+    window = MainWindow(settings, theme)
+    window.interactive = False
+    try:
+        window.resize(1366, 768)
+        window.show()
+        window.open_database(story.path)
+        settle(qtbot, window)
+        _choose(qtbot, window, story.before)
+        problems = [f"as of: {p}" for p in clipped_texts(window)]
+        view = _compare(qtbot, window, "audit-q2")
+        assert view.diff is not None
+        problems += [f"what changed: {p}" for p in clipped_texts(window)]
+        assert window.time_travel.banner.isVisible()
+    finally:
+        window.close()
+    assert problems == [], "\n".join(problems)
