@@ -206,6 +206,43 @@ def test_closing_the_cmdb_while_in_the_past_removes_the_copy(
     QApplication.processEvents()
 
 
+def test_cancelling_the_trip_leaves_the_present_and_no_copy(
+    qtbot: Any, make_window: Any, story: Story, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    window = make_window(story.path)
+    messages: list[str] = []
+    window.statusBar().messageChanged.connect(messages.append)
+    window.time_travel.view_as_of(story.before.isoformat())
+    window.runner.cancel("as-of")  # the status bar's Cancel
+    settle(qtbot, window)
+    assert not window.time_travel.active and window.new_ci_action.isEnabled()
+    assert not window.time_travel.bar.isVisible()
+    assert list(temp.iterdir()) == []  # made or not, the copy is gone
+    # and the next trip works
+    _choose(qtbot, window, story.before)
+    assert _owner_of(qtbot, window, story.web01) == "alice"
+
+
+def test_editing_the_present_updates_a_comparison_with_now(
+    qtbot: Any, make_window: Any, story: Story
+) -> None:
+    window = make_window(story.path)
+    view = _compare(qtbot, window, "audit-q2")
+    before = view.diff
+    window.editor.bulk_set([story.app01], "owner", "erin", "Owner")
+    qtbot.waitUntil(lambda: view.diff is not before, timeout=WAIT_MS)
+    settle(qtbot, window)
+    # app01 was created since: its owner is part of its creation, not a changed field
+    assert _listed(view) == EXPECTED
+    window.editor.bulk_set([story.web01], "owner", "alice", "Owner")
+    qtbot.waitUntil(lambda: _listed(view)["Fields changed"] == [], timeout=WAIT_MS)
+
+
 # -- What Changed ------------------------------------------------------------------
 def _compare(qtbot: Any, window: Any, start: str, end: str = "Now") -> Any:
     """Open What Changed (Ctrl+Shift+D), choose FROM and TO, press Compare."""

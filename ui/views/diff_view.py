@@ -226,7 +226,7 @@ class DiffView(QWidget):
 
     def _changed(self, summary: ChangeSummary | None) -> None:
         """The CMDB as it is now changed: a comparison with now is out of date."""
-        if self.diff is None or self.context.as_of is not None:
+        if self.diff is None or self.context.as_of is not None or self.diff.data["to"] != "now":
             return
         if self.isVisible():
             self.compare()
