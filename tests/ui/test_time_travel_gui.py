@@ -135,6 +135,24 @@ def test_a_past_moment_shows_the_old_values_read_only_until_back_to_now(
     assert window.panel.details.record.get("owner") == "alice"
     assert not window.panel.form.isEnabled()
     assert not window.panel.add_relationship_button.isEnabled()
+    # web01 Depends on db01 then; Del on it in the CI panel does nothing
+    errors: list[str] = []
+    window.errorReported.connect(lambda _title, text: errors.append(text))
+    panel = window.panel
+    assert panel.relationship_model.rowCount() > 0
+    panel.relationship_view.expandAll()
+    rel = next(
+        panel.relationship_model.index(r, 0, panel.relationship_model.index(g, 0))
+        for g in range(panel.relationship_model.rowCount())
+        for r in range(panel.relationship_model.rowCount(panel.relationship_model.index(g, 0)))
+    )
+    panel.relationship_view.setCurrentIndex(rel)
+    assert panel.selected_relationship() is not None
+    assert not panel.remove_relationship_button.isEnabled()
+    panel.remove_selected_relationship()
+    panel.open_picker()
+    settle(qtbot, window)
+    assert errors == [] and panel.picker is None  # no refusal to read, no picker
     assert "as of" in window.windowTitle()
     assert window.recent() == [str(story.path)]  # the private copy is never "recent"
     # the past keeps working as the present does: analysis on that graph
@@ -389,14 +407,15 @@ def test_the_diff_model_passes_the_model_tester(
     assert [len(rows) for _t, rows in model.shown()] == [0, 0, 1, 0, 1]
 
 
+@pytest.mark.parametrize("mode", ["light", "dark"])
 def test_the_banner_and_what_changed_fit_at_1366x768(
-    qtbot: Any, qapp: Any, settings: Any, story: Story
+    qtbot: Any, qapp: Any, settings: Any, story: Story, mode: str
 ) -> None:
     from tests.ui.fit import clipped_texts
     from ui.main_window import MainWindow
     from ui.theme import Theme
 
-    theme = Theme(qapp, "light")
+    theme = Theme(qapp, mode)
     window = MainWindow(settings, theme)
     window.interactive = False
     try:
@@ -412,4 +431,5 @@ def test_the_banner_and_what_changed_fit_at_1366x768(
         assert window.time_travel.banner.isVisible()
     finally:
         window.close()
+        theme.set_mode("light")
     assert problems == [], "\n".join(problems)

@@ -421,7 +421,7 @@ class CiPanel(QWidget):
         self.dirtyChanged.emit(dirty)
 
     def save(self) -> None:
-        if self.cmdb is None or self.form.info is None or self.editor.busy:
+        if self.cmdb is None or self.form.info is None or self.editor.busy or not self.writable:
             return
         fields = self.form.changed_fields()
         if self.form.is_new:
@@ -504,7 +504,7 @@ class CiPanel(QWidget):
         return self.relationship_model.view_at(self.relationship_view.currentIndex())
 
     def open_picker(self) -> None:
-        if self.cmdb is None or self.details is None:
+        if self.cmdb is None or self.details is None or not self.writable:
             return
         this = self.details.record.ref
         self.picker = RelationshipPicker(self, self.cmdb.meta, this, self._search)
@@ -516,7 +516,7 @@ class CiPanel(QWidget):
 
     def remove_selected_relationship(self) -> None:
         view = self.selected_relationship()
-        if view is None or self.details is None:
+        if view is None or self.details is None or not self.writable:
             return
         this = self.details.record.ref
         self.editor.unrelate(this.id, view.label, view.other.id, (this.name, view.other.name))
