@@ -34,6 +34,7 @@ from cmdb_desktop.errors import CmdbError, NotFoundError, ValidationError
 from cmdb_desktop.history import Source, current_user
 from cmdb_desktop.metamodel import Metamodel
 from cmdb_desktop.models import utcnow
+from cmdb_desktop.progress import Progress
 from cmdb_desktop.schema import timestamp
 from cmdb_desktop.values import coerce, to_text
 from cmdb_desktop.vocabulary import Action, Entity
@@ -264,7 +265,13 @@ class AsOfView:
     Close it (or use it as a context manager) to remove the copy.
     """
 
-    def __init__(self, live: Cmdb, moment: datetime, label: str | None = None) -> None:
+    def __init__(
+        self,
+        live: Cmdb,
+        moment: datetime,
+        label: str | None = None,
+        progress: Progress | None = None,
+    ) -> None:
         if live.path is None:
             raise ValidationError(
                 f"{live.describe()}: the CMDB as it was is available for a CMDB file only."
@@ -272,12 +279,17 @@ class AsOfView:
         self.moment = moment
         self.label = label or moment.isoformat(sep=" ", timespec="seconds")
         self._dir = Path(tempfile.mkdtemp(prefix="cmdb-asof-"))
+        progress = progress or Progress()
         try:
             copy = self._dir / "as-of.sqlite"
+            progress.start("Copying the CMDB")
             copy_sqlite(live.path, copy)
+            progress.check()
             cmdb = Cmdb.open(copy, create=False, user=live.user, backup=False)
             try:
+                progress.start(f"Rewinding to {self.label}")
                 _rewind(cmdb, moment)
+                progress.check()
             except BaseException:
                 cmdb.close()
                 raise
@@ -298,10 +310,11 @@ class AsOfView:
         self.close()
 
 
-def open_as_of(live: Cmdb, moment_text: str) -> AsOfView:
-    """The CMDB as it was at a baseline or time (text as the user typed it)."""
+def open_as_of(live: Cmdb, moment_text: str, progress: Progress | None = None) -> AsOfView:
+    """The CMDB as it was at a baseline or time (text as the user typed it); ``progress``
+    tells the phase (copying, rewinding) and stops it on cancel, leaving nothing behind."""
     label, moment = resolve_moment(live, moment_text)
-    return AsOfView(live, moment, label)
+    return AsOfView(live, moment, label, progress)
 
 
 # -- what changed ---------------------------------------------------------------

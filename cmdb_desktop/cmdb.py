@@ -124,8 +124,11 @@ class Cmdb:
 
     def may(self, what: str) -> bool:
         """Whether this login's role may ``"write"`` (CIs, relationships, imports) or
-        change the ``"catalogue"``: front ends grey out what it may not. (A read-only
-        file is another matter: :attr:`read_only`.)"""
+        change the ``"catalogue"``: front ends grey out what it may not. A read-only
+        CMDB (:attr:`read_only`: a read-only file, the CMDB as it was at a moment)
+        may do neither."""
+        if self.read_only is not None:
+            return False
         if what == "catalogue":
             return self.role == "admin"
         return self.role in ("editor", "admin")

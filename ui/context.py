@@ -5,7 +5,10 @@ never the main window. It is an explicit, typed interface:
 
 * the open CMDB (:attr:`AppContext.cmdb`), with ``databaseChanged(cmdb | None)``
   and ``databaseShown(cmdb)`` (its first table page is on screen: background
-  loads may start);
+  loads may start); while the user views the CMDB as it was at a moment
+  (PRODUCT.md §11, :mod:`ui.time_travel`), ``cmdb`` is that read-only view,
+  :attr:`~AppContext.as_of` names the moment and :attr:`~AppContext.present`
+  is the CMDB as it is now (what a diff or a baseline reads and writes);
 * the single worker (:attr:`~AppContext.runner`), the undoable writes
   (:attr:`~AppContext.editor`) and the change notifications
   (:attr:`~AppContext.bridge`): each view connects to ``bridge.changed`` and
@@ -101,6 +104,8 @@ class AppContext(QObject):
         self.bridge = ChangeBridge(self)
         self.editor = Editor(self.runner, dialog_parent)
         self._cmdb: Cmdb | None = None
+        self._present: Cmdb | None = None
+        self._as_of: str | None = None
         self._folder: Path | None = None
 
     # -- the database ----------------------------------------------------------------
@@ -112,9 +117,28 @@ class AppContext(QObject):
         """Follow ``cmdb`` (or none): the bridge and the editor first, then every view
         through ``databaseChanged``. ``data_generation``: see :meth:`ChangeBridge.attach`."""
         self._cmdb = cmdb
+        if self._as_of is None:
+            self._present = cmdb
         self.bridge.attach(cmdb, data_generation)
         self.editor.set_cmdb(cmdb)
         self.databaseChanged.emit(cmdb)
+
+    def set_as_of(self, present: Cmdb | None, label: str | None) -> None:
+        """Views will be shown the CMDB as it was at ``label`` (``None``: as it is now),
+        a moment of ``present``; call before :meth:`set_cmdb` with its read-only view."""
+        self._as_of = label
+        self._present = present
+
+    @property
+    def as_of(self) -> str | None:
+        """The moment the views show (a time or a baseline), or None for now."""
+        return self._as_of
+
+    @property
+    def present(self) -> Cmdb | None:
+        """The CMDB as it is now: :attr:`cmdb`, or while viewing the past, the CMDB
+        the past is of."""
+        return self._present
 
     def database_shown(self) -> None:
         """The open CMDB's first table page is on screen (``databaseShown``)."""
@@ -155,8 +179,8 @@ class AppContext(QObject):
         folder, else the home folder."""
         if self._folder is not None and self._folder.is_dir():
             return self._folder
-        if self._cmdb is not None and self._cmdb.path is not None:
-            return self._cmdb.path.parent
+        if self._present is not None and self._present.path is not None:
+            return self._present.path.parent
         return Path.home()
 
     def remember_folder(self, path: str | Path) -> None:

@@ -101,8 +101,10 @@ class Editor(QObject):
             self.busyChanged.emit(busy)
 
     def _update_actions(self, *_: object) -> None:
-        can_undo = self.stack.canUndo() and not self._busy
-        can_redo = self.stack.canRedo() and not self._busy
+        # a viewer's role, or the CMDB as it was: nothing to undo there
+        writes = self.cmdb is not None and self.cmdb.may("write")
+        can_undo = writes and self.stack.canUndo() and not self._busy
+        can_redo = writes and self.stack.canRedo() and not self._busy
         self.undo_action.setEnabled(can_undo)
         self.redo_action.setEnabled(can_redo)
         undo_text = self.stack.undoText()

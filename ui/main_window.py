@@ -53,6 +53,7 @@ from ui.context import AppContext
 from ui.navigation import NavigationHistory
 from ui.tasks import Task
 from ui.theme import Theme, app_icon, icon
+from ui.time_travel import TimeTravel
 from ui.views.browser import BrowserView
 from ui.views.ci_panel import CiPanel
 from ui.views.class_manager import ClassManager
@@ -149,6 +150,7 @@ class MainWindow(QMainWindow):
     recent_menu: QMenu
     toolbar: QToolBar
     search_box: QLineEdit
+    search_action: QAction
     match_label: StableLabel
     _search_timer: QTimer
     db_label: QLabel
@@ -201,6 +203,7 @@ class MainWindow(QMainWindow):
         window_menus.build_toolbar(self)
         window_menus.build_status_bar(self)
         self.workbench = workbench.Workbench(self)  # GUI part 2: impact, graph, wizards…
+        self.time_travel = TimeTravel(self)  # the CMDB as it was (PRODUCT.md §11)
         self._connect()
         self._poll_timer = QTimer(self)
         self._poll_timer.setInterval(POLL_MS)
@@ -327,6 +330,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         if state is not None:
             self.restoreState(state)
+            self.time_travel.restore_state()
         else:
             # the table keeps most of the width: the CI dock takes about 28 % (issue 15)
             ci_width = min(440, max(340, round(self.width() * 0.28)))
@@ -465,8 +469,12 @@ class MainWindow(QMainWindow):
         if self.panel.dirty and not self.panel.confirm_discard():
             return
         self.runner.cancel()
+        # viewing the past: its copy goes, and the CMDB as it is now is the one to close
+        present = self.time_travel.leave()
         self._set_cmdb(None)
-        self.runner.submit("Closing", jobs.close_cmdb, cmdb, visible=False, cancellable=False)
+        self.runner.submit(
+            "Closing", jobs.close_cmdb, present or cmdb, visible=False, cancellable=False
+        )
 
     def _set_cmdb(self, cmdb: Cmdb | None, opened: jobs.Opened | None = None) -> None:
         """Show ``cmdb`` (or nothing). The table comes first; the navigator, counts
@@ -525,7 +533,8 @@ class MainWindow(QMainWindow):
         self._watcher = cmdb.watch(self.remoteChanged.emit)
         # Not before: the settings file is written on the next pass of the event
         # loop (about a millisecond), which would come before the first paint.
-        self._remember(cmdb)
+        if not self.time_travel.active:  # the CMDB as it was is a private copy
+            self._remember(cmdb)
         self._fill_recent_menu()
         self.context.database_shown()
 
@@ -1071,11 +1080,14 @@ class MainWindow(QMainWindow):
         self._poll_timer.stop()
         cmdb = self.cmdb
         self.runner.cancel()
+        present = self.time_travel.leave()  # its copy is removed by the worker, in order
         self._set_cmdb(None)
         if self.class_manager is not None:
             self.class_manager.close()
         if not self.runner.shutdown():
             log.warning("the worker did not stop in time")
-        if cmdb is not None:
-            cmdb.close()
+        self.time_travel.close_now()
+        for opened in (cmdb, present):
+            if opened is not None:
+                opened.close()
         event.accept()

@@ -269,7 +269,7 @@ def build_toolbar(window: MainWindow) -> None:
     window.search_box.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
     window.search_box.setMinimumWidth(220)
     window.search_box.setMaximumWidth(460)
-    tb.addWidget(window.search_box)
+    window.search_action = tb.addWidget(window.search_box)
     window.match_label = StableLabel("8,888,888 matches", window)
     window.match_label.setObjectName("matchLabel")
     window.match_label.setProperty("role", "muted")
@@ -320,6 +320,9 @@ def show_shortcuts(window: MainWindow) -> None:
         ("Ctrl+I", "Assess the impact of the selection"),
         ("Ctrl+G", "Show the current CI in the graph"),
         ("Ctrl+Shift+I", "Import a spreadsheet"),
+        ("Ctrl+Shift+T", "View the CMDB as it was at a moment (the as-of picker)"),
+        ("Alt+Home", "Back to now (editable again)"),
+        ("Ctrl+Shift+D", "What changed between two moments"),
         ("Ctrl+0 / Ctrl++ / Ctrl+-", "Graph: fit / zoom in / zoom out"),
     ]
     text = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in rows)

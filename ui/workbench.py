@@ -1,5 +1,5 @@
-"""GUI part 2 on the main window: the impact, graph, services, health and batches
-workspaces, the import and audit wizards, and their actions and menus.
+"""GUI part 2 on the main window: the impact, graph, services, health, batches and
+What Changed workspaces, the import and audit wizards, and their actions and menus.
 
 :class:`Workbench` (``window.workbench``) builds the views with the window's
 :class:`~ui.context.AppContext`, adds them as tabs
@@ -27,6 +27,7 @@ from ui.views.assets_workspace import AssetsWorkspace
 from ui.views.audit_wizard import AuditWizard
 from ui.views.batches import BatchesView
 from ui.views.changes_view import ChangesView
+from ui.views.diff_view import DiffView
 from ui.views.graph_view import GraphView
 from ui.views.health_dashboard import HealthDashboard
 from ui.views.impact_workspace import ImpactWorkspace
@@ -72,6 +73,8 @@ class Workbench(QObject):
         window.add_workspace("changes", "Changes", self.changes, "calendar")
         self.assets = AssetsWorkspace(context, window)  # PRODUCT.md §10
         window.add_workspace("assets", "Assets", self.assets, "hardware")
+        self.diff = DiffView(context, window)  # PRODUCT.md §11
+        window.add_workspace("diff", "What Changed", self.diff, "compare")
         self.views: list[Workspace] = [
             self.impact,
             self.graph,
@@ -80,6 +83,7 @@ class Workbench(QObject):
             self.batches,
             self.changes,
             self.assets,
+            self.diff,
         ]
         self._actions(window)
         self._menus(window)
@@ -160,7 +164,16 @@ class Workbench(QObject):
             "calendar",
             "Change records, their conflicts and risk, the change calendar (Ctrl+Shift+H)",
         )
+        self.diff_action = make_action(
+            window,
+            "&What Changed…",
+            lambda: self.show_diff(),
+            QKeySequence("Ctrl+Shift+D"),
+            "compare",
+            "Net changes between two moments or since a baseline (Ctrl+Shift+D)",
+        )
         self.actions = [
+            self.diff_action,
             self.changes_action,
             self.impact_action,
             self.graph_action,
@@ -180,7 +193,7 @@ class Workbench(QObject):
             [self.impact_action, self.graph_action, self.services_action, self.health_action]
         )
         menu.addSeparator()
-        menu.addAction(self.changes_action)
+        menu.addActions([self.changes_action, self.diff_action])
         file_menu = window.menus["file"]
         file_menu.insertActions(
             window.save_copy_action, [self.import_action, self.audit_action, self.batches_action]
@@ -283,6 +296,16 @@ class Workbench(QObject):
     def show_changes(self) -> None:
         if self.context.cmdb is not None:
             self.window.show_workspace("changes")
+
+    def show_diff(self, start: str | None = None, end: str | None = None) -> None:
+        """The What Changed workspace; with ``start``, compare it with ``end`` (None: now)."""
+        if self.context.cmdb is None:
+            return
+        self.window.show_workspace("diff")
+        if start is not None:
+            self.diff.from_field.set_moment(start)
+            self.diff.to_field.set_moment(end or "Now")
+            self.diff.compare()
 
     def show_health(self) -> None:
         if self.context.cmdb is not None:

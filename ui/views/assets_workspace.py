@@ -266,9 +266,10 @@ class AssetsWorkspace(QWidget):
 
     def _enable(self) -> None:
         has = self.cmdb is not None
+        writes = has and self.cmdb is not None and self.cmdb.may("write")
         self.refresh_action.setEnabled(has)
-        self.checkout_action.setEnabled(has)
-        self.checkin_action.setEnabled(has and self.overview is not None)
+        self.checkout_action.setEnabled(writes)
+        self.checkin_action.setEnabled(writes and self.overview is not None)
 
     def refresh(self) -> None:
         if self.cmdb is None:

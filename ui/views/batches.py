@@ -163,10 +163,13 @@ class BatchesView(QWidget):
 
     def _update_actions(self) -> None:
         batch = self.selected()
-        self.rollback_action.setEnabled(batch is not None and batch.status != STATUS_ROLLED_BACK)
+        writes = self.cmdb is not None and self.cmdb.may("write")
+        self.rollback_action.setEnabled(
+            writes and batch is not None and batch.status != STATUS_ROLLED_BACK
+        )
         self.cis_action.setEnabled(batch is not None)
         self.refresh_action.setEnabled(self.cmdb is not None)
-        self.import_action.setEnabled(self.cmdb is not None)
+        self.import_action.setEnabled(writes)
 
     # -- loading -------------------------------------------------------------------
     def refresh(self, select: int | None = None) -> None:

@@ -319,6 +319,9 @@ class ChangesView(QWidget):
         self._fill_table()
         for action in (self.new_action, self.scenario_action, self.refresh_action):
             action.setEnabled(cmdb is not None)
+        if cmdb is not None and not cmdb.may("write"):
+            self.new_action.setEnabled(False)
+            self.scenario_action.setEnabled(False)
         if cmdb is not None and self.isVisible():
             self.refresh()
 
@@ -411,7 +414,9 @@ class ChangesView(QWidget):
 
     def _show_change(self, a: Assessment | None) -> None:
         self.current = a
-        editable = a is not None and a.change.state not in (
+        # a viewer's role, or the CMDB as it was: change records are read, not edited
+        writes = self.cmdb is not None and self.cmdb.may("write")
+        editable = writes and a is not None and a.change.state not in (
             "Completed", "Failed", "Backed Out", "Cancelled",
         )  # fmt: skip
         for w in (self.title_edit, self.kind_edit, self.start_edit, self.end_edit,
@@ -424,7 +429,8 @@ class ChangesView(QWidget):
         allowed = {s.value for s in allowed_moves(a.change.state)} if a is not None else set()
         for state, button in self.state_buttons.items():
             button.setVisible(state in allowed)
-        takes_approvals = a is not None and a.change.state == "Submitted"
+            button.setEnabled(writes)
+        takes_approvals = writes and a is not None and a.change.state == "Submitted"
         self.approve_button.setEnabled(takes_approvals)
         self.reject_button.setEnabled(takes_approvals)
         if a is None:

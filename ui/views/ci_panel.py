@@ -252,7 +252,7 @@ class CiPanel(QWidget):
         self.relationship_view.doubleClicked.connect(self._relationship_activated)
         self.relationship_view.selectionModel().currentChanged.connect(
             lambda *_: self.remove_relationship_button.setEnabled(
-                self.selected_relationship() is not None
+                self.writable and self.selected_relationship() is not None
             )
         )
         remove = QAction("Remove relationship", self.relationship_view)
@@ -273,6 +273,12 @@ class CiPanel(QWidget):
     def set_cmdb(self, cmdb: Cmdb | None) -> None:
         self.cmdb = cmdb
         self.clear()
+
+    @property
+    def writable(self) -> bool:
+        """Whether the open CMDB may be edited here (not a viewer's role, not the CMDB
+        as it was at a moment: :meth:`Cmdb.may`)."""
+        return self.cmdb is not None and self.cmdb.may("write")
 
     def clear(self) -> None:
         self.ci_id = None
@@ -349,8 +355,9 @@ class CiPanel(QWidget):
         self.tabs.setTabEnabled(2, True)
         self._header(info.icon, details.record.name, self._subtitle(details))
         self.banner.hide()
-        self.form.setEnabled(True)
-        self.add_relationship_button.setEnabled(True)
+        # a viewer's role, or the CMDB as it was: shown, not edited
+        self.form.setEnabled(self.writable)
+        self.add_relationship_button.setEnabled(self.writable)
         self.stack.setCurrentIndex(1)
         self.shown.emit(self.ci_id)
 
@@ -414,7 +421,7 @@ class CiPanel(QWidget):
         self.dirtyChanged.emit(dirty)
 
     def save(self) -> None:
-        if self.cmdb is None or self.form.info is None or self.editor.busy:
+        if self.cmdb is None or self.form.info is None or self.editor.busy or not self.writable:
             return
         fields = self.form.changed_fields()
         if self.form.is_new:
@@ -497,7 +504,7 @@ class CiPanel(QWidget):
         return self.relationship_model.view_at(self.relationship_view.currentIndex())
 
     def open_picker(self) -> None:
-        if self.cmdb is None or self.details is None:
+        if self.cmdb is None or self.details is None or not self.writable:
             return
         this = self.details.record.ref
         self.picker = RelationshipPicker(self, self.cmdb.meta, this, self._search)
@@ -509,7 +516,7 @@ class CiPanel(QWidget):
 
     def remove_selected_relationship(self) -> None:
         view = self.selected_relationship()
-        if view is None or self.details is None:
+        if view is None or self.details is None or not self.writable:
             return
         this = self.details.record.ref
         self.editor.unrelate(this.id, view.label, view.other.id, (this.name, view.other.name))

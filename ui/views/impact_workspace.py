@@ -373,7 +373,8 @@ class ImpactWorkspace(QWidget):
     def _update_actions(self) -> None:
         has_set = bool(self.change_set)
         has_result = self.table is not None
-        self.save_action.setEnabled(has_set and self.cmdb is not None)
+        # saving a scenario writes: not for a viewer's role, nor on the CMDB as it was
+        self.save_action.setEnabled(has_set and self.cmdb is not None and self.cmdb.may("write"))
         self.xlsx_action.setEnabled(has_result)
         self.pdf_action.setEnabled(has_result)
         self.open_action.setEnabled(self.scenarios.count() > 0)
