@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QMessageBox
 from cmdb_desktop.cmdb import Cmdb
 from importers.plan import CREATED, ERROR, UPDATED
 from tests.importers.pipes import fifo_with_writer
-from tests.ui.waits import go_next, settle
+from tests.ui.waits import WAIT_MS, go_next, settle
 from ui.models.preview import CHANGED_BG, ERROR_BG
 
 SNIPE_STATUSES = {
@@ -276,3 +276,104 @@ def test_typed_path_opens_at_once_and_a_file_without_class_gets_a_real_class(
     go_next(qtbot, wizard, wizard.preview_page)
     assert wizard.plan.counts()["cis"]["created"] == 1
     assert wizard.plan.counts()["cis"]["errors"] == 0
+
+
+def _servers_with_extra_columns(path: Path) -> Path:
+    """Six new servers and two columns the CMDB has no attribute for."""
+    rows = [["Name", "Serial", "Shift", "Slots"]]
+    for n, (shift, slots) in enumerate(
+        [("Day", "1"), ("Night", "2"), ("Day", "4"), ("Night", "8"), ("Day", "2"), ("Day", "1")]
+    ):
+        rows.append([f"wiz-new-{n:02d}", f"SN-WIZ-{n:02d}", shift, slots])
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows)
+    return path
+
+
+def _server_attribute_keys(path: Path) -> set[str]:
+    with Cmdb.open(path) as c:
+        return {a.key for a in c.meta.attributes_of(c.meta.get_class("Server"))}
+
+
+def test_unmapped_columns_become_new_attributes_confirmed_in_the_preview_and_rolled_back(
+    qtbot: Any, make_window: Any, demo_path: Path, tmp_path: Path, answer: Any
+) -> None:
+    """Issue 21: an ignored column becomes a new attribute (type inferred, editable), the
+    preview lists it with its values and those that would not convert, the import creates
+    it in the batch, and rolling the batch back from the Batches view removes it."""
+    from importers.new_attributes import NewAttribute
+    from ui.models.mapping import NEW_ATTRIBUTE, TARGET
+    from ui.views.mapping_editor import NewAttributeDialog
+
+    path = _servers_with_extra_columns(tmp_path / "servers.csv")
+    assert not {"shift", "slots", "patch_window"} & _server_attribute_keys(demo_path)
+    window = make_window(demo_path)
+    wizard = open_on(qtbot, window, path)
+    go_next(qtbot, wizard, wizard.sheets_page)
+    go_next(qtbot, wizard, wizard.mapping_page)
+    editor = wizard.mapping_page.editor
+    qtbot.waitUntil(lambda: ("servers", "Slots") in editor.offers, timeout=WAIT_MS)
+    offer = editor.offers[("servers", "Shift")]
+    assert (offer.type, offer.choices, offer.class_name) == ("choice", ("Day", "Night"), "Server")
+    assert editor.offers[("servers", "Slots")].type == "integer"
+    # the Maps-to choice offers it with the inferred type, and choosing it shows it
+    row = editor.model.row_of("Shift")
+    index = editor.model.index(row, TARGET)
+    assert (NEW_ATTRIBUTE, "Create as new attribute (Choice list)") in editor._target_options(index)
+    assert editor.model.setData(index, NEW_ATTRIBUTE)
+    assert index.data() == "New attribute: Shift (Choice list)"
+    assert editor.new_note.isVisible()
+    # "all unmapped" takes the other one; the user relabels Shift and (wrongly) types Slots
+    editor.new_all_button.click()
+    assert [a.column for a in editor.new_attributes()] == ["Shift", "Slots"]
+    dialog = NewAttributeDialog(editor, editor.model.new["Shift"], offer)
+    dialog.label_edit.setText("Patch Window")
+    assert dialog.buttons.button(dialog.buttons.StandardButton.Ok).isEnabled()
+    editor.set_new_attribute("Shift", dialog.attribute())
+    slots: NewAttribute = editor.model.new["Slots"]
+    editor.set_new_attribute("Slots", slots.edited("Slots", "date", None))
+    go_next(qtbot, wizard, wizard.preview_page)
+    preview = wizard.preview_page
+    assert preview.new_box.isVisible()
+    found = [preview.new_model.row_values(r) for r in range(preview.new_model.rowCount())]
+    rows = {values[1]: values for values in found}
+    assert rows["Patch Window"] == (
+        "Shift", "Patch Window", "Choice list: Day, Night", "Server", 6, ""
+    )  # fmt: skip
+    assert rows["Slots"][2:5] == ("Date", "Server", 6)
+    assert rows["Slots"][5].startswith("6 cell(s)")
+    assert "change its type" in preview.new_problems.text()
+    assert not preview.isComplete()  # nothing is imported with values that would be lost
+    # back to the mapping: Slots is a whole number after all
+    wizard.back()
+    qtbot.waitUntil(lambda: wizard.currentPage() is wizard.mapping_page, timeout=WAIT_MS)
+    editor.set_new_attribute("Slots", slots.edited("Slots", "integer", None))
+    go_next(qtbot, wizard, wizard.preview_page)
+    assert not preview.new_problems.isVisible()
+    assert wizard.plan.counts()["cis"]["created"] == 6
+    assert preview.isComplete()
+    assert not {"patch_window", "slots"} & _server_attribute_keys(demo_path)  # not yet
+    go_next(qtbot, wizard, wizard.result_page)
+    result = wizard.import_result
+    assert result.written and result.batch_id is not None
+    assert "Patch Window (Server)" in wizard.result_page.text.text()
+    with Cmdb.open(demo_path) as c:
+        server = c.meta.get_class("Server")
+        added = {a.key: a for a in c.meta.attributes_of(server)}
+        assert added["patch_window"].type == "choice" and added["slots"].type == "integer"
+        ci = c.items.get(c.items.resolve("Server/wiz-new-03"))
+        assert (ci.values["patch_window"], ci.values["slots"]) == ("Night", 8)
+    # roll the batch back from the Batches view: the CIs and the attributes go
+    wizard.result_page.text.linkActivated.emit(f"batch:{result.batch_id}")
+    batches = window.workbench.batches
+    qtbot.waitUntil(lambda: batches.selected() is not None, timeout=WAIT_MS)
+    answer(QMessageBox.StandardButton.Yes)
+    batches.rollback_action.trigger()
+    qtbot.waitUntil(
+        lambda: batches.selected() is not None and batches.selected().status == "rolled_back",
+        timeout=WAIT_MS,
+    )
+    settle(qtbot, window)
+    assert not {"patch_window", "slots"} & _server_attribute_keys(demo_path)
+    with Cmdb.open(demo_path) as c:
+        assert not c.items.find_by_name("wiz-new-03")
