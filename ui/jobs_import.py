@@ -192,6 +192,15 @@ def preview(
     snapshot = copy_mapping(mapping)
     plan = plan_import(cmdb, source, snapshot, progress=state.progress)
     checked = check(cmdb, source, snapshot, new_attributes) if new_attributes else []
+    if checked:
+        # a column that becomes a new attribute is not "ignored": say what it becomes
+        made = {(c.attribute.sheet, c.attribute.column) for c in checked}
+        ignored = {f"Sheet {sheet!r}: column {column!r} (" for sheet, column in made}
+        plan.warnings = [
+            w for w in plan.warnings if not any(w.startswith(prefix) for prefix in ignored)
+        ]
+        plan.unmapped = [u for u in plan.unmapped if u not in made]
+        plan.warnings.extend(f"Would add {c.attribute.describe()}." for c in checked)
     return Preview(plan, checked)
 
 

@@ -9,13 +9,14 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QMessageBox, QWizard
 
 from cmdb_desktop.cmdb import Cmdb
 from importers.plan import CREATED, ERROR, UPDATED
 from tests.importers.pipes import fifo_with_writer
 from tests.ui.waits import WAIT_MS, go_next, settle
 from ui.models.preview import CHANGED_BG, ERROR_BG
+from ui.views.mapping_editor import FROM_COLUMN
 
 SNIPE_STATUSES = {
     "Ready to Deploy": "In Stock",
@@ -264,15 +265,30 @@ def test_typed_path_opens_at_once_and_a_file_without_class_gets_a_real_class(
     assert wizard is not None
     assert wizard.width() < 1040 and wizard.height() < 720
     page = wizard.file_page
+    next_button = wizard.button(QWizard.WizardButton.NextButton)
+    assert not next_button.isEnabled()
     page.path_edit.setFocus()
     qtbot.keyClicks(page.path_edit, str(path))
     assert page.path_edit.hasFocus() or not wizard.isActiveWindow()
-    qtbot.waitUntil(page.isComplete, timeout=10_000)
+    qtbot.waitUntil(next_button.isEnabled, timeout=WAIT_MS)  # the field still has focus
+    assert page.isComplete() and "CSV file" in page.summary.text()
+    # typing on makes it another path: Next waits for it, and comes back with it
+    qtbot.keyClicks(page.path_edit, "x")
+    assert not next_button.isEnabled()
+    qtbot.keyClick(page.path_edit, Qt.Key.Key_Backspace)
+    qtbot.waitUntil(next_button.isEnabled, timeout=WAIT_MS)
     go_next(qtbot, wizard, wizard.sheets_page)
     go_next(qtbot, wizard, wizard.mapping_page)
     editor = wizard.mapping_page.editor
     assert editor.sheet is not None and editor.sheet.default_class == "Server"
     assert editor.class_combo.currentText() == "Server"
+    # no Class column: the class must be a real one, "(from the Class column)" is not offered
+    assert editor.class_combo.findData(None) == -1
+    assert FROM_COLUMN not in [
+        editor.class_combo.itemText(i) for i in range(editor.class_combo.count())
+    ]
+    editor.set_default_class(None)  # what "from the column" would be: refused, a class stays
+    assert editor.sheet.default_class == "Server"
     go_next(qtbot, wizard, wizard.preview_page)
     assert wizard.plan.counts()["cis"]["created"] == 1
     assert wizard.plan.counts()["cis"]["errors"] == 0
@@ -343,6 +359,8 @@ def test_unmapped_columns_become_new_attributes_confirmed_in_the_preview_and_rol
     assert rows["Slots"][2:5] == ("Date", "Server", 6)
     assert rows["Slots"][5].startswith("6 cell(s)")
     assert "change its type" in preview.new_problems.text()
+    assert not any("'Shift'" in w and "ignored" in w for w in wizard.plan.warnings)
+    assert any("'Shift'" in w and "new attribute Patch Window" in w for w in wizard.plan.warnings)
     assert not preview.isComplete()  # nothing is imported with values that would be lost
     # back to the mapping: Slots is a whole number after all
     wizard.back()
@@ -377,3 +395,61 @@ def test_unmapped_columns_become_new_attributes_confirmed_in_the_preview_and_rol
     assert not {"patch_window", "slots"} & _server_attribute_keys(demo_path)
     with Cmdb.open(demo_path) as c:
         assert not c.items.find_by_name("wiz-new-03")
+
+
+def test_a_class_column_mapped_later_offers_from_the_column_and_unmapped_takes_it_away(
+    qtbot: Any, make_window: Any, demo_path: Path, tmp_path: Path
+) -> None:
+    """Issue 15: "(from the Class column)" exists only while a column maps to Class; a
+    sheet without one always has a real class (a sensible one: Server for an inventory)."""
+    from ui.models.mapping import TARGET
+
+    path = tmp_path / "inventory.csv"
+    path.write_text("Name,Serial,Kind\nhost-a,SN-A,Server\n", encoding="utf-8")
+    window = make_window(demo_path)
+    wizard = open_on(qtbot, window, path)
+    go_next(qtbot, wizard, wizard.sheets_page)
+    go_next(qtbot, wizard, wizard.mapping_page)
+    editor = wizard.mapping_page.editor
+    sheet = editor.sheet
+    assert sheet is not None and sheet.default_class == "Server"
+    assert editor.class_combo.findData(None) == -1
+    kind = editor.model.index(editor.model.row_of("Kind"), TARGET)
+    assert editor.model.setData(kind, "class")
+    assert editor.class_combo.itemText(0) == FROM_COLUMN
+    assert editor.class_combo.currentText() == "Server"  # rows without a class
+    editor.class_combo.setCurrentIndex(0)
+    editor.class_combo.activated.emit(0)
+    assert sheet.default_class is None  # now from the column
+    assert editor.model.setData(kind, None)
+    assert editor.class_combo.findData(None) == -1
+    assert sheet.default_class == "Server" and editor.class_combo.currentText() == "Server"
+    go_next(qtbot, wizard, wizard.preview_page)
+    assert wizard.plan.counts()["cis"] == {"created": 1, "updated": 0, "unchanged": 0, "errors": 0}
+    wizard.reject()
+
+
+def test_dialog_buttons_carry_no_stock_icons() -> None:
+    """Issue 15: the style says no icons on Yes/No/OK even where the desktop's platform
+    theme asks for them (a base style that does is overruled)."""
+    from PySide6.QtWidgets import QApplication, QDialogButtonBox, QProxyStyle, QStyle
+
+    from ui.theme import AppStyle, Theme
+
+    class IconsWanted(QProxyStyle):
+        def styleHint(self, hint: Any, *args: Any) -> int:
+            if hint == QStyle.StyleHint.SH_DialogButtonBox_ButtonsHaveIcons:
+                return 1
+            return int(super().styleHint(hint, *args))
+
+    hint = QStyle.StyleHint.SH_DialogButtonBox_ButtonsHaveIcons
+    wanting = IconsWanted("Fusion")
+    assert wanting.styleHint(hint) == 1
+    assert AppStyle(wanting).styleHint(hint) == 0
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    Theme(app, "light")
+    assert isinstance(app.style(), AppStyle)
+    box = QDialogButtonBox(QDialogButtonBox.StandardButton.Yes | QDialogButtonBox.StandardButton.No)
+    assert all(b.icon().isNull() for b in box.buttons())
+    box.deleteLater()
