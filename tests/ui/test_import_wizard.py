@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox, QWizard
+from PySide6.QtWidgets import QDialog, QLabel, QMessageBox, QWizard
 
 from cmdb_desktop.cmdb import Cmdb
 from importers.plan import CREATED, ERROR, UPDATED
@@ -312,7 +312,12 @@ def _server_attribute_keys(path: Path) -> set[str]:
 
 
 def test_unmapped_columns_become_new_attributes_confirmed_in_the_preview_and_rolled_back(
-    qtbot: Any, make_window: Any, demo_path: Path, tmp_path: Path, answer: Any
+    qtbot: Any,
+    make_window: Any,
+    demo_path: Path,
+    tmp_path: Path,
+    answer: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Issue 21: an ignored column becomes a new attribute (type inferred, editable), the
     preview lists it with its values and those that would not convert, the import creates
@@ -342,10 +347,22 @@ def test_unmapped_columns_become_new_attributes_confirmed_in_the_preview_and_rol
     # "all unmapped" takes the other one; the user relabels Shift and (wrongly) types Slots
     editor.new_all_button.click()
     assert [a.column for a in editor.new_attributes()] == ["Shift", "Slots"]
-    dialog = NewAttributeDialog(editor, editor.model.new["Shift"], offer)
-    dialog.label_edit.setText("Patch Window")
-    assert dialog.buttons.button(dialog.buttons.StandardButton.Ok).isEnabled()
-    editor.set_new_attribute("Shift", dialog.attribute())
+    shown: list[NewAttributeDialog] = []
+
+    def relabel(dialog: NewAttributeDialog) -> int:  # what the user types in the dialog
+        shown.append(dialog)
+        assert "inferred type: Choice list (Day, Night)" in dialog.findChild(QLabel).text()
+        dialog.label_edit.setText("")
+        assert not dialog.buttons.button(dialog.buttons.StandardButton.Ok).isEnabled()
+        dialog.label_edit.setText("Patch Window")
+        assert dialog.buttons.button(dialog.buttons.StandardButton.Ok).isEnabled()
+        return int(QDialog.DialogCode.Accepted.value)
+
+    monkeypatch.setattr(NewAttributeDialog, "exec", relabel)
+    editor.table.setCurrentIndex(editor.model.index(row, 0))
+    assert editor.new_edit_button.isEnabled()
+    editor.new_edit_button.click()
+    assert shown and index.data() == "New attribute: Patch Window (Choice list)"
     slots: NewAttribute = editor.model.new["Slots"]
     editor.set_new_attribute("Slots", slots.edited("Slots", "date", None))
     go_next(qtbot, wizard, wizard.preview_page)
