@@ -609,14 +609,15 @@ class ClassService:
             )
         return key
 
-    def add_attributes(
-        self,
-        specs: Sequence[tuple[str, str, str, Sequence[Any] | None]],
-        *,
-        source: Source | None = None,
-    ) -> ChangeSummary:
-        """Add several optional attributes — (class, label, type, choices) each — in one
-        transaction, each recorded in the history; all are refused if one is invalid."""
+    def check_new_attributes(
+        self, specs: Sequence[tuple[str, str, str, Sequence[Any] | None]]
+    ) -> None:
+        """Raise the error :meth:`add_attributes` would raise for these specs (writes nothing)."""
+        self._new_attribute_rows(specs)
+
+    def _new_attribute_rows(
+        self, specs: Sequence[tuple[str, str, str, Sequence[Any] | None]]
+    ) -> list[tuple[ClassInfo, str, str, str, list[Any] | None]]:
         meta = self._cmdb.meta
         rows: list[tuple[ClassInfo, str, str, str, list[Any] | None]] = []
         seen: set[tuple[int, str]] = set()
@@ -629,6 +630,17 @@ class ClassService:
             seen.add((info.id, key))
             clean, _ = self._check_attribute_spec(type_, choices, None, None, None)
             rows.append((info, key, label.strip(), type_, clean))
+        return rows
+
+    def add_attributes(
+        self,
+        specs: Sequence[tuple[str, str, str, Sequence[Any] | None]],
+        *,
+        source: Source | None = None,
+    ) -> ChangeSummary:
+        """Add several optional attributes — (class, label, type, choices) each — in one
+        transaction, each recorded in the history; all are refused if one is invalid."""
+        rows = self._new_attribute_rows(specs)
         if not rows:
             return ChangeSummary()
         with self._cmdb.write() as s:

@@ -190,13 +190,41 @@ def import_file(
         _model_notes(plan, model, dry_run=True)
         plan.warnings.extend(f"Would add {a.describe()}." for a in new_attrs)
         return ImportResult(plan, dry_run=True, model=model, new_attributes=new_attrs)
+    request = ImportRequest(source, full, None if new_attrs else ahead[0])
+    result = apply_with_new_attributes(
+        cmdb,
+        request,
+        new_attrs,
+        skip_errors=skip_errors,
+        rejects_path=rejects_path,
+        progress=progress,
+    )
+    _model_notes(result.plan, model, dry_run=False)
+    result.model = model
+    return result
+
+
+def apply_with_new_attributes(
+    cmdb: Cmdb,
+    request: ImportRequest,
+    new_attrs: Sequence[NewAttribute],
+    *,
+    skip_errors: bool = False,
+    rejects_path: str | Path | None = None,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Add ``new_attrs`` (their columns in ``request.mapping`` are mapped to them), then
+    plan and write the request as one batch that remembers them, so rolling it back
+    removes them; an import that writes nothing (refused, stopped, failed) keeps none."""
+    new_attrs = list(new_attrs)
     if new_attrs:
         from cmdb_desktop.history import Source
         from cmdb_desktop.vocabulary import ChangeSource
         from importers.new_attributes import create
 
-        create(cmdb, new_attrs, full, Source(ChangeSource.IMPORT, file=str(path)))
-    request = ImportRequest(source, full, None if new_attrs else ahead[0])
+        path = request.source.path
+        create(cmdb, new_attrs, request.mapping, Source(ChangeSource.IMPORT, file=str(path)))
+        request = ImportRequest(request.source, request.mapping)
     try:
         result = apply_import(
             cmdb, request, skip_errors=skip_errors, rejects_path=rejects_path, progress=progress
@@ -209,10 +237,8 @@ def import_file(
         cmdb.batches.note_created_attributes(result.batch_id, names)
     elif new_attrs:
         _take_back(cmdb, new_attrs)
-    _model_notes(result.plan, model, dry_run=False)
     if result.batch_id is not None:
         result.plan.warnings.extend(f"Added {a.describe()}." for a in new_attrs)
-    result.model = model
     result.new_attributes = new_attrs if result.batch_id is not None else []
     return result
 

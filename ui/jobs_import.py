@@ -19,17 +19,19 @@ from cmdb_desktop.batches import BatchInfo
 from cmdb_desktop.changes import ChangeSummary
 from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.errors import ValidationError
-from importers.apply import ImportResult, apply_import
+from importers.apply import ImportRequest, ImportResult, apply_import, apply_with_new_attributes
 from importers.audit import AuditResult, AuditScope, audit_file, stamp_verified
 from importers.mapping import (
+    CLASS,
     ImportMapping,
     load_profile,
     profile_names,
     save_profile,
 )
+from importers.new_attributes import CheckedAttribute, NewAttribute, check, propose
 from importers.plan import ImportPlan, ImportSource, load_source, plan_import, suggest_mapping
 from importers.readers import open_spreadsheet
-from importers.workbook import sheet_role
+from importers.workbook import KIND_CIS, sheet_role
 from ui.jobs import JobState
 
 
@@ -148,18 +150,86 @@ def dry_run(
     return plan_import(cmdb, source, copy_mapping(mapping), progress=state.progress)
 
 
+def attribute_proposals(
+    state: JobState, cmdb: Cmdb, source: ImportSource, mapping: ImportMapping
+) -> dict[tuple[str, str], NewAttribute]:
+    """(sheet, column) → the new attribute the column of a CIs sheet would become, its
+    type inferred from its values (:func:`importers.new_attributes.propose`), for every
+    column whose header names no attribute of the sheet's class yet, mapped or not (the
+    user may unmap one and create it instead)."""
+    state.progress.start("Looking at the columns' values")
+    loose = copy_mapping(mapping)
+    for sm in loose.sheets:
+        if sm.kind == KIND_CIS:
+            for cm in sm.columns:
+                if cm.target != CLASS:
+                    cm.target = None
+    return {(p.sheet, p.column): p for p in propose(source, loose, cmdb.meta)}
+
+
+@dataclass
+class Preview:
+    """The dry run and the new attributes it would add, as the preview page shows them."""
+
+    plan: ImportPlan
+    new_attributes: list[CheckedAttribute] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Whether every new attribute can be created with every value of its column."""
+        return all(a.ok for a in self.new_attributes)
+
+
+def preview(
+    state: JobState,
+    cmdb: Cmdb,
+    source: ImportSource,
+    mapping: ImportMapping,
+    new_attributes: Sequence[NewAttribute] = (),
+) -> Preview:
+    """The dry run (writes nothing) and the check of the chosen new attributes: their
+    class as the mapping now says, their values, those that would not convert."""
+    snapshot = copy_mapping(mapping)
+    plan = plan_import(cmdb, source, snapshot, progress=state.progress)
+    checked = check(cmdb, source, snapshot, new_attributes) if new_attributes else []
+    if checked:
+        # a column that becomes a new attribute is not "ignored": say what it becomes
+        made = {(c.attribute.sheet, c.attribute.column) for c in checked}
+        ignored = {f"Sheet {sheet!r}: column {column!r} (" for sheet, column in made}
+        plan.warnings = [
+            w for w in plan.warnings if not any(w.startswith(prefix) for prefix in ignored)
+        ]
+        plan.unmapped = [u for u in plan.unmapped if u not in made]
+        plan.warnings.extend(f"Would add {c.attribute.describe()}." for c in checked)
+    return Preview(plan, checked)
+
+
 def apply_plan(
     state: JobState,
     cmdb: Cmdb,
     plan: ImportPlan,
     skip_errors: bool,
     rejects: str | None = None,
+    new_attributes: Sequence[NewAttribute] = (),
 ) -> ImportResult:
     """Write the plan as one batch in one transaction; cancel rolls everything back.
 
     The plan is re-checked inside the transaction when the CMDB moved since
-    the dry run (``apply_import`` does that).
+    the dry run (``apply_import`` does that). With ``new_attributes`` they are
+    added first and their columns mapped to them, then the file is planned
+    again inside the write; the batch remembers them, so rolling it back (or an
+    import that writes nothing) removes them
+    (:func:`importers.apply.apply_with_new_attributes`).
     """
+    if new_attributes:
+        return apply_with_new_attributes(
+            cmdb,
+            ImportRequest(plan.source, copy_mapping(plan.mapping)),
+            new_attributes,
+            skip_errors=skip_errors,
+            rejects_path=rejects,
+            progress=state.progress,
+        )
     return apply_import(
         cmdb, plan, skip_errors=skip_errors, rejects_path=rejects, progress=state.progress
     )

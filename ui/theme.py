@@ -6,6 +6,8 @@ fully, so one stylesheet template (``resources/style.qss`` with ``@name@``
 placeholders) serves both themes. Action icons are drawn in ``currentColor``
 and tinted with the palette's text colour when rendered, so they stay legible
 on a dark background; class icons are coloured tiles that work on both.
+Dialog buttons (Yes, No, OK, Cancel) carry no stock icons, whatever the
+desktop's platform theme asks for (:class:`AppStyle`, issue 15).
 """
 
 from __future__ import annotations
@@ -23,7 +25,14 @@ from PySide6.QtGui import (
     QPixmap,
 )
 from PySide6.QtSvg import QSvgRenderer
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QProxyStyle,
+    QStyle,
+    QStyleHintReturn,
+    QStyleOption,
+    QWidget,
+)
 
 import resources
 
@@ -129,6 +138,28 @@ def stylesheet(c: dict[str, str]) -> str:
     return text
 
 
+class AppStyle(QProxyStyle):
+    """Fusion, without the stock icons a desktop's platform theme (GNOME, KDE) would put
+    on the Yes, No, OK and Cancel buttons of message boxes and dialogs (issue 15)."""
+
+    def __init__(self, base: QStyle | None = None) -> None:
+        if base is None:
+            super().__init__("Fusion")
+        else:
+            super().__init__(base)
+
+    def styleHint(
+        self,
+        hint: QStyle.StyleHint,
+        option: QStyleOption | None = None,
+        widget: QWidget | None = None,
+        returnData: QStyleHintReturn | None = None,
+    ) -> int:
+        if hint == QStyle.StyleHint.SH_DialogButtonBox_ButtonsHaveIcons:
+            return 0
+        return super().styleHint(hint, option, widget, returnData)
+
+
 class Theme(QObject):
     """The application's current theme; ``changed`` fires after it is applied.
 
@@ -146,7 +177,8 @@ class Theme(QObject):
         self._app = app
         self.mode = mode if mode in MODES else "system"
         self._styled: list[QWidget] = []
-        app.setStyle("Fusion")
+        if not isinstance(app.style(), AppStyle):
+            app.setStyle(AppStyle())
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._system_changed)
         self.apply()
 

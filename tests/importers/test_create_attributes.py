@@ -78,3 +78,39 @@ def test_without_the_option_columns_stay_unmapped(tmp_path: Path) -> None:
     code, data, _ = cli(db, "import", str(sheet))
     assert code == 0 and data["new_attributes"] == []
     assert any("'Shift'" in w and "maps to no attribute" in w for w in data["warnings"])
+
+
+def test_check_gives_the_class_the_values_that_would_not_convert_and_refusals(
+    tmp_path: Path,
+) -> None:
+    """What the import wizard's preview shows for edited proposals (writes nothing)."""
+    from importers.new_attributes import check, propose
+    from importers.plan import load_source, suggest_mapping
+
+    db = tmp_path / "c.sqlite"
+    sheet = write_csv(tmp_path / "servers.csv")
+    with Cmdb.open(db) as cmdb:
+        source = load_source(sheet, meta=cmdb.meta)
+        mapping = suggest_mapping(source, cmdb.meta, None)
+        by_column = {p.column: p for p in propose(source, mapping, cmdb.meta)}
+        shift, slots, note = by_column["Shift"], by_column["Slots"], by_column["Note"]
+        before = content(db)
+        checked = check(
+            cmdb,
+            source,
+            mapping,
+            [
+                shift.edited("Patch Window", "choice", ["Day"]),  # "Night" is not a choice
+                slots.edited("Slots", "boolean", None),  # 2, 4, 8 are not yes/no
+                note.edited("Owner", "text", None),  # Server has an Owner
+                by_column["Racked"].edited("Patch window", "boolean", None),  # twice
+            ],
+        )
+        assert content(db) == before
+    window, slot, owner, twice = checked
+    assert window.attribute.class_name == "Server" and window.attribute.key == "patch_window"
+    assert (window.unconverted, window.unconverted_cells, window.problem) == (("Night",), 2, None)
+    assert not window.ok
+    assert set(slot.unconverted) == {"2", "4", "8"} and slot.attribute.values == 4
+    assert owner.problem is not None and "already has an attribute" in owner.problem
+    assert twice.problem is not None and "Two new attributes" in twice.problem

@@ -9,13 +9,14 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QDialog, QLabel, QMessageBox, QWizard
 
 from cmdb_desktop.cmdb import Cmdb
 from importers.plan import CREATED, ERROR, UPDATED
 from tests.importers.pipes import fifo_with_writer
-from tests.ui.waits import go_next, settle
+from tests.ui.waits import WAIT_MS, go_next, settle
 from ui.models.preview import CHANGED_BG, ERROR_BG
+from ui.views.mapping_editor import FROM_COLUMN
 
 SNIPE_STATUSES = {
     "Ready to Deploy": "In Stock",
@@ -264,15 +265,208 @@ def test_typed_path_opens_at_once_and_a_file_without_class_gets_a_real_class(
     assert wizard is not None
     assert wizard.width() < 1040 and wizard.height() < 720
     page = wizard.file_page
+    next_button = wizard.button(QWizard.WizardButton.NextButton)
+    assert not next_button.isEnabled()
     page.path_edit.setFocus()
     qtbot.keyClicks(page.path_edit, str(path))
     assert page.path_edit.hasFocus() or not wizard.isActiveWindow()
-    qtbot.waitUntil(page.isComplete, timeout=10_000)
+    qtbot.waitUntil(next_button.isEnabled, timeout=WAIT_MS)  # the field still has focus
+    assert page.isComplete() and "CSV file" in page.summary.text()
+    # typing on makes it another path: Next waits for it, and comes back with it
+    qtbot.keyClicks(page.path_edit, "x")
+    assert not next_button.isEnabled()
+    qtbot.keyClick(page.path_edit, Qt.Key.Key_Backspace)
+    qtbot.waitUntil(next_button.isEnabled, timeout=WAIT_MS)
     go_next(qtbot, wizard, wizard.sheets_page)
     go_next(qtbot, wizard, wizard.mapping_page)
     editor = wizard.mapping_page.editor
     assert editor.sheet is not None and editor.sheet.default_class == "Server"
     assert editor.class_combo.currentText() == "Server"
+    # no Class column: the class must be a real one, "(from the Class column)" is not offered
+    assert editor.class_combo.findData(None) == -1
+    assert FROM_COLUMN not in [
+        editor.class_combo.itemText(i) for i in range(editor.class_combo.count())
+    ]
+    editor.set_default_class(None)  # what "from the column" would be: refused, a class stays
+    assert editor.sheet.default_class == "Server"
     go_next(qtbot, wizard, wizard.preview_page)
     assert wizard.plan.counts()["cis"]["created"] == 1
     assert wizard.plan.counts()["cis"]["errors"] == 0
+
+
+def _servers_with_extra_columns(path: Path) -> Path:
+    """Six new servers and two columns the CMDB has no attribute for."""
+    rows = [["Name", "Serial", "Shift", "Slots"]]
+    for n, (shift, slots) in enumerate(
+        [("Day", "1"), ("Night", "2"), ("Day", "4"), ("Night", "8"), ("Day", "2"), ("Day", "1")]
+    ):
+        rows.append([f"wiz-new-{n:02d}", f"SN-WIZ-{n:02d}", shift, slots])
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows)
+    return path
+
+
+def _server_attribute_keys(path: Path) -> set[str]:
+    with Cmdb.open(path) as c:
+        return {a.key for a in c.meta.attributes_of(c.meta.get_class("Server"))}
+
+
+def test_unmapped_columns_become_new_attributes_confirmed_in_the_preview_and_rolled_back(
+    qtbot: Any,
+    make_window: Any,
+    demo_path: Path,
+    tmp_path: Path,
+    answer: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 21: an ignored column becomes a new attribute (type inferred, editable), the
+    preview lists it with its values and those that would not convert, the import creates
+    it in the batch, and rolling the batch back from the Batches view removes it."""
+    from importers.new_attributes import NewAttribute
+    from ui.models.mapping import NEW_ATTRIBUTE, TARGET
+    from ui.views.mapping_editor import NewAttributeDialog
+
+    path = _servers_with_extra_columns(tmp_path / "servers.csv")
+    assert not {"shift", "slots", "patch_window"} & _server_attribute_keys(demo_path)
+    window = make_window(demo_path)
+    wizard = open_on(qtbot, window, path)
+    go_next(qtbot, wizard, wizard.sheets_page)
+    go_next(qtbot, wizard, wizard.mapping_page)
+    editor = wizard.mapping_page.editor
+    qtbot.waitUntil(lambda: ("servers", "Slots") in editor.offers, timeout=WAIT_MS)
+    offer = editor.offers[("servers", "Shift")]
+    assert (offer.type, offer.choices, offer.class_name) == ("choice", ("Day", "Night"), "Server")
+    assert editor.offers[("servers", "Slots")].type == "integer"
+    # the Maps-to choice offers it with the inferred type, and choosing it shows it
+    row = editor.model.row_of("Shift")
+    index = editor.model.index(row, TARGET)
+    assert (NEW_ATTRIBUTE, "Create as new attribute (Choice list)") in editor._target_options(index)
+    assert editor.model.setData(index, NEW_ATTRIBUTE)
+    assert index.data() == "New attribute: Shift (Choice list)"
+    assert editor.new_note.isVisible()
+    # "all unmapped" takes the other one; the user relabels Shift and (wrongly) types Slots
+    editor.new_all_button.click()
+    assert [a.column for a in editor.new_attributes()] == ["Shift", "Slots"]
+    shown: list[NewAttributeDialog] = []
+
+    def relabel(dialog: NewAttributeDialog) -> int:  # what the user types in the dialog
+        shown.append(dialog)
+        assert "inferred type: Choice list (Day, Night)" in dialog.findChild(QLabel).text()
+        dialog.label_edit.setText("")
+        assert not dialog.buttons.button(dialog.buttons.StandardButton.Ok).isEnabled()
+        dialog.label_edit.setText("Patch Window")
+        assert dialog.buttons.button(dialog.buttons.StandardButton.Ok).isEnabled()
+        return int(QDialog.DialogCode.Accepted.value)
+
+    monkeypatch.setattr(NewAttributeDialog, "exec", relabel)
+    editor.table.setCurrentIndex(editor.model.index(row, 0))
+    assert editor.new_edit_button.isEnabled()
+    editor.new_edit_button.click()
+    assert shown and index.data() == "New attribute: Patch Window (Choice list)"
+    slots: NewAttribute = editor.model.new["Slots"]
+    editor.set_new_attribute("Slots", slots.edited("Slots", "date", None))
+    go_next(qtbot, wizard, wizard.preview_page)
+    preview = wizard.preview_page
+    assert preview.new_box.isVisible()
+    found = [preview.new_model.row_values(r) for r in range(preview.new_model.rowCount())]
+    rows = {values[1]: values for values in found}
+    assert rows["Patch Window"] == (
+        "Shift", "Patch Window", "Choice list: Day, Night", "Server", 6, ""
+    )  # fmt: skip
+    assert rows["Slots"][2:5] == ("Date", "Server", 6)
+    assert rows["Slots"][5].startswith("6 cell(s)")
+    assert "change its type" in preview.new_problems.text()
+    assert not any("'Shift'" in w and "ignored" in w for w in wizard.plan.warnings)
+    assert any("'Shift'" in w and "new attribute Patch Window" in w for w in wizard.plan.warnings)
+    assert not preview.isComplete()  # nothing is imported with values that would be lost
+    # back to the mapping: Slots is a whole number after all
+    wizard.back()
+    qtbot.waitUntil(lambda: wizard.currentPage() is wizard.mapping_page, timeout=WAIT_MS)
+    editor.set_new_attribute("Slots", slots.edited("Slots", "integer", None))
+    go_next(qtbot, wizard, wizard.preview_page)
+    assert not preview.new_problems.isVisible()
+    assert wizard.plan.counts()["cis"]["created"] == 6
+    assert preview.isComplete()
+    assert not {"patch_window", "slots"} & _server_attribute_keys(demo_path)  # not yet
+    go_next(qtbot, wizard, wizard.result_page)
+    result = wizard.import_result
+    assert result.written and result.batch_id is not None
+    assert "Patch Window (Server)" in wizard.result_page.text.text()
+    with Cmdb.open(demo_path) as c:
+        server = c.meta.get_class("Server")
+        added = {a.key: a for a in c.meta.attributes_of(server)}
+        assert added["patch_window"].type == "choice" and added["slots"].type == "integer"
+        ci = c.items.get(c.items.resolve("Server/wiz-new-03"))
+        assert (ci.values["patch_window"], ci.values["slots"]) == ("Night", 8)
+    # roll the batch back from the Batches view: the CIs and the attributes go
+    wizard.result_page.text.linkActivated.emit(f"batch:{result.batch_id}")
+    batches = window.workbench.batches
+    qtbot.waitUntil(lambda: batches.selected() is not None, timeout=WAIT_MS)
+    answer(QMessageBox.StandardButton.Yes)
+    batches.rollback_action.trigger()
+    qtbot.waitUntil(
+        lambda: batches.selected() is not None and batches.selected().status == "rolled_back",
+        timeout=WAIT_MS,
+    )
+    settle(qtbot, window)
+    assert not {"patch_window", "slots"} & _server_attribute_keys(demo_path)
+    with Cmdb.open(demo_path) as c:
+        assert not c.items.find_by_name("wiz-new-03")
+
+
+def test_a_class_column_mapped_later_offers_from_the_column_and_unmapped_takes_it_away(
+    qtbot: Any, make_window: Any, demo_path: Path, tmp_path: Path
+) -> None:
+    """Issue 15: "(from the Class column)" exists only while a column maps to Class; a
+    sheet without one always has a real class (a sensible one: Server for an inventory)."""
+    from ui.models.mapping import TARGET
+
+    path = tmp_path / "inventory.csv"
+    path.write_text("Name,Serial,Kind\nhost-a,SN-A,Server\n", encoding="utf-8")
+    window = make_window(demo_path)
+    wizard = open_on(qtbot, window, path)
+    go_next(qtbot, wizard, wizard.sheets_page)
+    go_next(qtbot, wizard, wizard.mapping_page)
+    editor = wizard.mapping_page.editor
+    sheet = editor.sheet
+    assert sheet is not None and sheet.default_class == "Server"
+    assert editor.class_combo.findData(None) == -1
+    kind = editor.model.index(editor.model.row_of("Kind"), TARGET)
+    assert editor.model.setData(kind, "class")
+    assert editor.class_combo.itemText(0) == FROM_COLUMN
+    assert editor.class_combo.currentText() == "Server"  # rows without a class
+    editor.class_combo.setCurrentIndex(0)
+    editor.class_combo.activated.emit(0)
+    assert sheet.default_class is None  # now from the column
+    assert editor.model.setData(kind, None)
+    assert editor.class_combo.findData(None) == -1
+    assert sheet.default_class == "Server" and editor.class_combo.currentText() == "Server"
+    go_next(qtbot, wizard, wizard.preview_page)
+    assert wizard.plan.counts()["cis"] == {"created": 1, "updated": 0, "unchanged": 0, "errors": 0}
+    wizard.reject()
+
+
+def test_dialog_buttons_carry_no_stock_icons() -> None:
+    """Issue 15: the style says no icons on Yes/No/OK even where the desktop's platform
+    theme asks for them (a base style that does is overruled)."""
+    from PySide6.QtWidgets import QApplication, QDialogButtonBox, QProxyStyle, QStyle
+
+    from ui.theme import AppStyle, Theme
+
+    class IconsWanted(QProxyStyle):
+        def styleHint(self, hint: Any, *args: Any) -> int:
+            if hint == QStyle.StyleHint.SH_DialogButtonBox_ButtonsHaveIcons:
+                return 1
+            return int(super().styleHint(hint, *args))
+
+    hint = QStyle.StyleHint.SH_DialogButtonBox_ButtonsHaveIcons
+    wanting = IconsWanted("Fusion")
+    assert wanting.styleHint(hint) == 1
+    assert AppStyle(wanting).styleHint(hint) == 0
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    Theme(app, "light")
+    assert isinstance(app.style(), AppStyle)
+    box = QDialogButtonBox(QDialogButtonBox.StandardButton.Yes | QDialogButtonBox.StandardButton.No)
+    assert all(b.icon().isNull() for b in box.buttons())
+    box.deleteLater()

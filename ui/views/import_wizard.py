@@ -5,11 +5,18 @@
 2. **Sheets**: which to read, and optionally a saved mapping profile.
 3. **Mapping**: suggested from the headers, editable
    (:class:`~ui.views.mapping_editor.MappingEditor`); save it as a profile.
+   Ignored columns of a CIs sheet may become new attributes of the sheet's
+   class, typed from their values (issue 21; the type, label and choices
+   can be changed).
 4. **Preview**: the dry run — counts, every row with its outcome and the
-   changed cells highlighted, every error with sheet, row and column. Import
-   everything (refused if anything is wrong) or only the rows that passed.
+   changed cells highlighted, every error with sheet, row and column, and the
+   new attributes to confirm (label, type, class, how many values, the values
+   that would not convert). Import everything (refused if anything is wrong)
+   or only the rows that passed.
 5. **Import** runs as one transaction with progress and Stop (stopping rolls
    it all back), then the result links to the batch in the *Batches* view.
+   New attributes are added just before, and belong to the batch: rolling it
+   back removes them (:func:`importers.apply.apply_with_new_attributes`).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
     QComboBox,
+    QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
@@ -37,9 +45,11 @@ from PySide6.QtWidgets import (
 )
 
 from importers.apply import ImportResult
+from importers.new_attributes import CheckedAttribute, NewAttribute
 from importers.plan import CREATED, ERROR, UNCHANGED, UPDATED, ImportPlan, Outcome
 from ui import jobs_import
-from ui.jobs_import import describe_counts
+from ui.jobs_import import Preview, describe_counts
+from ui.models.mapping import type_label
 from ui.models.preview import PreviewModel
 from ui.models.rows import RowsModel
 from ui.views.batches import list_batch_cis
@@ -51,6 +61,8 @@ if TYPE_CHECKING:
     from ui.context import AppContext
 
 KEY = "import-wizard"
+#: The worker's key of the job that infers the columns' types (replaced on each change).
+COLUMNS_KEY = "import-wizard-columns"
 
 
 class MappingPage(JobPage):
@@ -73,11 +85,34 @@ class MappingPage(JobPage):
         row.addWidget(self.save_profile_button)
         self.body.addLayout(row)
 
+        self.editor.class_changed.connect(self.propose_attributes)
+
     def initializePage(self) -> None:
         loaded = self.host.loaded
         cmdb = self.context.cmdb
         assert loaded is not None and cmdb is not None
         self.editor.set_mapping(cmdb.meta, loaded.source, loaded.mapping)
+        self.propose_attributes()
+
+    def propose_attributes(self) -> None:
+        """Infer in the worker what each column could become as a new attribute (again
+        when a sheet's class changed: the attributes belong to it)."""
+        loaded = self.host.loaded
+        cmdb = self.context.cmdb
+        if loaded is None or cmdb is None or self.editor.mapping_ is None:
+            return
+        self.context.runner.submit(
+            "Looking at the columns' values",
+            jobs_import.attribute_proposals,
+            cmdb,
+            loaded.source,
+            jobs_import.copy_mapping(self.editor.mapping_),
+            on_done=self.editor.set_offers,
+            on_error=self.show_error,
+            key=COLUMNS_KEY,
+            replace=True,
+            visible=False,
+        )
 
     def ask_save_profile(self) -> None:
         name, ok = QInputDialog.getText(
@@ -112,17 +147,20 @@ class MappingPage(JobPage):
         cmdb = self.context.cmdb
         assert loaded is not None and cmdb is not None
         mapping = self.editor.mapping()
+        new_attributes = self.editor.new_attributes()
 
-        def done(plan: ImportPlan) -> None:
-            self.host.plan = plan
+        def done(preview: Preview) -> None:
+            self.host.plan = preview.plan
+            self.host.new_attributes = preview.new_attributes
             self.advance()
 
         self.panel.run(
             "Checking every row",
-            jobs_import.dry_run,
+            jobs_import.preview,
             cmdb,
             loaded.source,
-            mapping,
+            jobs_import.copy_mapping(mapping),
+            new_attributes,
             on_done=done,
             on_error=self.show_error,
         )
@@ -145,6 +183,26 @@ class PreviewPage(JobPage):
         self.counts.setWordWrap(True)
         self.counts.setTextFormat(Qt.TextFormat.RichText)
         self.body.addWidget(self.counts)
+        self.new_box = QGroupBox("New attributes (created with this import's batch)", self)
+        self.new_box.setObjectName("newAttributes")
+        nl = QVBoxLayout(self.new_box)
+        self.new_model = RowsModel(
+            ("Column", "New attribute", "Type", "Class", "Values", "Would not convert"), self
+        )
+        self.new_view = QTableView(self.new_box)
+        self.new_view.setObjectName("newAttributesTable")
+        self.new_view.setModel(self.new_model)
+        self.new_view.verticalHeader().hide()
+        self.new_view.horizontalHeader().setStretchLastSection(True)
+        self.new_model.foreground = self._new_colour
+        nl.addWidget(self.new_view)
+        self.new_problems = QLabel(self.new_box)
+        self.new_problems.setObjectName("newAttributesProblems")
+        self.new_problems.setWordWrap(True)
+        self.new_problems.setStyleSheet("color: #c62828;")
+        nl.addWidget(self.new_problems)
+        self.new_box.hide()
+        self.body.addWidget(self.new_box)
         filters = QHBoxLayout()
         self.sheet_combo = QComboBox(self)
         self.sheet_combo.currentIndexChanged.connect(lambda _i: self._show_sheet())
@@ -205,6 +263,44 @@ class PreviewPage(JobPage):
         self.skip_errors.toggled.connect(lambda _c: self.completeChanged.emit())
         self.body.addWidget(self.skip_errors)
 
+    def _new_colour(self, row: int, _column: int) -> str | None:
+        checked = self.host.new_attributes
+        source = self.new_model.source_row(row)
+        return "#c62828" if 0 <= source < len(checked) and not checked[source].ok else None
+
+    def show_new_attributes(self, checked: list[CheckedAttribute]) -> None:
+        """The new attributes to confirm: one row each, and what refuses any of them."""
+        rows = []
+        problems = []
+        for c in checked:
+            a = c.attribute
+            kind = type_label(a.type)
+            if a.choices:
+                kind += ": " + ", ".join(a.choices)
+            bad = ""
+            if c.unconverted_cells:
+                shown = ", ".join(f"“{v}”" for v in c.unconverted[:5])
+                more = " …" if len(c.unconverted) > 5 else ""
+                bad = f"{c.unconverted_cells:,} cell(s): {shown}{more}"
+                problems.append(
+                    f"{a.label}: {c.unconverted_cells:,} value(s) do not convert to "
+                    f"{type_label(a.type)} ({shown}{more}). Go Back to the mapping and change "
+                    "its type, translate those values, or leave the column ignored."
+                )
+            if c.problem:
+                problems.append(f"{a.label}: {c.problem}")
+            rows.append((a.column, a.label, kind, a.class_name, a.values, bad))
+        self.new_model.set_rows(rows)
+        self.new_view.resizeColumnsToContents()
+        self.new_view.setFixedHeight(
+            self.new_view.horizontalHeader().height()
+            + sum(self.new_view.rowHeight(r) for r in range(min(len(rows), 5)))
+            + 2 * self.new_view.frameWidth()
+        )
+        self.new_problems.setText("\n".join(problems))
+        self.new_problems.setVisible(bool(problems))
+        self.new_box.setVisible(bool(rows))
+
     def _status_toggled(self, status: str | None, on: bool) -> None:
         if on:
             self.model.set_status(status)
@@ -213,6 +309,7 @@ class PreviewPage(JobPage):
         plan = self.host.plan
         assert plan is not None
         self.show_plan(plan)
+        self.show_new_attributes(self.host.new_attributes)
 
     def show_plan(self, plan: ImportPlan) -> None:
         self.host.plan = plan
@@ -281,6 +378,8 @@ class PreviewPage(JobPage):
         plan = self.host.plan
         if plan is None or self.panel.busy:
             return False
+        if not all(c.ok for c in self.host.new_attributes):
+            return False
         return plan.ok or self.skip_errors.isChecked()
 
     def begin_next(self) -> bool:
@@ -300,12 +399,15 @@ class PreviewPage(JobPage):
             self.host.imported.emit(result)
             self.advance()
 
+        new_attributes: list[NewAttribute] = [c.attribute for c in self.host.new_attributes]
         self.panel.run(
             "Importing",
             jobs_import.apply_plan,
             cmdb,
             plan,
             self.skip_errors.isChecked(),
+            None,
+            new_attributes,
             on_done=done,
             on_error=self.show_error,
             writes=True,
@@ -342,6 +444,13 @@ class ResultPage(JobPage):
                 "Batches view</a> (it can be rolled back as a whole) · "
                 f"<a href='cis:{result.batch_id}'>List its CIs in the table</a></p>"
             )
+        if result.new_attributes:
+            added = ", ".join(f"{a.label} ({a.class_name})" for a in result.new_attributes)
+            text += (
+                f"<p>New attribute{'s' if len(result.new_attributes) != 1 else ''}: "
+                f"<b>{html(added)}</b>. Rolling the batch back removes "
+                f"{'them' if len(result.new_attributes) != 1 else 'it'} too.</p>"
+            )
         if result.rejects is not None:
             text += f"<p>The rejected rows are in <b>{html(str(result.rejects))}</b>.</p>"
         self.text.setText(text)
@@ -372,8 +481,14 @@ class ImportWizard(SpreadsheetWizard):
         )
         self.setObjectName("importWizard")
         self.plan: ImportPlan | None = None
+        #: The new attributes the preview checked (created when the import applies).
+        self.new_attributes: list[CheckedAttribute] = []
         self.import_result: ImportResult | None = None
         self.mapping_page = MappingPage(self)
         self.preview_page = PreviewPage(self)
         self.result_page = ResultPage(self)
         self.add_pages(self.mapping_page, self.preview_page, self.result_page)
+
+    def reject(self) -> None:
+        self.context.runner.cancel(COLUMNS_KEY)
+        super().reject()

@@ -6,6 +6,12 @@ from its header), what a blank cell means, value translations ("Ready to
 Deploy" → "In Stock") and the date order. For the whole file: ranked
 identification keys (replacing PRODUCT.md §3's rules for this import),
 defaults for new CIs, and saved mapping profiles (stored in the CMDB).
+A column of a CIs sheet may become a new attribute of the sheet's class
+(issue 21): *Maps to* offers "Create as new attribute" with the type inferred
+from its values (:meth:`MappingEditor.set_offers`, computed in the worker by
+:func:`ui.jobs_import.attribute_proposals`), "Create all unmapped" does it
+for every unmapped column, and :class:`NewAttributeDialog` changes the label,
+the type and the choice list; :meth:`MappingEditor.new_attributes` lists them.
 :meth:`MappingEditor.mapping` returns the edited
 :class:`~importers.mapping.ImportMapping` or raises a ValidationError that
 says what to fix.
@@ -14,6 +20,7 @@ says what to fix.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt, Signal
@@ -37,8 +44,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cmdb_desktop.attribute_types import REGISTRY
 from cmdb_desktop.errors import ValidationError
 from cmdb_desktop.metamodel import Metamodel
+from cmdb_desktop.vocabulary import AttrType
 from importers.mapping import (
     CLASS,
     ID,
@@ -49,10 +58,22 @@ from importers.mapping import (
     SheetMapping,
     parse_keys,
 )
+from importers.new_attributes import NewAttribute
 from importers.plan import ImportSource
 from importers.workbook import KIND_CIS, KIND_RELATIONSHIPS
 from ui.jobs_import import distinct_values
-from ui.models.mapping import BLANK, BLANK_TEXT, DATE_TEXT, DATES, TARGET, VALUE_ROLE, MappingModel
+from ui.models.mapping import (
+    BLANK,
+    BLANK_TEXT,
+    DATE_TEXT,
+    DATES,
+    IGNORED,
+    NEW_ATTRIBUTE,
+    TARGET,
+    VALUE_ROLE,
+    MappingModel,
+    type_label,
+)
 
 Index = QModelIndex | QPersistentModelIndex
 KIND_TEXT = {KIND_CIS: "CIs", KIND_RELATIONSHIPS: "Relationships", KIND_SKIP: "Skip this sheet"}
@@ -147,10 +168,80 @@ class TranslationsDialog(QDialog):
         return out
 
 
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+class NewAttributeDialog(QDialog):
+    """Label, type and choice list of the new attribute a column becomes; shows what
+    was inferred from the column's values."""
+
+    def __init__(self, parent: QWidget | None, attribute: NewAttribute, inferred: NewAttribute):
+        super().__init__(parent)
+        self.setObjectName("newAttributeDialog")
+        self.setWindowTitle(f"New attribute from “{attribute.column}”")
+        self.base = attribute
+        form = QFormLayout(self)
+        kind = type_label(inferred.type)
+        if inferred.choices:
+            kind += f" ({', '.join(inferred.choices)})"
+        about = QLabel(
+            f"Column “{attribute.column}” of sheet “{attribute.sheet}” holds "
+            f"{attribute.values:,} value(s); inferred type: {kind}. The attribute is "
+            f"added to the class {attribute.class_name} when you import, and removed "
+            "again if the import's batch is rolled back.",
+            self,
+        )
+        about.setWordWrap(True)
+        form.addRow(about)
+        self.label_edit = QLineEdit(attribute.label, self)
+        self.label_edit.setMaxLength(100)
+        form.addRow("Label", self.label_edit)
+        self.type_combo = QComboBox(self)
+        for name, kind_ in REGISTRY.items():
+            if name != AttrType.REFERENCE:
+                self.type_combo.addItem(kind_.label, name)
+        self.type_combo.setCurrentIndex(max(0, self.type_combo.findData(attribute.type)))
+        form.addRow("Type", self.type_combo)
+        choices = attribute.choices or inferred.choices or ()
+        self.choices_edit = QLineEdit(", ".join(choices), self)
+        self.choices_edit.setPlaceholderText("Comma-separated, e.g. Gold, Silver, Bronze")
+        form.addRow("Choices", self.choices_edit)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        form.addRow(self.buttons)
+        self.label_edit.textChanged.connect(self._edited)
+        self.choices_edit.textChanged.connect(self._edited)
+        self.type_combo.currentIndexChanged.connect(self._edited)
+        self._edited()
+        self.resize(460, self.sizeHint().height())
+
+    def _edited(self, *_: object) -> None:
+        is_choice = self.type_combo.currentData() == AttrType.CHOICE
+        self.choices_edit.setEnabled(is_choice)
+        ok = bool(self.label_edit.text().strip()) and (
+            not is_choice or bool(_split(self.choices_edit.text()))
+        )
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
+
+    def attribute(self) -> NewAttribute:
+        """The column's new attribute as the fields say."""
+        return self.base.edited(
+            self.label_edit.text(),
+            str(self.type_combo.currentData()),
+            _split(self.choices_edit.text()),
+        )
+
+
 class MappingEditor(QWidget):
-    """``changed()`` after every edit."""
+    """``changed()`` after every edit; ``class_changed()`` when the class of a sheet's
+    rows or what a sheet holds changed (the new attributes' class follows)."""
 
     changed = Signal()
+    class_changed = Signal()
 
     def __init__(self, parent: QWidget | None = None, *, audit: bool = False) -> None:
         super().__init__(parent)
@@ -159,6 +250,12 @@ class MappingEditor(QWidget):
         self.meta: Metamodel | None = None
         self.source: ImportSource | None = None
         self.mapping_: ImportMapping | None = None
+        #: (sheet, column) → the new attribute the column could become (inferred).
+        self.offers: dict[tuple[str, str], NewAttribute] = {}
+        #: sheet → column → the new attribute it becomes (as the user edited it).
+        self.new_by_sheet: dict[str, dict[str, NewAttribute]] = {}
+        #: The classes a sheet's rows may default to (not abstract), by name.
+        self.class_names: list[str] = []
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         top = QHBoxLayout()
@@ -210,8 +307,34 @@ class MappingEditor(QWidget):
         self.values_button.setToolTip("Say what the selected column's values mean in the CMDB")
         self.values_button.clicked.connect(self.edit_translations)
         row.addWidget(self.values_button)
+        self.new_all_button = QPushButton("Create all unmapped as new attributes", self)
+        self.new_all_button.setObjectName("createAllUnmapped")
+        self.new_all_button.setToolTip(
+            "Every ignored column of a CIs sheet becomes a new attribute of the sheet's class, "
+            "typed from its values (shown in the preview before anything is written)"
+        )
+        self.new_all_button.clicked.connect(self.create_all_unmapped)
+        self.new_edit_button = QPushButton("Edit new attribute…", self)
+        self.new_edit_button.setObjectName("editNewAttribute")
+        self.new_edit_button.setToolTip(
+            "Change the label, type or choice list of the new attribute the selected "
+            "column becomes"
+        )
+        self.new_edit_button.clicked.connect(self.edit_new_attribute)
+        row.addWidget(self.new_all_button)
+        row.addWidget(self.new_edit_button)
+        if audit:
+            self.new_all_button.hide()
+            self.new_edit_button.hide()
         row.addStretch(1)
         layout.addLayout(row)
+        self.new_note = QLabel(self)
+        self.new_note.setObjectName("newAttributesNote")
+        self.new_note.setWordWrap(True)
+        layout.addWidget(self.new_note)
+        self.model.dataChanged.connect(lambda *_: self._new_changed())
+        self.model.dataChanged.connect(lambda *_: self._columns_edited())
+        self.table.selectionModel().currentRowChanged.connect(lambda *_: self._new_changed())
         form = QFormLayout()
         self.keys_edit = QLineEdit(self)
         self.keys_edit.setPlaceholderText(
@@ -239,11 +362,10 @@ class MappingEditor(QWidget):
     # -- content -------------------------------------------------------------------
     def set_mapping(self, meta: Metamodel, source: ImportSource, mapping: ImportMapping) -> None:
         self.meta, self.source, self.mapping_ = meta, source, mapping
-        self.class_combo.clear()
-        self.class_combo.addItem(FROM_COLUMN, None)
-        for info in sorted(meta.classes, key=lambda c: c.name):
-            if not info.abstract:
-                self.class_combo.addItem(info.name, info.name)
+        self.offers, self.new_by_sheet = {}, {}
+        self.class_names = [
+            info.name for info in sorted(meta.classes, key=lambda c: c.name) if not info.abstract
+        ]
         for combo, key in (
             (self.status_default, "status"),
             (self.environment_default, "environment"),
@@ -284,29 +406,64 @@ class MappingEditor(QWidget):
             self.model.set_sheet(None, None, [])
             return
         self.kind_combo.setCurrentIndex(max(0, self.kind_combo.findData(sm.kind)))
-        guessed = self._guess_class(sm)
-        self.class_combo.setCurrentIndex(max(0, self.class_combo.findData(sm.default_class)))
+        guessed = self._fill_classes(sm)
         self.class_combo.setEnabled(sm.kind == KIND_CIS)
-        self.model.set_sheet(sm, self.source.table(sm.sheet), self.targets(sm.kind))
+        self.model.set_sheet(
+            sm,
+            self.source.table(sm.sheet),
+            self.targets(sm.kind),
+            self._offers_of(sm) if not self.audit else {},
+            self.new_by_sheet.setdefault(sm.sheet, {}),
+        )
+        self._new_changed()
         if guessed:
             self.changed.emit()
 
+    @staticmethod
+    def _has_class_column(sm: SheetMapping) -> bool:
+        return any(col.target == CLASS for col in sm.columns)
+
+    def _fill_classes(self, sm: SheetMapping) -> bool:
+        """The class choices of ``sm``: "(from the Class column)" only when a column maps
+        to Class (issue 15); True when the sheet's class had to be guessed."""
+        guessed = self._guess_class(sm)
+        self.class_combo.blockSignals(True)
+        self.class_combo.clear()
+        if self._has_class_column(sm):
+            self.class_combo.addItem(FROM_COLUMN, None)
+        for name in self.class_names:
+            self.class_combo.addItem(name, name)
+        self.class_combo.setCurrentIndex(max(0, self.class_combo.findData(sm.default_class)))
+        self.class_combo.blockSignals(False)
+        return guessed
+
     def _guess_class(self, sm: SheetMapping) -> bool:
-        """A CI sheet without a Class column gets a real class, not "(from the Class
+        """A CI sheet without a Class column gets a real class, never "(from the Class
         column)", which would refuse every new row (issue 15): the class its sheet is
         named after (Servers → Server), else Server, else the first class."""
         if (
             sm.kind != KIND_CIS
             or sm.default_class is not None
-            or any(col.target == CLASS for col in sm.columns)
-            or self.class_combo.count() < 2
+            or self._has_class_column(sm)
+            or not self.class_names
         ):
             return False
-        names = [str(self.class_combo.itemData(i)) for i in range(1, self.class_combo.count())]
+        names = self.class_names
         sheet = sm.sheet.casefold().strip()
         by_sheet = [n for n in names if sheet in (n.casefold(), n.casefold() + "s")]
         sm.default_class = (by_sheet or [n for n in names if n == "Server"] or names)[0]
         return True
+
+    def _columns_edited(self) -> None:
+        """A column mapped to Class or away from it changes the class choices."""
+        sm = self.sheet
+        if sm is None or sm.kind != KIND_CIS:
+            return
+        offered = self.class_combo.count() > 0 and self.class_combo.itemData(0) is None
+        if offered != self._has_class_column(sm):
+            if self._fill_classes(sm):
+                self.changed.emit()
+            self.class_changed.emit()
 
     def targets(self, kind: str) -> list[tuple[str, str]]:
         """(key, label) of what a column of a sheet of ``kind`` may fill."""
@@ -319,7 +476,16 @@ class MappingEditor(QWidget):
         return out
 
     def _target_options(self, index: Index) -> list[tuple[Any, str]]:
-        return [(None, "(ignored)"), *self.model.targets]
+        options: list[tuple[Any, str]] = [(None, IGNORED)]
+        sm = self.model.sheet
+        if sm is not None and 0 <= index.row() < len(sm.columns):
+            offer = self.model.offers.get(sm.columns[index.row()].column)
+            if offer is not None:
+                made = self.model.new.get(offer.column, offer)
+                options.append(
+                    (NEW_ATTRIBUTE, f"Create as new attribute ({type_label(made.type)})")
+                )
+        return [*options, *self.model.targets]
 
     def _kind_chosen(self, _index: int) -> None:
         sm = self.sheet
@@ -335,22 +501,142 @@ class MappingEditor(QWidget):
                         col.target = None
             self._sheet_chosen(self.sheet_combo.currentIndex())
             self.changed.emit()
+            self.class_changed.emit()
 
     def _class_chosen(self, _index: int) -> None:
         sm = self.sheet
         if sm is not None:
             sm.default_class = self.class_combo.currentData()
             self.changed.emit()
+            self.class_changed.emit()
 
     def set_default_class(self, name: str | None) -> None:
-        """Set the class of rows without one, for every CI sheet (what --class does)."""
+        """Set the class of rows without one, for every CI sheet (what --class does);
+        None (from the Class column) only for sheets that have one."""
         if self.mapping_ is None:
             return
         for sm in self.mapping_.sheets:
             if sm.kind == KIND_CIS:
                 sm.default_class = name
-        self.class_combo.setCurrentIndex(max(0, self.class_combo.findData(name)))
+                self._guess_class(sm)
+        current = self.sheet
+        self.class_combo.setCurrentIndex(
+            max(0, self.class_combo.findData(current.default_class if current else name))
+        )
         self.changed.emit()
+        self.class_changed.emit()
+
+    # -- new attributes (issue 21) -------------------------------------------------
+    def _offers_of(self, sm: SheetMapping) -> dict[str, NewAttribute]:
+        if sm.kind != KIND_CIS:
+            return {}
+        return {col: a for (sheet, col), a in self.offers.items() if sheet == sm.sheet}
+
+    def set_offers(self, offers: dict[tuple[str, str], NewAttribute]) -> None:
+        """What each column could become (inferred in the worker); the columns already
+        chosen keep the user's label, type and choices and follow their sheet's class,
+        those whose sheet has no class any more go back to ignored."""
+        self.offers = dict(offers)
+        for sheet, chosen in self.new_by_sheet.items():
+            for column, made in list(chosen.items()):
+                offer = offers.get((sheet, column))
+                if offer is None:
+                    del chosen[column]
+                else:
+                    chosen[column] = replace(
+                        made, class_name=offer.class_name, values=offer.values
+                    )
+        if self.mapping_ is not None:
+            self._sheet_chosen(self.sheet_combo.currentIndex())
+
+    def set_new_attribute(self, column: str, attribute: NewAttribute | None = None) -> None:
+        """Make ``column`` of the current sheet a new attribute: ``attribute`` (edited), or
+        the one inferred from its values. ValidationError when it cannot be one."""
+        row = self.model.row_of(column)
+        sm = self.sheet
+        if row is None or sm is None:
+            raise ValidationError(f"The sheet has no column {column!r}.")
+        offer = self.model.offers.get(sm.columns[row].column)
+        if offer is None:
+            raise ValidationError(
+                f"Column {column!r} cannot become a new attribute: its sheet needs a class, "
+                "and its header must not name an attribute the class already has."
+            )
+        self.model.set_new_attribute(row, attribute or self.model.new.get(offer.column, offer))
+
+    def create_all_unmapped(self) -> int:
+        """Every ignored column of every CIs sheet that can become a new attribute becomes
+        one; returns how many did."""
+        if self.mapping_ is None:
+            return 0
+        made = 0
+        for sm in self.mapping_.sheets:
+            if sm.kind != KIND_CIS:
+                continue
+            chosen = self.new_by_sheet.setdefault(sm.sheet, {})
+            for col in sm.columns:
+                offer = self.offers.get((sm.sheet, col.column))
+                if col.target is None and offer is not None and col.column not in chosen:
+                    chosen[col.column] = offer
+                    made += 1
+        self._sheet_chosen(self.sheet_combo.currentIndex())
+        if not made:
+            self.new_note.setText(
+                "No ignored column can become a new attribute (each needs values, a sheet "
+                "with a class, and a header the class does not have yet)."
+            )
+            self.new_note.show()
+        self.changed.emit()
+        return made
+
+    def edit_new_attribute(self) -> None:
+        """Ask for the label, type and choices of the selected column's new attribute."""
+        row = self.table.currentIndex().row()
+        sm = self.sheet
+        if sm is None or not 0 <= row < len(sm.columns):
+            return
+        offer = self.model.offers.get(sm.columns[row].column)
+        if offer is None:
+            return
+        current = self.model.new.get(offer.column, offer)
+        dialog = NewAttributeDialog(self, current, offer)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.model.set_new_attribute(row, dialog.attribute())
+
+    def _new_changed(self) -> None:
+        row = self.table.currentIndex().row()
+        sm = self.model.sheet
+        offered = sm is not None and 0 <= row < len(sm.columns)
+        self.new_edit_button.setEnabled(
+            offered and sm is not None and sm.columns[row].column in self.model.offers
+        )
+        self.new_all_button.setEnabled(bool(self.offers))
+        chosen = self.new_attributes()
+        if chosen:
+            names = ", ".join(f"{a.label} ({type_label(a.type)})" for a in chosen[:6])
+            more = f" and {len(chosen) - 6} more" if len(chosen) > 6 else ""
+            self.new_note.setText(
+                f"New attributes, created when you import (check them in the preview): "
+                f"{names}{more}."
+            )
+        else:
+            self.new_note.setText("")
+        self.new_note.setVisible(bool(self.new_note.text()))
+
+    def new_attributes(self) -> list[NewAttribute]:
+        """The new attributes the chosen columns of the CIs sheets become, in sheet order."""
+        if self.mapping_ is None:
+            return []
+        out: list[NewAttribute] = []
+        for sm in self.mapping_.sheets:
+            if sm.kind != KIND_CIS:
+                continue
+            chosen = self.new_by_sheet.get(sm.sheet, {})
+            for col in sm.columns:
+                made = chosen.get(col.column)
+                if made is not None and col.target is None:
+                    out.append(made)
+        return out
 
     # -- translations --------------------------------------------------------------
     def _double_clicked(self, index: QModelIndex) -> None:
@@ -396,6 +682,10 @@ class MappingEditor(QWidget):
         }
         for sm in m.sheets:
             targets = {c.target for c in sm.columns}
+            if sm.kind == KIND_CIS and sm.default_class is None and CLASS not in targets:
+                raise ValidationError(
+                    f"Sheet {sm.sheet!r} has no Class column: choose the class of its rows."
+                )
             if sm.kind == KIND_CIS and not targets - {None}:
                 raise ValidationError(
                     f"Sheet {sm.sheet!r}: map at least the column that names or identifies "

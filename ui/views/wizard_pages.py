@@ -217,7 +217,8 @@ class FilePage(JobPage):
         self._typed.setSingleShot(True)
         self._typed.setInterval(250)
         self._typed.timeout.connect(self._typed_path)
-        self.path_edit.textEdited.connect(lambda _t: self._typed.start())
+        self.path_edit.textEdited.connect(self._edited)
+        self._opening = ""
         browse = QPushButton("Browse…", self)
         browse.clicked.connect(self.browse)
         row.addWidget(self.path_edit, 1)
@@ -239,6 +240,15 @@ class FilePage(JobPage):
             self.context.remember_folder(path)
             self.set_file(path)
 
+    def _edited(self, text: str) -> None:
+        """Typing: a file opened for another path no longer counts (Next waits for the
+        typed one), and the typed path opens once it names a spreadsheet."""
+        if self.info is not None and str(self.info.path) != text.strip():
+            self.info = None
+            self.summary.setText("")
+            self.completeChanged.emit()
+        self._typed.start()
+
     def _typed_path(self) -> None:
         path = Path(self.path_edit.text().strip())
         if path.suffix.lower() in EXTENSIONS and path.is_file():
@@ -254,6 +264,7 @@ class FilePage(JobPage):
         self.summary.setText("")
         self.show_error(None)
         self.completeChanged.emit()
+        self._opening = path
         if not path:
             return
         self.panel.run(
@@ -266,6 +277,10 @@ class FilePage(JobPage):
         self.completeChanged.emit()
 
     def _inspected(self, info: FileInfo) -> None:
+        if self.path_edit.text().strip() != self._opening:
+            self.completeChanged.emit()  # typed on meanwhile: the typed path opens next
+            self._typed.start()
+            return
         self.info = info
         visible = [s for s in info.sheets if s.visible]
         text = f"{info.format.upper()} file, {len(visible)} sheet{'s' if len(visible) != 1 else ''}"
@@ -400,7 +415,7 @@ class SpreadsheetWizard(QWizard):
         self.setOption(QWizard.WizardOption.HaveHelpButton, False)
         # the file page holds one field: the wizard opens small and grows to show
         # the sheets, mappings and previews of the next pages (issue 15)
-        self.resize(760, 460)
+        self.resize(680, 300)
         self.currentIdChanged.connect(self._grow)
 
     def _grow(self, page_id: int) -> None:
