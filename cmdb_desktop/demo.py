@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from cmdb_desktop.catalogue import ENVIRONMENTS
+from cmdb_desktop.catalogue import ENVIRONMENTS, STRAIGHT_LINE
 from cmdb_desktop.dialect import sync_id_sequence
 from cmdb_desktop.errors import ValidationError
 from cmdb_desktop.history import HistoryWriter, Source
@@ -324,13 +324,22 @@ class _Builder:
         return ci_id
 
     def hardware(
-        self, cls: str, name: str, model: tuple[str, str, str], cost: float, **fields: Any
+        self,
+        cls: str,
+        name: str,
+        model: tuple[str, str, str],
+        cost: float,
+        life_months: int = 60,
+        **fields: Any,
     ) -> int:
+        """A bought device: tag, serial, model, cost, warranty, and depreciated
+        straight-line over ``life_months`` (so the Assets workspace has book values)."""
         rng = self.rng
         bought = self.today - timedelta(days=rng.randint(60, 1800))
         return self.add(
             cls,
             name,
+            attributes={"depreciation_method": STRAIGHT_LINE, "useful_life_months": life_months},
             asset_tag=f"AT-{self.next_id:07d}",
             serial_number=self.serial(model[2]),
             manufacturer=model[0],
@@ -632,6 +641,7 @@ def generate(
             f"WS-{code.upper()}-{n + 1:07d}",
             rng.choice(WS_MODELS),
             1600,
+            life_months=36,
             assigned_to=person,
         )
         if rng.random() > 0.005:

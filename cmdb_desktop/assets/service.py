@@ -413,6 +413,13 @@ class AssetService:
             )
         ci_id = ci if isinstance(ci, int) else self._cmdb.items.resolve(ci)
         rec = self._cmdb.items.get(ci_id)
+        info = self._cmdb.meta.get_class(rec.class_name)
+        if self._cmdb.meta.find_attribute(info, "assigned_to") is None:
+            raise ValidationError(
+                f"{rec.class_name} {rec.name} cannot be checked out: only assets with an "
+                "Assigned To field (Hardware and its subclasses) are checked out to people.",
+                {"ci": "not an asset"},
+            )
         with self._cmdb.write() as s:
             who = self._person(s, person)
             if not who.active:

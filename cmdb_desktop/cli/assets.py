@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 from cmdb_desktop.assets.service import calendar_json
+from cmdb_desktop.catalogue import DEPRECIATION_NONE
 from cmdb_desktop.cli.common import Context, table, whole_number
 from cmdb_desktop.errors import ValidationError
 
@@ -231,12 +232,15 @@ def cmd_checkin(ctx: Context, args: argparse.Namespace) -> int:
 
 def cmd_value(ctx: Context, args: argparse.Namespace) -> int:
     v = ctx.open().assets.value(ctx.resolve(args.asset), args.at)
-    shown = (
-        "unknown (needs cost, purchase date and useful life)"
-        if v["book_value"] is None
-        else (f"{v['book_value']:,.2f}")
-    )
-    ctx.emit(v, f"{v['ci']['name']}: book value {shown} at {v['at']} ({v['method']})")
+    method = v["method"]
+    if v["book_value"] is not None:
+        how = "not depreciated" if method == DEPRECIATION_NONE else method
+        shown = f"{v['book_value']:,.2f} ({how})"
+    elif v["cost"] is None:
+        shown = "unknown — no cost recorded"
+    else:
+        shown = f"unknown — {method} depreciation needs a purchase date and a useful life"
+    ctx.emit(v, f"{v['ci']['name']} at {v['at']}: book value {shown}")
     return 0
 
 

@@ -125,3 +125,41 @@ def test_lifecycle_command(db_path: Path) -> None:
     assert run(db_path, "set", "s", "status=Planned")[0] == 0
     code, _out, err = run(db_path, "assets", "lifecycle", "Server", "--allow", "Gone=Planned")
     assert code == 2 and "unknown status" in err
+
+
+def text(db: Path, *args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["--db", str(db), *args], out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_value_says_why_it_is_unknown_and_checkout_refuses_what_is_no_asset(
+    db_path: Path,
+) -> None:
+    assert run(db_path, "init")[0] == 0
+    for args in (
+        ("add", "Workstation", "w1", "cost=1200", "Depreciation Method=Straight-line"),
+        ("add", "Workstation", "w2", "cost=900"),
+        ("add", "Workstation", "w3"),
+        ("add", "Rack", "rack-1"),
+        ("person", "add", "Ann Lee"),
+    ):
+        assert run(db_path, *args)[0] == 0, args
+    assert text(db_path, "value", "w1", "--at", "2024-03-31")[1] == (
+        "w1 at 2024-03-31: book value unknown — Straight-line depreciation needs a "
+        "purchase date and a useful life\n"
+    )
+    assert text(db_path, "value", "w2", "--at", "2024-03-31")[1] == (
+        "w2 at 2024-03-31: book value 900.00 (not depreciated)\n"
+    )
+    assert text(db_path, "value", "w3", "--at", "2024-03-31")[1] == (
+        "w3 at 2024-03-31: book value unknown — no cost recorded\n"
+    )
+    before = digest(db_path)
+    code, _, err = text(db_path, "checkout", "rack-1", "Ann Lee")
+    assert code == 2
+    assert err == (
+        "error: Rack rack-1 cannot be checked out: only assets with an Assigned To field "
+        "(Hardware and its subclasses) are checked out to people.\n"
+    )
+    assert digest(db_path) == before
