@@ -83,7 +83,7 @@ def resolve_moment(cmdb: Cmdb, text: str) -> tuple[str, datetime]:
 # -- the CMDB as it was ---------------------------------------------------------
 @dataclass
 class _CiState:
-    class_id: int | None
+    class_id: int | None  # its class as of the moment (None: no record names one that exists)
     name: str
     values: dict[str, Any]
     version: int
@@ -232,7 +232,8 @@ def _rewind(cmdb: Cmdb, moment: datetime) -> None:
             st = states[ci_id]
             if st is not None:
                 st.version = 1 + len(requests.get(ci_id, ()))
-    _write_rewind(cmdb, moment, catalogue, states, rel_states, rels_now)
+    classes_now = {row.id: row.class_id for row in rows}
+    _write_rewind(cmdb, moment, catalogue, states, classes_now, rel_states, rels_now)
 
 
 def _write_rewind(
@@ -240,6 +241,7 @@ def _write_rewind(
     moment: datetime,
     catalogue: Catalogue | None,
     states: Mapping[int, _CiState | None],
+    classes_now: Mapping[int, int],
     rel_states: Mapping[int, dict[str, Any] | None],
     rels_now: set[int],
 ) -> None:
@@ -248,6 +250,7 @@ def _write_rewind(
         if catalogue is not None and catalogue.changed:
             store.rewind_catalogue(s, catalogue.now, catalogue.rows)
             meta = Metamodel.load(s)  # the catalogue of then, for the CIs of then
+        orphans = {i for i, c in classes_now.items() if c not in meta.class_by_id}
         delete_cis: list[int] = []
         updates: list[dict[str, Any]] = []
         inserts: list[dict[str, Any]] = []
@@ -256,9 +259,9 @@ def _write_rewind(
                 delete_cis.append(ci_id)
                 continue
             info = meta.class_by_id.get(st.class_id) if st.class_id is not None else None
-            if info is None:  # a class no record names any more: cannot be shown as it was
-                if st.exists_now:
-                    delete_cis.append(ci_id)
+            if info is None:  # a class of then that is not known: cannot be shown as it was
+                if st.exists_now and ci_id in orphans:
+                    delete_cis.append(ci_id)  # its class now did not exist then either
                 continue
             schema = meta.schema(info)
             values = {k: _typed(meta, k, v) for k, v in st.values.items() if k in schema.by_key}

@@ -94,6 +94,8 @@ class Catalogue:
         self._next = {t: max(rs, default=0) + 1 for t, rs in rows.items()}
         self._undone: set[tuple[Any, ...]] = set()
         self.changed = False
+        self._class_names: dict[str, int] | None = None
+        self._type_names: dict[str, int] | None = None
 
     @property
     def classes(self) -> Rows:
@@ -112,18 +114,21 @@ class Catalogue:
         """The class named ``name`` in the catalogue as rewound so far."""
         if not name:
             return None
-        wanted = name.casefold()
-        return next((i for i, r in self.classes.items() if r["name"].casefold() == wanted), None)
+        if self._class_names is None:
+            self._class_names = {r["name"].casefold(): i for i, r in self.classes.items()}
+        return self._class_names.get(name.casefold())
 
     def type_id(self, name: str | None) -> int | None:
         """The relationship type read forward or backward as ``name``."""
         if not name:
             return None
-        wanted = normalise_label(name)
-        for i, r in self.types.items():
-            if wanted in (normalise_label(r["name"]), normalise_label(r["reverse_name"])):
-                return i
-        return None
+        if self._type_names is None:
+            self._type_names = {
+                normalise_label(r[k]): i
+                for i, r in self.types.items()
+                for k in ("reverse_name", "name")
+            }
+        return self._type_names.get(normalise_label(name))
 
     def _attribute_id(self, class_id: int | None, key: str) -> int | None:
         return next(
@@ -165,6 +170,7 @@ class Catalogue:
         if key in self._undone:
             return
         self._undone.add(key)
+        self._class_names = self._type_names = None  # names may change below
         records = list(group)
         changes = {r.field: (r.old_value, r.new_value) for r in records if r.field is not None}
         definition: dict[str, Any] = {}

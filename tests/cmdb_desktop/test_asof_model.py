@@ -304,3 +304,71 @@ def test_new_deletions_record_the_definition_they_remove(tmp_path: Path, action:
     assert len(removal) == 1
     assert removal[0].old_value and removal[0].old_value.startswith("{")
     assert removal[0].describe().startswith("model: removed ")
+
+
+def _model_rows(sheets: Sheets) -> dict[tuple[Any, Any], dict[str, Any]]:
+    """The Model sheet by (kind, name) — attributes by (kind, class.key)."""
+    head, *rows = sheets["Model"]
+    out: dict[tuple[Any, Any], dict[str, Any]] = {}
+    for row in rows:
+        record = dict(zip(head, row, strict=False))
+        name = record["Name"]
+        if record["Kind"] == "Attribute":
+            name = f"{record['Class']}.{record['Key']}"
+        out[(record["Kind"], name)] = record
+    return out
+
+
+def test_deletions_recorded_without_a_definition_come_back_as_far_as_their_records_go(
+    tmp_path: Path,
+) -> None:
+    """Deletions recorded before they carried their definition (as the class
+    manager wrote them then): the class returns under its parent with its
+    attributes as text, the relationship type with its names and flow."""
+    from cmdb_desktop.history import HistoryWriter, Source
+    from cmdb_desktop.models import AttributeDef, CiClass, RelationshipType
+    from cmdb_desktop.vocabulary import Action, ModelPart
+
+    db = tmp_path / "cmdb.sqlite"
+    _ok(db, "init")
+    _ok(db, "class", "add", "Gadget", "--parent", "Hardware")
+    _ok(db, "attribute", "add", "Gadget", "Colour Code")
+    _ok(db, "reltype", "add", "Feeds", "--reverse", "Fed by", "--flow", "s2t")
+    before = _moment()
+    with Cmdb.open(db) as cmdb:
+        meta = cmdb.meta
+        gadget = meta.get_class("Gadget")
+        colour = meta.find_attribute(gadget, "colour_code")
+        feeds, _ = meta.relationship_type("Feeds")
+        assert colour is not None
+        with cmdb.write() as s:
+            s.delete(s.get(AttributeDef, colour.id))
+            s.delete(s.get(CiClass, gadget.id))
+            s.delete(s.get(RelationshipType, feeds.id))
+            s.flush()
+            writer = HistoryWriter(s, "someone", Source())
+            writer.model_changed(
+                Action.DELETE,
+                ModelPart.CLASS,
+                "Gadget",
+                {"parent": ("Hardware", None), "attributes": ("Colour Code", None)},
+            )
+            writer.model_changed(
+                Action.DELETE,
+                ModelPart.RELATIONSHIP_TYPE,
+                "Feeds",
+                {"reverse name": ("Fed by", None), "impact": ("to_target", None)},
+            )
+            writer.flush()
+            cmdb.bump(s, catalogue=True)
+    out = tmp_path / "asof.xlsx"
+    _ok(db, "export", "-o", str(out), "--as-of", before)
+    model = _model_rows(_workbook(out))
+    assert model[("Class", "Gadget")]["Class"] == "Hardware"  # its parent
+    attr = model[("Attribute", "Gadget.colour_code")]
+    assert (attr["Name"], attr["Type"]) == ("Colour Code", "text")
+    rtype = next(r for (kind, _n), r in model.items() if kind != "Class" and r["Name"] == "Feeds")
+    assert rtype["Reverse"] == "Fed by"
+    now = tmp_path / "now.xlsx"
+    _ok(db, "export", "-o", str(now))
+    assert ("Class", "Gadget") not in _model_rows(_workbook(now))
