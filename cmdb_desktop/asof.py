@@ -7,6 +7,9 @@ moment is undone, newest first (a field update puts its old value back, a
 create removes the CI or relationship, a delete re-creates it from the
 deletion's snapshot). Bulk imports record creates without a snapshot; undoing
 a create never needs one, so rewinding from the present reconstructs them too.
+Model records are undone in the same walk (:mod:`cmdb_desktop.asof_model`), so
+the copy's catalogue is the one of then and every class or relationship type
+name in a record is read against the catalogue of its own moment.
 The copy opens read-only and every command (show, export, impact, depends,
 spof, path, health) runs on it unchanged: one rulebook, one impact engine.
 
