@@ -245,7 +245,7 @@ def test_export_and_show_as_of_follow_class_and_relationship_type_changes(
     story.check()
 
 
-def test_a_model_sheet_import_and_its_rollback_rewind(tmp_path: Path) -> None:
+def test_an_import_creating_attributes_and_its_rollback_rewind(tmp_path: Path) -> None:
     story = _Story(tmp_path)
     db = story.db
     story.step("init", lambda: _ok(db, "init"))
@@ -264,6 +264,31 @@ def test_a_model_sheet_import_and_its_rollback_rewind(tmp_path: Path) -> None:
         _ok(db, "rollback", str(batches[0]["id"]))
 
     story.step("rolled back", rollback)
+    story.check()
+
+
+def test_a_workbook_model_sheet_adopted_by_an_import_rewinds(tmp_path: Path) -> None:
+    """An import adopts the Model sheet of another CMDB's export (classes,
+    attributes, relationship types, class rules): before it, none of it."""
+    with Cmdb.open(tmp_path / "other.sqlite", create=True) as other:
+        other.classes.add_class("Appliance", "Hardware", description="Boxes")
+        other.classes.add_attribute("Appliance", "Firmware", "text", default="1.0")
+        other.classes.add_attribute("Appliance", "Zone", "choice", choices=["DMZ", "LAN"])
+        other.classes.update_class(
+            "Appliance", id_rules=[["serial_number"]], required_fields=["zone"]
+        )
+        other.classes.add_relationship_type("Protects", "Protected by", "to_target")
+        fw = other.items.create(
+            "Appliance", {"name": "fw01", "zone": "DMZ", "serial_number": "S1"}
+        ).created[0]
+        web = other.items.create("Server", {"name": "web01"}).created[0]
+        other.relations.relate(fw, "Protects", web)
+    _ok(tmp_path / "other.sqlite", "export", "-o", str(tmp_path / "other.xlsx"))
+    story = _Story(tmp_path)
+    db = story.db
+    story.step("init", lambda: _ok(db, "init"))
+    story.step("imported", lambda: _ok(db, "import", str(tmp_path / "other.xlsx")))
+    story.step("class renamed", lambda: _ok(db, "class", "rename", "Appliance", "Box"))
     story.check()
 
 
