@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from cmdb_desktop import asof_store as store
-from cmdb_desktop.asof_model import Catalogue
+from cmdb_desktop.asof_model import CLASSES, TYPES, Catalogue
 from cmdb_desktop.changes import ChangeSummary
 from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.db import copy_sqlite
@@ -251,6 +251,7 @@ def _write_rewind(
     with cmdb.write() as s:
         meta = cmdb.meta
         if catalogue is not None and catalogue.changed:
+            catalogue.make_consistent()
             store.rewind_catalogue(s, catalogue.now, catalogue.rows)
             meta = Metamodel.load(s)  # the catalogue of then, for the CIs of then
         orphans = {i for i, c in classes_now.items() if c not in meta.class_by_id}
@@ -304,6 +305,8 @@ def _write_rewind(
             delete_relationships=delete_rels,
             relationship_inserts=rel_inserts,
         )
+        if catalogue is not None and catalogue.changed:
+            store.drop_orphans(s, catalogue.gone(CLASSES), catalogue.gone(TYPES))
         cmdb.bump(s, graph=True, catalogue=True)
     cmdb.reload_meta()
 

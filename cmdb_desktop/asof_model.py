@@ -163,6 +163,28 @@ class Catalogue:
         rows[wanted] = full
         return wanted
 
+    def gone(self, table: str) -> list[int]:
+        """Ids of ``table`` rows that exist now and did not then."""
+        return sorted(set(self.now[table]) - set(self.rows[table]))
+
+    def make_consistent(self) -> None:
+        """Mend what an incomplete history (a deletion recorded without its
+        definition) can leave: a class under a parent that did not come back goes
+        under the root, an attribute of a class that did not goes, a reference to
+        one points nowhere."""
+        root = next((i for i, r in self.classes.items() if r["parent_id"] is None), None)
+        for i, row in self.classes.items():
+            if row["parent_id"] is not None and row["parent_id"] not in self.classes:
+                row["parent_id"] = root if root != i else None
+        for i in [i for i, a in self.attributes.items() if a["class_id"] not in self.classes]:
+            del self.attributes[i]
+        for row in self.attributes.values():
+            if (
+                row["reference_class_id"] is not None
+                and row["reference_class_id"] not in self.classes
+            ):
+                row["reference_class_id"] = None
+
     # -- undoing --------------------------------------------------------------
     def undo(self, rec: Record, group: Iterable[Record]) -> None:
         """Undo the model change ``rec`` belongs to (``group``: all its records), once."""

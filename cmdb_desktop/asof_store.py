@@ -223,6 +223,22 @@ def rewind_copy(
     s.execute(delete(_baseline).where(_baseline.c.at > moment))
 
 
+def drop_orphans(s: Session, classes: Sequence[int], types: Sequence[int]) -> None:
+    """Last step of rewinding a copy's catalogue: CIs still of a class that did not
+    exist then, and relationships still of a type that did not, go (none when the
+    history is complete; a safety net for deletions recorded without a definition)."""
+    for part in _chunks(list(types)):
+        s.execute(delete(rel_table).where(rel_table.c.type_id.in_(part)))
+    for part in _chunks(list(classes)):
+        gone = select(ci_table.c.id).where(ci_table.c.class_id.in_(part)).scalar_subquery()
+        s.execute(
+            delete(rel_table).where(
+                rel_table.c.source_id.in_(gone) | rel_table.c.target_id.in_(gone)
+            )
+        )
+        s.execute(delete(ci_table).where(ci_table.c.class_id.in_(part)))
+
+
 # -- baselines ------------------------------------------------------------------
 def add_baseline(s: Session, name: str, at: datetime, user: str) -> None:
     s.execute(insert(_baseline).values(name=name, at=at, user=user, created_at=at))
