@@ -798,11 +798,7 @@ class ClassService:
             rules_before: dict[str, dict[str, Any]] = {}
             for c in meta.descendants(info):
                 class_row = s.get(CiClass, c.id)
-                if (
-                    class_row is not None
-                    and class_row.required_fields
-                    and key in (class_row.required_fields)
-                ):
+                if class_row is not None and key in (class_row.required_fields or ()):
                     rules_before[str(c.id)] = _class_rules(class_row)
                     class_row.required_fields = [k for k in class_row.required_fields if k != key]
             definition = {"attribute": definition_of(row), "classes": rules_before}
