@@ -7,6 +7,9 @@ moment is undone, newest first (a field update puts its old value back, a
 create removes the CI or relationship, a delete re-creates it from the
 deletion's snapshot). Bulk imports record creates without a snapshot; undoing
 a create never needs one, so rewinding from the present reconstructs them too.
+Model records are undone in the same walk (:mod:`cmdb_desktop.asof_model`), so
+the copy's catalogue is the one of then and every class or relationship type
+name in a record is read against the catalogue of its own moment.
 The copy opens read-only and every command (show, export, impact, depends,
 spof, path, health) runs on it unchanged: one rulebook, one impact engine.
 
@@ -27,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from cmdb_desktop import asof_store as store
+from cmdb_desktop.asof_model import CLASSES, TYPES, Catalogue
 from cmdb_desktop.changes import ChangeSummary
 from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.db import copy_sqlite
@@ -83,7 +87,7 @@ def resolve_moment(cmdb: Cmdb, text: str) -> tuple[str, datetime]:
 # -- the CMDB as it was ---------------------------------------------------------
 @dataclass
 class _CiState:
-    class_name: str
+    class_id: int | None  # its class as of the moment (None: no record names one that exists)
     name: str
     values: dict[str, Any]
     version: int
@@ -109,8 +113,38 @@ def _typed(meta: Metamodel, key: str, value: Any) -> Any:
         return value  # a value an attribute no longer accepts is shown as it was stored
 
 
+class _Names:
+    """Class and relationship type names → ids, as of the record being undone: the
+    catalogue rewound so far when the model changed since the moment, else the
+    catalogue now."""
+
+    def __init__(self, meta: Metamodel, catalogue: Catalogue | None) -> None:
+        self.meta = meta
+        self.catalogue = catalogue
+
+    def class_id(self, name: str | None) -> int | None:
+        if self.catalogue is not None:
+            return self.catalogue.class_id(name)
+        info = self.meta.find_class(name or "")
+        return info.id if info is not None else None
+
+    def type_id(self, name: str | None) -> int | None:
+        if self.catalogue is not None:
+            return self.catalogue.type_id(name)
+        try:
+            return self.meta.relationship_type(str(name))[0].id
+        except CmdbError:
+            return None
+
+
+def _model_key(rec: store.Record) -> tuple[Any, ...]:
+    return (rec.request_id, rec.ci_class, rec.ci_name, rec.action)
+
+
 def _rewind(cmdb: Cmdb, moment: datetime) -> None:
-    """Undo, in ``cmdb`` (a private copy), every record newer than ``moment``."""
+    """Undo, in ``cmdb`` (a private copy), every record newer than ``moment``:
+    the catalogue's (:mod:`cmdb_desktop.asof_model`), the CIs' and the
+    relationships', in one walk, newest first."""
     meta = cmdb.meta
     with cmdb.read() as s:
         records = store.records_between(s, moment, None, newest_first=True)
@@ -118,11 +152,17 @@ def _rewind(cmdb: Cmdb, moment: datetime) -> None:
         rows = store.ci_rows(s, ci_ids)
         rel_ids = {r.relationship_id for r in records if r.relationship_id is not None}
         rels_now = store.existing_relationships(s, rel_ids)
+        groups: dict[tuple[Any, ...], list[store.Record]] = {}
+        for rec in records:
+            if rec.entity == Entity.MODEL:
+                groups.setdefault(_model_key(rec), []).append(rec)
+        catalogue = Catalogue(store.catalogue_rows(s)) if groups else None
+    names = _Names(meta, catalogue)
     states: dict[int, _CiState | None] = {}
     for row in rows:
         info = meta.class_by_id[row.class_id]
         states[row.id] = _CiState(
-            info.name,
+            info.id,
             row.name,
             meta.schema(info).decode(row),
             row.version,
@@ -132,6 +172,10 @@ def _rewind(cmdb: Cmdb, moment: datetime) -> None:
     undone_requests: set[tuple[int, str | None]] = set()
     rel_states: dict[int, dict[str, Any] | None] = {}
     for rec in records:
+        if rec.entity == Entity.MODEL:
+            if catalogue is not None:
+                catalogue.undo(rec, groups[_model_key(rec)])
+            continue
         if rec.entity == Entity.RELATIONSHIP:
             if rec.relationship_id is None:
                 continue
@@ -141,13 +185,13 @@ def _rewind(cmdb: Cmdb, moment: datetime) -> None:
                 rel_states[rec.relationship_id] = {
                     "id": rec.relationship_id,
                     "source_id": rec.ci_id,
-                    "type": rec.field,
+                    "type_id": names.type_id(rec.field),
                     "target_id": rec.related_ci_id,
                     "created_at": rec.at,
                 }
             continue
         if rec.entity != Entity.CI or rec.ci_id is None:
-            continue  # §11 rewinds CIs and relationships; model and change records stay
+            continue  # change records stay
         state = states.get(rec.ci_id)
         if rec.action == Action.CREATE:
             states[rec.ci_id] = None
@@ -155,7 +199,7 @@ def _rewind(cmdb: Cmdb, moment: datetime) -> None:
             snap = _snapshot(rec.old_value)
             name = str(snap.pop(NAME_FIELD, rec.ci_name or ""))
             states[rec.ci_id] = _CiState(
-                rec.ci_class or "",
+                names.class_id(rec.ci_class),
                 name,
                 snap,
                 0,
@@ -164,7 +208,8 @@ def _rewind(cmdb: Cmdb, moment: datetime) -> None:
             )
         elif rec.action == Action.UPDATE and state is not None and rec.field:
             if rec.field == CLASS_FIELD:
-                state.class_name = rec.old_value or state.class_name
+                if rec.old_value:
+                    state.class_id = names.class_id(rec.old_value)
             elif rec.field == NAME_FIELD:
                 state.name = rec.old_value or state.name
             else:
@@ -191,62 +236,67 @@ def _rewind(cmdb: Cmdb, moment: datetime) -> None:
             st = states[ci_id]
             if st is not None:
                 st.version = 1 + len(requests.get(ci_id, ()))
-    _write_rewind(cmdb, moment, states, rel_states, rels_now)
+    classes_now = {row.id: row.class_id for row in rows}
+    _write_rewind(cmdb, moment, catalogue, states, classes_now, rel_states, rels_now)
 
 
 def _write_rewind(
     cmdb: Cmdb,
     moment: datetime,
+    catalogue: Catalogue | None,
     states: Mapping[int, _CiState | None],
+    classes_now: Mapping[int, int],
     rel_states: Mapping[int, dict[str, Any] | None],
     rels_now: set[int],
 ) -> None:
-    meta = cmdb.meta
-    delete_cis: list[int] = []
-    updates: list[dict[str, Any]] = []
-    inserts: list[dict[str, Any]] = []
-    for ci_id, st in states.items():
-        if st is None:
-            delete_cis.append(ci_id)
-            continue
-        info = meta.find_class(st.class_name)
-        if info is None:  # a class deleted since: the CI cannot be shown as it was
-            if st.exists_now:
-                continue
-            continue
-        schema = meta.schema(info)
-        values = {k: _typed(meta, k, v) for k, v in st.values.items() if k in schema.by_key}
-        row = schema.encode(values)
-        row.update(id=ci_id, class_id=info.id, name=st.name, version=max(st.version, 1))
-        if st.exists_now:
-            updates.append(row)
-        else:
-            created = timestamp(st.created_at) if st.created_at is not None else moment
-            row.update(created_at=created, updated_at=created)
-            inserts.append(row)
-    delete_rels = [i for i, r in rel_states.items() if r is None and i in rels_now]
-    rel_inserts: list[dict[str, Any]] = []
-    alive = {i for i, st in states.items() if st is not None}
-    for rel in rel_states.values():
-        if rel is None or rel["id"] in rels_now:
-            continue
-        try:
-            rtype, _ = meta.relationship_type(str(rel["type"]))
-        except CmdbError:
-            continue  # a relationship type deleted since
-        ends = (rel["source_id"], rel["target_id"])
-        if any(e in states and e not in alive for e in ends):
-            continue
-        rel_inserts.append(
-            {
-                "id": rel["id"],
-                "source_id": rel["source_id"],
-                "type_id": rtype.id,
-                "target_id": rel["target_id"],
-                "created_at": timestamp(rel["created_at"]),
-            }
-        )
     with cmdb.write() as s:
+        meta = cmdb.meta
+        if catalogue is not None and catalogue.changed:
+            catalogue.make_consistent()
+            store.rewind_catalogue(s, catalogue.now, catalogue.rows)
+            meta = Metamodel.load(s)  # the catalogue of then, for the CIs of then
+        orphans = {i for i, c in classes_now.items() if c not in meta.class_by_id}
+        delete_cis: list[int] = []
+        updates: list[dict[str, Any]] = []
+        inserts: list[dict[str, Any]] = []
+        for ci_id, st in states.items():
+            if st is None:
+                delete_cis.append(ci_id)
+                continue
+            info = meta.class_by_id.get(st.class_id) if st.class_id is not None else None
+            if info is None:  # a class of then that is not known: cannot be shown as it was
+                if st.exists_now and ci_id in orphans:
+                    delete_cis.append(ci_id)  # its class now did not exist then either
+                continue
+            schema = meta.schema(info)
+            values = {k: _typed(meta, k, v) for k, v in st.values.items() if k in schema.by_key}
+            row = schema.encode(values)
+            row.update(id=ci_id, class_id=info.id, name=st.name, version=max(st.version, 1))
+            if st.exists_now:
+                updates.append(row)
+            else:
+                created = timestamp(st.created_at) if st.created_at is not None else moment
+                row.update(created_at=created, updated_at=created)
+                inserts.append(row)
+        delete_rels = [i for i, r in rel_states.items() if r is None and i in rels_now]
+        rel_inserts: list[dict[str, Any]] = []
+        alive = {i for i, st in states.items() if st is not None}
+        types = {t.id for t in meta.relationship_types}
+        for rel in rel_states.values():
+            if rel is None or rel["id"] in rels_now or rel["type_id"] not in types:
+                continue  # existing now, or of a relationship type no record names
+            ends = (rel["source_id"], rel["target_id"])
+            if any(e in states and e not in alive for e in ends):
+                continue
+            rel_inserts.append(
+                {
+                    "id": rel["id"],
+                    "source_id": rel["source_id"],
+                    "type_id": rel["type_id"],
+                    "target_id": rel["target_id"],
+                    "created_at": timestamp(rel["created_at"]),
+                }
+            )
         store.rewind_copy(
             s,
             moment,
@@ -256,7 +306,10 @@ def _write_rewind(
             delete_relationships=delete_rels,
             relationship_inserts=rel_inserts,
         )
+        if catalogue is not None and catalogue.changed:
+            store.drop_orphans(s, catalogue.gone(CLASSES), catalogue.gone(TYPES))
         cmdb.bump(s, graph=True, catalogue=True)
+    cmdb.reload_meta()
 
 
 class AsOfView:

@@ -16,13 +16,30 @@ from typing import Any, cast
 from sqlalchemy import Table, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from cmdb_desktop.models import Baseline, ImportBatch, change_record_table, ci_table
+from cmdb_desktop.models import (
+    AttributeDef,
+    Baseline,
+    CiClass,
+    ImportBatch,
+    RelationshipType,
+    change_record_table,
+    ci_table,
+)
 from cmdb_desktop.models import relationship_table as rel_table
 
 _CHUNK = 500
 _cr = change_record_table.c
 _batch = cast(Table, ImportBatch.__table__)
 _baseline = cast(Table, Baseline.__table__)
+#: The catalogue's tables, in the order a rewind inserts them (classes first).
+CATALOGUE_TABLES: tuple[str, ...] = ("ci_class", "attribute_def", "relationship_type")
+_catalogue: dict[str, Table] = {
+    "ci_class": cast(Table, CiClass.__table__),
+    "attribute_def": cast(Table, AttributeDef.__table__),
+    "relationship_type": cast(Table, RelationshipType.__table__),
+}
+#: The columns that must stay unique by themselves (renamed rows step aside first).
+_UNIQUE = {"ci_class": ("name",), "relationship_type": ("name", "reverse_name")}
 
 
 @dataclass(frozen=True)
@@ -113,7 +130,53 @@ def last_record_at(s: Session) -> datetime | None:
     return found
 
 
+def has_model_records(s: Session, after: datetime) -> bool:
+    """Whether the data model changed after ``after`` (a rewind must undo it)."""
+    stmt = select(_cr.id).where(_cr.at > after, _cr.entity == "model").limit(1)
+    return s.scalar(stmt) is not None
+
+
 # -- rewinding a copy -----------------------------------------------------------
+def catalogue_rows(s: Session) -> dict[str, dict[int, dict[str, Any]]]:
+    """Every row of the catalogue's tables (table → id → column → value; JSON
+    columns decoded)."""
+    out: dict[str, dict[int, dict[str, Any]]] = {}
+    for name in CATALOGUE_TABLES:
+        table = _catalogue[name]
+        out[name] = {row["id"]: dict(row) for row in s.execute(select(table)).mappings()}
+    return out
+
+
+def rewind_catalogue(
+    s: Session,
+    now: dict[str, dict[int, dict[str, Any]]],
+    then: dict[str, dict[int, dict[str, Any]]],
+) -> None:
+    """Turn the catalogue rows ``now`` into ``then`` (both as :func:`catalogue_rows`
+    gives them) in the private copy ``s``. Foreign keys are checked at commit, once
+    the CIs and relationships are rewound too."""
+    s.execute(text("PRAGMA defer_foreign_keys = ON"))
+    for name in reversed(CATALOGUE_TABLES):
+        table = _catalogue[name]
+        gone = sorted(set(now[name]) - set(then[name]))
+        for part in _chunks(gone):
+            s.execute(delete(table).where(table.c.id.in_(part)))
+    for name in CATALOGUE_TABLES:
+        table = _catalogue[name]
+        changed = [row for i, row in then[name].items() if i in now[name] and now[name][i] != row]
+        unique = _UNIQUE.get(name, ())
+        for row in changed:  # a renamed row steps aside first: names may swap
+            if any(now[name][row["id"]][c] != row[c] for c in unique):
+                aside = {c: f"~rewound {row['id']} {c}~" for c in unique}
+                s.execute(update(table).where(table.c.id == row["id"]).values(**aside))
+        for row in changed:
+            values = {k: v for k, v in row.items() if k != "id"}
+            s.execute(update(table).where(table.c.id == row["id"]).values(**values))
+        new = [row for i, row in then[name].items() if i not in now[name]]
+        if new:
+            s.execute(insert(table), new)
+
+
 def rewind_copy(
     s: Session,
     moment: datetime,
@@ -158,6 +221,22 @@ def rewind_copy(
         .values(status="applied", rolled_back_at=None, rolled_back_by=None)
     )
     s.execute(delete(_baseline).where(_baseline.c.at > moment))
+
+
+def drop_orphans(s: Session, classes: Sequence[int], types: Sequence[int]) -> None:
+    """Last step of rewinding a copy's catalogue: CIs still of a class that did not
+    exist then, and relationships still of a type that did not, go (none when the
+    history is complete; a safety net for deletions recorded without a definition)."""
+    for part in _chunks(list(types)):
+        s.execute(delete(rel_table).where(rel_table.c.type_id.in_(part)))
+    for part in _chunks(list(classes)):
+        gone = select(ci_table.c.id).where(ci_table.c.class_id.in_(part)).scalar_subquery()
+        s.execute(
+            delete(rel_table).where(
+                rel_table.c.source_id.in_(gone) | rel_table.c.target_id.in_(gone)
+            )
+        )
+        s.execute(delete(ci_table).where(ci_table.c.class_id.in_(part)))
 
 
 # -- baselines ------------------------------------------------------------------

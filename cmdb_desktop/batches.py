@@ -518,6 +518,7 @@ class BatchService:
             added = (batch.counts or {}).get(ATTRIBUTES_CREATED) or []
             if added and cmdb.classes.drop_unused_attributes(s, added, history):
                 summary.catalogue_changed = True
+                history.flush()  # the attributes' removal is history too (time travel undoes it)
             batch.status = STATUS_ROLLED_BACK
             batch.rolled_back_at = utcnow()
             batch.rolled_back_by = cmdb.user or current_user()

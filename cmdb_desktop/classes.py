@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from cmdb_desktop.catalogue import ATTRIBUTE_TYPES, IMPACT_FLOWS, STATUSES, SYSTEM_FIELDS
 from cmdb_desktop.changes import ChangeSummary
 from cmdb_desktop.errors import DuplicateError, NotFoundError, ValidationError
-from cmdb_desktop.history import HistoryWriter, Source
+from cmdb_desktop.history import HistoryWriter, Source, definition_of
 from cmdb_desktop.metamodel import (
     AttributeInfo,
     ClassInfo,
@@ -129,6 +129,17 @@ def _fold_choice(text: str) -> str:
 
 def _choices_text(choices: Sequence[Any] | None) -> str | None:
     return ", ".join(str(c) for c in choices) if choices is not None else None
+
+
+def _class_rules(row: CiClass) -> dict[str, Any]:
+    """The per-class rules naming attributes, as an attribute's deletion records them
+    (before it strips the attribute from them)."""
+    return {
+        "required_fields": list(row.required_fields or ()),
+        "recommended_fields": list(row.recommended_fields or ()),
+        "id_rules": [list(r) for r in row.id_rules] if row.id_rules else None,
+        "defaults": dict(row.defaults) if row.defaults else None,
+    }
 
 
 class ClassService:
@@ -535,9 +546,14 @@ class ClassService:
                 for ci_id in ci_ids:
                     items._update_one(s, ci_id, {"class": target.name}, None, recorder, summary)
             own = list(s.scalars(select(AttributeDef).where(AttributeDef.class_id == info.id)))
+            class_row = self._class_row(s, name)
+            definition = {
+                "class": definition_of(class_row),
+                "attributes": [definition_of(a) for a in own],
+            }
             for attr in own:
                 s.delete(attr)
-            s.delete(self._class_row(s, name))
+            s.delete(class_row)
             parent = meta.class_by_id.get(info.parent_id) if info.parent_id else None
             recorder.model_changed(
                 Action.DELETE,
@@ -550,6 +566,7 @@ class ClassService:
                         {"CIs moved to": (None, f"{target.name} ({len(ci_ids)})")} if target else {}
                     ),
                 },
+                definition=definition,
             )
             recorder.flush()
             self._cmdb.bump(s, catalogue=True, graph=bool(ci_ids))
@@ -790,18 +807,20 @@ class ClassService:
             row = s.get(AttributeDef, attr.id)
             if row is None:
                 continue
+            rules_before: dict[str, dict[str, Any]] = {}
             for c in meta.descendants(info):
                 class_row = s.get(CiClass, c.id)
-                if class_row is not None and class_row.required_fields and key in (
-                    class_row.required_fields
-                ):
+                if class_row is not None and key in (class_row.required_fields or ()):
+                    rules_before[str(c.id)] = _class_rules(class_row)
                     class_row.required_fields = [k for k in class_row.required_fields if k != key]
+            definition = {"attribute": definition_of(row), "classes": rules_before}
             s.delete(row)
             recorder.model_changed(
                 Action.DELETE,
                 ModelPart.ATTRIBUTE,
                 name,
                 {"label": (attr.label, None), "type": (attr.type, None)},
+                definition=definition,
             )
             dropped.append(name)
         if dropped:
@@ -1134,9 +1153,11 @@ class ClassService:
                         None,
                     )
                     summary.updated.append(ci_id)
+            rules_before: dict[str, dict[str, Any]] = {}
             for c in meta.descendants(owner):
                 row = s.get(CiClass, c.id)
                 if row is not None:
+                    rules_before[str(c.id)] = _class_rules(row)
                     for field in ("required_fields", "recommended_fields"):
                         current = getattr(row, field) or []
                         if attr.key in current:
@@ -1148,13 +1169,16 @@ class ClassService:
                             k: v for k, v in row.defaults.items() if k != attr.key
                         } or None
             row_def = s.get(AttributeDef, attr.id)
+            definition: dict[str, Any] | None = None
             if row_def is not None:
+                definition = {"attribute": definition_of(row_def), "classes": rules_before}
                 s.delete(row_def)
             recorder.model_changed(
                 Action.DELETE,
                 ModelPart.ATTRIBUTE,
                 f"{owner.name}.{attr.key}",
                 {"label": (attr.label, None), "type": (attr.type, None)},
+                definition=definition,
             )
             recorder.flush()
         return self._finish(summary)
@@ -1322,15 +1346,17 @@ class ClassService:
                     {"type": f"{used} relationships use it"},
                 )
             row, _ = self._type_row(s, rtype.name)
+            definition = {"relationship type": definition_of(row)}
             s.delete(row)
-            self._record(
-                s,
+            writer = HistoryWriter(s, self._cmdb.user, source or Source())
+            writer.model_changed(
                 Action.DELETE,
                 ModelPart.RELATIONSHIP_TYPE,
                 rtype.name,
                 {"reverse name": (rtype.reverse_name, None), "impact": (rtype.impact, None)},
-                source,
+                definition=definition,
             )
+            writer.flush()
             summary = self._done(s)
         return self._finish(summary)
 

@@ -103,6 +103,12 @@ def snapshot_text(values: Mapping[str, Any]) -> str:
     )
 
 
+def definition_of(row: Any) -> dict[str, Any]:
+    """A catalogue row (class, attribute definition, relationship type) as a deletion
+    records it: every column by name, JSON-ready."""
+    return {c.name: to_json(getattr(row, c.name)) for c in row.__table__.columns}
+
+
 def relationship_text(source_name: str, type_name: str, target_name: str) -> str:
     """How the history words a relationship: ``web01 Runs on vm01``."""
     return f"{source_name} {type_name} {target_name}"
@@ -289,18 +295,29 @@ class HistoryWriter:
         part: ModelPart,
         name: str,
         changes: Mapping[str, tuple[Any, Any]] | None = None,
+        *,
+        definition: Mapping[str, Any] | None = None,
     ) -> None:
         """A change of the data model: ``part`` (class, attribute, relationship
         type) named ``name`` (``Class.attribute`` for an attribute) was created,
         deleted, or had ``changes`` (property → (old, new)), one record each.
         Stored with entity ``model``, the part in ``ci_class`` and the name in
-        ``ci_name``; no CI id."""
+        ``ci_name``; no CI id.
+
+        ``definition`` (a deletion's snapshot: the rows removed, see
+        :func:`definition_of`) adds one record without a field whose old value
+        is that snapshot as JSON, so time travel can put the definition back
+        (:mod:`cmdb_desktop.asof_model`). Deletions recorded before it existed
+        carry only their property records."""
         who = (None, str(part), name)
-        if not changes:
+        if not changes and definition is None:
             self._add(Entity.MODEL, action, None, who)
             return
-        for field, (old, new) in changes.items():
+        for field, (old, new) in (changes or {}).items():
             self._add(Entity.MODEL, action, None, who, field=field, old=_text(old), new=_text(new))
+        if definition is not None:
+            text = json.dumps(definition, ensure_ascii=False, sort_keys=True, default=to_json)
+            self._add(Entity.MODEL, action, None, who, old=text)
 
     def change_event(
         self,

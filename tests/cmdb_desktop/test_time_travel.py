@@ -74,7 +74,27 @@ steps = st.one_of(
     ),
     st.tuples(st.just("rollback")),
     st.tuples(st.just("restore"), st.sampled_from(NAMES)),
+    # the data model changes too (the export's Model sheet and columns follow it)
+    st.tuples(st.just("attribute"), st.sampled_from(["add", "relabel", "retype", "delete"])),
+    st.tuples(st.just("slot"), st.sampled_from(NAMES), st.sampled_from(["4", "x", ""])),
+    st.tuples(
+        st.just("class"), st.sampled_from([("Database", "Data Store"), ("Data Store", "Database")])
+    ),
+    st.tuples(st.just("reltype"), st.sampled_from(["add", "rename", "delete"])),
+    st.tuples(st.just("mirror"), st.sampled_from(NAMES), st.sampled_from(NAMES)),
 )
+
+MODEL_STEPS: dict[str, list[str]] = {
+    "add": ["attribute", "add", "Server", "Slot"],
+    "relabel": ["attribute", "set", "Server", "slot", "--label", "Slot Number"],
+    "retype": ["attribute", "set", "Server", "slot", "--type", "integer"],
+    "delete": ["attribute", "delete", "Server", "slot"],
+}
+RELTYPE_STEPS: dict[str, list[str]] = {
+    "add": ["reltype", "add", "Mirrors", "--reverse", "Mirrored by", "--flow", "none"],
+    "rename": ["reltype", "set", "Mirrors", "--name", "Copies", "--reverse", "Copied by"],
+    "delete": ["reltype", "delete", "Copies"],
+}
 
 
 def _run(db: Path, tmp: Path, n: int, step: tuple[Any, ...]) -> None:
@@ -104,6 +124,16 @@ def _run(db: Path, tmp: Path, n: int, step: tuple[Any, ...]) -> None:
             cli(db, "rollback", str(applied[0]["id"]))
     elif kind == "restore":
         cli(db, "restore", step[1])
+    elif kind == "attribute":
+        cli(db, *MODEL_STEPS[step[1]])
+    elif kind == "slot":
+        cli(db, "set", step[1], f"slot={step[2]}")
+    elif kind == "class":
+        cli(db, "class", "rename", *step[1])
+    elif kind == "reltype":
+        cli(db, *RELTYPE_STEPS[step[1]])
+    elif kind == "mirror":
+        cli(db, "relate", step[1], "Mirrors", step[2])
 
 
 @settings(
