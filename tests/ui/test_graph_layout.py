@@ -7,12 +7,17 @@ import random
 import networkx as nx
 import pytest
 
-from ui.dependency_picture import build_picture, group_siblings, plural
+from ui.dependency_picture import build_picture, edge_labels, group_siblings, plural
 from ui.graph_layout import (
+    aggregate_by_layer,
     assign_layers,
     break_cycles,
     count_crossings,
+    drawing_area,
+    drawing_crossings,
     layered_layout,
+    merge_edges,
+    segments_cross,
 )
 
 
@@ -136,9 +141,102 @@ def test_huge_neighbourhoods_are_cut_down_to_max_boxes() -> None:
             n = 100 * r + s
             g.add_node(n, name=f"srv{n}", **{"class": "Server"})
             g.add_edge(r, n, types=["Located in"])
-    picture = build_picture(g, [0], max_boxes=120)
+    picture = build_picture(g, [0], max_boxes=120, aggregate_over=None)
     assert len(picture.nodes) <= 120 and picture.threshold < 12
     (racks,) = [gr for gr in picture.groups if gr.class_name == "Rack"]
     shown_racks = [n for n in picture.ci_ids if g.nodes[n]["class"] == "Rack"]
     assert len(racks.members) + len(shown_racks) == 40
     assert not set(racks.members) & picture.ci_ids
+
+
+def _farm(racks: int, per_rack: int) -> tuple[list[str], list[tuple[str, str]], dict[str, str]]:
+    """A site, ``racks`` racks in it, ``per_rack`` servers in each (edges point down)."""
+    kind = {"site": "Site"}
+    edges = []
+    for r in range(racks):
+        kind[f"r{r}"] = "Rack"
+        edges.append((f"r{r}", "site"))
+        for s in range(per_rack):
+            kind[f"s{r}.{s}"] = "Server"
+            edges.append((f"s{r}.{s}", f"r{r}"))
+    return list(kind), edges, kind
+
+
+def test_aggregates_are_one_box_per_class_and_layer_beyond_the_threshold() -> None:
+    nodes, edges, kind = _farm(8, 10)  # 89 boxes
+    aggs = aggregate_by_layer(nodes, edges, kind.__getitem__, over=60, keep=["s0.0"])
+    by_kind = {a.kind: a for a in aggs}
+    assert set(by_kind) == {"Server", "Rack"}  # one site: no bucket of 3
+    assert len(by_kind["Server"].members) == 79  # the kept server stays alone
+    assert by_kind["Server"].layer == 0 and by_kind["Rack"].layer == 1
+    # an opened aggregate stays open, the other stays closed
+    opened = aggregate_by_layer(
+        nodes, edges, kind.__getitem__, over=60, expanded=[by_kind["Server"].key]
+    )
+    assert [a.kind for a in opened] == ["Rack"]
+    assert aggregate_by_layer(nodes, edges, kind.__getitem__, over=100) == []
+
+
+def test_edges_between_aggregates_are_merged_with_their_count() -> None:
+    nodes, edges, kind = _farm(4, 3)
+    stands_for = {n: f"agg:{kind[n]}" for n in nodes if kind[n] != "Site"}
+    merged = merge_edges(edges, stands_for)
+    assert {k: len(v) for k, v in merged.items()} == {
+        ("agg:Server", "agg:Rack"): 12,
+        ("agg:Rack", "site"): 4,
+    }
+
+
+def test_a_big_picture_draws_aggregates_with_counted_lines_and_one_label_per_end() -> None:
+    g = nx.DiGraph()  # impact direction: site -> rack -> server
+    g.add_node(0, name="site", **{"class": "Site"})
+    for r in range(1, 9):
+        g.add_node(r, name=f"rack{r}", **{"class": "Rack"})
+        g.add_edge(0, r, types=["Located in"])
+        for s in range(10):
+            n = 100 * r + s
+            g.add_node(n, name=f"srv{n}", **{"class": "Server"})
+            g.add_edge(r, n, types=["Located in"])
+    picture = build_picture(g, [0], centre=0, threshold=50)
+    kinds = {a.kind: a for a in picture.aggregates}
+    assert set(kinds) == {"Rack", "Server"}
+    node = {n.key: n for n in picture.nodes}
+    assert node[kinds["Server"].key].label == "80 Servers" and node[kinds["Server"].key].count == 80
+    assert len(picture.nodes) == 3
+    line = next(e for e in picture.edges if e.upper == kinds["Server"].key)
+    assert line.lower == kinds["Rack"].key and line.count == 80 and line.label == "Located in"
+    texts = sorted(lab.text for lab in edge_labels(picture))
+    assert texts == ["Located in ×8", "Located in ×80"]
+    # off: every box, one label per box end
+    every = build_picture(g, [0], centre=0, threshold=50, aggregate_over=None)
+    assert not every.aggregates and len(every.nodes) == 89
+    labels = edge_labels(every)
+    assert len(labels) == len({(lab.x, lab.y) for lab in labels}) == 9  # 8 racks + the site
+    site_label = next(lab for lab in labels if lab.text.endswith("×8"))
+    assert site_label.text == "Located in ×8"
+
+
+def test_the_crossing_counter_counts_proper_crossings_only() -> None:
+    assert segments_cross((0, 0), (2, 2), (0, 2), (2, 0))
+    assert not segments_cross((0, 0), (1, 1), (1, 1), (2, 0))  # touching ends
+    assert not segments_cross((0, 0), (1, 0), (0, 1), (1, 1))  # parallel
+    x = [("a", "y", [(0, 0), (1, 1), (2, 2)]), ("b", "x", [(2, 0), (1, 0.5), (0, 2)])]
+    assert drawing_crossings(x) == 1
+    # edges sharing a node are not compared, even where they meet
+    assert drawing_crossings([("a", "x", [(0, 0), (2, 2)]), ("a", "y", [(2, 0), (0, 2)])]) == 0
+    # K(3,3) drawn straight between two rows: the classic 9 crossings
+    k33 = [(u, v, [(float(u), 0.0), (float(v) - 10, 1.0)]) for u in range(3) for v in (10, 11, 12)]
+    assert drawing_crossings(k33) == 9
+    assert drawing_area({"a": (0.0, 0.0)}, {"a": (10.0, 4.0)}) == 40.0
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_crossing_counter_agrees_with_the_layer_counter(seed: int) -> None:
+    """On a two-layer drawing with straight lines, geometric crossings are the
+    layer-order inversions the ordering step counts."""
+    rnd = random.Random(seed)
+    up, low = list(range(8)), list(range(100, 108))
+    edges = sorted({(rnd.choice(up), rnd.choice(low)) for _ in range(14)})
+    routes = [(u, v, [(float(u), 0.0), (float(v - 100) + 0.5, 1.0)]) for u, v in edges]
+    # layer counting also counts pairs that share a node (0 for those: they touch)
+    assert drawing_crossings(routes) == count_crossings(up, low, edges)
