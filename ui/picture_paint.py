@@ -173,7 +173,7 @@ def paint_node(
         hint = (
             "double-click to show them"
             if node.aggregate is None
-            else f"layer {node.aggregate.layer + 1} · double-click to open"
+            else f"layer {node.aggregate.layer + 1} · double-click"
         )
         p.drawText(
             QRectF(left, rect.center().y() + 3, avail, rect.height() / 2 - 3),

@@ -254,3 +254,41 @@ def test_big_drawings_aggregate_by_class_and_layer_and_open_on_demand(
     qtbot.waitUntil(lambda: not view.result.request.aggregate)
     wait_drawn(qtbot, window)
     assert not view.picture.aggregates and len(view.picture.nodes) > AGGREGATE_OVER
+
+
+def test_the_mini_map_shows_big_drawings_and_moves_the_view(
+    qtbot: Any, make_window: Any, demo_path: Path, tmp_path: Path
+) -> None:
+    """Issue 15: a drawing bigger than the view gets a mini-map in the corner; a click
+    on it centres the view there; a small graph has none."""
+    from PySide6.QtCore import QPoint, Qt
+
+    window = make_window(demo_path)
+    view = window.workbench.graph
+    view.set_aggregate(False)  # every box: far wider than the view
+    dc = window.cmdb.items.resolve("Amsterdam DC1")
+    window.workbench.show_graph(dc, depth=2, direction="both")
+    view = wait_drawn(qtbot, window)
+    canvas = view.canvas
+    minimap = canvas.minimap
+    qtbot.waitUntil(minimap.isVisible)
+    # in the bottom-right corner of the view, the visible part outlined inside it
+    port = canvas.viewport().geometry()
+    assert port.contains(minimap.geometry())
+    assert minimap.geometry().right() > port.center().x()
+    outline = minimap.visible_rect()
+    assert 0 < outline.width() < minimap.width()
+    # a click at its left end brings the left end of the drawing into view
+    before = canvas.mapToScene(canvas.viewport().rect().center())
+    qtbot.mouseClick(minimap, Qt.MouseButton.LeftButton, pos=QPoint(3, minimap.height() // 2))
+    after = canvas.mapToScene(canvas.viewport().rect().center())
+    assert after.x() < before.x() or minimap.visible_rect().left() <= 1
+    assert minimap.visible_rect().left() <= 1
+    # a small graph: no mini-map
+    db = tmp_path / "small.sqlite"
+    ids = small_cmdb(db)
+    window.open_database(db)
+    settle(qtbot, window)
+    window.workbench.show_graph(ids["web"], depth=1, direction="both")
+    view = wait_drawn(qtbot, window)
+    assert view.picture is not None and not minimap.isVisible()

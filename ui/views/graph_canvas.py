@@ -62,6 +62,9 @@ ZOOM_STEP = 1.2
 #: A new drawing is shown whole unless that makes text unreadable: then at this
 #: zoom, around its centre box (Fit shows everything).
 READABLE_ZOOM = 0.8
+#: The mini-map shows once less than this share of the drawing's width or height
+#: is in view (a small graph, a scroll away from whole, needs none).
+MINIMAP_AFTER = 0.6
 
 
 class NodeItem(QGraphicsItem):
@@ -368,11 +371,10 @@ class GraphCanvas(QGraphicsView):
             self.minimap.hide()
             return
         shown = self.mapToScene(self.viewport().rect()).boundingRect()
-        whole = shown.adjusted(-1, -1, 1, 1).contains(
-            rect.adjusted(MARGIN, MARGIN, -MARGIN, -MARGIN)
-        )
-        if whole:
-            self.minimap.hide()
+        if shown.width() >= MINIMAP_AFTER * rect.width() and (
+            shown.height() >= MINIMAP_AFTER * rect.height()
+        ):
+            self.minimap.hide()  # (almost) all of it is in view: a scroll shows the rest
             return
         port = self.viewport().geometry()
         self.minimap.move(
