@@ -40,11 +40,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ui.graph_dot import best_layout
 from ui.graph_layout import (
     AGGREGATE_OVER,
     Aggregate,
     aggregate_by_layer,
-    layered_layout,
     merge_edges,
 )
 
@@ -204,6 +204,8 @@ class PictureEdge:
     climbs: bool = False
     #: Relationships the line stands for (more than one between aggregates).
     count: int = 1
+    #: ``points`` are Bézier segments (Graphviz dot's drawing), not our S-curves.
+    spline: bool = False
 
 
 @dataclass
@@ -219,6 +221,8 @@ class Picture:
     total_cis: int = 0
     threshold: int = GROUP_THRESHOLD
     aggregates: list[Aggregate[int | str]] = field(default_factory=list)
+    #: Which layout drew it: ``"ours"`` or ``"dot"`` (Graphviz, see ui.graph_dot).
+    layout_by: str = "ours"
 
     def node(self, key: int | str) -> PictureNode | None:
         return next((n for n in self.nodes if n.key == key), None)
@@ -281,6 +285,7 @@ def build_picture(
     max_boxes: int = MAX_BOXES,
     aggregate_over: int | None = AGGREGATE_OVER,
     expanded_aggregates: Iterable[str] = (),
+    use_dot: bool = False,
     check: Callable[[], None] | None = None,
 ) -> Picture:
     """Group, aggregate, label and lay out ``view`` (edges in impact direction) for
@@ -289,7 +294,8 @@ def build_picture(
     ``states`` colours CIs (``changed``, ``down``, ``degraded``); ``path`` is
     a focused impact path (ids in impact order) drawn highlighted; CIs in
     ``keep`` are never grouped away. ``aggregate_over`` None draws no
-    aggregates (the view's *Aggregate* toggle off).
+    aggregates (the view's *Aggregate* toggle off). ``use_dot`` lets Graphviz
+    dot lay it out when installed and better (:func:`ui.graph_dot.best_layout`).
     """
     states = dict(states or {})
     icons = {c.name: c.icon for c in meta.classes} if meta is not None else {}
@@ -400,7 +406,9 @@ def build_picture(
         n = nodes[key]
         return (n.class_name, n.label.casefold() if n.ci_id is not None else "~")
 
-    layout = layered_layout(list(nodes), down, sizes, pinned=pinned, order_key=rank, check=check)
+    layout, layout_by = best_layout(
+        list(nodes), down, sizes, use_dot=use_dot, pinned=pinned, order_key=rank, check=check
+    )
     for key, (x, y) in layout.pos.items():
         nodes[key].x, nodes[key].y = x, y
     edges = [
@@ -412,6 +420,7 @@ def build_picture(
             on_path=(route.target, route.source) in on_path,
             climbs=route.reversed,
             count=counts.get((route.source, route.target), 1),
+            spline=route.spline,
         )
         for route in layout.edges
     ]
@@ -425,6 +434,7 @@ def build_picture(
         len(view),
         threshold,
         aggregates,
+        layout_by,
     )
 
 

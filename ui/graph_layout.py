@@ -54,13 +54,17 @@ class EdgeRoute(Generic[K]):
     """One input edge ``(source, target)`` as drawn: ``points`` lead from source to target.
 
     ``reversed`` edges were turned round to break a cycle: their source sits
-    *below* their target, so the points climb.
+    *below* their target, so the points climb. Our routes are drawn as
+    vertical S-curves through the points; a ``spline`` route (Graphviz dot's)
+    is a start point then three points per cubic Bézier segment (see
+    :func:`route_polyline`).
     """
 
     source: K
     target: K
     points: list[tuple[float, float]]
     reversed: bool = False
+    spline: bool = False
 
 
 @dataclass
@@ -529,6 +533,40 @@ def segments_cross(p1: Point, p2: Point, q1: Point, q2: Point) -> bool:
     return d1 * d2 < 0 and d3 * d4 < 0
 
 
+def route_polyline(points: Sequence[Point], spline: bool = False, steps: int = 8) -> list[Point]:
+    """The line a route is drawn as, sampled into ``steps`` pieces per curve: our
+    S-curves (vertical tangents at each point) or a Bézier ``spline``.
+
+    >>> route_polyline([(0, 0), (0, 10)], steps=2)
+    [(0, 0), (0.0, 5.0), (0.0, 10.0)]
+    """
+
+    def cubic(p0: Point, p1: Point, p2: Point, p3: Point) -> list[Point]:
+        out = []
+        for k in range(1, steps + 1):
+            t = k / steps
+            a, b, c, d = (1 - t) ** 3, 3 * t * (1 - t) ** 2, 3 * t * t * (1 - t), t**3
+            out.append(
+                (
+                    a * p0[0] + b * p1[0] + c * p2[0] + d * p3[0],
+                    a * p0[1] + b * p1[1] + c * p2[1] + d * p3[1],
+                )
+            )
+        return out
+
+    if not points:
+        return []
+    line = [points[0]]
+    if spline:
+        for i in range(0, len(points) - 3, 3):
+            line += cubic(points[i], points[i + 1], points[i + 2], points[i + 3])
+        return line
+    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+        dy = (y1 - y0) / 2
+        line += cubic((x0, y0), (x0, y0 + dy), (x1, y1 - dy), (x1, y1))
+    return line
+
+
 def drawing_crossings(
     routes: Sequence[tuple[Hashable, Hashable, Sequence[Point]]],
 ) -> int:
@@ -579,3 +617,11 @@ def drawing_area(pos: Mapping[Any, Point], sizes: Mapping[Any, tuple[float, floa
     ys0 = [y - sizes[k][1] / 2 for k, (x, y) in pos.items()]
     ys1 = [y + sizes[k][1] / 2 for k, (x, y) in pos.items()]
     return float((max(xs1) - min(xs0)) * (max(ys1) - min(ys0)))
+
+
+def layout_crossings(layout: Layout[Any], steps: int = 8) -> int:
+    """Crossings of the lines as drawn (:func:`route_polyline` of every route,
+    counted by :func:`drawing_crossings`): one measure for any layout program."""
+    return drawing_crossings(
+        [(r.source, r.target, route_polyline(r.points, r.spline, steps)) for r in layout.edges]
+    )

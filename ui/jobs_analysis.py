@@ -388,6 +388,7 @@ def dependency_graph(
         centre=request.centre,
         aggregate_over=AGGREGATE_OVER if request.aggregate else None,
         expanded_aggregates=request.expanded_aggregates,
+        use_dot=True,
         check=state.check,
     )
     refs = cmdb.items.refs(path)

@@ -214,9 +214,14 @@ def paint_node(
     p.restore()
 
 
-def edge_path(points: list[tuple[float, float]]) -> QPainterPath:
-    """Smooth vertical S-curves through the route's points."""
+def edge_path(points: list[tuple[float, float]], spline: bool = False) -> QPainterPath:
+    """Smooth vertical S-curves through the route's points, or (``spline``) the
+    Bézier segments Graphviz dot drew."""
     path = QPainterPath(QPointF(*points[0]))
+    if spline:
+        for i in range(1, len(points) - 2, 3):
+            path.cubicTo(QPointF(*points[i]), QPointF(*points[i + 1]), QPointF(*points[i + 2]))
+        return path
     for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
         dy = (y1 - y0) / 2
         path.cubicTo(QPointF(x0, y0 + dy), QPointF(x1, y1 - dy), QPointF(x1, y1))
@@ -240,7 +245,7 @@ def paint_edge(p: QPainter, edge: PictureEdge, c: Colours, *, hover: bool = Fals
     pen = edge_pen(edge, c, hover=hover)
     p.setPen(pen)
     p.setBrush(Qt.BrushStyle.NoBrush)
-    p.drawPath(edge_path(edge.points))
+    p.drawPath(edge_path(edge.points, edge.spline))
     x, y = edge.points[-1]
     sign = -1.0 if edge.climbs else 1.0  # the arrow points the way the line ends
     size = 7.0 if not edge.on_path else 9.0

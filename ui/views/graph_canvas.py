@@ -150,7 +150,7 @@ class EdgeItem(QGraphicsItem):
         super().__init__()
         self.edge = edge
         self.canvas = canvas
-        self.path = edge_path(edge.points)
+        self.path = edge_path(edge.points, edge.spline)
         self._hover = False
         self._bounds = self.path.boundingRect().adjusted(-10, -10, 10, 10)
         self.setZValue(1 if not edge.on_path else 1.5)

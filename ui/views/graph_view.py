@@ -347,6 +347,11 @@ class GraphView(QWidget):
             text = f"{boxes:,} of {picture.total_cis:,} CIs drawn, {len(picture.groups):,} groups"
         if picture.aggregates:
             text += f", {len(picture.aggregates):,} aggregates"
+        self.status.setToolTip(
+            "Laid out by Graphviz dot (its lines cross less on this drawing)"
+            if picture.layout_by == "dot"
+            else "Laid out by CMDB Desktop's layered layout"
+        )
         self.status.setText(text)
         notes = []
         if result.note:
