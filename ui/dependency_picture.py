@@ -60,8 +60,10 @@ MAX_BOXES = 400
 #: How many more members "show more" on a group reveals.
 GROUP_STEP = 48
 #: Box sizes (scene units).
-CI_SIZE = (230.0, 56.0)
-GROUP_SIZE = (230.0, 50.0)
+CI_SIZE = (240.0, 54.0)
+GROUP_SIZE = (240.0, 50.0)
+#: Room between layers (scene units): enough for one line of edge labels.
+LAYER_GAP = 76.0
 
 ABOVE = "above"
 BELOW = "below"
@@ -407,7 +409,14 @@ def build_picture(
         return (n.class_name, n.label.casefold() if n.ci_id is not None else "~")
 
     layout, layout_by = best_layout(
-        list(nodes), down, sizes, use_dot=use_dot, pinned=pinned, order_key=rank, check=check
+        list(nodes),
+        down,
+        sizes,
+        use_dot=use_dot,
+        pinned=pinned,
+        order_key=rank,
+        check=check,
+        layer_gap=LAYER_GAP,
     )
     for key, (x, y) in layout.pos.items():
         nodes[key].x, nodes[key].y = x, y

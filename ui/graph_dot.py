@@ -182,13 +182,24 @@ def best_layout(
     use_dot: bool = True,
     order_key: Callable[[K], Any] | None = None,
     check: Callable[[], None] | None = None,
+    node_gap: float = 28.0,
+    layer_gap: float = 90.0,
     **options: Any,
 ) -> tuple[Layout[K], str]:
     """Our layout, or dot's when ``use_dot``, dot is installed and its lines cross
     fewer times (the benchmark found it does on the biggest drawings); with the
     name of the one taken (``"ours"`` or ``"dot"``). dot failing is no error:
     ours is drawn."""
-    ours = layered_layout(nodes, edges, sizes, order_key=order_key, check=check, **options)
+    ours = layered_layout(
+        nodes,
+        edges,
+        sizes,
+        order_key=order_key,
+        check=check,
+        node_gap=node_gap,
+        layer_gap=layer_gap,
+        **options,
+    )
     if not use_dot or ours.crossings == 0 or dot_program() is None:
         return ours, "ours"
     if check is not None:
@@ -196,7 +207,7 @@ def best_layout(
     # dot keeps the input order where it can: give it ours (class, then name)
     ordered = sorted(dict.fromkeys(nodes), key=order_key) if order_key else list(nodes)
     try:
-        theirs = dot_layout(ordered, edges, sizes)
+        theirs = dot_layout(ordered, edges, sizes, node_gap=node_gap, layer_gap=layer_gap)
     except DotFailed:
         return ours, "ours"
     if check is not None:

@@ -92,10 +92,10 @@ def make_font(size: float, bold: bool = False) -> QFont:
 
 
 #: Point sizes in scene units. The graph view opens at no less than
-#: ``graph_canvas.READABLE_ZOOM`` (0.8), where these read as 8.8 and 8 points:
-#: the sizes of a table's text, not the 6-point squint of a shrunk drawing.
-NAME_FONT = 11.0
-SMALL_FONT = 10.0
+#: ``graph_canvas.READABLE_ZOOM`` (0.8), where these read as 8.4 and 7.6 points
+#: (the table's text is 9): not the 6-point squint of a shrunk drawing.
+NAME_FONT = 10.5
+SMALL_FONT = 9.5
 BADGE_FONT = 8.0
 #: Widest edge label (scene units); longer ones are elided, whole in the tooltip.
 LABEL_WIDTH = 260.0
@@ -150,13 +150,13 @@ def paint_node(
         p.drawRoundedRect(inner.translated(4, -4), 8, 8)
     p.drawRoundedRect(inner, 8, 8)
 
-    icon_size = 26.0 if not bundle else 22.0
-    icon_rect = QRectF(rect.left() + 10, rect.center().y() - icon_size / 2, icon_size, icon_size)
+    icon_size = 24.0 if not bundle else 22.0
+    icon_rect = QRectF(rect.left() + 9, rect.center().y() - icon_size / 2, icon_size, icon_size)
     if bundle:
         p.setOpacity(0.55)
     icons.get(node.icon).render(p, icon_rect)
     p.setOpacity(1.0)
-    left = icon_rect.right() + 9
+    left = icon_rect.right() + 8
     avail = rect.right() - left - 8
     if bundle:
         p.setPen(QColor(c["text"]))
