@@ -6,7 +6,7 @@ class (sites, services, databases, storage…), depth 2 both ways, built by
 :func:`ui.dependency_picture.build_picture` as the view builds them — once
 aggregated (the view's default, at most ~60 boxes) and once with every box
 (up to 400). Both programs get the same boxes (sizes included), the same
-edges and the same spacing; crossings are counted on the lines as each
+edges and the view's spacing; crossings are counted on the lines as each
 program draws them (:func:`ui.graph_layout.layout_crossings`), the area is
 the bounding box of the boxes (:func:`ui.graph_layout.drawing_area`), the
 time is the layout's (dot's includes starting the program, as the view
@@ -85,6 +85,7 @@ def cases(size: int, *, aggregate: bool, per_class: int = PER_CLASS) -> list[Cas
 
 def measure_cases(found: list[Case], repeat: int) -> dict[str, dict[str, list[float]]]:
     """Per program, per measure, one value per case (times: the best of ``repeat``)."""
+    from ui.dependency_picture import LAYER_GAP
     from ui.graph_dot import dot_layout
     from ui.graph_layout import drawing_area, layered_layout, layout_crossings
 
@@ -104,9 +105,10 @@ def measure_cases(found: list[Case], repeat: int) -> dict[str, dict[str, list[fl
                         case.sizes,
                         pinned=case.pinned,
                         order_key=case.rank.__getitem__,
+                        layer_gap=LAYER_GAP,
                     )
                 else:
-                    lay = dot_layout(case.nodes, case.edges, case.sizes)
+                    lay = dot_layout(case.nodes, case.edges, case.sizes, layer_gap=LAYER_GAP)
                 best = min(best, time.perf_counter() - start)
             runs[program] = lay
             out[program]["seconds"].append(best)

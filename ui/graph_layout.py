@@ -581,23 +581,40 @@ def drawing_crossings(
     >>> drawing_crossings([("a", "x", [(0, 0), (0, 2)]), ("b", "y", [(2, 0), (2, 2)])])
     0
     """
-    segs: list[tuple[float, float, int, Point, Point]] = []
+    # (y low, y high, x low, x high, edge, a, b), swept down the drawing: layered
+    # lines are short in y (one layer gap, sampled), so few pairs overlap
+    segs: list[tuple[float, float, float, float, int, Point, Point]] = []
     ends: list[tuple[Hashable, Hashable]] = []
     for i, (u, v, pts) in enumerate(routes):
         ends.append((u, v))
         for a, b in zip(pts, pts[1:], strict=False):
-            segs.append((min(a[0], b[0]), max(a[0], b[0]), i, a, b))
+            segs.append(
+                (
+                    min(a[1], b[1]),
+                    max(a[1], b[1]),
+                    min(a[0], b[0]),
+                    max(a[0], b[0]),
+                    i,
+                    a,
+                    b,
+                )
+            )
     segs.sort(key=lambda s: s[0])
     crossings = 0
-    # sweep along x: only segments whose x ranges overlap can cross
-    for n, (_lo, hi, i, a, b) in enumerate(segs):
-        ylo, yhi = min(a[1], b[1]), max(a[1], b[1])
-        for lo2, _hi2, j, c, d in segs[n + 1 :]:
-            if lo2 > hi:
+    count = len(segs)
+    for n in range(count):
+        _ylo, yhi, xlo, xhi, i, a, b = segs[n]
+        ui, vi = ends[i]
+        k = n + 1
+        while k < count:
+            ylo2, _yhi2, xlo2, xhi2, j, c, d = segs[k]
+            k += 1
+            if ylo2 > yhi:
                 break
-            if i == j or set(ends[i]) & set(ends[j]):
+            if xlo2 > xhi or xhi2 < xlo or j == i:
                 continue
-            if max(c[1], d[1]) < ylo or min(c[1], d[1]) > yhi:
+            uj, vj = ends[j]
+            if uj == ui or uj == vi or vj == ui or vj == vi:
                 continue
             if segments_cross(a, b, c, d):
                 crossings += 1

@@ -9,7 +9,7 @@ import networkx as nx
 import pytest
 
 from ui.dependency_picture import build_picture, edge_labels, group_siblings, plural
-from ui.graph_dot import DotFailed, best_layout, dot_layout, dot_program, parse_plain
+from ui.graph_dot import COMPARE_STEPS, DotFailed, best_layout, dot_layout, dot_program, parse_plain
 from ui.graph_layout import (
     aggregate_by_layer,
     assign_layers,
@@ -318,5 +318,8 @@ def test_the_view_takes_dots_drawing_only_when_it_crosses_less() -> None:
 
 def layout_crossings_of(picture: Any) -> int:
     return drawing_crossings(
-        [(e.upper, e.lower, route_polyline(e.points, e.spline)) for e in picture.edges]
+        [
+            (e.upper, e.lower, route_polyline(e.points, e.spline, COMPARE_STEPS))
+            for e in picture.edges
+        ]
     )

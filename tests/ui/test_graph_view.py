@@ -240,6 +240,10 @@ def test_big_drawings_aggregate_by_class_and_layer_and_open_on_demand(
     ends = [(lab.label.x, lab.label.y, lab.label.climbs) for lab in canvas.label_items]
     assert len(ends) == len(set(ends))
     assert any("×" in lab.label.text for lab in canvas.label_items)
+    # a label or a name too long for its room is elided; the tooltip gives it whole
+    assert all(lab.toolTip() == lab.label.text for lab in canvas.label_items)
+    for item in canvas.items_by_key.values():
+        assert item.toolTip().startswith(item.node.label)
     # Enter on the selected aggregate opens it: its members are boxes again
     canvas.setFocus()
     assert canvas.select(biggest.key)
