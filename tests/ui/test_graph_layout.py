@@ -299,7 +299,7 @@ def test_dot_lays_out_a_small_graph_like_ours() -> None:
 
 @needs_dot
 def test_the_view_takes_dots_drawing_only_when_it_crosses_less() -> None:
-    """A random tangle of 16 CIs (dot crosses 11 times where ours crosses 21 on this
+    """A random tangle of 16 CIs (dot crosses 11 times where ours crosses 19 on this
     one): the graph view's picture takes dot's drawing, splines and all."""
     down = _random_dag(16, 26, 0)
     g = nx.DiGraph()
