@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bench.datasets import dataset
@@ -41,14 +42,19 @@ class Case:
 
 
 def cases(size: int, *, aggregate: bool, per_class: int = PER_CLASS) -> list[Case]:
-    """The neighbourhoods measured (see the module docstring)."""
+    """The neighbourhoods measured in the demo of ``size`` CIs (see the module docstring)."""
+    path, _ = dataset(size)
+    return cases_of(path, aggregate=aggregate, per_class=per_class)
+
+
+def cases_of(path: Path, *, aggregate: bool, per_class: int = PER_CLASS) -> list[Case]:
+    """The neighbourhoods measured in the CMDB at ``path``."""
     from cmdb_desktop import browse
     from cmdb_desktop.browse import BrowseFilter, BrowseSort
     from cmdb_desktop.cmdb import Cmdb
     from ui.dependency_picture import build_picture
     from ui.graph_layout import AGGREGATE_OVER
 
-    path, _ = dataset(size)
     out = []
     with Cmdb.open(path, create=False) as cmdb:
         for info in sorted(cmdb.meta.classes, key=lambda c: c.name):
