@@ -25,8 +25,9 @@ from ui.graph_layout import NODE_SIZE, EdgeRoute, Layout, layered_layout, layout
 
 K = TypeVar("K", bound=Hashable)
 
-#: Longest a dot run may take before the view falls back to our layout (s).
-DOT_TIMEOUT = 20.0
+#: Longest a dot run may take before the view falls back to our layout (s; a
+#: 400-box drawing takes well under one).
+DOT_TIMEOUT = 5.0
 #: Pieces per curve when the view compares the two drawings' crossings (the
 #: benchmark samples finer; this is enough to tell which crosses less, at half
 #: the cost in the worker).
