@@ -40,7 +40,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ui.graph_layout import layered_layout
+from ui.graph_dot import best_layout
+from ui.graph_layout import (
+    AGGREGATE_OVER,
+    Aggregate,
+    aggregate_by_layer,
+    merge_edges,
+)
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -54,8 +60,10 @@ MAX_BOXES = 400
 #: How many more members "show more" on a group reveals.
 GROUP_STEP = 48
 #: Box sizes (scene units).
-CI_SIZE = (210.0, 50.0)
-GROUP_SIZE = (210.0, 40.0)
+CI_SIZE = (240.0, 54.0)
+GROUP_SIZE = (240.0, 50.0)
+#: Room between layers (scene units): enough for one line of edge labels.
+LAYER_GAP = 76.0
 
 ABOVE = "above"
 BELOW = "below"
@@ -181,6 +189,9 @@ class PictureNode:
     centre: bool = False
     on_path: bool = False
     group: Group | None = None
+    aggregate: Aggregate[int | str] | None = None
+    #: CIs behind a group or an aggregate box (1 for a CI).
+    count: int = 1
 
 
 @dataclass
@@ -193,6 +204,10 @@ class PictureEdge:
     points: list[tuple[float, float]]
     on_path: bool = False
     climbs: bool = False
+    #: Relationships the line stands for (more than one between aggregates).
+    count: int = 1
+    #: ``points`` are Bézier segments (Graphviz dot's drawing), not our S-curves.
+    spline: bool = False
 
 
 @dataclass
@@ -207,6 +222,9 @@ class Picture:
     crossings: int = 0
     total_cis: int = 0
     threshold: int = GROUP_THRESHOLD
+    aggregates: list[Aggregate[int | str]] = field(default_factory=list)
+    #: Which layout drew it: ``"ours"`` or ``"dot"`` (Graphviz, see ui.graph_dot).
+    layout_by: str = "ours"
 
     def node(self, key: int | str) -> PictureNode | None:
         return next((n for n in self.nodes if n.key == key), None)
@@ -230,6 +248,30 @@ def edge_label(meta: Metamodel | None, types: Iterable[str]) -> str:
     return ", ".join(dict.fromkeys(words))
 
 
+def _asked_for(
+    view: nx.DiGraph, shown: set[int], groups: Sequence[Group], expanded: Mapping[str, int]
+) -> set[int | str]:
+    """The boxes of the sibling groups the user opened (the CIs and what is left of
+    the group): they stay single boxes, never aggregated again."""
+    out: set[int | str] = set()
+    by_key = {g.key: g for g in groups}
+    for key in expanded:
+        _, parent_text, side, cls = key.split(":", 3)
+        parent = int(parent_text)
+        if parent not in view:
+            continue
+        kin = view.successors(parent) if side == ABOVE else view.predecessors(parent)
+        out.update(n for n in kin if n in shown and view.nodes[n].get("class") == cls)
+        if key in by_key:
+            out.add(key)
+    return out
+
+
+def aggregate_label(kind: str, count: int) -> str:
+    """ "37 Virtual Machines"."""
+    return f"{count:,} {plural(kind, count)}"
+
+
 def build_picture(
     view: nx.DiGraph,
     roots: Sequence[int],
@@ -243,13 +285,19 @@ def build_picture(
     centre: int | None = None,
     keep: Iterable[int] = (),
     max_boxes: int = MAX_BOXES,
+    aggregate_over: int | None = AGGREGATE_OVER,
+    expanded_aggregates: Iterable[str] = (),
+    use_dot: bool = False,
     check: Callable[[], None] | None = None,
 ) -> Picture:
-    """Group, label and lay out ``view`` (edges in impact direction) for drawing.
+    """Group, aggregate, label and lay out ``view`` (edges in impact direction) for
+    drawing.
 
     ``states`` colours CIs (``changed``, ``down``, ``degraded``); ``path`` is
     a focused impact path (ids in impact order) drawn highlighted; CIs in
-    ``keep`` are never grouped away.
+    ``keep`` are never grouped away. ``aggregate_over`` None draws no
+    aggregates (the view's *Aggregate* toggle off). ``use_dot`` lets Graphviz
+    dot lay it out when installed and better (:func:`ui.graph_dot.best_layout`).
     """
     states = dict(states or {})
     icons = {c.name: c.icon for c in meta.classes} if meta is not None else {}
@@ -290,6 +338,7 @@ def build_picture(
             width=GROUP_SIZE[0],
             height=GROUP_SIZE[1],
             group=g,
+            count=len(g.members),
         )
     # Edges drawn downwards: (dependent, dependency) = (v, u) for impact u -> v.
     down: list[tuple[int | str, int | str]] = []
@@ -310,14 +359,65 @@ def build_picture(
             types = view.edges[sample, g.parent].get("types", ())
         down.append(pair)
         labels[pair] = edge_label(meta, types)
-    sizes = {k: (n.width, n.height) for k, n in nodes.items()}
     pinned = [k for k, n in nodes.items() if n.service]
+
+    aggregates: list[Aggregate[int | str]] = []
+    if aggregate_over is not None and len(nodes) > aggregate_over:
+        asked = _asked_for(view, shown, groups, expanded or {}) | keep | set(states)
+        aggregates = aggregate_by_layer(
+            list(nodes),
+            down,
+            lambda k: nodes[k].class_name,
+            over=aggregate_over,
+            keep=asked,
+            expanded=expanded_aggregates,
+            pinned=pinned,
+        )
+    if aggregates:
+        stands_for: dict[int | str, int | str] = {}
+        for agg in aggregates:
+            count = sum(nodes[m].count for m in agg.members)
+            nodes[agg.key] = PictureNode(
+                key=agg.key,
+                label=aggregate_label(agg.kind, count),
+                class_name=agg.kind,
+                icon=icons.get(agg.kind, ""),
+                width=GROUP_SIZE[0],
+                height=GROUP_SIZE[1],
+                aggregate=agg,
+                count=count,
+            )
+            for m in agg.members:
+                stands_for[m] = agg.key
+                del nodes[m]
+        merged = merge_edges(down, stands_for)
+        down = list(merged)
+        counts = {pair: len(under) for pair, under in merged.items()}
+        labels = {
+            pair: ", ".join(dict.fromkeys(labels[e] for e in under))
+            for pair, under in merged.items()
+        }
+        pinned = [k for k, n in nodes.items() if n.service]
+    else:
+        counts = {}
+    if check is not None:
+        check()
+    sizes = {k: (n.width, n.height) for k, n in nodes.items()}
 
     def rank(key: int | str) -> tuple[str, str]:
         n = nodes[key]
-        return (n.class_name, n.label.casefold() if n.group is None else "~")
+        return (n.class_name, n.label.casefold() if n.ci_id is not None else "~")
 
-    layout = layered_layout(list(nodes), down, sizes, pinned=pinned, order_key=rank, check=check)
+    layout, layout_by = best_layout(
+        list(nodes),
+        down,
+        sizes,
+        use_dot=use_dot,
+        pinned=pinned,
+        order_key=rank,
+        check=check,
+        layer_gap=LAYER_GAP,
+    )
     for key, (x, y) in layout.pos.items():
         nodes[key].x, nodes[key].y = x, y
     edges = [
@@ -328,6 +428,8 @@ def build_picture(
             route.points,
             on_path=(route.target, route.source) in on_path,
             climbs=route.reversed,
+            count=counts.get((route.source, route.target), 1),
+            spline=route.spline,
         )
         for route in layout.edges
     ]
@@ -340,4 +442,42 @@ def build_picture(
         layout.crossings,
         len(view),
         threshold,
+        aggregates,
+        layout_by,
     )
+
+
+@dataclass(frozen=True)
+class EdgeLabel:
+    """The one label of the lines that end at one box: ``text`` centred at (x, y),
+    the end of the lines (``climbs``: the lines end at the box's bottom)."""
+
+    text: str
+    x: float
+    y: float
+    climbs: bool = False
+    on_path: bool = False
+
+
+def edge_labels(picture: Picture) -> list[EdgeLabel]:
+    """One label per line end: the lines that end at the same point of the same box
+    share one, their labels counted ("Runs on ×3 · Depends on").
+
+    >>> e = [PictureEdge(a, "host", "Hosted on", [(0, 0), (5, 9)]) for a in "abc"]
+    >>> e.append(PictureEdge("d", "host", "Depends on", [(9, 0), (5, 9)]))
+    >>> [lab.text for lab in edge_labels(Picture([], e, 10, 10))]
+    ['Hosted on ×3 · Depends on']
+    """
+    ends: dict[tuple[object, bool], list[PictureEdge]] = {}
+    for edge in picture.edges:
+        if edge.label:
+            ends.setdefault((edge.lower, edge.climbs), []).append(edge)
+    out = []
+    for (_box, climbs), edges in ends.items():
+        counted: dict[str, int] = {}
+        for edge in edges:
+            counted[edge.label] = counted.get(edge.label, 0) + edge.count
+        text = " · ".join(f"{lab} ×{n:,}" if n > 1 else lab for lab, n in counted.items())
+        x, y = edges[0].points[-1]
+        out.append(EdgeLabel(text, x, y, climbs, any(e.on_path for e in edges)))
+    return out

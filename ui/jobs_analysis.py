@@ -28,6 +28,7 @@ from cmdb_desktop.health import Finding, HealthReport
 from cmdb_desktop.items import CiRef
 from cmdb_desktop.models import ci_table
 from ui.dependency_picture import CHANGED, GROUP_THRESHOLD, Picture, build_picture
+from ui.graph_layout import AGGREGATE_OVER
 from ui.jobs import JobState
 
 #: Saved-item kind of impact scenarios.
@@ -310,6 +311,8 @@ class GraphRequest:
     one-step neighbourhoods of ``expanded_cis``, plus an impact path between
     the centre and ``path_to`` (either way round) when asked; drawn with
     ``expanded_groups`` open, ``collapsed`` CIs closed and ``states`` coloured.
+    With ``aggregate``, a big drawing shows each class on each layer as one
+    box, except the aggregates in ``expanded_aggregates``.
     """
 
     centre: int
@@ -321,6 +324,8 @@ class GraphRequest:
     path_to: int | None = None
     states: Mapping[int, str] | None = None
     threshold: int = GROUP_THRESHOLD
+    aggregate: bool = True
+    expanded_aggregates: frozenset[str] = frozenset()
 
     @property
     def expanded_groups_map(self) -> dict[str, int]:
@@ -381,6 +386,9 @@ def dependency_graph(
         expanded=request.expanded_groups_map,
         collapsed=request.collapsed,
         centre=request.centre,
+        aggregate_over=AGGREGATE_OVER if request.aggregate else None,
+        expanded_aggregates=request.expanded_aggregates,
+        use_dot=True,
         check=state.check,
     )
     refs = cmdb.items.refs(path)

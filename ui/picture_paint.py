@@ -16,6 +16,7 @@ the change set; a thick accent line is a focused impact path.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -36,7 +37,16 @@ from PySide6.QtSvg import QSvgGenerator, QSvgRenderer
 import resources
 from cmdb_desktop.catalogue import INACTIVE_STATUSES
 from cmdb_desktop.errors import BadFileError
-from ui.dependency_picture import CHANGED, DEGRADED, DOWN, Picture, PictureEdge, PictureNode
+from ui.dependency_picture import (
+    CHANGED,
+    DEGRADED,
+    DOWN,
+    EdgeLabel,
+    Picture,
+    PictureEdge,
+    PictureNode,
+    edge_labels,
+)
 
 Colours = Mapping[str, str]
 
@@ -81,8 +91,14 @@ def make_font(size: float, bold: bool = False) -> QFont:
     return font
 
 
-NAME_FONT = 9.0
-SMALL_FONT = 7.5
+#: Point sizes in scene units. The graph view opens at no less than
+#: ``graph_canvas.READABLE_ZOOM`` (0.8), where these read as 8.4 and 7.6 points
+#: (the table's text is 9): not the 6-point squint of a shrunk drawing.
+NAME_FONT = 10.5
+SMALL_FONT = 9.5
+BADGE_FONT = 8.0
+#: Widest edge label (scene units); longer ones are elided, whole in the tooltip.
+LABEL_WIDTH = 260.0
 
 
 def node_rect(node: PictureNode) -> QRectF:
@@ -109,7 +125,8 @@ def paint_node(
     width = 1.2
     style = Qt.PenStyle.SolidLine
     text = QColor(c["text"])
-    if node.group is not None:
+    bundle = node.group is not None or node.aggregate is not None
+    if bundle:
         fill = QColor(c["alt"])
         style = Qt.PenStyle.DashLine
         border = QColor(c["muted"])
@@ -129,40 +146,48 @@ def paint_node(
     p.setPen(pen)
     p.setBrush(QBrush(fill))
     inner = rect.adjusted(width / 2, width / 2, -width / 2, -width / 2)
+    if node.aggregate is not None:  # a stack of boxes: one card peeking out behind
+        p.drawRoundedRect(inner.translated(4, -4), 8, 8)
     p.drawRoundedRect(inner, 8, 8)
 
-    icon_size = 26.0 if node.group is None else 22.0
-    icon_rect = QRectF(rect.left() + 10, rect.center().y() - icon_size / 2, icon_size, icon_size)
-    if node.group is not None:
+    icon_size = 24.0 if not bundle else 22.0
+    icon_rect = QRectF(rect.left() + 9, rect.center().y() - icon_size / 2, icon_size, icon_size)
+    if bundle:
         p.setOpacity(0.55)
     icons.get(node.icon).render(p, icon_rect)
     p.setOpacity(1.0)
-    left = icon_rect.right() + 9
+    left = icon_rect.right() + 8
     avail = rect.right() - left - 8
-    if node.group is not None:
+    if bundle:
         p.setPen(QColor(c["text"]))
         p.setFont(make_font(NAME_FONT, True))
         fm = QFontMetricsF(p.font())
         p.drawText(
-            QRectF(left, rect.top(), avail, rect.height() / 2 + 5),
+            QRectF(left, rect.top(), avail, rect.height() / 2 + 2),
             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
             fm.elidedText(node.label, Qt.TextElideMode.ElideRight, avail),
         )
         p.setPen(QColor(c["muted"]))
         p.setFont(make_font(SMALL_FONT))
+        fm = QFontMetricsF(p.font())
+        hint = (
+            "double-click to show them"
+            if node.aggregate is None
+            else f"layer {node.aggregate.layer + 1} · double-click"
+        )
         p.drawText(
-            QRectF(left, rect.center().y() + 4, avail, rect.height() / 2 - 4),
+            QRectF(left, rect.center().y() + 3, avail, rect.height() / 2 - 3),
             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
-            "double-click to show them",
+            fm.elidedText(hint, Qt.TextElideMode.ElideRight, avail),
         )
         p.restore()
         return
     badge = STATE_TEXT.get(node.state or "")
     name_avail = avail
     if badge:
-        p.setFont(make_font(6.5, True))
+        p.setFont(make_font(BADGE_FONT, True))
         bw = QFontMetricsF(p.font()).horizontalAdvance(badge) + 10
-        badge_rect = QRectF(rect.right() - bw - 6, rect.top() + 5, bw, 13)
+        badge_rect = QRectF(rect.right() - bw - 6, rect.top() + 4, bw, 15)
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(QColor(STATE_STYLE[node.state or ""][0]))
         p.drawRoundedRect(badge_rect, 6, 6)
@@ -173,7 +198,7 @@ def paint_node(
     p.setFont(make_font(NAME_FONT, True))
     fm = QFontMetricsF(p.font())
     p.drawText(
-        QRectF(left, rect.top() + 4, max(name_avail, 10), rect.height() / 2 - 2),
+        QRectF(left, rect.top() + 2, max(name_avail, 10), rect.height() / 2),
         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
         fm.elidedText(node.label, Qt.TextElideMode.ElideRight, max(name_avail, 10)),
     )
@@ -182,16 +207,21 @@ def paint_node(
     sub = node.class_name + (f" · {node.status}" if node.status else "")
     fm = QFontMetricsF(p.font())
     p.drawText(
-        QRectF(left, rect.center().y() + 3, avail, rect.height() / 2 - 5),
+        QRectF(left, rect.center().y() + 2, avail, rect.height() / 2 - 3),
         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
         fm.elidedText(sub, Qt.TextElideMode.ElideRight, avail),
     )
     p.restore()
 
 
-def edge_path(points: list[tuple[float, float]]) -> QPainterPath:
-    """Smooth vertical S-curves through the route's points."""
+def edge_path(points: list[tuple[float, float]], spline: bool = False) -> QPainterPath:
+    """Smooth vertical S-curves through the route's points, or (``spline``) the
+    Bézier segments Graphviz dot drew."""
     path = QPainterPath(QPointF(*points[0]))
+    if spline:
+        for i in range(1, len(points) - 2, 3):
+            path.cubicTo(QPointF(*points[i]), QPointF(*points[i + 1]), QPointF(*points[i + 2]))
+        return path
     for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
         dy = (y1 - y0) / 2
         path.cubicTo(QPointF(x0, y0 + dy), QPointF(x1, y1 - dy), QPointF(x1, y1))
@@ -203,7 +233,9 @@ def edge_pen(edge: PictureEdge, c: Colours, *, hover: bool = False) -> QPen:
         return QPen(QColor(c["accent"]), 3.0)
     colour = QColor(c["muted"])
     colour.setAlpha(255 if hover else 150)
-    return QPen(colour, 2.0 if hover else 1.3)
+    # a line standing for many relationships (between aggregates) is thicker
+    extra = min(3.0, math.log2(edge.count)) if edge.count > 1 else 0.0
+    return QPen(colour, (2.0 if hover else 1.3) + extra)
 
 
 def paint_edge(p: QPainter, edge: PictureEdge, c: Colours, *, hover: bool = False) -> None:
@@ -213,7 +245,7 @@ def paint_edge(p: QPainter, edge: PictureEdge, c: Colours, *, hover: bool = Fals
     pen = edge_pen(edge, c, hover=hover)
     p.setPen(pen)
     p.setBrush(Qt.BrushStyle.NoBrush)
-    p.drawPath(edge_path(edge.points))
+    p.drawPath(edge_path(edge.points, edge.spline))
     x, y = edge.points[-1]
     sign = -1.0 if edge.climbs else 1.0  # the arrow points the way the line ends
     size = 7.0 if not edge.on_path else 9.0
@@ -230,44 +262,37 @@ def paint_edge(p: QPainter, edge: PictureEdge, c: Colours, *, hover: bool = Fals
     p.restore()
 
 
-def label_rect(edge: PictureEdge, font: QFont) -> QRectF:
-    """Where an edge's label goes: just above the box it points to."""
+def label_text(label: EdgeLabel, font: QFont) -> str:
+    """The label as drawn: elided to :data:`LABEL_WIDTH` (the tooltip gives it whole)."""
+    return QFontMetricsF(font).elidedText(label.text, Qt.TextElideMode.ElideRight, LABEL_WIDTH)
+
+
+def label_rect(label: EdgeLabel, font: QFont) -> QRectF:
+    """Where a label goes: just above the box its lines point to (below, for lines
+    that climb)."""
     fm = QFontMetricsF(font)
-    w = fm.horizontalAdvance(edge.label) + 10
-    h = fm.height() + 2
-    x, y = edge.points[-1]
-    offset = -(h + 12) if not edge.climbs else 12
-    return QRectF(x - w / 2, y + offset, w, h)
+    w = fm.horizontalAdvance(label_text(label, font)) + 12
+    h = fm.height() + 3
+    offset = -(h + 10) if not label.climbs else 10
+    return QRectF(label.x - w / 2, label.y + offset, w, h)
 
 
-def paint_label(p: QPainter, edge: PictureEdge, c: Colours) -> None:
-    if not edge.label:
+def paint_label(p: QPainter, label: EdgeLabel, c: Colours) -> None:
+    if not label.text:
         return
     p.save()
     p.setRenderHint(QPainter.RenderHint.Antialiasing)
     font = make_font(SMALL_FONT)
     p.setFont(font)
-    rect = label_rect(edge, font)
+    rect = label_rect(label, font)
     p.setPen(Qt.PenStyle.NoPen)
     bg = QColor(c["window"])
     bg.setAlpha(235)
     p.setBrush(bg)
     p.drawRoundedRect(rect, 4, 4)
-    p.setPen(QColor(c["accent"]) if edge.on_path else QColor(c["muted"]))
-    p.drawText(rect, Qt.AlignmentFlag.AlignCenter, edge.label)
+    p.setPen(QColor(c["accent"]) if label.on_path else QColor(c["muted"]))
+    p.drawText(rect, Qt.AlignmentFlag.AlignCenter, label_text(label, font))
     p.restore()
-
-
-def labelled_edges(picture: Picture) -> list[PictureEdge]:
-    """One label per (box pointed to, label): siblings' lines converge, so one says it."""
-    seen: set[tuple[object, str]] = set()
-    out = []
-    for edge in picture.edges:
-        key = (edge.lower, edge.label)
-        if edge.label and key not in seen:
-            seen.add(key)
-            out.append(edge)
-    return out
 
 
 def paint_picture(
@@ -293,8 +318,8 @@ def paint_picture(
     p.translate(MARGIN, MARGIN)
     for edge in picture.edges:
         paint_edge(p, edge, c)
-    for edge in labelled_edges(picture):
-        paint_label(p, edge, c)
+    for label in edge_labels(picture):
+        paint_label(p, label, c)
     for node in picture.nodes:
         paint_node(p, node, node_rect(node), c, icons)
     p.restore()

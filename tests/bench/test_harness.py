@@ -95,3 +95,28 @@ def test_core_figures_on_a_small_cmdb(demo_db: Path) -> None:
         bench_core._raw_search(conn)
     finally:
         conn.close()
+
+
+def test_layout_figures_on_a_small_cmdb(demo_db: Path) -> None:
+    """The layout part's neighbourhoods and measures, ours against dot, on a real file."""
+    from bench import bench_layout
+    from ui.graph_dot import dot_program
+
+    found = bench_layout.cases_of(demo_db, aggregate=True, per_class=1)
+    assert len(found) >= 5 and all(len(c.nodes) <= 60 and c.edges for c in found)
+    if dot_program() is None:
+        pytest.skip("Graphviz dot is not installed")
+    got = bench_layout.measure_cases(found[:3], repeat=1)
+    for program in ("ours", "dot"):
+        assert len(got[program]["crossings"]) == 3
+        assert all(a > 0 for a in got[program]["area"])
+
+
+def test_the_layout_part_skips_without_dot(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bench import bench_layout
+
+    monkeypatch.setenv("PATH", "")
+    assert bench_layout.run(10_000) == []
+    assert "dot not installed" in capsys.readouterr().out

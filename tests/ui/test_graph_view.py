@@ -41,6 +41,11 @@ def small_cmdb(path: Path) -> dict[str, int]:
     return ids
 
 
+def drawn_of(picture: Any, class_name: str) -> set[int]:
+    """The CIs of a class drawn as boxes of their own."""
+    return {n.ci_id for n in picture.nodes if n.ci_id is not None and n.class_name == class_name}
+
+
 def wait_drawn(qtbot: Any, window: Any) -> Any:
     view = window.workbench.graph
     qtbot.waitUntil(lambda: view.result is not None and not window.runner.busy_with("graph"))
@@ -128,11 +133,15 @@ def test_big_neighbourhoods_are_grouped_and_expand(
     assert len(picture.nodes) < 40 and picture.groups
     group = max(picture.groups, key=lambda g: len(g.members))
     assert view.canvas.items_by_key[group.key].node.label == group.label
-    before = len(picture.ci_ids)
+    before = drawn_of(picture, group.class_name)
     view.canvas.nodeDoubleClicked.emit(group.key)  # double-click: show more
     qtbot.waitUntil(lambda: view.picture is not picture)
     wait_drawn(qtbot, window)
-    assert len(view.picture.ci_ids) == before + min(48, len(group.members))
+    # (the drawing now holds more than 60 boxes: other classes may be aggregated,
+    # the siblings the user opened never are)
+    assert len(drawn_of(view.picture, group.class_name)) == len(before) + min(
+        48, len(group.members)
+    )
     # collapse the centre: everything hides behind groups; expand brings it back
     view.collapse(dc)
     qtbot.waitUntil(lambda: dc in view.result.request.collapsed)
@@ -199,3 +208,91 @@ def test_fit_never_shrinks_text_below_readable(
     centre = next(i for i in view.canvas.items_by_key.values() if i.node.centre)
     shown = view.canvas.mapToScene(view.canvas.viewport().rect()).boundingRect()
     assert shown.contains(centre.sceneBoundingRect().center())  # the focus CI is in view
+
+
+def test_big_drawings_aggregate_by_class_and_layer_and_open_on_demand(
+    qtbot: Any, make_window: Any, demo_path: Path
+) -> None:
+    """Issue 15: beyond 60 boxes each class on each layer is one box with its count;
+    lines between two boxes are drawn once, with one label; Enter on an aggregate
+    opens it, the toolbar's toggle draws every box."""
+    from PySide6.QtCore import Qt
+
+    from ui.graph_layout import AGGREGATE_OVER
+
+    window = make_window(demo_path)
+    dc = window.cmdb.items.resolve("Amsterdam DC1")
+    window.workbench.show_graph(dc, depth=2, direction="both")
+    view = wait_drawn(qtbot, window)
+    picture = view.picture
+    assert picture.aggregates and len(picture.nodes) <= AGGREGATE_OVER
+    canvas = view.canvas
+    biggest = max(picture.aggregates, key=lambda a: len(a.members))
+    box = canvas.items_by_key[biggest.key].node
+    assert box.count >= len(biggest.members) >= 3
+    assert box.label.startswith(f"{box.count:,} ")  # "80 Servers"
+    assert "layer" in canvas.items_by_key[biggest.key].toolTip()
+    assert not set(biggest.members) & set(canvas.items_by_key)
+    # one line per pair of boxes, thick with its count; one label per line end
+    pairs = [(e.edge.upper, e.edge.lower) for e in canvas.edge_items]
+    assert len(pairs) == len(set(pairs))
+    assert any(e.edge.count > 1 for e in canvas.edge_items)
+    ends = [(lab.label.x, lab.label.y, lab.label.climbs) for lab in canvas.label_items]
+    assert len(ends) == len(set(ends))
+    assert any("×" in lab.label.text for lab in canvas.label_items)
+    # a label or a name too long for its room is elided; the tooltip gives it whole
+    assert all(lab.toolTip() == lab.label.text for lab in canvas.label_items)
+    for item in canvas.items_by_key.values():
+        assert item.toolTip().startswith(item.node.label)
+    # Enter on the selected aggregate opens it: its members are boxes again
+    canvas.setFocus()
+    assert canvas.select(biggest.key)
+    qtbot.keyClick(canvas, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: biggest.key in view.result.request.expanded_aggregates)
+    wait_drawn(qtbot, window)
+    assert biggest.key not in canvas.items_by_key
+    assert set(biggest.members) <= set(canvas.items_by_key)
+    assert view.picture.aggregates  # the others stay closed
+    # the toggle draws every box
+    view.aggregate_action.trigger()
+    qtbot.waitUntil(lambda: not view.result.request.aggregate)
+    wait_drawn(qtbot, window)
+    assert not view.picture.aggregates and len(view.picture.nodes) > AGGREGATE_OVER
+
+
+def test_the_mini_map_shows_big_drawings_and_moves_the_view(
+    qtbot: Any, make_window: Any, demo_path: Path, tmp_path: Path
+) -> None:
+    """Issue 15: a drawing bigger than the view gets a mini-map in the corner; a click
+    on it centres the view there; a small graph has none."""
+    from PySide6.QtCore import QPoint, Qt
+
+    window = make_window(demo_path)
+    view = window.workbench.graph
+    view.set_aggregate(False)  # every box: far wider than the view
+    dc = window.cmdb.items.resolve("Amsterdam DC1")
+    window.workbench.show_graph(dc, depth=2, direction="both")
+    view = wait_drawn(qtbot, window)
+    canvas = view.canvas
+    minimap = canvas.minimap
+    qtbot.waitUntil(minimap.isVisible)
+    # in the bottom-right corner of the view, the visible part outlined inside it
+    port = canvas.viewport().geometry()
+    assert port.contains(minimap.geometry())
+    assert minimap.geometry().right() > port.center().x()
+    outline = minimap.visible_rect()
+    assert 0 < outline.width() < minimap.width()
+    # a click at its left end brings the left end of the drawing into view
+    before = canvas.mapToScene(canvas.viewport().rect().center())
+    qtbot.mouseClick(minimap, Qt.MouseButton.LeftButton, pos=QPoint(3, minimap.height() // 2))
+    after = canvas.mapToScene(canvas.viewport().rect().center())
+    assert after.x() < before.x() or minimap.visible_rect().left() <= 1
+    assert minimap.visible_rect().left() <= 1
+    # a small graph: no mini-map
+    db = tmp_path / "small.sqlite"
+    ids = small_cmdb(db)
+    window.open_database(db)
+    settle(qtbot, window)
+    window.workbench.show_graph(ids["web"], depth=1, direction="both")
+    view = wait_drawn(qtbot, window)
+    assert view.picture is not None and not minimap.isVisible()

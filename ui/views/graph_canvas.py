@@ -2,22 +2,30 @@
 box, line and label, painted by :mod:`ui.picture_paint`.
 
 Zoom with the wheel (around the mouse), Ctrl++ / Ctrl+- / Ctrl+0 (fit); pan by
-dragging the background. Signals carry the picture's node keys (a CI id, or
-a group key): ``nodeClicked``, ``nodeDoubleClicked`` and ``nodeMenu`` (with the
-global position). The canvas never reads the database.
+dragging the background, or with the mini-map (:class:`MiniMap`, bottom right,
+shown while part of the drawing is out of view). Signals carry the picture's
+node keys (a CI id, a group key or an aggregate key): ``nodeClicked``,
+``nodeDoubleClicked`` (also Enter on the selected box) and ``nodeMenu`` (with
+the global position). The canvas never reads the database.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from PySide6.QtCore import QPoint, QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
+    QKeyEvent,
+    QMouseEvent,
     QPainter,
     QPainterPath,
     QPainterPathStroker,
+    QPaintEvent,
+    QPen,
+    QPixmap,
+    QResizeEvent,
     QShowEvent,
     QWheelEvent,
 )
@@ -32,14 +40,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.dependency_picture import Picture, PictureEdge, PictureNode
+from ui.dependency_picture import EdgeLabel, Picture, PictureEdge, PictureNode, edge_labels
 from ui.picture_paint import (
     MARGIN,
     SMALL_FONT,
     IconRenderers,
     edge_path,
     label_rect,
-    labelled_edges,
+    label_text,
     make_font,
     paint_edge,
     paint_label,
@@ -53,7 +61,10 @@ MAX_ZOOM = 3.0
 ZOOM_STEP = 1.2
 #: A new drawing is shown whole unless that makes text unreadable: then at this
 #: zoom, around its centre box (Fit shows everything).
-READABLE_ZOOM = 0.6
+READABLE_ZOOM = 0.8
+#: The mini-map shows once less than this share of the drawing's width or height
+#: is in view (a small graph, a scroll away from whole, needs none).
+MINIMAP_AFTER = 0.6
 
 
 class NodeItem(QGraphicsItem):
@@ -70,7 +81,14 @@ class NodeItem(QGraphicsItem):
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, True)
         # text and icons are the expensive part: paint once per zoom level
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        if node.group is not None:
+        if node.aggregate is not None:
+            self.setToolTip(
+                f"{node.label} on layer {node.aggregate.layer + 1}: double-click or Enter "
+                f"to open, right-click for more.\n"
+                f"Big drawings show each class on each layer as one box; the toolbar's "
+                f"Aggregate button turns this off."
+            )
+        elif node.group is not None:
             self.setToolTip(
                 f"{node.label}: double-click to show them, right-click for more.\n"
                 f"They are grouped so that big neighbourhoods stay readable."
@@ -81,7 +99,7 @@ class NodeItem(QGraphicsItem):
             self.setToolTip(f"{node.label}\n{node.class_name}{status}{state}")
 
     def boundingRect(self) -> QRectF:
-        return self.rect.adjusted(-3, -3, 3, 3)
+        return self.rect.adjusted(-3, -8, 8, 3)
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()
@@ -132,7 +150,7 @@ class EdgeItem(QGraphicsItem):
         super().__init__()
         self.edge = edge
         self.canvas = canvas
-        self.path = edge_path(edge.points)
+        self.path = edge_path(edge.points, edge.spline)
         self._hover = False
         self._bounds = self.path.boundingRect().adjusted(-10, -10, 10, 10)
         self.setZValue(1 if not edge.on_path else 1.5)
@@ -158,12 +176,17 @@ class EdgeItem(QGraphicsItem):
 
 
 class LabelItem(QGraphicsItem):
-    def __init__(self, edge: PictureEdge, canvas: GraphCanvas) -> None:
+    """The one label of the lines ending at one box (see ``edge_labels``)."""
+
+    def __init__(self, label: EdgeLabel, canvas: GraphCanvas) -> None:
         super().__init__()
-        self.edge = edge
+        self.label = label
         self.canvas = canvas
-        self._rect = label_rect(edge, make_font(SMALL_FONT))
+        font = make_font(SMALL_FONT)
+        self._rect = label_rect(label, font)
         self.setZValue(1.8)
+        self.setToolTip(label.text)
+        self.elided = label_text(label, font) != label.text
 
     def boundingRect(self) -> QRectF:
         return self._rect
@@ -171,7 +194,88 @@ class LabelItem(QGraphicsItem):
     def paint(
         self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
     ) -> None:
-        paint_label(painter, self.edge, self.canvas.colours)
+        paint_label(painter, self.label, self.canvas.colours)
+
+
+class MiniMap(QWidget):
+    """The whole drawing in a corner of the canvas, with the part in view outlined;
+    click or drag to move the view there. Shown only while the drawing does not
+    fit in the view (:meth:`GraphCanvas.update_minimap`)."""
+
+    #: Largest size (pixels).
+    SIDE = QSize(220, 160)
+
+    def __init__(self, canvas: GraphCanvas) -> None:
+        super().__init__(canvas)
+        self.setObjectName("graphMiniMap")
+        self.canvas = canvas
+        self.image = QPixmap()
+        self.scene_rect = QRectF()
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setToolTip("The whole drawing: click or drag to move the view")
+        self.hide()
+
+    def render_scene(self) -> None:
+        """Paint the scene once into the picture shown (a new drawing, new colours)."""
+        rect = self.canvas.scene().sceneRect()
+        self.scene_rect = rect
+        if rect.isEmpty():
+            self.image = QPixmap()
+            return
+        scale = min(self.SIDE.width() / rect.width(), self.SIDE.height() / rect.height())
+        size = QSize(max(40, int(rect.width() * scale)), max(30, int(rect.height() * scale)))
+        self.setFixedSize(size)
+        image = QPixmap(size)
+        image.fill(QColor(self.canvas.colours["base"]))
+        painter = QPainter(image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self.canvas.scene().render(painter, QRectF(0, 0, size.width(), size.height()), rect)
+        painter.end()
+        self.image = image
+        self.update()
+
+    def to_scene(self, point: QPointF) -> QPointF:
+        r = self.scene_rect
+        return QPointF(
+            r.left() + point.x() / max(1, self.width()) * r.width(),
+            r.top() + point.y() / max(1, self.height()) * r.height(),
+        )
+
+    def visible_rect(self) -> QRectF:
+        """The part of the scene in view, in this widget's coordinates."""
+        shown = self.canvas.mapToScene(self.canvas.viewport().rect()).boundingRect()
+        r = self.scene_rect
+        if r.isEmpty():
+            return QRectF()
+        sx, sy = self.width() / r.width(), self.height() / r.height()
+        out = QRectF(
+            (shown.left() - r.left()) * sx,
+            (shown.top() - r.top()) * sy,
+            shown.width() * sx,
+            shown.height() * sy,
+        )
+        return out.intersected(QRectF(0, 0, self.width(), self.height()))
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        c = self.canvas.colours
+        p = QPainter(self)
+        p.drawPixmap(0, 0, self.image)
+        p.setPen(QPen(QColor(c["border"]), 1))
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.drawRect(QRectF(0.5, 0.5, self.width() - 1, self.height() - 1))
+        accent = QColor(c["accent"])
+        p.setPen(QPen(accent, 1.5))
+        accent.setAlpha(40)
+        p.setBrush(accent)
+        p.drawRect(self.visible_rect().adjusted(0.75, 0.75, -0.75, -0.75))
+        p.end()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self.canvas.centerOn(self.to_scene(event.position()))
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if event.buttons() & Qt.MouseButton.LeftButton:
+            self.canvas.centerOn(self.to_scene(event.position()))
 
 
 class GraphCanvas(QGraphicsView):
@@ -197,6 +301,9 @@ class GraphCanvas(QGraphicsView):
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
         self.setFrameShape(QGraphicsView.Shape.NoFrame)
         self._fit_pending = False
+        self.minimap = MiniMap(self)
+        self.horizontalScrollBar().valueChanged.connect(lambda _v: self.update_minimap())
+        self.verticalScrollBar().valueChanged.connect(lambda _v: self.update_minimap())
 
     # -- content ---------------------------------------------------------------
     def set_colours(self, colours: Mapping[str, str]) -> None:
@@ -205,6 +312,9 @@ class GraphCanvas(QGraphicsView):
         for item in self.items_by_key.values():
             item.update()
         self._scene.update()
+        if self.picture is not None:
+            self.minimap.render_scene()
+        self.minimap.update()
 
     def clear(self) -> None:
         self._scene.clear()
@@ -212,6 +322,8 @@ class GraphCanvas(QGraphicsView):
         self.edge_items = []
         self.label_items = []
         self.picture = None
+        self.minimap.scene_rect = QRectF()
+        self.minimap.hide()
 
     def set_picture(
         self, picture: Picture, *, fit: bool = True, focus: int | str | None = None
@@ -232,8 +344,8 @@ class GraphCanvas(QGraphicsView):
             for key in (edge.upper, edge.lower):
                 if key in self.items_by_key:
                     self.items_by_key[key].edges.append(item_e)
-        for edge in labelled_edges(picture):
-            label = LabelItem(edge, self)
+        for text in edge_labels(picture):
+            label = LabelItem(text, self)
             scene.addItem(label)
             self.label_items.append(label)
         scene.setSceneRect(
@@ -242,11 +354,50 @@ class GraphCanvas(QGraphicsView):
         for key in selected:
             if key in self.items_by_key:
                 self.items_by_key[key].setSelected(True)
+        self.minimap.render_scene()
         if fit:
             self._fit_pending = not self.isVisible()
             self.fit(readable=True)
         elif focus is not None and focus in self.items_by_key:
             self.centerOn(self.items_by_key[focus])
+        self.update_minimap()
+
+    # -- the mini-map -----------------------------------------------------------------
+    def update_minimap(self) -> None:
+        """Show the mini-map in the bottom-right corner while part of the drawing is
+        out of view; hide it when everything is in view (small graphs)."""
+        rect = self._scene.sceneRect()
+        if self.picture is None or rect.isEmpty():
+            self.minimap.hide()
+            return
+        shown = self.mapToScene(self.viewport().rect()).boundingRect()
+        if shown.width() >= MINIMAP_AFTER * rect.width() and (
+            shown.height() >= MINIMAP_AFTER * rect.height()
+        ):
+            self.minimap.hide()  # (almost) all of it is in view: a scroll shows the rest
+            return
+        port = self.viewport().geometry()
+        self.minimap.move(
+            port.right() - self.minimap.width() - 10, port.bottom() - self.minimap.height() - 10
+        )
+        self.minimap.show()
+        self.minimap.raise_()
+        self.minimap.update()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.update_minimap()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Enter on the selected box does what a double-click does (open an aggregate
+        or a group, centre on a CI)."""
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            chosen = [i for i in self._scene.selectedItems() if isinstance(i, NodeItem)]
+            if chosen:
+                self.nodeDoubleClicked.emit(chosen[0].node.key)
+                event.accept()
+                return
+        super().keyPressEvent(event)
 
     def node_item(self, key: int | str) -> NodeItem | None:
         return self.items_by_key.get(key)
@@ -269,6 +420,7 @@ class GraphCanvas(QGraphicsView):
         target = min(max(current * factor, MIN_ZOOM), MAX_ZOOM)
         if current > 0:
             self.scale(target / current, target / current)
+        self.update_minimap()
 
     def zoom_in(self) -> None:
         self.zoom_by(ZOOM_STEP)
@@ -277,6 +429,11 @@ class GraphCanvas(QGraphicsView):
         self.zoom_by(1 / ZOOM_STEP)
 
     def fit(self, *, readable: bool = True) -> None:
+        """See :meth:`_fit`; then the mini-map shows or hides."""
+        self._fit(readable=readable)
+        self.update_minimap()
+
+    def _fit(self, *, readable: bool = True) -> None:
         """Show the whole picture (never blowing small ones up past 100 %). With
         ``readable`` (the default, and what Fit does: issue 15), never below
         :data:`READABLE_ZOOM` either: then the centre box (or the top of the

@@ -6,9 +6,14 @@ what depends on it, or both). Reading and layout run in the worker
 (:func:`ui.jobs_analysis.dependency_graph`); this widget draws the
 :class:`~ui.dependency_picture.Picture` and turns clicks into requests:
 
-* click a box: its details in the CI panel; double-click a group: show more
-  of it; right-click: expand / collapse / centre here / impact path /
-  add to the change set / list in the table;
+* click a box: its details in the CI panel; double-click (or Enter on) a
+  group: show more of it; on an aggregate ("37 Virtual Machines", layer 3,
+  drawn when the neighbourhood holds more than
+  :data:`~ui.graph_layout.AGGREGATE_OVER` boxes): open it; right-click:
+  expand / collapse / centre here / impact path / add to the change set /
+  list in the table;
+* *Aggregate* (a toggle): big drawings show each class on each layer as one
+  box; off, every box is drawn;
 * *Focus path…*: one shortest impact path between the centre and another CI,
   highlighted (``analysis.path``);
 * the impact workspace passes its states (``set_states``) so boxes show down,
@@ -37,7 +42,7 @@ from cmdb_desktop.changes import ChangeSummary
 from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.items import CiRef
 from ui import jobs_analysis
-from ui.dependency_picture import GROUP_STEP, Picture
+from ui.dependency_picture import GROUP_STEP, Picture, PictureNode
 from ui.jobs_analysis import GraphRequest, GraphResult
 from ui.theme import icon
 from ui.views.ci_search import CiSearchBox
@@ -116,6 +121,16 @@ class GraphView(QWidget):
             "Export…", "image", None, "Save the drawing as PNG or SVG"
         )
         self.export_action.triggered.connect(self.ask_export)
+        self.aggregate_action = self._action(
+            "Aggregate",
+            "classes",
+            None,
+            "Big drawings show each class on each layer as one box "
+            "(double-click one to open it); off: every box is drawn",
+        )
+        self.aggregate_action.setCheckable(True)
+        self.aggregate_action.setChecked(True)
+        self.aggregate_action.toggled.connect(self.set_aggregate)
 
         self.strip = ToolStrip(self)
         bar = self.strip.layout_
@@ -126,6 +141,7 @@ class GraphView(QWidget):
         for action in (self.fit_action, self.zoom_in_action, self.zoom_out_action):
             bar.addWidget(tool_button(self, action))
         bar.addSpacing(10)
+        bar.addWidget(tool_button(self, self.aggregate_action))
         for action in (self.path_action, self.clear_path_action, self.export_action):
             bar.addWidget(tool_button(self, action))
         bar.addStretch(1)
@@ -148,7 +164,7 @@ class GraphView(QWidget):
         legend = QLabel(
             "Lines run from a CI down to what it depends on; impact flows up. "
             "Red: down · amber: degraded · violet: change set · dashed: grouped CIs "
-            "(double-click to show them) · right-click a box for more.",
+            "(double-click or Enter to show them) · right-click a box for more.",
             self,
         )
         legend.setProperty("role", "muted")
@@ -232,9 +248,20 @@ class GraphView(QWidget):
                 self.depth_box.value(),
                 str(self.direction.currentData()),
                 states=self.states,
+                aggregate=self.aggregate_action.isChecked(),
             ),
             fit=True,
         )
+
+    def set_aggregate(self, on: bool) -> None:
+        """Draw big neighbourhoods as aggregates (on) or every box (off)."""
+        if self.aggregate_action.isChecked() != on:
+            self.aggregate_action.setChecked(on)  # comes back here through toggled
+            return
+        if self.request is not None and self.request.aggregate != on:
+            self._submit(
+                replace(self.request, aggregate=on, expanded_aggregates=frozenset()), fit=True
+            )
 
     def set_states(self, states: dict[int, str] | None) -> None:
         """Colour boxes by impact state (from the impact workspace); None clears it."""
@@ -267,6 +294,7 @@ class GraphView(QWidget):
                     direction=str(self.direction.currentData()),
                     expanded_cis=(),
                     expanded_groups=frozenset(),
+                    expanded_aggregates=frozenset(),
                     collapsed=frozenset(),
                 ),
                 fit=True,
@@ -317,6 +345,13 @@ class GraphView(QWidget):
         text = f"{boxes:,} CIs drawn"
         if picture.total_cis > boxes:
             text = f"{boxes:,} of {picture.total_cis:,} CIs drawn, {len(picture.groups):,} groups"
+        if picture.aggregates:
+            text += f", {len(picture.aggregates):,} aggregates"
+        self.status.setToolTip(
+            "Laid out by Graphviz dot (its lines cross less on this drawing)"
+            if picture.layout_by == "dot"
+            else "Laid out by CMDB Desktop's layered layout"
+        )
         self.status.setText(text)
         notes = []
         if result.note:
@@ -336,10 +371,47 @@ class GraphView(QWidget):
             self.context.navigation.show_ci(key)
 
     def _double_clicked(self, key: int | str) -> None:
-        if isinstance(key, str):
-            self.expand_group(key)
-        else:
+        if isinstance(key, int):
             self.show_ci(key)
+        elif self._aggregate(key) is not None:
+            self.expand_aggregate(key)
+        else:
+            self.expand_group(key)
+
+    def _aggregate(self, key: str) -> PictureNode | None:
+        node = self.picture.node(key) if self.picture is not None else None
+        return node if node is not None and node.aggregate is not None else None
+
+    def expand_aggregate(self, key: str) -> None:
+        """Draw the boxes of one aggregate again (the others stay as they are)."""
+        if self.request is None or self._aggregate(key) is None:
+            return
+        self._submit(
+            replace(self.request, expanded_aggregates=self.request.expanded_aggregates | {key}),
+            fit=False,
+            focus=self._anchor_of(key),
+        )
+
+    def _anchor_of(self, key: str) -> int | str | None:
+        """What to keep in view when an aggregate opens: one of its CIs or groups."""
+        node = self._aggregate(key)
+        if node is None or node.aggregate is None:
+            return None
+        return node.aggregate.members[0]
+
+    def aggregate_cis(self, key: str) -> list[int]:
+        """The CIs behind an aggregate box (those of its groups too)."""
+        node = self._aggregate(key)
+        if node is None or node.aggregate is None or self.picture is None:
+            return []
+        groups = {g.key: g for g in self.picture.groups}
+        out: list[int] = []
+        for member in node.aggregate.members:
+            if isinstance(member, int):
+                out.append(member)
+            elif member in groups:
+                out.extend(groups[member].members)
+        return out
 
     def expand_group(self, key: str, *, everything: bool = False) -> None:
         if self.request is None or self.picture is None:
@@ -376,7 +448,18 @@ class GraphView(QWidget):
 
     def _menu(self, key: int | str, pos: QPoint) -> None:
         menu = QMenu(self)
-        if isinstance(key, str):
+        aggregate = self._aggregate(key) if isinstance(key, str) else None
+        if isinstance(key, str) and aggregate is not None:
+            menu.addAction(
+                f"Open (draw these {aggregate.count:,})", lambda: self.expand_aggregate(key)
+            )
+            menu.addAction(
+                "List them in the table",
+                lambda: self.context.show_ids(self.aggregate_cis(key), aggregate.label),
+            )
+            menu.addSeparator()
+            menu.addAction("Draw every box (aggregate off)", lambda: self.set_aggregate(False))
+        elif isinstance(key, str):
             group = next(
                 (g for g in (self.picture.groups if self.picture else []) if g.key == key), None
             )
