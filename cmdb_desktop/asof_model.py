@@ -276,9 +276,9 @@ class Catalogue:
                 row["id_rules"] = _id_rules(old)
             elif field == "identity scope":
                 row["identity_scope"] = old or None
-            elif field == "defaults":
+            elif field in ("defaults", "lifecycle"):
                 found = _literal(old)
-                row["defaults"] = found if isinstance(found, dict) and found else None
+                row[field] = found if isinstance(found, dict) and found else None
 
     def _new_attribute(self, cid: int, key: str, label: str, type_: str, n: int) -> dict[str, Any]:
         own = sum(1 for a in self.attributes.values() if a["class_id"] == cid)

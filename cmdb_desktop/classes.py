@@ -474,7 +474,11 @@ class ClassService:
             )
         with self._cmdb.write() as s:
             row = self._class_row(s, name)
+            before = dict(row.lifecycle) if row.lifecycle else None
             row.lifecycle = stored
+            if before != stored:
+                changes = {"lifecycle": (before, stored)}
+                self._record(s, Action.UPDATE, ModelPart.CLASS, info.name, changes)
             summary = self._done(s)
         return self._finish(summary)
 

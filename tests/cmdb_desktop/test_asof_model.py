@@ -397,3 +397,32 @@ def test_deletions_recorded_without_a_definition_come_back_as_far_as_their_recor
     now = tmp_path / "now.xlsx"
     _ok(db, "export", "-o", str(now))
     assert ("Class", "Gadget") not in _model_rows(_workbook(now))
+
+
+def test_lifecycle_rules_are_recorded_and_rewound(tmp_path: Path) -> None:
+    from cmdb_desktop.asof import open_as_of
+
+    db = tmp_path / "cmdb.sqlite"
+    _ok(db, "init")
+    before = _moment()
+    _ok(db, "assets", "lifecycle", "Server", "--allow", "Retired=")
+    between = _moment()
+    _ok(db, "assets", "lifecycle", "Server", "--inherit")
+
+    def retired_may_go(cmdb: Cmdb) -> Any:
+        rules = cmdb.meta.lifecycle(cmdb.meta.get_class("Server")).to_json()
+        return (rules.get("transitions") or {}).get("Retired", "any")
+
+    with Cmdb.open(db) as live:
+        recorded = [e for e in live.history.model_changes() if e.field == "lifecycle"]
+        assert [(e.ci_name, e.action) for e in recorded] == [("Server", "update")] * 2
+        now = retired_may_go(live)
+        seen = {}
+        for label, moment in (("before", before), ("between", between)):
+            view = open_as_of(live, moment)
+            try:
+                seen[label] = retired_may_go(view.cmdb)
+            finally:
+                view.close()
+    assert seen["between"] == []  # Retired was final then
+    assert seen["before"] == now  # the rules before the edit are today's again
