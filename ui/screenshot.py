@@ -7,7 +7,8 @@ database is already open and settled) and returns the widget to grab:
 ``table`` and ``ci`` (the browser and the CI panel), ``impact`` (``--select``
 is the change set), ``graph`` (``--select`` is the centre), ``import`` (the
 import wizard's preview of a sample inventory made from the open CMDB, see
-:func:`sample_inventory`) and ``health`` (the dashboard).
+:func:`sample_inventory`), ``health`` (the dashboard), ``changes``, ``assets``
+and ``diff`` (the workspaces of PRODUCT.md §9–§11).
 """
 
 from __future__ import annotations
@@ -193,6 +194,44 @@ def render_health(window: MainWindow, ci_id: int | None) -> QWidget:
     return window
 
 
+def render_changes(window: MainWindow, ci_id: int | None) -> QWidget:
+    """The Changes workspace: the list, the calendar, and the first change opened
+    (``--select`` is not used)."""
+    view = window.workbench.changes
+    _with_dock(window, None)
+    window.show_workspace("changes")
+    wait_until(lambda: view.board is not None and not window.runner.busy_with("changes"))
+    if view.board is not None and view.board.assessments:
+        view.select(view.board.assessments[0].change.id)
+    return window
+
+
+def render_assets(window: MainWindow, ci_id: int | None) -> QWidget:
+    """The Assets workspace: lifecycle board, value by age, calendars, compliance."""
+    view = window.workbench.assets
+    _with_dock(window, None)
+    window.show_workspace("assets")
+    wait_until(lambda: view.overview is not None and not window.runner.busy_with("assets"))
+    return window
+
+
+def render_diff(window: MainWindow, ci_id: int | None) -> QWidget:
+    """What Changed: from the first baseline (or the start of the history) to now."""
+    view = window.workbench.diff
+    _with_dock(window, None)
+    window.show_workspace("diff")
+    settle(window)
+    from ui.views.diff_view import MOMENT, NOW
+
+    kinds = [view.from_field.kind.itemText(i) for i in range(view.from_field.kind.count())]
+    baselines = [k for k in kinds if k not in (MOMENT, NOW)]
+    view.from_field.set_moment(baselines[0] if baselines else "2000-01-01")
+    view.to_field.set_moment("Now")
+    view.compare()
+    wait_until(lambda: view.diff is not None and not window.runner.busy_with("diff"))
+    return window
+
+
 VIEWS: dict[str, Render] = {
     "table": render_table,
     "ci": render_ci,
@@ -200,6 +239,9 @@ VIEWS: dict[str, Render] = {
     "graph": render_graph,
     "import": render_import,
     "health": render_health,
+    "changes": render_changes,
+    "assets": render_assets,
+    "diff": render_diff,
 }
 
 ALL_VIEWS = tuple(VIEWS)

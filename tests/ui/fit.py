@@ -46,12 +46,19 @@ def _where(w: QWidget) -> str:
     return "/".join(reversed(names))
 
 
+def _without_mnemonic(text: str) -> str:
+    """The text as drawn: ``&`` marks a shortcut letter, ``&&`` is an ampersand."""
+    return text.replace("&&", "\0").replace("&", "").replace("\0", "&")
+
+
 def _label(w: QLabel) -> str | None:
     text = w.text()
     if not text or w.textFormat() == Qt.TextFormat.RichText or "<" in text and ">" in text:
         return None
     if w.toolTip() or w.pixmap() is not None and not w.pixmap().isNull():
         return None
+    if w.buddy() is not None:  # "&Title" shows "Title": the & marks the shortcut
+        text = _without_mnemonic(text)
     fm = w.fontMetrics()
     room = w.contentsRect().adjusted(w.margin(), w.margin(), -w.margin(), -w.margin())
     room.adjust(w.indent() if w.indent() > 0 else 0, 0, 0, 0)
@@ -67,7 +74,7 @@ def _label(w: QLabel) -> str | None:
 
 
 def _button(w: QAbstractButton) -> str | None:
-    text = w.text().replace("&&", "\0").replace("&", "").replace("\0", "&")
+    text = _without_mnemonic(w.text())
     if not text or text in w.toolTip():
         return None  # a tooltip excuses a cut text only if it gives the text whole
     if isinstance(w, QToolButton) and w.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonIconOnly:

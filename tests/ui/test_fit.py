@@ -2,7 +2,8 @@
 
 At 1366×768, 1400×860 (the default) and 1920×1080, light and dark, with the
 CI dock open on a business service, each main view — the table, the impact
-workspace on a storage array, the graph, the health dashboard — is walked
+workspace on a storage array, the graph, the health dashboard, the Changes,
+Assets and What Changed workspaces — is walked
 label by label, button by button, tab by tab, header by header and visible
 cell by cell (:mod:`tests.ui.fit`): no text may be cut without a tooltip that
 gives it whole.
@@ -43,12 +44,16 @@ def test_every_main_view_fits(
         assert window.cmdb is not None
         service = window.cmdb.items.resolve("Business Service/Retail Banking")
         array = window.cmdb.items.resolve("Storage Device/ams1-array01")
-        for view, target in [("table", None), ("impact", array), ("graph", None), ("health", None)]:
+        views = [("table", None), ("impact", array), ("graph", None), ("health", None)]
+        views += [("changes", None), ("assets", None), ("diff", None)]
+        for view, target in views:
             screenshot.VIEWS[view](window, target)
             window.dock("ci").show()
             window.show_ci(service)
             settle(window)
             problems += [f"{view}: {p}" for p in clipped_texts(window)]
+            if window.width() > width:  # a view that widens the window cuts it off screen
+                problems.append(f"{view}: the window grew to {window.width()} px")
         for tab in range(window.panel.tabs.count()):  # Details, Relationships, History
             window.panel.tabs.setCurrentIndex(tab)
             settle(window)

@@ -79,3 +79,25 @@ def test_part_two_views_render(
     assert app.main(args + ["--size", "1280x800"]) == 0
     image = QImage(str(out))
     assert (image.width(), image.height()) == (1280, 800)
+
+
+@pytest.mark.parametrize("view", ["changes", "assets", "diff"])
+def test_workspace_views_render(qapp: Any, demo_path: Path, tmp_path: Path, view: str) -> None:
+    import shutil
+
+    from tests.commandline import cli
+
+    db = tmp_path / "with-changes.sqlite"
+    shutil.copyfile(demo_path, db)
+    assert cli(db, "baseline", "add", "before the change")[0] == 0
+    assert cli(db, "set", "ams1-array01", "owner=Storage Team")[0] == 0
+    code, _data, err = cli(
+        db, "change", "add", "Array firmware", "--ci", "ams1-array01",
+        "--start", "2026-12-08T22:00Z", "--end", "2026-12-08T23:30Z",
+    )  # fmt: skip
+    assert code == 0, err
+    out = tmp_path / f"{view}.png"
+    args = ["--db", str(db), "--screenshot", str(out), "--view", view, "--size", "1366x768"]
+    assert app.main(args) == 0
+    image = QImage(str(out))
+    assert (image.width(), image.height()) == (1366, 768)

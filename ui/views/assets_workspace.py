@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QLabel,
+    QSizePolicy,
     QSpinBox,
     QSplitter,
     QTabWidget,
@@ -126,6 +127,9 @@ class AssetsWorkspace(QWidget):
         self.strip.layout_.addWidget(self.days)
         self.summary = QLabel(self)
         self.summary.setProperty("role", "muted")
+        # The summary wraps rather than widening the window (1366 px with the CI dock).
+        self.summary.setWordWrap(True)
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.strip.layout_.addWidget(self.summary, 1)
 
         self.tabs = QTabWidget(self)

@@ -137,7 +137,8 @@ class BarChart(QWidget):
         c = self.colours
         top_value = self.maximum or max((b.value for b in self.bars), default=1.0) or 1.0
         fm = QFontMetricsF(self.font())
-        value_w = 70.0
+        # The values are read whole: their column is as wide as the widest one.
+        value_w = max((fm.horizontalAdvance(b.text) for b in self.bars), default=40.0) + 4
         bar_x = self.label_width + 8
         bar_w = max(30.0, self.width() - bar_x - value_w - 8)
         for n, bar in enumerate(self.bars):
