@@ -94,6 +94,10 @@ class ChangeCalendar(QWidget):
         self.origin += self.span * steps if self.mode == MONTH else timedelta(days=7 * steps)
         self.update()
 
+    def shows(self, utc: datetime) -> bool:
+        """Whether ``utc`` lies in the period on screen."""
+        return self.origin <= local(utc) < self.origin + self.span
+
     def show_time(self, utc: datetime) -> None:
         """Move the period so that ``utc`` is in it."""
         day = local(utc).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -154,7 +158,10 @@ class ChangeCalendar(QWidget):
             x = self._x(day)
             p.drawLine(QPointF(x, 0), QPointF(x, self.height()))
             p.setPen(text)
+            room = self._x(day + timedelta(days=1)) - x - 4
             label = day.strftime("%a %d" if self.mode == WEEK else "%d")
+            if p.fontMetrics().horizontalAdvance(label) > room:
+                label = day.strftime("%d")  # a narrow week: the day of the month only
             if self.mode == WEEK or day.weekday() == 0:
                 p.drawText(QRectF(x + 3, 2, 80, HEADER - 4), Qt.AlignmentFlag.AlignLeft, label)
             p.setPen(QPen(grid))

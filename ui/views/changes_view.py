@@ -72,6 +72,10 @@ def from_qt(value: QDateTime) -> datetime:
     return datetime.fromtimestamp(value.toSecsSinceEpoch(), UTC).replace(tzinfo=None)
 
 
+#: Risk reasons the change form lists before it counts the rest.
+RISK_REASONS_SHOWN = 5
+
+
 class RescheduleCommand(QUndoCommand):
     """A drag on the calendar; undo moves the change back (with its version)."""
 
@@ -436,6 +440,7 @@ class ChangesView(QWidget):
         if a is None:
             self.heading.setText("Select a change, or make one from the table's selection.")
             self.risk_label.clear()
+            self.risk_label.setToolTip("")
             return
         c = a.change
         self.heading.setText(
@@ -447,7 +452,15 @@ class ChangesView(QWidget):
         self.end_edit.setDateTime(to_qt(c.end))
         self.assignee_edit.setText(c.assignee or "")
         self.description_edit.setPlainText(c.description or "")
-        self.risk_label.setText(f"Risk {a.risk.level}: " + "; ".join(a.risk.reasons))
+        if not self.calendar.shows(c.start):  # the calendar follows the change chosen
+            self.calendar.show_time(c.start)
+        # One reason a line, the ones behind the level first; the tooltip has them all.
+        reasons = a.risk.reasons
+        shown_reasons = [f"• {r}" for r in reasons[:RISK_REASONS_SHOWN]]
+        if len(reasons) > RISK_REASONS_SHOWN:
+            shown_reasons.append(f"… and {len(reasons) - RISK_REASONS_SHOWN:,} more")
+        self.risk_label.setText("\n".join([f"Risk {a.risk.level}:", *shown_reasons]))
+        self.risk_label.setToolTip("\n".join(reasons))
         for ref in c.change_set:
             self.cis_list.addItem(ref.label())
         names = {r.id: r.name for r in c.change_set}
