@@ -48,6 +48,8 @@ def test_list_form_states_and_calendar(qtbot: Any, make_context: Any, tmp_path: 
     assert view.select(1)
     assert view.current is not None and view.current.change.title == "PDU A"
     assert "combined with change #2" in view.conflicts_list.item(1).text()
+    assert view.calendar.shows(view.current.change.start)  # the calendar follows the choice
+    assert view.risk_label.text().splitlines()[0] == f"Risk {view.current.risk.level}:"
     shown = {s for s, b in view.state_buttons.items() if not b.isHidden()}
     assert shown == {"Draft", "Approved", "Cancelled"}
     # Filters: by state and by text.
