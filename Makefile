@@ -45,6 +45,8 @@ test: lint typecheck pytest
 
 bench: $(BENCH_STAMP)
 	.ci/system-deps $(PY) offscreen
+	.ci/system-deps $(PY) postgres
+	.ci/system-deps $(PY) graphviz
 	QT_QPA_PLATFORM=offscreen $(PY) -m bench $(BENCH_ARGS)
 
 clean:
