@@ -10,21 +10,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QFont
 
 from ui.jobs_time_travel import ChangeRow, Diff
-from ui.models import column_title
 from ui.models.ci_refs import CI_ID_ROLE
-
-Index = QModelIndex | QPersistentModelIndex
+from ui.models.grouped import GroupedTreeModel, Index
 
 HEADERS = ("CI", "Class", "Field", "Old", "New")
-#: internalId of a group's row; a change's row holds its group's position + 1.
-_GROUP = 0
 
 
-class DiffModel(QAbstractItemModel):
+class DiffModel(GroupedTreeModel):
+    headers = HEADERS
+
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self.diff: Diff | None = None
@@ -73,53 +71,26 @@ class DiffModel(QAbstractItemModel):
 
     def change(self, index: Index) -> ChangeRow | None:
         """The change at ``index`` (None for a group's row)."""
-        if not index.isValid() or index.internalId() == _GROUP:
+        if not index.isValid() or self.is_group(index):
             return None
-        group = index.internalId() - 1
-        rows = self._shown[group]
+        rows = self._shown[self.group_of(index)]
         return rows[index.row()] if 0 <= index.row() < len(rows) else None
 
     def group_index(self, title: str) -> QModelIndex:
         row = self._titles.index(title)
         return self.index(row, 0)
 
+    def group_count(self) -> int:
+        return len(self._titles)
+
+    def child_count(self, group: int) -> int:
+        return len(self._shown[group])
+
     # -- Qt ------------------------------------------------------------------------
-    def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:  # noqa: B008
-        if not self.hasIndex(row, column, parent):
-            return QModelIndex()
-        if not parent.isValid():
-            return self.createIndex(row, column, _GROUP)
-        return self.createIndex(row, column, parent.row() + 1)
-
-    def parent(self, child: Index = QModelIndex()) -> QModelIndex:  # type: ignore[override]  # noqa: B008
-        if not child.isValid() or child.internalId() == _GROUP:
-            return QModelIndex()
-        return self.createIndex(child.internalId() - 1, 0, _GROUP)
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        if not parent.isValid():
-            return len(self._titles)
-        if parent.internalId() == _GROUP and parent.column() == 0:
-            return len(self._shown[parent.row()])
-        return 0
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return len(HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        return column_title(HEADERS, section, orientation, role)
-
-    def flags(self, index: Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not self.checkIndex(index):
             return None
-        if index.internalId() == _GROUP:
+        if self.is_group(index):
             if index.column() != 0:
                 return None
             if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 
 from cmdb_desktop.relations import RelationshipView
 from ui import theme
-from ui.models import column_title
-
-Index = QModelIndex | QPersistentModelIndex
+from ui.models.grouped import GroupedTreeModel, Index
 
 #: Role that returns the RelationshipView of a child row.
 RELATIONSHIP_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -19,11 +17,12 @@ RELATIONSHIP_ROLE = Qt.ItemDataRole.UserRole + 1
 OTHER_ID_ROLE = Qt.ItemDataRole.UserRole + 2
 
 HEADERS = ("Relationship / CI", "Class", "ID")
-_GROUP = 0xFFFFFFFF  # internalId of group rows; children carry their group's row
 
 
-class RelationshipModel(QAbstractItemModel):
+class RelationshipModel(GroupedTreeModel):
     """Groups sorted by label (outgoing first), children by name."""
+
+    headers = HEADERS
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -60,50 +59,23 @@ class RelationshipModel(QAbstractItemModel):
         return sum(len(children) for _, _, children in self._groups)
 
     def view_at(self, index: Index) -> RelationshipView | None:
-        if not index.isValid() or index.internalId() == _GROUP:
+        if not index.isValid() or self.is_group(index):
             return None
-        return self._groups[index.internalId()][2][index.row()]
+        return self._groups[self.group_of(index)][2][index.row()]
+
+    def group_count(self) -> int:
+        return len(self._groups)
+
+    def child_count(self, group: int) -> int:
+        return len(self._groups[group][2])
 
     # -- Qt model interface --------------------------------------------------
-    def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:  # noqa: B008
-        if not self.hasIndex(row, column, parent):
-            return QModelIndex()
-        if not parent.isValid():
-            return self.createIndex(row, column, _GROUP)
-        return self.createIndex(row, column, parent.row())
-
-    # PySide6's stubs give QAbstractItemModel.parent two overloads (QObject.parent()
-    # and parent(index)); Python cannot override only the second, which Qt calls.
-    def parent(self, index: Index = QModelIndex()) -> QModelIndex:  # type: ignore[override]  # noqa: B008
-        if not index.isValid() or index.internalId() == _GROUP:
-            return QModelIndex()
-        return self.createIndex(index.internalId(), 0, _GROUP)
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        if not parent.isValid():
-            return len(self._groups)
-        if parent.internalId() == _GROUP and parent.column() == 0:
-            return len(self._groups[parent.row()][2])
-        return 0
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return len(HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        return column_title(HEADERS, section, orientation, role)
-
-    def flags(self, index: Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not self.checkIndex(index):
             return None
         col = index.column()
-        if index.internalId() == _GROUP:
+        if self.is_group(index):
             direction, label, children = self._groups[index.row()]
             if role == Qt.ItemDataRole.DisplayRole and col == 0:
                 return f"{label} ({len(children)})"
@@ -111,7 +83,7 @@ class RelationshipModel(QAbstractItemModel):
                 way = "from this CI" if direction == "outgoing" else "towards this CI"
                 return f"{label}: {len(children)} relationship(s) {way}"
             return None
-        view = self._groups[index.internalId()][2][index.row()]
+        view = self._groups[self.group_of(index)][2][index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             return (view.other.name, view.other.class_name, str(view.other.id))[col]
         if role == Qt.ItemDataRole.DecorationRole and col == 0:
