@@ -24,7 +24,8 @@ from cmdb_desktop.models import change_record_table, ci_table, relationship_tabl
 
 
 class Bulk:
-    """Bulk statements: ``executemany`` on the SQLite driver, Core elsewhere.
+    """Bulk statements: ``executemany`` on the SQLite driver, ``COPY`` for inserts on
+    PostgreSQL, Core statements otherwise.
 
     On SQLite, rows arrive in storage form (dates as ISO text, JSON as text,
     timestamps as the ORM's text), and inserts go through a TEMP staging
@@ -59,8 +60,11 @@ class Bulk:
     ) -> None:
         if not rows:
             return
-        if not self.sqlite:
+        if self.dialect.name == "postgresql":
             self._copy(table, columns, rows)
+            return
+        if not self.sqlite:
+            self._conn.execute(insert(table), [dict(zip(columns, r, strict=True)) for r in rows])
             return
         cols = ", ".join(columns)
         marks = ", ".join("?" for _ in columns)
