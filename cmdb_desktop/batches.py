@@ -361,7 +361,12 @@ class BatchWriter:
                     _REL_COLUMNS[1:],
                     [(r.source_id, r.type_id, r.target_id, stamp, batch_id) for r in part],
                 )
-                self._relationship_history(part, new_ids)
+                if self.bulk.dialect.name == "postgresql":
+                    self.history.relationships_created_pg(
+                        new_ids, [(r.sheet, r.row) for r in part]
+                    )
+                else:
+                    self._relationship_history(part, new_ids)
                 self.note_relationships(part)
                 self.summary.relationships_created.extend(new_ids)
             ids.extend(new_ids)

@@ -4,7 +4,9 @@ and the whole-table reads an import plans with.
 On SQLite, rows go through the driver's own ``executemany`` in storage form
 (dates as ISO text, JSON as text, timestamps as the ORM writes them), and
 inserts into tables with triggers go through a TEMP staging table and one
-``INSERT … SELECT``; elsewhere the same rows go through Core statements.
+``INSERT … SELECT``. On PostgreSQL, bulk inserts stream through ``COPY … FROM
+STDIN`` (psycopg's ``cursor.copy``), their ids reserved from the table's
+sequence first; updates go through Core statements.
 Nothing here commits: every statement runs in the caller's session.
 """
 
@@ -22,7 +24,8 @@ from cmdb_desktop.models import change_record_table, ci_table, relationship_tabl
 
 
 class Bulk:
-    """Bulk statements: ``executemany`` on the SQLite driver, Core elsewhere.
+    """Bulk statements: ``executemany`` on the SQLite driver, ``COPY`` for inserts on
+    PostgreSQL, Core statements otherwise.
 
     On SQLite, rows arrive in storage form (dates as ISO text, JSON as text,
     timestamps as the ORM's text), and inserts go through a TEMP staging
@@ -56,6 +59,9 @@ class Bulk:
         staged: bool = False,
     ) -> None:
         if not rows:
+            return
+        if self.dialect.name == "postgresql":
+            self._copy(table, columns, rows)
             return
         if not self.sqlite:
             self._conn.execute(insert(table), [dict(zip(columns, r, strict=True)) for r in rows])
@@ -119,10 +125,66 @@ class Bulk:
     def insert_returning_ids(
         self, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
     ) -> list[int]:
-        """Insert without ids (other databases: their sequences assign them), in order."""
+        """Insert rows without ids and return the ids they got, in order.
+
+        PostgreSQL: the ids are taken from the table's sequence first (one
+        statement), then the rows, with them, go through COPY: no statement per
+        row, no ``RETURNING``. Elsewhere (not SQLite, whose bulk writes stage
+        their rows instead): one ``INSERT … RETURNING``.
+        """
+        if not rows:
+            return []
+        if self.dialect.name == "postgresql":
+            ids = self.reserve_ids(table, len(rows))
+            self._copy(
+                table, ["id", *columns], [(i, *r) for i, r in zip(ids, rows, strict=True)]
+            )
+            return ids
         stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
         result = self._conn.execute(stmt, [dict(zip(columns, r, strict=True)) for r in rows])
         return [int(r[0]) for r in result]
+
+    def reserve_ids(self, table: Table, n: int) -> list[int]:
+        """PostgreSQL: ``n`` new ids from ``table``'s id sequence, ascending (as a
+        multi-row INSERT would have drawn them)."""
+        result = self._conn.exec_driver_sql(
+            f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) "
+            "FROM generate_series(1, %(n)s)",
+            {"n": n},
+        )
+        return sorted(int(r[0]) for r in result)
+
+    def _copy(self, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """PostgreSQL: insert rows (values as Core statements take them) with one
+        ``COPY … FROM STDIN``, in this session's transaction.
+
+        Each value goes through its column type's bind processing for this
+        dialect first (a JSON document is wrapped for psycopg, as an INSERT would
+        do), so the rows written are the same as :func:`insert`'s. Text format:
+        the server parses each value as the column's type.
+        """
+        quote = self.dialect.identifier_preparer.quote
+        processors = [
+            table.c[c].type.dialect_impl(self.dialect).bind_processor(self.dialect)
+            for c in columns
+        ]
+        sql = f"COPY {quote(table.name)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
+        cursor = self._cursor()
+        try:
+            with cursor.copy(sql) as copy:
+                if not any(processors):
+                    for row in rows:
+                        copy.write_row(row)
+                    return
+                for row in rows:
+                    copy.write_row(
+                        [
+                            v if p is None or v is None else p(v)
+                            for p, v in zip(processors, row, strict=True)
+                        ]
+                    )
+        finally:
+            cursor.close()
 
     def execute(
         self, sql_sqlite: str, stmt: Any, rows: list[tuple[Any, ...]], keys: list[str]

@@ -31,6 +31,8 @@ from cmdb_desktop.changes import ChangeSummary
 from cmdb_desktop.classes import ClassService
 from cmdb_desktop.db import (
     BUSY_TIMEOUT_MS,
+    PG_BUSY_STATES,
+    PG_CONFLICT_STATES,
     check_connection,
     copy_sqlite,
     display_url,
@@ -39,11 +41,13 @@ from cmdb_desktop.db import (
     make_engine,
     make_sessionmaker,
     sqlite_path,
+    take_write_lock,
     to_url,
 )
 from cmdb_desktop.errors import (
     BusyError,
     CmdbError,
+    ConflictError,
     DatabaseConnectionError,
     NotAllowedError,
     ReadOnlyError,
@@ -234,7 +238,10 @@ class Cmdb:
         writer waits (busy timeout) instead of failing half-way. Taking the lock
         is the only step that can wait: it is retried once (nothing has been
         done yet, so that is safe), then :class:`BusyError` says who to wait for,
-        never a raw "database is locked".
+        never a raw "database is locked". On PostgreSQL the same lock is an advisory
+        lock (:func:`cmdb_desktop.db.take_write_lock`), with the same wait and the
+        same BusyError; a deadlock or serialization failure the server reports all
+        the same (a writer that does not take it) is a ConflictError, nothing written.
 
         A read-only CMDB refuses (:class:`ReadOnlyError`) before anything else;
         a full disk or a damaged file ends the transaction with the error that
@@ -247,10 +254,15 @@ class Cmdb:
             )
         if self.path is None and self.role == "viewer":
             raise NotAllowedError("viewer")
-        with _storage_errors(self.describe()), _role_errors(self), self._sessions() as s:
+        with (
+            _storage_errors(self.describe()),
+            _role_errors(self),
+            _server_conflicts(self.describe()),
+            self._sessions() as s,
+        ):
             for attempt in range(WRITE_LOCK_ATTEMPTS):
                 try:
-                    s.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+                    take_write_lock(s.connection(execution_options={"sqlite_begin": "IMMEDIATE"}))
                     break
                 except OperationalError as exc:
                     if not _is_busy(exc):
@@ -425,8 +437,33 @@ def _seed(s: Session) -> None:
 
 
 def _is_busy(exc: OperationalError) -> bool:
+    if getattr(exc.orig, "sqlstate", None) in PG_BUSY_STATES:  # PostgreSQL: lock_timeout
+        return True
     code = getattr(exc.orig, "sqlite_errorcode", None)
     return code in (5, 6) or "database is locked" in str(exc.orig)  # SQLITE_BUSY, _LOCKED
+
+
+@contextmanager
+def _server_conflicts(where: str) -> Iterator[None]:
+    """A transaction PostgreSQL refused because another one got in its way (deadlock,
+    serialization failure, a lock waited for too long) was rolled back whole: the
+    user hears that, and that trying again is safe, never the driver's words."""
+    try:
+        yield
+    except DBAPIError as exc:
+        state = getattr(getattr(exc, "orig", None), "sqlstate", None)
+        if state in PG_BUSY_STATES:
+            raise BusyError(
+                f"The CMDB is busy: another user (an import, a rollback) has been writing to "
+                f"{where} for longer than we waited. Nothing was written; try again when it "
+                "has finished."
+            ) from None
+        if state in PG_CONFLICT_STATES:
+            raise ConflictError(
+                f"Another user's change to {where} got in the way of this one at the same "
+                "moment; nothing was written. Try again: it will see their change."
+            ) from None
+        raise
 
 
 def _check_readable(path: Path, why: str, revision: str | None) -> None:

@@ -424,6 +424,34 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         _mark(conn)
 
 
+#: SQLSTATEs of PostgreSQL's refusals of a transaction that another one got in the
+#: way of: lock wait timed out (lock_timeout), serialization failure, deadlock.
+PG_BUSY_STATES = ("55P03",)
+PG_CONFLICT_STATES = ("40001", "40P01")
+
+
+def take_write_lock(conn: Connection) -> None:
+    """PostgreSQL: take the CMDB's write lock at the start of a writing transaction,
+    as SQLite's ``BEGIN IMMEDIATE`` does: one transaction-scoped advisory lock per
+    database (the same one schema creation takes), released at commit or rollback.
+
+    Writers then run one at a time, each seeing every write committed before it,
+    so a read-check-write inside a transaction (a rollback's conflict check, an
+    import's plan against the rows it updates) cannot lose someone's save, and two
+    writers can never deadlock on rows. Readers never wait. Waiting is bounded by
+    ``BUSY_TIMEOUT_MS`` as on SQLite: past it the server refuses with SQLSTATE
+    55P03 (:data:`PG_BUSY_STATES`), which the caller retries, then reports as busy
+    (as it does a row lock waited for as long later in the transaction).
+    A file has its own lock: nothing to do.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    # For the whole transaction: a row locked by a program that does not take this
+    # lock (psql, an older client) is not waited for forever either.
+    conn.exec_driver_sql(f"SET LOCAL lock_timeout = {BUSY_TIMEOUT_MS}")
+    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({APPLICATION_ID})")
+
+
 def create_schema(engine: Engine, fill: Callable[[Session], None]) -> bool:
     """Create the schema at the head revision, marked as ours, and ``fill`` it (the
     default catalogue), all in one transaction: another program opening the same

@@ -12,7 +12,7 @@ import getpass
 import json
 import os
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -388,6 +388,39 @@ class HistoryWriter:
             "JOIN main.ci_class sc ON sc.id = s.class_id "
             "JOIN main.relationship_type t ON t.id = r.type_id ORDER BY r.id",
             self.who,
+        )
+
+    def relationships_created_pg(
+        self, ids: Sequence[int], wheres: Sequence[tuple[str | None, int | None]]
+    ) -> None:
+        """PostgreSQL: one create record per relationship of ``ids`` (just written),
+        with the sheet and row each came from (``wheres``, in the same order), built
+        by the server in one statement as :meth:`relationships_created_from` does
+        on SQLite: the same rows :meth:`relationship` writes, in id order, without
+        reading the CIs' names back into Python."""
+        self.flush()  # the records collected so far come first
+        at, user, kind, request_id, batch_id, file = self.who
+        cols = ", ".join(f'"{c}"' for c in HISTORY_COLUMNS)
+        self.bulk.run(
+            f"INSERT INTO change_record ({cols}) "
+            "SELECT %s, %s, %s, %s, %s, %s, x.w_sheet, x.w_row, 'relationship', 'create', "
+            "r.source_id, sc.name, s.name, r.target_id, r.id, t.name, NULL, "
+            "s.name || ' ' || t.name || ' ' || d.name "
+            "FROM unnest(%s::integer[], %s::text[], %s::integer[]) AS x(w_id, w_sheet, w_row) "
+            "JOIN relationship r ON r.id = x.w_id JOIN ci s ON s.id = r.source_id "
+            "JOIN ci d ON d.id = r.target_id JOIN ci_class sc ON sc.id = s.class_id "
+            "JOIN relationship_type t ON t.id = r.type_id ORDER BY r.id",
+            (
+                at,
+                user,
+                str(kind),
+                request_id,
+                batch_id,
+                file,
+                list(ids),
+                [w[0] for w in wheres],
+                [w[1] for w in wheres],
+            ),
         )
 
     def relationships_of_batch(self) -> None:

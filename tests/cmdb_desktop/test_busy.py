@@ -1,6 +1,7 @@
 """Another program holding the write lock: a writer waits for it (busy timeout), and
 when it waited too long the user gets a BusyError (exit 2) that says what is
-going on, never SQLite's raw "database is locked" nor a traceback."""
+going on, never SQLite's raw "database is locked" nor a traceback. The same on
+PostgreSQL (its write lock is an advisory lock), where a deadlock is a conflict."""
 
 from __future__ import annotations
 
@@ -13,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import Connection, create_engine, event, text
 
 from cmdb_desktop import db as db_module
 from cmdb_desktop.cli import main
 from cmdb_desktop.cmdb import WRITE_LOCK_ATTEMPTS, Cmdb
-from cmdb_desktop.errors import BusyError
+from cmdb_desktop.errors import BusyError, ConflictError
 
 
 @pytest.fixture
@@ -134,3 +135,90 @@ def test_reads_never_wait_for_a_writer(
     with Cmdb.open(db_path, user="tester") as c:
         assert c.items.get(server).name == "web01"
         assert c.search.search("web01") == [server]
+
+
+# -- PostgreSQL (team mode): the same lock, the same waits, the same words ----------
+
+
+@pytest.fixture
+def pg_server_ci(pg: Cmdb) -> int:
+    return pg.items.create("Server", {"name": "web01", "status": "In Use"}).created[0]
+
+
+@pytest.fixture
+def pg_other(pg: Cmdb) -> Iterator[Connection]:
+    """Another program's connection to the same database, in a transaction."""
+    engine = create_engine(pg.url)
+    with engine.connect() as conn:
+        conn.begin()
+        yield conn
+        conn.rollback()
+    engine.dispose()
+
+
+def test_pg_waiting_too_long_for_another_writer_is_busy(
+    short_wait: None, pg: Cmdb, pg_server_ci: int, pg_other: Connection
+) -> None:
+    from cmdb_desktop.db import take_write_lock
+
+    take_write_lock(pg_other)  # another CMDB Desktop in the middle of a long write
+    with pytest.raises(BusyError, match="busy") as info:
+        pg.items.update(pg_server_ci, {"owner": "Alice"})
+    assert info.value.exit_code == 2
+    assert "lock timeout" not in str(info.value) and "psycopg.errors" not in str(info.value)
+    # readers never wait for it
+    assert pg.items.get(pg_server_ci).values["owner"] is None
+
+
+def test_pg_a_row_held_by_another_program_is_busy_not_a_hang(
+    short_wait: None, pg: Cmdb, pg_server_ci: int, pg_other: Connection
+) -> None:
+    """psql (or anything not taking our lock) holding a CI's row: the write waits
+    the busy timeout, then says so."""
+    pg_other.execute(text("SELECT id FROM ci WHERE id = :i FOR UPDATE"), {"i": pg_server_ci})
+    with pytest.raises(BusyError, match="busy"):
+        pg.items.update(pg_server_ci, {"owner": "Alice"})
+    pg_other.rollback()
+    pg.items.update(pg_server_ci, {"owner": "Alice"})
+    assert pg.items.get(pg_server_ci).values["owner"] == "Alice"
+
+
+def test_pg_deadlock_is_a_conflict_with_nothing_written(
+    pg: Cmdb, pg_server_ci: int, pg_other: Connection
+) -> None:
+    """Another program holds the CI's row, then asks for the write lock this writer
+    holds while it waits for that row: the server breaks the deadlock by refusing
+    the writer that waited first (this one), which the user hears as a conflict."""
+    from cmdb_desktop.db import take_write_lock
+
+    pg_other.execute(text("SELECT id FROM ci WHERE id = :i FOR UPDATE"), {"i": pg_server_ci})
+    failed: list[BaseException] = []
+
+    def save() -> None:
+        try:
+            pg.items.update(pg_server_ci, {"owner": "Alice"})
+        except BaseException as exc:
+            failed.append(exc)
+
+    writer = threading.Thread(target=save)
+    writer.start()
+    try:
+        # the server's own word that the writer waits for the row
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            waiting = pg_other.execute(
+                text(
+                    "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype IN "
+                    "('transactionid', 'tuple') AND pid <> pg_backend_pid()"
+                )
+            ).scalar()
+            if waiting:
+                break
+            time.sleep(0.01)  # polling the server's lock table: no event to wait on
+        take_write_lock(pg_other)  # the writer breaks the cycle, so this is granted
+    finally:
+        pg_other.rollback()
+        writer.join()
+    assert len(failed) == 1 and type(failed[0]) is ConflictError, failed
+    assert "nothing was written" in str(failed[0]) and "deadlock" not in str(failed[0])
+    assert pg.items.get(pg_server_ci).values["owner"] is None
