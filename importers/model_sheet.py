@@ -53,29 +53,48 @@ def write_model_sheet(wb: Any, meta: Metamodel) -> str:
 
 
 def read_model_rows(path: str | Path) -> list[ModelRow] | None:
-    """The Model sheet's rows, or None when the workbook has none (or is not .xlsx)."""
-    p = Path(path)
-    if p.suffix.lower() not in (".xlsx", ".xlsm"):
-        return None
-    from openpyxl import load_workbook
+    """The Model sheet's rows, or None when the workbook has none (or is no workbook).
 
+    Read like every other sheet: through :func:`importers.readers.open_spreadsheet`
+    (calamine, after the checks of :mod:`importers.untrusted`), so a hostile file
+    meets the same limits here as in the import, and only this sheet is loaded.
+    A file that cannot be read gives None: the import's own reading reports it.
+    """
+    from cmdb_desktop.errors import BadFileError
+    from importers.readers import TEXT_FORMATS, open_spreadsheet, sniff_format
+
+    p = Path(path)
     try:
-        wb = load_workbook(p, read_only=True, data_only=True)
-    except Exception:  # not a workbook openpyxl reads: the normal reader reports it
+        if sniff_format(p) in TEXT_FORMATS:
+            return None
+        book = open_spreadsheet(p)
+    except (BadFileError, OSError):
         return None
-    try:
-        if MODEL_SHEET not in wb.sheetnames:
+    with book:
+        if MODEL_SHEET not in book.sheet_names:
             return None
-        ws = wb[MODEL_SHEET]
-        rows = ws.iter_rows(values_only=True, max_row=MAX_MODEL_ROWS + 1)
-        header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
-        if "Kind" not in header or "Name" not in header:
+        try:
+            rows, _first_row, _first_col = book.raw_rows(MODEL_SHEET)
+        except BadFileError:
             return None
-        out = []
-        for values in rows:
-            record = {h: v for h, v in zip(header, values, strict=False) if h}
-            if any(v not in (None, "") for v in record.values()):
-                out.append(ModelRow(record))
-        return out
-    finally:
-        wb.close()
+    if not rows or len(rows) > MAX_MODEL_ROWS + 1:
+        return None
+    header = [str(h).strip() if h is not None else "" for h in rows[0]]
+    if "Kind" not in header or "Name" not in header:
+        return None
+    out = []
+    for values in rows[1:]:
+        record = {h: _plain(v) for h, v in zip(header, values, strict=False) if h}
+        if any(v not in (None, "") for v in record.values()):
+            out.append(ModelRow(record))
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """A cell as it was written: empty as None, whole numbers as int (calamine
+    gives "" and floats)."""
+    if value == "":
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
