@@ -169,7 +169,7 @@ def import_file(
         defer_relationships=True,
         while_loading=while_loading,
     )
-    model = _adopt_model(cmdb, path, dry_run) if sheets is None else None
+    model = _adopt_model(cmdb, source, dry_run) if sheets is None else None
     if model is not None and not model.empty and not dry_run:
         meta = cmdb.meta
     full = suggest_mapping(source, meta, mapping, blank=blank)
@@ -223,14 +223,19 @@ def _take_back(cmdb: Cmdb, new_attrs: list[NewAttribute]) -> None:
         cmdb.classes.delete_attribute(a.class_name, a.key)
 
 
-def _adopt_model(cmdb: Cmdb, path: str | Path, dry_run: bool) -> ModelPlan | None:
+def _adopt_model(cmdb: Cmdb, source: ImportSource, dry_run: bool) -> ModelPlan | None:
     """Read the workbook's Model sheet and plan (dry run) or create what the CMDB lacks,
     before the rows are planned (they may use the new classes and attributes)."""
     from cmdb_desktop.history import Source
     from cmdb_desktop.model_spec import plan_model
     from cmdb_desktop.vocabulary import ChangeSource
-    from importers.model_sheet import read_model_rows
+    from importers.model_sheet import MODEL_SHEET, read_model_rows
 
+    if MODEL_SHEET not in source.sheet_names:
+        # openpyxl would parse every sheet of the book to size it (the sheets
+        # an export writes carry no dimension): 10 s on 300k rows, for nothing.
+        return None
+    path = source.path
     rows = read_model_rows(path)
     if not rows:
         return None
