@@ -11,7 +11,7 @@ Nothing here commits: every statement runs in the caller's session.
 from __future__ import annotations
 
 import json
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -109,12 +109,22 @@ class Bulk:
         finally:
             cursor.close()
 
-    def run(self, sql: str, params: Sequence[Any] = ()) -> None:
+    def run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; how many rows it wrote (not counting its triggers')."""
         cursor = self._cursor()
         try:
             cursor.execute(sql, params)
+            return int(cursor.rowcount)
         finally:
             cursor.close()
+
+    def missing_ids(self, table: Table, ids: Iterable[int]) -> set[int]:
+        """Which of ``ids`` (a handful) no row of ``table`` has."""
+        wanted = set(ids)
+        if not wanted:
+            return set()
+        found = self._conn.execute(select(table.c.id).where(table.c.id.in_(sorted(wanted))))
+        return wanted - {int(r[0]) for r in found}
 
     def insert_returning_ids(
         self, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]

@@ -273,7 +273,8 @@ def apply_import(
     if isinstance(what, ImportPlan) and not _writable(what, skip_errors):
         return ImportResult(what, dry_run=False)
     try:
-        with gc_paused(), cmdb.write() as s:
+        # The BatchWriter checks what it inserts refers to rows that exist.
+        with gc_paused(), cmdb.write(checked_bulk=True) as s:
             write = _ImportWrite(cmdb, s, skip_errors, progress)
             generation = s.scalar(select(CmdbState.data_generation).where(CmdbState.id == 1))
             if isinstance(what, ImportPlan) and int(generation or 0) == what.generation:
