@@ -46,6 +46,15 @@ def build_workbook(cis: int, relationships: int) -> Path:
     out = CACHE / f"import-shape-software-{cis}-{relationships}.xlsx"
     if out.exists():
         return out
+    tmp = out.with_name(out.name + ".building.xlsx")
+    write_workbook(tmp, cis, relationships)
+    tmp.rename(out)
+    return out
+
+
+def write_workbook(out: Path, cis: int, relationships: int) -> None:
+    """Generate the shape (same seed, same rows for the same sizes) into ``out``;
+    ``tests/importers/test_import_shapes.py`` imports a small one."""
     from openpyxl import Workbook
 
     rng = random.Random(SEED)
@@ -70,10 +79,7 @@ def build_workbook(cis: int, relationships: int) -> Path:
         if source != target and (source, target) not in seen:
             seen.add((source, target))
             rels.append([names[source], "Depends on", names[target]])
-    tmp = out.with_name(out.name + ".building.xlsx")
-    wb.save(tmp)
-    tmp.rename(out)
-    return out
+    wb.save(out)
 
 
 def import_once(path: Path, db: Path) -> tuple[float, dict[str, object]]:

@@ -31,9 +31,9 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from cmdb_desktop.bulk import Bulk
@@ -43,6 +43,7 @@ from cmdb_desktop.history import HistoryWriter, Source, current_user, relationsh
 from cmdb_desktop.items import GRAPH_FIELDS, CiRecord, chunks, record_from_row
 from cmdb_desktop.metamodel import ClassInfo, Metamodel
 from cmdb_desktop.models import (
+    CiClass,
     ImportBatch,
     change_record_table,
     ci_table,
@@ -307,7 +308,8 @@ class BatchWriter:
     def insert_staged_cis(self, staged: StagedCis) -> list[int]:
         self.progress.check()
         self.bulk.move_staged(staged.stage, ci_table, _CI_COLUMNS)
-        self.history.cis_created_from(staged.stage)
+        recorded = self.history.cis_created_from(staged.stage)
+        _check_references("CIs", recorded, staged.count)
         self.bulk.drop(staged.stage)
         ids = list(range(staged.first, staged.first + staged.count))
         self.summary.created.extend(ids)
@@ -335,6 +337,10 @@ class BatchWriter:
             self.summary.after[item.ci_id] = {k: v[1] for k, v in item.changes.items()}
             if n % 5000 == 0:
                 self.progress.step(done_before + n, total)
+        moved_to = {item.class_id for item in items if CLASS in item.changes}
+        if self.bulk.missing_ids(cast(Table, CiClass.__table__), moved_to):
+            # The checks SQLite leaves to this writer (Cmdb.write(checked_bulk=True)).
+            raise RuntimeError("a CI update names a class the CMDB does not have")
         for cols, rows in groups.items():
             for start in range(0, len(rows), _CHUNK):
                 self.bulk.update_rows(ci_table, cols, rows[start : start + _CHUNK])
@@ -410,7 +416,8 @@ class BatchWriter:
             ["id", "source_id", "type_id", "target_id"],
             {"created_at": self.stamp, "batch_id": self.batch_id},
         )
-        self.history.relationships_created_from(stage)
+        recorded = self.history.relationships_created_from(stage)
+        _check_references("relationships", recorded, batch.size)
         self.bulk.drop(stage)
         ids = list(range(first, first + batch.size))
         self.summary.relationships_created.extend(ids)
@@ -438,6 +445,18 @@ class BatchWriter:
         self.session.flush()
         self.cmdb.bump(self.session, graph=self.summary.graph_changed)
         return self.summary
+
+
+def _check_references(what: str, recorded: int, written: int) -> None:
+    """Every row inserted got its history record, so each one's class (CIs) or
+    ends and type (relationships) exist: the history statement joins them. This
+    is the check SQLite's foreign keys would make, for a whole batch at once
+    (:meth:`cmdb_desktop.cmdb.Cmdb.write` turns those off with ``checked_bulk``)."""
+    if recorded != written:
+        raise RuntimeError(
+            f"bulk write: {written - recorded} of {written} new {what} name a class, CI "
+            "or relationship type the CMDB does not have"
+        )
 
 
 def _bind(name: str) -> Any:

@@ -13,7 +13,7 @@ Nothing here commits: every statement runs in the caller's session.
 from __future__ import annotations
 
 import json
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -106,21 +106,45 @@ class Bulk:
         return stage
 
     def append(self, stage: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Add rows to a :meth:`staged` table.
+
+        Columns that are NULL in every row are left out of the statement (a
+        staging table's columns default to NULL, so the rows are the same):
+        binding a NULL costs the driver an adapter lookup, and most of a CI
+        row's thirty columns are empty — a third of the staging time of 63,000
+        software CIs.
+        """
         if not rows:
             return
+        values = list(zip(*rows, strict=True))
+        used = [n for n, column in enumerate(values) if column.count(None) != len(column)]
+        names = ", ".join(columns[n] for n in used)
+        marks = ", ".join("?" for _ in used)
         cursor = self._cursor()
         try:
-            marks = ", ".join("?" for _ in columns)
-            cursor.executemany(f"INSERT INTO {stage} VALUES ({marks})", rows)
+            cursor.executemany(
+                f"INSERT INTO {stage} ({names}) VALUES ({marks})",
+                zip(*(values[n] for n in used), strict=True),
+            )
         finally:
             cursor.close()
 
-    def run(self, sql: str, params: Sequence[Any] = ()) -> None:
+    def run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; how many rows it wrote (not counting its triggers')."""
         cursor = self._cursor()
         try:
             cursor.execute(sql, params)
+            return int(cursor.rowcount)
         finally:
             cursor.close()
+
+    def missing_ids(self, table: Table, ids: Iterable[int]) -> set[int]:
+        """Which of ``ids`` (a handful) no row of ``table`` has."""
+        wanted = set(ids)
+        if not wanted:
+            return set()
+        found = self._conn.execute(select(table.c.id).where(table.c.id.in_(sorted(wanted))))
+        return wanted - {int(r[0]) for r in found}
 
     def insert_returning_ids(
         self, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]

@@ -231,8 +231,14 @@ class Cmdb:
                 s.rollback()
 
     @contextmanager
-    def write(self) -> Iterator[Session]:
+    def write(self, *, checked_bulk: bool = False) -> Iterator[Session]:
         """A short-lived session whose work commits as one transaction on success.
+
+        ``checked_bulk``: the transaction writes through a
+        :class:`~cmdb_desktop.batches.BatchWriter`, which checks that every
+        row it inserts names a CI, class and type that exist (its history
+        statements join them and count), so SQLite's own foreign-key lookups,
+        one per reference and row, are off for it (on SQLite).
 
         On SQLite the transaction starts with ``BEGIN IMMEDIATE`` so a second
         writer waits (busy timeout) instead of failing half-way. Taking the lock
@@ -262,7 +268,10 @@ class Cmdb:
         ):
             for attempt in range(WRITE_LOCK_ATTEMPTS):
                 try:
-                    take_write_lock(s.connection(execution_options={"sqlite_begin": "IMMEDIATE"}))
+                    options: dict[str, Any] = {"sqlite_begin": "IMMEDIATE"}
+                    if checked_bulk:
+                        options["sqlite_foreign_keys"] = False
+                    take_write_lock(s.connection(execution_options=options))
                     break
                 except OperationalError as exc:
                     if not _is_busy(exc):

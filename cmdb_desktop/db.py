@@ -183,9 +183,27 @@ def _sqlite_pragmas(dbapi_conn: Any) -> None:
     cur.close()
 
 
+#: Key of a pooled connection's ``info``: its foreign-key checks are off for one
+#: transaction (see :func:`_sqlite_on_begin`) and go back on when it is checked in.
+_FOREIGN_KEYS_OFF = "cmdb_foreign_keys_off"
+
+
 def _sqlite_on_begin(conn: Any) -> None:
-    mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+    options = conn.get_execution_options()
+    if options.get("sqlite_foreign_keys") is False:
+        # A bulk writer that checks the references it writes itself
+        # (cmdb_desktop.batches.BatchWriter): SQLite's own checks look up every
+        # parent row by row. The pragma only takes effect outside a transaction.
+        conn.exec_driver_sql("PRAGMA foreign_keys = OFF")
+        conn.connection.info[_FOREIGN_KEYS_OFF] = True
+    mode = options.get("sqlite_begin", "DEFERRED")
     conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _sqlite_on_checkin(dbapi_conn: Any, record: Any) -> None:
+    """Foreign-key checks back on before the connection serves anyone else."""
+    if record.info.pop(_FOREIGN_KEYS_OFF, False) and dbapi_conn is not None:
+        dbapi_conn.execute("PRAGMA foreign_keys = ON").close()
 
 
 def make_engine(url: str, *, reader: DatabaseFile | None = None) -> Engine:
@@ -211,6 +229,7 @@ def make_engine(url: str, *, reader: DatabaseFile | None = None) -> Engine:
         )
         event.listen(engine, "connect", lambda conn, _record: _sqlite_pragmas(conn))
         event.listen(engine, "begin", _sqlite_on_begin)
+        event.listen(engine, "checkin", _sqlite_on_checkin)
         return engine
     try:
         parsed = make_url(url)
@@ -229,6 +248,7 @@ def make_engine(url: str, *, reader: DatabaseFile | None = None) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
+        event.listen(engine, "checkin", _sqlite_on_checkin)
         return engine
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")

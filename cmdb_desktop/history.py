@@ -363,10 +363,11 @@ class HistoryWriter:
         return n
 
     # -- SQL strategies for staged bulk writes (SQLite) ----------------------------
-    def cis_created_from(self, stage: str) -> None:
+    def cis_created_from(self, stage: str) -> int:
         """One create record per CI of a staging table (``id``, ``class_id``,
-        ``name``, ``src_sheet``, ``src_row``), in id order, in one statement."""
-        self.bulk.run(
+        ``name``, ``src_sheet``, ``src_row``), in id order, in one statement;
+        how many (a CI whose class does not exist gets none)."""
+        return self.bulk.run(
             f"INSERT INTO main.change_record ({', '.join(HISTORY_COLUMNS)}) "
             "SELECT ?, ?, ?, ?, ?, ?, s.src_sheet, s.src_row, 'ci', 'create', s.id, "
             "c.name, s.name, NULL, NULL, NULL, NULL, NULL "
@@ -374,11 +375,12 @@ class HistoryWriter:
             self.who,
         )
 
-    def relationships_created_from(self, stage: str) -> None:
+    def relationships_created_from(self, stage: str) -> int:
         """One create record per relationship of a staging table (``id``,
         ``source_id``, ``type_id``, ``target_id``, ``src_sheet``, ``src_row``),
-        naming both ends and the type as :meth:`relationship` does."""
-        self.bulk.run(
+        naming both ends and the type as :meth:`relationship` does; how many
+        (a relationship whose end or type does not exist gets none)."""
+        return self.bulk.run(
             f"INSERT INTO main.change_record ({', '.join(HISTORY_COLUMNS)}) "
             "SELECT ?, ?, ?, ?, ?, ?, r.src_sheet, r.src_row, 'relationship', 'create', "
             "r.source_id, sc.name, s.name, r.target_id, r.id, t.name, NULL, "

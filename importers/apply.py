@@ -169,7 +169,7 @@ def import_file(
         defer_relationships=True,
         while_loading=while_loading,
     )
-    model = _adopt_model(cmdb, path, dry_run) if sheets is None else None
+    model = _adopt_model(cmdb, source, dry_run) if sheets is None else None
     if model is not None and not model.empty and not dry_run:
         meta = cmdb.meta
     full = suggest_mapping(source, meta, mapping, blank=blank)
@@ -249,14 +249,17 @@ def _take_back(cmdb: Cmdb, new_attrs: list[NewAttribute]) -> None:
         cmdb.classes.delete_attribute(a.class_name, a.key)
 
 
-def _adopt_model(cmdb: Cmdb, path: str | Path, dry_run: bool) -> ModelPlan | None:
+def _adopt_model(cmdb: Cmdb, source: ImportSource, dry_run: bool) -> ModelPlan | None:
     """Read the workbook's Model sheet and plan (dry run) or create what the CMDB lacks,
     before the rows are planned (they may use the new classes and attributes)."""
     from cmdb_desktop.history import Source
     from cmdb_desktop.model_spec import plan_model
     from cmdb_desktop.vocabulary import ChangeSource
-    from importers.model_sheet import read_model_rows
+    from importers.model_sheet import MODEL_SHEET, read_model_rows
 
+    if MODEL_SHEET not in source.sheet_names:  # no second opening of the file for nothing
+        return None
+    path = source.path
     rows = read_model_rows(path)
     if not rows:
         return None
@@ -294,7 +297,8 @@ def apply_import(
     if isinstance(what, ImportPlan) and not _writable(what, skip_errors):
         return ImportResult(what, dry_run=False)
     try:
-        with gc_paused(), cmdb.write() as s:
+        # The BatchWriter checks what it inserts refers to rows that exist.
+        with gc_paused(), cmdb.write(checked_bulk=True) as s:
             write = _ImportWrite(cmdb, s, skip_errors, progress)
             generation = s.scalar(select(CmdbState.data_generation).where(CmdbState.id == 1))
             if isinstance(what, ImportPlan) and int(generation or 0) == what.generation:

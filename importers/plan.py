@@ -237,6 +237,8 @@ class ImportSource:
     warnings: list[str] = field(default_factory=list)
     _rest: Iterator[tuple[str, Table | BadFileError]] | None = field(default=None, repr=False)
     _several: bool = field(default=False, repr=False)
+    #: Every sheet of the book, imported or not (a CSV has one).
+    sheet_names: list[str] = field(default_factory=list)
 
     def table(self, sheet: str) -> Table | None:
         return next((t for t in self.tables if t.sheet == sheet), None)
@@ -433,7 +435,9 @@ def load_source(
     except BaseException:
         book.close()
         raise
-    source = ImportSource(p, book.format, [], warnings, _several=len(names) > 1)
+    source = ImportSource(
+        p, book.format, [], warnings, _several=len(names) > 1, sheet_names=book.sheet_names
+    )
     stream = _stream(book, names, scorer, progress, while_loading)
     with gc_paused():
         try:

@@ -54,6 +54,8 @@ SINK_BATCH = 20_000
 
 #: An end: a CI id (> 0) of the CMDB, or ``-(plan index + 1)`` for a CI the file creates.
 End = int
+#: A relationship type as resolved: id, forward name, whether the text was the reverse name.
+_TypeHit = tuple[int, str, bool]
 
 
 class RelationshipPlanner:
@@ -104,11 +106,18 @@ class RelationshipPlanner:
                 if outcome.rel in found:
                     outcome.status = UNCHANGED
                     outcome.rel = None
+        names: dict[End, str] = {}  # each end's name, looked up once
         for outcome in ctx.rows:
             if outcome.status == CREATED and outcome.kind == KIND_RELATIONSHIPS:
                 assert outcome.rel is not None
                 src, _, dst = outcome.rel
-                outcome.name = f"{self._name(src)} {outcome.class_name} {self._name(dst)}"
+                src_name = names.get(src)
+                if src_name is None:
+                    src_name = names[src] = self._name(src)
+                dst_name = names.get(dst)
+                if dst_name is None:
+                    dst_name = names[dst] = self._name(dst)
+                outcome.name = f"{src_name} {outcome.class_name} {dst_name}"
 
     def _name(self, end: End) -> str:
         if end > 0:
@@ -229,11 +238,13 @@ class RelationshipPlanner:
                     if isinstance(got, str):
                         ctx.fail(outcome, _column_of(got, which, headers), _message(got))
                 continue
-            type_id, type_name, reverse = cast(tuple[int, str, bool], got_type)
+            type_id, type_name, reverse = cast(_TypeHit, got_type)
             a, b = cast(int, src), cast(int, dst)
-            if a < 0:
+            # A CI row of the file: itself while it is being created (the usual
+            # case, checked inline: this loop runs once per relationship row).
+            if a < 0 and (rows[-a - 1].status != CREATED or rows[-a - 1].ci_id is not None):
                 a = self._live(outcome, a, s_raw, headers[SOURCE])
-            if b < 0:
+            if b < 0 and (rows[-b - 1].status != CREATED or rows[-b - 1].ci_id is not None):
                 b = self._live(outcome, b, d_raw, headers[TARGET])
             if a == 0 or b == 0:
                 continue

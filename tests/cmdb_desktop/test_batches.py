@@ -251,3 +251,25 @@ def test_unknown_batch(cmdb: Cmdb, db_path: Path) -> None:
     assert code == 2 and "No batch 42" in err
     code, _, err = cli(db_path, "rollback", "forty-two")
     assert code == 2
+
+
+def test_a_checked_bulk_write_refuses_a_dangling_reference(
+    cmdb: Cmdb, tmp_path: Path, db_path: Path
+) -> None:
+    """SQLite's foreign-key lookups are off in an import's transaction; the batch
+    writer's own check refuses a relationship to a CI that does not exist, and
+    nothing is written."""
+    from cmdb_desktop.batches import BatchWriter, NewRelationship
+
+    import_file(cmdb, _first(tmp_path))
+    before = content(db_path)
+    depends = cmdb.meta.relationship_type("Depends on")[0].id
+    with pytest.raises(RuntimeError, match="1 of 2 new relationships"):
+        with cmdb.write(checked_bulk=True) as s:
+            writer = BatchWriter(cmdb, s, file="x.xlsx")
+            writer.create_relationships(
+                [NewRelationship(1, depends, 2), NewRelationship(1, depends, 999)]
+            )
+    assert content(db_path) == before
+    with cmdb.read() as s:  # the checks are back on for whoever uses the connection next
+        assert s.connection().exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
