@@ -58,10 +58,9 @@ class EditCommand(QUndoCommand):
         self.editor.replay(self, UNDO)
 
     # -- for subclasses --------------------------------------------------------
-    def job(self, direction: str, force: bool) -> Job:
-        """The job function and arguments that replay the command in ``direction``
-        (every subclass defines it)."""
-        raise NotImplementedError(f"{type(self).__name__} does not define job()")
+    #: ``job(direction, force)``: the job function and arguments that replay the
+    #: command in ``direction`` (every subclass defines it as a method).
+    job: Callable[[str, bool], Job]
 
     def applied(self, direction: str, result: Any) -> None:
         """The replay succeeded; update versions and snapshots."""

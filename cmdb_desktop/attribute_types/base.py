@@ -13,6 +13,7 @@ form shows.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -78,7 +79,7 @@ def plain_text(raw: Any) -> str:
     return text.strip()
 
 
-class AttributeType:
+class AttributeType(ABC):
     """One attribute type. Subclasses set the class attributes and override
     :meth:`convert` (and, where it pays, :meth:`converter`)."""
 
@@ -92,9 +93,9 @@ class AttributeType:
     short: ClassVar[bool] = False
 
     # -- coercion --------------------------------------------------------------
+    @abstractmethod
     def convert(self, attr: AttributeInfo, raw: Any, date_order: DateOrder = None) -> Any:
         """A non-blank ``raw`` as this type's value; ValueError says what is wrong."""
-        raise NotImplementedError
 
     def coerce(self, attr: AttributeInfo, raw: Any, date_order: DateOrder = None) -> Any:
         """``raw`` as this type's value, None for blank input."""
@@ -135,8 +136,9 @@ class NumberType(AttributeType):
 
     numeric = True
 
+    @abstractmethod
     def parse(self, raw: Any) -> float | int:
-        raise NotImplementedError
+        """The number ``raw`` stands for; ValueError says what is wrong."""
 
     def convert(self, attr: AttributeInfo, raw: Any, date_order: DateOrder = None) -> Any:
         value = self.parse(raw)

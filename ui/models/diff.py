@@ -56,6 +56,7 @@ class DiffModel(GroupedTreeModel):
         groups = self.diff.groups if self.diff is not None else ()
         self._titles = [title for title, _rows in groups]
         self._shown = [[r for r in rows if self._keep(r)] for _title, rows in groups]
+        self.rows_under = self._shown
 
     def classes(self) -> list[str]:
         """Every class the changes concern, sorted (the class filter's choices)."""
@@ -79,12 +80,6 @@ class DiffModel(GroupedTreeModel):
     def group_index(self, title: str) -> QModelIndex:
         row = self._titles.index(title)
         return self.index(row, 0)
-
-    def group_count(self) -> int:
-        return len(self._titles)
-
-    def child_count(self, group: int) -> int:
-        return len(self._shown[group])
 
     # -- Qt ------------------------------------------------------------------------
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:

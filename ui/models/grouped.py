@@ -4,6 +4,7 @@ place, the content in the subclass."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence, Sized
 from typing import Any
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
@@ -17,19 +18,14 @@ GROUP = 0xFFFFFFFF
 
 
 class GroupedTreeModel(QAbstractItemModel):
-    """Subclasses set :attr:`headers` and give :meth:`group_count`,
-    :meth:`child_count` and ``data``."""
+    """Subclasses set :attr:`headers`, keep :attr:`rows_under` (the rows under each
+    group, in group order) as their content changes, and give ``data``."""
 
     headers: tuple[str, ...] = ()
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-
-    def group_count(self) -> int:
-        raise NotImplementedError
-
-    def child_count(self, group: int) -> int:
-        raise NotImplementedError
+        self.rows_under: Sequence[Sized] = []
 
     @staticmethod
     def is_group(index: Index) -> bool:
@@ -57,9 +53,9 @@ class GroupedTreeModel(QAbstractItemModel):
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         if not parent.isValid():
-            return self.group_count()
+            return len(self.rows_under)
         if parent.internalId() == GROUP and parent.column() == 0:
-            return self.child_count(parent.row())
+            return len(self.rows_under[parent.row()])
         return 0
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008

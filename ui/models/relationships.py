@@ -48,6 +48,7 @@ class RelationshipModel(GroupedTreeModel):
             )
             for direction, label in order
         ]
+        self.rows_under = [children for _, _, children in self._groups]
         self._class_icons = dict(class_icons or {})
         self.endResetModel()
 
@@ -62,12 +63,6 @@ class RelationshipModel(GroupedTreeModel):
         if not index.isValid() or self.is_group(index):
             return None
         return self._groups[self.group_of(index)][2][index.row()]
-
-    def group_count(self) -> int:
-        return len(self._groups)
-
-    def child_count(self, group: int) -> int:
-        return len(self._groups[group][2])
 
     # -- Qt model interface --------------------------------------------------
 
