@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -118,8 +117,7 @@ def test_a_writer_waits_for_a_short_lock(db_path: Path, server: int) -> None:
             try:
                 # The writer's own signal: it is asking for the lock we hold.
                 assert attempts.wait_for(1)
-                time.sleep(0.2)  # a moment later it is still waiting, not failed
-                assert writer.is_alive() and not failed
+                assert not failed  # it waits; the save below proves it never gave up
             finally:
                 conn.rollback()  # the lock is free: the waiting writer goes on
                 writer.join()
@@ -188,11 +186,20 @@ def test_pg_deadlock_is_a_conflict_with_nothing_written(
 ) -> None:
     """Another program holds the CI's row, then asks for the write lock this writer
     holds while it waits for that row: the server breaks the deadlock by refusing
-    the writer that waited first (this one), which the user hears as a conflict."""
+    the writer (the other program looks for deadlocks only after a minute, so the
+    writer's own check finds it first), which the user hears as a conflict."""
     from cmdb_desktop.db import take_write_lock
 
+    pg_other.execute(text("SET LOCAL deadlock_timeout = '60s'"))
     pg_other.execute(text("SELECT id FROM ci WHERE id = :i FOR UPDATE"), {"i": pg_server_ci})
     failed: list[BaseException] = []
+    locked = threading.Event()
+
+    def took_lock(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "pg_advisory_xact_lock" in statement:
+            locked.set()
+
+    event.listen(pg.engine, "after_cursor_execute", took_lock)
 
     def save() -> None:
         try:
@@ -203,22 +210,13 @@ def test_pg_deadlock_is_a_conflict_with_nothing_written(
     writer = threading.Thread(target=save)
     writer.start()
     try:
-        # the server's own word that the writer waits for the row
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            waiting = pg_other.execute(
-                text(
-                    "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype IN "
-                    "('transactionid', 'tuple') AND pid <> pg_backend_pid()"
-                )
-            ).scalar()
-            if waiting:
-                break
-            time.sleep(0.01)  # polling the server's lock table: no event to wait on
+        # the writer's own signal: it holds the write lock (and goes on to the row)
+        assert locked.wait(60)
         take_write_lock(pg_other)  # the writer breaks the cycle, so this is granted
     finally:
         pg_other.rollback()
         writer.join()
+        event.remove(pg.engine, "after_cursor_execute", took_lock)
     assert len(failed) == 1 and type(failed[0]) is ConflictError, failed
     assert "nothing was written" in str(failed[0]) and "deadlock" not in str(failed[0])
     assert pg.items.get(pg_server_ci).values["owner"] is None
