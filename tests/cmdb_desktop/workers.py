@@ -12,11 +12,11 @@ never before the first one.
 from __future__ import annotations
 
 import json
+import os
 import random
 import signal
 import subprocess
 import sys
-import time
 from typing import Any
 
 from sqlalchemy import Engine, event
@@ -27,6 +27,20 @@ from cmdb_desktop.errors import StaleVersionError
 #: Statements that make a transaction a write.
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 _ENDS = ("COMMIT", "ROLLBACK", "END")
+#: The line a write prints for each statement after its first.
+_STATEMENT = json.dumps({"statement": 1})
+
+
+def _say(line: str) -> None:
+    """One whole line on stdout in one write (atomic on a pipe): the writer's thread
+    prints while the worker's main thread prints its own lines (:func:`say`), and a
+    kill may come at any moment; no line may be cut into another."""
+    os.write(sys.stdout.fileno(), (line + "\n").encode())
+
+
+def say(data: Any) -> None:
+    """A worker's JSON line, written the way :func:`_say` writes."""
+    _say(json.dumps(data))
 
 
 def announce_writes(engine: Engine) -> None:
@@ -42,10 +56,12 @@ def announce_writes(engine: Engine) -> None:
         head = statement.lstrip()[:8].upper()
         if head.startswith(_ENDS):
             state["writing"] = False
-        elif not state["writing"] and head.startswith(_WRITES):
+        elif state["writing"]:
+            _say(_STATEMENT)  # the write goes on: the killer's clock
+        elif head.startswith(_WRITES):
             state["writing"] = True
             state["count"] += 1
-            print(json.dumps({"writing": state["count"]}), flush=True)
+            say({"writing": state["count"]})
 
     def on_checkout(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
         dbapi_conn.set_trace_callback(trace)
@@ -56,40 +72,53 @@ def announce_writes(engine: Engine) -> None:
 def kill_inside_writes(
     proc: subprocess.Popen[str], rng: random.Random, *, writes: int
 ) -> list[dict[str, Any]]:
-    """Let the worker reach its k-th write (k drawn from 1…``writes``), SIGKILL it a
-    random moment later, and return every JSON line it printed, in order. Fails if
-    the worker ended by itself (with its stderr, when that was piped).
+    """Let the worker reach its k-th write (k drawn from 1…``writes``), SIGKILL it at
+    a random point of it, and return every JSON line it printed, in order (without
+    the statement lines). Fails if the worker ended by itself (with its stderr, when
+    that was piped).
 
-    The worker's own lines are the clock: the moment is a random fraction of how
-    long its previous write took here (from its ``writing`` line to the next line,
-    its commit), so the kill lands anywhere in the write, or just past its commit,
-    on a fast machine or a slow one; in the first write, within its first 0.1 s.
-    No guess about how long the worker takes to start or to write.
+    The worker's own lines are the clock: it prints a line for each statement of a
+    write (:func:`announce_writes`), and the kill comes after a random fraction of
+    the statements its previous write ran (the first write: after up to four), or
+    just past the commit when the write ran fewer. No sleep, no guess about how long
+    the worker takes to start or to write, on a fast machine or a slow one.
     """
     assert proc.stdout is not None
     target = rng.randint(1, writes)
     fraction = rng.random()
     lines: list[dict[str, Any]] = []
     seen = 0
-    write_began: float | None = None
-    last_write = 0.1
-    while seen < target:
+    statements: int | None = None  # of the write in progress
+    last_write = 4
+    stop_after = -1
+    while True:
         line = proc.stdout.readline()
         if not line:  # it exited by itself: reported below
             break
-        now = time.monotonic()
+        if line.strip() == _STATEMENT:
+            if statements is not None:
+                statements += 1
+                if seen == target and statements >= stop_after:
+                    break
+            continue
         lines.append(json.loads(line))
+        if statements is not None:  # the write before ended (committed, or another began)
+            if seen == target:
+                break
+            last_write, statements = statements, None
         if "writing" in lines[-1]:
             seen += 1
-            write_began = now
-        elif write_began is not None:
-            last_write, write_began = now - write_began, None
-    else:
-        time.sleep(fraction * last_write)
+            statements = 0
+            if seen == target:
+                stop_after = round(fraction * last_write)
+                if stop_after == 0:
+                    break
     proc.send_signal(signal.SIGKILL)
     rest, err = proc.communicate()
     assert proc.returncode == -signal.SIGKILL, f"the worker ended by itself: {err[-2000:]}"
-    lines += [json.loads(line) for line in rest.splitlines() if line.strip()]
+    # The kill may cut the last line (nothing after its final newline is whole).
+    whole = rest.split("\n")[:-1]
+    lines += [json.loads(line) for line in whole if line.strip() not in ("", _STATEMENT)]
     return lines
 
 
@@ -123,8 +152,7 @@ def bulk_edits(db: str, ci_ids: list[int]) -> None:
     while True:
         k += 1
         cmdb.items.update_many({ci: {"description": f"batch {k}"} for ci in ci_ids})
-        print(json.dumps({"committed": k}), flush=True)
-        time.sleep(0.001)
+        say({"committed": k})
 
 
 def main() -> None:

@@ -34,7 +34,7 @@ from typing import Any
 from cmdb_desktop.cli import main as cli_main
 from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.errors import ConflictError, NotFoundError, StaleVersionError
-from tests.cmdb_desktop.workers import announce_writes
+from tests.cmdb_desktop.workers import announce_writes, say
 
 
 def digest(db: str | Path) -> str:
@@ -123,15 +123,15 @@ def import_forever(db: str, path: str) -> None:
     # A kill may have come between an import and its rollback: finish that first.
     for batch in cmdb.batches.list():
         if batch.kind == "import" and batch.status == "applied":
-            print(json.dumps({"imported": batch.id}), flush=True)
+            say({"imported": batch.id})
             cmdb.batches.rollback(batch.id)
-            print(json.dumps({"rolled_back": batch.id}), flush=True)
+            say({"rolled_back": batch.id})
     while True:
         result = import_file(cmdb, path)
         assert result.written and result.batch_id is not None, result.to_json()
-        print(json.dumps({"imported": result.batch_id}), flush=True)
+        say({"imported": result.batch_id})
         cmdb.batches.rollback(result.batch_id)
-        print(json.dumps({"rolled_back": result.batch_id}), flush=True)
+        say({"rolled_back": result.batch_id})
 
 
 def edit(db: str, ids: list[int], rounds: int) -> dict[str, int]:
