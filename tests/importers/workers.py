@@ -209,7 +209,18 @@ def _editor_saved_since(cmdb: Cmdb, names: list[str], limit: float = 5.0) -> Non
         now = cmdb.items.get_many(ids)
         if any(r.version != versions.get(i) for i, r in now.items()):
             return
-        time.sleep(0.002)  # another process's commit: nothing to wait on but the file
+        _wait_for_the_writer(cmdb)
+
+
+def _wait_for_the_writer(cmdb: Cmdb) -> None:
+    """Wait until whoever writes now commits: take the CMDB's write lock (SQLite's
+    BEGIN IMMEDIATE, PostgreSQL's advisory lock, as every save does) and let it go."""
+    from cmdb_desktop.db import take_write_lock
+
+    with cmdb.engine.connect() as conn:
+        conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+        with conn.begin():
+            take_write_lock(conn)
 
 
 def main() -> None:
