@@ -20,6 +20,10 @@ DEFAULT_STATUS = "In Use"
 STATUSES = ["Planned", "Ordered", "In Stock", "In Use", "In Maintenance", "Retired", "Disposed"]
 #: Statuses whose CIs take no part in impact propagation.
 INACTIVE_STATUSES = frozenset({"Retired", "Disposed"})
+#: Health checks' defaults: a CI neither verified nor updated for this many days is
+#: stale; warranties ending within this many days are listed.
+STALE_DAYS = 90
+WARRANTY_DAYS = 90
 #: Hardware's ``Depreciation Method`` choices (PRODUCT.md §10).
 DEPRECIATION_NONE = "None"
 STRAIGHT_LINE = "Straight-line"

@@ -18,11 +18,10 @@ from typing import Any
 from sqlalchemy.engine import URL
 
 from cmdb_desktop.errors import ValidationError
+from cmdb_desktop.vocabulary import PROFILE_PREFIX
 
 #: The keyring "service" under which passwords are stored.
 KEYRING_SERVICE = "cmdb-desktop"
-#: ``--db profile:NAME`` names a saved connection.
-PROFILE_PREFIX = "profile:"
 #: libpq's TLS modes, weakest first.
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 

@@ -41,24 +41,12 @@ from cmdb_desktop.migrations import (
     SCHEMA_TABLES,
 )
 from cmdb_desktop.sqlite_file import APPLICATION_ID, DatabaseFile, reader_uri, storage_error
+from cmdb_desktop.sqlite_file import default_db_path as default_db_path
 
 log = logging.getLogger(__name__)
 
 #: How long a writer waits for another one before SQLite reports "locked" (ms).
 BUSY_TIMEOUT_MS = 15000
-
-
-def default_db_path() -> Path:
-    """``cmdb.sqlite`` in the platform's user data folder (``$CMDB_DB`` overrides).
-
-    Every front end (CLI, GUI) opens this when no database is named.
-    """
-    env = os.environ.get("CMDB_DB")
-    if env:
-        return Path(env)
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("cmdb-desktop", appauthor=False)) / "cmdb.sqlite"
 
 
 def to_url(target: str | os.PathLike[str]) -> str:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import String, and_, case, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
-from cmdb_desktop.catalogue import INACTIVE_STATUSES
+from cmdb_desktop.catalogue import INACTIVE_STATUSES, STALE_DAYS, WARRANTY_DAYS
 from cmdb_desktop.errors import ValidationError
 from cmdb_desktop.items import CI, CiRef
 from cmdb_desktop.metamodel import ClassInfo
@@ -39,8 +39,6 @@ REL = Relationship
 
 #: How many example CIs each finding lists (counts are always complete).
 SAMPLE = 50
-STALE_DAYS = 90
-WARRANTY_DAYS = 90
 #: The longest period a check looks back or ahead (a century; a date beyond is no date).
 MAX_DAYS = 36_500
 

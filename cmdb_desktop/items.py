@@ -7,9 +7,7 @@ in one transaction with their history, and return a
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +18,6 @@ from cmdb_desktop.bulk import ci_names
 from cmdb_desktop.catalogue import INACTIVE_STATUSES
 from cmdb_desktop.changes import ChangeSummary
 from cmdb_desktop.errors import (
-    AmbiguousReferenceError,
     ConflictError,
     DuplicateError,
     NotFoundError,
@@ -32,14 +29,8 @@ from cmdb_desktop.identity import folded_equals
 from cmdb_desktop.metamodel import AttributeInfo, ClassInfo, Metamodel
 from cmdb_desktop.models import ConfigurationItem, ci_table, utcnow
 from cmdb_desktop.progress import Progress
-from cmdb_desktop.schema import (
-    CI_POSITION,
-    MAX_NAME_LENGTH,
-    NAME,
-    ClassSchema,
-    timestamp,
-)
-from cmdb_desktop.values import to_json
+from cmdb_desktop.records import CiRecord, CiRef, record_from_row, resolve_reference
+from cmdb_desktop.schema import MAX_NAME_LENGTH, NAME, ClassSchema
 from cmdb_desktop.vocabulary import ChangeSource
 
 if TYPE_CHECKING:
@@ -52,76 +43,6 @@ _CHUNK = 500
 
 #: Fields whose change can alter the impact graph.
 GRAPH_FIELDS = frozenset({"status", "redundancy_min_up", "redundancy_min_up_pct", "class"})
-
-
-@dataclass(frozen=True)
-class CiRef:
-    """The short form of a CI used in lists and JSON: id, name, class."""
-
-    id: int
-    name: str
-    class_name: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "class": self.class_name}
-
-    def label(self) -> str:
-        return f"{self.class_name}/{self.name} (#{self.id})"
-
-
-@dataclass(frozen=True)
-class CiRecord:
-    """A whole CI: every attribute of its class (None when unset)."""
-
-    id: int
-    class_id: int
-    class_name: str
-    name: str
-    version: int
-    values: dict[str, Any]
-    created_at: datetime
-    updated_at: datetime
-
-    @property
-    def ref(self) -> CiRef:
-        return CiRef(self.id, self.name, self.class_name)
-
-    @property
-    def status(self) -> str | None:
-        return self.values.get("status")
-
-    def get(self, key: str) -> Any:
-        if key == "name":
-            return self.name
-        if key == "class":
-            return self.class_name
-        return self.values.get(key)
-
-    def to_json(self) -> dict[str, Any]:
-        """``{"id","name","class"}`` + every field + ``version`` + timestamps."""
-        data: dict[str, Any] = {"id": self.id, "name": self.name, "class": self.class_name}
-        for key, value in self.values.items():
-            data[key] = to_json(value)
-        data["version"] = self.version
-        data["created_at"] = to_json(self.created_at)
-        data["updated_at"] = to_json(self.updated_at)
-        return data
-
-
-def record_from_row(meta: Metamodel, row: Sequence[Any]) -> CiRecord:
-    """A CiRecord from a whole ``ci`` row in table order (``select(ci_table)`` or the
-    driver's own tuple); its class's schema decodes the values."""
-    info = meta.class_by_id[row[CI_POSITION["class_id"]]]
-    return CiRecord(
-        id=row[CI_POSITION["id"]],
-        class_id=info.id,
-        class_name=info.name,
-        name=row[CI_POSITION["name"]],
-        version=row[CI_POSITION["version"]],
-        values=meta.schema(info).decode(row),
-        created_at=timestamp(row[CI_POSITION["created_at"]]),
-        updated_at=timestamp(row[CI_POSITION["updated_at"]]),
-    )
 
 
 def chunks(ids: Iterable[int], size: int = _CHUNK) -> Iterable[list[int]]:
@@ -211,45 +132,16 @@ class ItemService:
         return [CiRef(i, n, classes[c].name) for i, n, c in rows]
 
     def resolve(self, ref: str | int) -> int:
-        """Resolve a CI reference: ``#ID``, ``Class/Name`` or a unique ``Name``.
+        """Resolve a CI reference: ``#ID``, ``Class/Name`` or a unique ``Name``
+        (:func:`~cmdb_desktop.records.resolve_reference`, the rules every reader shares).
 
         Raises NotFoundError, or AmbiguousReferenceError listing the candidates.
         """
-        if isinstance(ref, int):
-            return self._check_id(ref)
-        text = ref.strip()
-        if not text:
-            raise NotFoundError("Empty CI reference: give #ID, Class/Name or Name.")
-        if re.fullmatch(r"#\d+", text):
-            return self._check_id(int(text[1:]))
-        candidates: list[CiRef] = []
-        info, name = self.meta.split_reference(text)
-        if info is not None:
-            candidates = self.find_by_name(name, info)
-        if not candidates:
-            candidates = self.find_by_name(text)
-        if len(candidates) == 1:
-            return candidates[0].id
-        if not candidates:
-            raise NotFoundError(
-                f"No CI matches {text!r}. Use #ID, Class/Name or an exact name "
-                "(search in the GUI finds partial names)."
-            )
-        listed = "; ".join(c.label() for c in candidates[:20])
-        more = f" and {len(candidates) - 20} more" if len(candidates) > 20 else ""
-        raise AmbiguousReferenceError(
-            f"{text!r} names {len(candidates)} CIs: {listed}{more}. "
-            "Use #ID or Class/Name to choose one.",
-            [c.to_json() for c in candidates],
-        )
+        return resolve_reference(self.meta, ref, self.find_by_name, self._exists)
 
-    def _check_id(self, ci_id: int) -> int:
-        if not 0 < ci_id < 2**63:  # beyond what a database id can be
-            raise NotFoundError(f"No CI with id #{ci_id}.")
+    def _exists(self, ci_id: int) -> bool:
         with self._cmdb.read() as s:
-            if s.scalar(select(CI.id).where(CI.id == ci_id)) is None:
-                raise NotFoundError(f"No CI with id #{ci_id}.")
-        return ci_id
+            return s.scalar(select(CI.id).where(CI.id == ci_id)) is not None
 
     # -- validation ----------------------------------------------------------
     def prepare(
@@ -272,7 +164,7 @@ class ItemService:
         )
 
     def _resolve_reference(self, attr: AttributeInfo, value: int | str) -> int:
-        ci_id = self._check_id(value) if isinstance(value, int) else self.resolve(value)
+        ci_id = self.resolve(value)
         if attr.reference_class_id is not None:
             with self._cmdb.read() as s:
                 target_class = s.scalar(select(CI.class_id).where(CI.id == ci_id))

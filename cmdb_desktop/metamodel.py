@@ -8,17 +8,17 @@ plain data, safe to share between threads.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
-
-from sqlalchemy.orm import Session
 
 from cmdb_desktop.catalogue import HARDWARE_CLASS, IMPACT_NONE, IMPACT_TO_SOURCE, ROOT_CLASS
 from cmdb_desktop.errors import UnknownClassError, ValidationError
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from cmdb_desktop.assets.lifecycle import Lifecycle
     from cmdb_desktop.schema import ClassSchema
 
@@ -120,10 +120,12 @@ class Metamodel:
         # Plain SQL and tuples, not ORM objects or compiled statements: opening a
         # CMDB waits for this, and every new engine would compile afresh.
         conn = session.connection()
+        return cls.from_driver(lambda sql: list(conn.exec_driver_sql(sql)))
 
-        def rows(sql: str) -> list[Any]:
-            return list(conn.exec_driver_sql(sql))
-
+    @classmethod
+    def from_driver(cls, rows: Callable[[str], list[Any]]) -> Metamodel:
+        """The catalogue read through ``rows(sql)``, a function that runs plain SQL and
+        returns its rows: a session's connection, or the driver's own (the quick reader)."""
         classes = tuple(
             ClassInfo(
                 id=row[0],

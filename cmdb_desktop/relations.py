@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, func, or_, select
@@ -12,41 +11,16 @@ from sqlalchemy.orm import Session
 from cmdb_desktop.changes import ChangeSummary
 from cmdb_desktop.errors import DuplicateError, NotFoundError, ValidationError
 from cmdb_desktop.history import HistoryWriter, Source
-from cmdb_desktop.items import CI, CiRef, chunks
+from cmdb_desktop.items import CI, chunks
 from cmdb_desktop.metamodel import RelationshipTypeInfo
 from cmdb_desktop.models import Relationship, relationship_table, utcnow
+from cmdb_desktop.records import RelationshipView, relationship_views
 
 if TYPE_CHECKING:
     from cmdb_desktop.cmdb import Cmdb
 
 REL = Relationship
 REL_TABLE = relationship_table
-
-
-@dataclass(frozen=True)
-class RelationshipView:
-    """A relationship as seen from one CI.
-
-    ``type`` is the stored (forward) type name; ``label`` is how it reads from
-    this CI (``Depends on`` outgoing, ``Used by`` incoming); ``other`` is the CI
-    at the far end.
-    """
-
-    id: int
-    type: str
-    label: str
-    direction: str
-    other: CiRef
-    impact: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "type": self.type,
-            "label": self.label,
-            "direction": self.direction,
-            "other": self.other.to_json(),
-        }
 
 
 class RelationService:
@@ -214,8 +188,6 @@ class RelationService:
     # -- reading -------------------------------------------------------------
     def of(self, ci_id: int) -> list[RelationshipView]:
         """Every relationship of a CI, both directions, grouped by label then name."""
-        meta = self._cmdb.meta
-        out: list[RelationshipView] = []
         with self._cmdb.read() as s:
             stmt = (
                 select(
@@ -236,21 +208,7 @@ class RelationService:
                 )
                 .where(or_(REL.source_id == ci_id, REL.target_id == ci_id))
             )
-            for row in s.execute(stmt):
-                rtype = meta.relationship_type_by_id[row.type_id]
-                outgoing = row.source_id == ci_id
-                out.append(
-                    RelationshipView(
-                        id=row.id,
-                        type=rtype.name,
-                        label=rtype.name if outgoing else rtype.reverse_name,
-                        direction="outgoing" if outgoing else "incoming",
-                        other=CiRef(row.oid, row.name, meta.class_by_id[row.class_id].name),
-                        impact=rtype.impact,
-                    )
-                )
-        out.sort(key=lambda r: (r.label.casefold(), r.other.name.casefold(), r.other.id))
-        return out
+            return relationship_views(self._cmdb.meta, ci_id, s.execute(stmt).all())
 
     def count(self) -> int:
         with self._cmdb.read() as s:

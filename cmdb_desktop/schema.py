@@ -35,7 +35,6 @@ from typing import Any
 
 from cmdb_desktop.assets.lifecycle import state_problems
 from cmdb_desktop.attribute_types import type_of
-from cmdb_desktop.dialect import json_text
 from cmdb_desktop.errors import (
     AmbiguousReferenceError,
     NotFoundError,
@@ -43,7 +42,6 @@ from cmdb_desktop.errors import (
     ValidationError,
 )
 from cmdb_desktop.metamodel import AttributeInfo, ClassInfo, Metamodel
-from cmdb_desktop.models import ci_table
 from cmdb_desktop.vocabulary import AttrType
 
 NAME = "name"
@@ -51,14 +49,23 @@ CLASS = "class"
 MAX_NAME_LENGTH = 255
 
 #: Columns of ``ci`` in table order: a row read with ``SELECT *`` (ORM Core or the
-#: driver's own cursor) is decoded by position.
-CI_COLUMNS: tuple[str, ...] = tuple(c.name for c in ci_table.c)
+#: driver's own cursor) is decoded by position. Written out rather than read from
+#: :data:`cmdb_desktop.models.ci_table`, so that decoding a row needs no SQLAlchemy
+#: (a small command's quick reader); ``tests/cmdb_desktop/test_records.py`` holds
+#: both to the same order.
+CI_COLUMNS: tuple[str, ...] = (
+    "id", "class_id", "name", "status", "environment", "criticality", "owner",
+    "support_group", "description", "tags", "last_verified", "redundancy_min_up",
+    "redundancy_min_up_pct", "asset_tag", "serial_number", "manufacturer", "model",
+    "purchase_date", "cost", "warranty_end", "assigned_to", "end_of_life",
+    "software_version", "vendor", "attributes", "created_at", "updated_at", "version",
+    "licence_key",
+)  # fmt: skip
 CI_POSITION: dict[str, int] = {name: i for i, name in enumerate(CI_COLUMNS)}
 _ATTRIBUTES = CI_POSITION["attributes"]
-#: Positions of the date columns (the driver's own cursor returns them as text).
-CI_DATE_POSITIONS: tuple[int, ...] = tuple(
-    CI_POSITION[c.name] for c in ci_table.c if type(c.type).__name__ in ("Date", "DATE")
-)
+#: The date columns (the driver's own cursor returns them as text), and their positions.
+CI_DATE_COLUMNS: tuple[str, ...] = ("last_verified", "purchase_date", "warranty_end", "end_of_life")
+CI_DATE_POSITIONS: tuple[int, ...] = tuple(CI_POSITION[c] for c in CI_DATE_COLUMNS)
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -501,6 +508,8 @@ class ClassSchema:
     def expression(self, key: str, dialect: str) -> Any:
         """The SQL expression of a field on ``ci`` (its column, or its JSON text)."""
         if key == NAME:
+            from cmdb_desktop.models import ci_table  # noqa: PLC0415 (SQLAlchemy: queries only)
+
             return ci_table.c.name
         attr = self.by_key.get(key) or self.meta.all_attribute_keys.get(key)
         if attr is None:
@@ -522,6 +531,9 @@ def field_value(attr: AttributeInfo, column_value: Any, doc: Mapping[str, Any]) 
 
 def field_expression(attr: AttributeInfo, dialect: str) -> Any:
     """An attribute's SQL expression on ``ci``: its column, or its text in the JSON document."""
+    from cmdb_desktop.dialect import json_text  # noqa: PLC0415 (SQLAlchemy: queries only)
+    from cmdb_desktop.models import ci_table  # noqa: PLC0415
+
     if attr.column is not None:
         return ci_table.c[attr.column]
     return json_text(ci_table.c.attributes, attr.key, dialect)

@@ -35,7 +35,7 @@ import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.request import pathname2url
+from urllib.parse import quote
 
 from cmdb_desktop.errors import (
     DamagedDatabaseError,
@@ -90,6 +90,28 @@ class DatabaseFile:
     def reader_uri(self) -> str:
         """The SQLite URI that reads this file without ever writing to it."""
         return _uri(self.path, immutable=self.immutable)
+
+    def own_reader_uri(self) -> str:
+        """The SQLite URI through which we read a CMDB of ours: read-write where we may
+        write (closing it then removes the ``-wal`` and ``-shm`` files SQLite creates
+        beside a WAL database for any reader, as every connection of ours does; the
+        reader itself runs with ``PRAGMA query_only``), else :meth:`reader_uri`."""
+        if self.read_only is not None or not self.marked:
+            return self.reader_uri()
+        return f"file:{_pathname2url(str(self.path.resolve()))}?mode=rw"
+
+
+def default_db_path() -> Path:
+    """``cmdb.sqlite`` in the platform's user data folder (``$CMDB_DB`` overrides).
+
+    Every front end (CLI, GUI) opens this when no database is named.
+    """
+    env = os.environ.get("CMDB_DB")
+    if env:
+        return Path(env)
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("cmdb-desktop", appauthor=False)) / "cmdb.sqlite"
 
 
 def reader_uri(path: Path) -> str:
@@ -210,7 +232,17 @@ def _schema(path: Path, *, idle: bool, timeout: float) -> tuple[set[str], int, s
 
 def _uri(path: Path, *, immutable: bool) -> str:
     mode = "mode=ro&immutable=1" if immutable else "mode=ro"
-    return f"file:{pathname2url(str(path.resolve()))}?{mode}"
+    return f"file:{_pathname2url(str(path.resolve()))}?{mode}"
+
+
+def _pathname2url(path: str) -> str:
+    """``urllib.request.pathname2url`` without loading ``urllib.request`` (its HTTP,
+    e-mail and TLS modules cost a small command a tenth of its start-up)."""
+    if os.name == "nt":
+        from nturl2path import pathname2url  # noqa: PLC0415
+
+        return pathname2url(path)
+    return quote(path)
 
 
 def _read_only_reason(path: Path) -> str | None:

@@ -99,3 +99,7 @@ class BatchKind(StrEnum):
 class BatchStatus(StrEnum):
     APPLIED = "applied"
     ROLLED_BACK = "rolled_back"
+
+
+#: ``--db profile:NAME`` names a saved connection (:mod:`cmdb_desktop.connections`).
+PROFILE_PREFIX = "profile:"

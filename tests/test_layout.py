@@ -122,7 +122,7 @@ def test_gui_tests_share_helpers_not_test_modules() -> None:
 #: pragmas, what a database file is before it is opened, dialect seams, bulk
 #: statements and table reads, the history writer's staged inserts, full-text
 #: search, the table's typed page queries, the graph loader, the catalogue
-#: loader, the facade's counters, migrations). Everything
+#: loader, the facade's counters, the quick reader of a small command, migrations). Everything
 #: else — services, importers, the GUI — speaks SQLAlchemy expressions or calls these.
 STORAGE_MODULES = {
     "cmdb_desktop/db.py",
@@ -140,6 +140,7 @@ STORAGE_MODULES = {
     "cmdb_desktop/asof_store.py",
     "cmdb_desktop/team.py",
     "cmdb_desktop/live.py",
+    "cmdb_desktop/quickread.py",
 }
 _SQL = re.compile(
     r"\b(SELECT\b.+\bFROM|INSERT\s+INTO|DELETE\s+FROM|UPDATE\s+\w+\s+SET|CREATE\s+(TEMP\s+)?"

@@ -28,7 +28,7 @@ from cmdb_desktop.history import DeletedCi, HistoryEntry, Source
 from cmdb_desktop.items import CiRecord, CiRef
 from cmdb_desktop.metamodel import Metamodel
 from cmdb_desktop.progress import Progress
-from cmdb_desktop.relations import RelationshipView
+from cmdb_desktop.records import RelationshipView
 from cmdb_desktop.values import to_text
 
 log = logging.getLogger(__name__)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from cmdb_desktop.attribute_types.base import (
@@ -13,7 +14,6 @@ from cmdb_desktop.attribute_types.base import (
     plain_text,
     quote_start,
 )
-from cmdb_desktop.models import ci_table
 from cmdb_desktop.vocabulary import AttrType, EditorKind
 
 if TYPE_CHECKING:
@@ -36,9 +36,18 @@ def column_limit(attr: AttributeInfo) -> int:
     """How many characters the attribute's value may have: what its own ``ci`` column
     holds (``String(100)`` for serial numbers…: PostgreSQL refuses more, so every
     path refuses it first, on SQLite too), else what a cell holds."""
-    column = ci_table.c.get(attr.column) if attr.column is not None else None
-    length = getattr(column.type, "length", None) if column is not None else None
-    return min(length, MAX_TEXT_LENGTH) if isinstance(length, int) else MAX_TEXT_LENGTH
+    length = _column_lengths().get(attr.column) if attr.column is not None else None
+    return min(length, MAX_TEXT_LENGTH) if length is not None else MAX_TEXT_LENGTH
+
+
+@cache
+def _column_lengths() -> dict[str, int]:
+    """The length of each ``ci`` text column that has one (read from the table
+    definition when first needed: reading a CI needs no SQLAlchemy)."""
+    from cmdb_desktop.models import ci_table  # noqa: PLC0415
+
+    lengths = {c.name: getattr(c.type, "length", None) for c in ci_table.c}
+    return {name: n for name, n in lengths.items() if isinstance(n, int)}
 
 
 class TextType(AttributeType):

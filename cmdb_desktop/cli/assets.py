@@ -9,7 +9,6 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from cmdb_desktop.assets.service import calendar_json
 from cmdb_desktop.catalogue import DEPRECIATION_NONE
 from cmdb_desktop.cli.common import Context, table, whole_number
 from cmdb_desktop.errors import ValidationError
@@ -309,6 +308,8 @@ def cmd_totals(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_calendar(ctx: Context, args: argparse.Namespace) -> int:
+    from cmdb_desktop.assets.service import calendar_json  # noqa: PLC0415 (start-up rule)
+
     entries = calendar_json(ctx.open().assets.calendar(args.days, args.at))
     ctx.emit(
         {"days": args.days, "ends": entries},

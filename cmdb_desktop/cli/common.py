@@ -12,14 +12,18 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from cmdb_desktop.cmdb import Cmdb
-from cmdb_desktop.db import default_db_path
 from cmdb_desktop.errors import ValidationError
-from cmdb_desktop.history import Source
-from cmdb_desktop.items import CiRef
 from cmdb_desktop.progress import Progress, stderr_bar
+from cmdb_desktop.records import CiRef
+from cmdb_desktop.sqlite_file import default_db_path
+from cmdb_desktop.vocabulary import PROFILE_PREFIX
+
+if TYPE_CHECKING:  # SQLAlchemy and the services load when a command opens the CMDB
+    from cmdb_desktop.cmdb import Cmdb
+    from cmdb_desktop.history import Source
+    from cmdb_desktop.quickread import QuickReader
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -55,19 +59,38 @@ class Context:
         self._db_target: str = getattr(args, "db", None) or str(default_db_path())
         self._cmdb: Cmdb | None = None
         self._as_of: Any = None
-        self.source = Source.cli()
+
+    @property
+    def source(self) -> Source:
+        """Where this command's changes come from, as the history records it."""
+        from cmdb_desktop.history import Source  # noqa: PLC0415 (see the module's start-up rule)
+
+        return Source.cli()
 
     @property
     def db_target(self) -> str:
         """The database to open: a path, a URL, or ``profile:NAME`` (a saved connection,
         its password from the keyring or asked for at the terminal)."""
-        from cmdb_desktop.connections import PROFILE_PREFIX, resolve
-
         if self._db_target.startswith(PROFILE_PREFIX):
+            from cmdb_desktop.connections import resolve  # noqa: PLC0415 (SQLAlchemy's URL)
+
             self._db_target = resolve(self._db_target, ask=_ask_password)
         return self._db_target
 
+    def quick(self) -> QuickReader | None:
+        """A read-only reader of the CMDB file through SQLite's driver alone, for a
+        command that only reads and must start fast; None when the command must
+        :meth:`open` the CMDB (a server, an older file, ``--as-of``, an open CMDB).
+        """
+        if self._cmdb is not None or getattr(self.args, "as_of", None):
+            return None
+        from cmdb_desktop.quickread import QuickReader  # noqa: PLC0415
+
+        return QuickReader.open(self.db_target)
+
     def open(self, *, create: bool = False) -> Cmdb:
+        from cmdb_desktop.cmdb import Cmdb  # noqa: PLC0415 (see the module's start-up rule)
+
         as_of = getattr(self.args, "as_of", None)
         if self._cmdb is None and as_of:
             from cmdb_desktop.asof import open_as_of  # noqa: PLC0415 (only with --as-of)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cmdb_desktop import demo, health
+from cmdb_desktop.catalogue import STALE_DAYS, WARRANTY_DAYS
 from cmdb_desktop.cli.common import (
     EXIT_OK,
     Context,
@@ -20,9 +20,12 @@ from cmdb_desktop.cli.common import (
     whole_number,
 )
 from cmdb_desktop.errors import NotFoundError
-from cmdb_desktop.history import DeletedCi
-from cmdb_desktop.items import CiRecord
+from cmdb_desktop.records import CiRecord, CiRef, RelationshipView
 from cmdb_desktop.values import to_text
+
+if TYPE_CHECKING:
+    from cmdb_desktop.history import DeletedCi
+    from cmdb_desktop.metamodel import Metamodel
 
 #: Relationships listed per type in text output (JSON lists all).
 SHOW_PER_TYPE = 25
@@ -88,14 +91,14 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--stale-days",
         type=int,
-        default=health.STALE_DAYS,
+        default=STALE_DAYS,
         metavar="N",
         help="CIs not verified or updated for N days are stale (default 90)",
     )
     p.add_argument(
         "--warranty-days",
         type=int,
-        default=health.WARRANTY_DAYS,
+        default=WARRANTY_DAYS,
         metavar="N",
         help="list warranties ending within N days (default 90)",
     )
@@ -120,6 +123,8 @@ def cmd_init(ctx: Context, args: argparse.Namespace) -> int:
 def cmd_demo(ctx: Context, args: argparse.Namespace) -> int:
     cmdb = ctx.open(create=True)
     started = time.perf_counter()
+    from cmdb_desktop import demo  # noqa: PLC0415 (see cli/__init__.py's start-up rule)
+
     result = demo.generate(cmdb, args.size, args.seed, ctx.progress())
     seconds = time.perf_counter() - started
     data = {
@@ -138,8 +143,9 @@ def cmd_demo(ctx: Context, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _show_lines(cmdb: Any, record: CiRecord, rels: list[Any]) -> Iterable[str]:
-    meta = cmdb.meta
+def _show_lines(
+    meta: Metamodel, record: CiRecord, rels: list[RelationshipView], refs: Mapping[int, CiRef]
+) -> Iterable[str]:
     yield f"#{record.id} {record.class_name}/{record.name}  (version {record.version})"
     info = meta.class_by_id[record.class_id]
     attrs = meta.attributes_of(info)
@@ -148,7 +154,6 @@ def _show_lines(cmdb: Any, record: CiRecord, rels: list[Any]) -> Iterable[str]:
         value = record.values.get(attr.key)
         if value is not None:
             if attr.type == "reference":
-                refs = cmdb.items.refs([value])
                 shown = ref_text(refs[value]) if value in refs else f"#{value} (deleted)"
             else:
                 shown = to_text(value)
@@ -169,13 +174,31 @@ def _show_lines(cmdb: Any, record: CiRecord, rels: list[Any]) -> Iterable[str]:
         yield "Relationships: none"
 
 
+def _referenced(meta: Metamodel, record: CiRecord) -> list[int]:
+    """The CIs the record's reference attributes point at."""
+    attrs = meta.attributes_of(meta.class_by_id[record.class_id])
+    return [v for a in attrs if a.type == "reference" and (v := record.values.get(a.key))]
+
+
 def cmd_show(ctx: Context, args: argparse.Namespace) -> int:
-    cmdb = ctx.open()
-    record = cmdb.items.get(ctx.resolve(args.ci))
-    rels = cmdb.relations.of(record.id)
+    """All fields and relationships of a CI; a current CMDB file is read through the
+    quick reader (no SQLAlchemy: issue 20), anything else through the services."""
+    quick = ctx.quick()
+    if quick is not None:
+        with quick:
+            meta = quick.meta
+            record = quick.get(quick.resolve(args.ci))
+            rels = quick.relations_of(record.id)
+            refs = quick.refs(_referenced(meta, record))
+    else:
+        cmdb = ctx.open()
+        meta = cmdb.meta
+        record = cmdb.items.get(ctx.resolve(args.ci))
+        rels = cmdb.relations.of(record.id)
+        refs = cmdb.items.refs(_referenced(meta, record))
     data = record.to_json()
     data["relationships"] = [r.to_json() for r in rels]
-    ctx.emit(data, lambda: _show_lines(cmdb, record, rels))
+    ctx.emit(data, lambda: _show_lines(meta, record, rels, refs))
     return EXIT_OK
 
 
@@ -298,6 +321,8 @@ def cmd_unrelate(ctx: Context, args: argparse.Namespace) -> int:
 
 def cmd_health(ctx: Context, args: argparse.Namespace) -> int:
     cmdb = ctx.open()
+    from cmdb_desktop import health  # noqa: PLC0415
+
     rep = health.report(cmdb, stale_days=args.stale_days, warranty_days=args.warranty_days)
     options = health.CheckOptions(rep.today, args.stale_days, args.warranty_days)
 

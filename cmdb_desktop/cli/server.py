@@ -16,7 +16,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from cmdb_desktop.cli.common import EXIT_BAD_INPUT, EXIT_OK, Context
-from cmdb_desktop.db import display_url
 from cmdb_desktop.errors import ValidationError
 
 
@@ -55,6 +54,8 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 
 def _server_url(ctx: Context) -> str:
+    from cmdb_desktop.db import display_url  # noqa: PLC0415 (see cli/__init__.py's start-up rule)
+
     if "://" not in ctx.db_target:
         raise ValidationError(
             f"{display_url(ctx.db_target)} is a file: `cmdb server` works on a PostgreSQL "

@@ -35,7 +35,8 @@ from cmdb_desktop.cli import main
 code = main(sys.argv[1:])
 heavy = {heavy!r}
 loaded = sorted({{m.split(".")[0] for m in sys.modules}} & set(heavy) | (
-    {{"numpy"}} if "numpy" in sys.modules else set()))
+    {{"numpy"}} if "numpy" in sys.modules else set()) | (
+    {{"sqlalchemy"}} if "sqlalchemy" in sys.modules else set()))
 print(json.dumps({{"code": code, "loaded": loaded}}), file=sys.stderr)
 """
 
@@ -59,22 +60,36 @@ def db(demo_db: Path, tmp_path: Path) -> Path:
     return copy
 
 
-def test_show_imports_no_spreadsheet_gui_importer_or_graph_module(db: Path) -> None:
-    code, loaded = probe(db, "show", "#1")
+@pytest.mark.parametrize(
+    "args",
+    [("show", "#1"), ("--format", "json", "show", "#1"), ("show", "Amsterdam DC1")],
+)
+def test_show_reads_the_file_without_sqlalchemy_or_any_heavy_module(
+    db: Path, args: tuple[str, ...]
+) -> None:
+    # Not even SQLAlchemy: a current CMDB file is read through sqlite3 alone
+    # (cmdb_desktop.quickread), and showing a CI needs no graph (no numpy).
+    code, loaded = probe(db, *args)
     assert code == 0
-    assert loaded == []  # not even numpy: showing a CI needs no graph
+    assert loaded == []
+
+
+def test_show_of_a_file_not_found_still_says_so_without_sqlalchemy(db: Path) -> None:
+    code, loaded = probe(db, "show", "#999999")
+    assert code == 2
+    assert loaded == []
 
 
 def test_set_imports_no_spreadsheet_gui_importer_or_graph_module(db: Path) -> None:
     code, loaded = probe(db, "set", "#1", "owner=Alice")
     assert code == 0
-    assert loaded == []
+    assert loaded == ["sqlalchemy"]  # a write goes through the services
 
 
 def test_impact_loads_numpy_for_the_graph_and_nothing_heavier(db: Path) -> None:
     code, loaded = probe(db, "--format", "json", "impact", "#1")
     assert code == 0
-    assert loaded == ["numpy"]
+    assert loaded == ["numpy", "sqlalchemy"]
 
 
 def test_import_still_finds_its_importer_when_it_runs(db: Path, tmp_path: Path) -> None:

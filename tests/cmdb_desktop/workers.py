@@ -114,7 +114,11 @@ def kill_inside_writes(
                 if stop_after == 0:
                     break
     proc.send_signal(signal.SIGKILL)
-    rest, err = proc.communicate()
+    proc.wait()
+    # The rest through the same reader: what readline() read ahead is in its buffer
+    # (communicate() would read the pipe beneath it and begin in the middle of a line).
+    rest = proc.stdout.read()
+    err = proc.stderr.read() if proc.stderr is not None else ""
     assert proc.returncode == -signal.SIGKILL, f"the worker ended by itself: {err[-2000:]}"
     # The kill may cut the last line (nothing after its final newline is whole).
     whole = rest.split("\n")[:-1]

@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 
-from cmdb_desktop.relations import RelationshipView
+from cmdb_desktop.records import RelationshipView
 from ui import theme
 from ui.models.grouped import GroupedTreeModel, Index
 

@@ -35,7 +35,7 @@ from cmdb_desktop.changes import ChangeSummary
 from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.errors import CmdbError, StaleVersionError, ValidationError
 from cmdb_desktop.items import CiRef
-from cmdb_desktop.relations import RelationshipView
+from cmdb_desktop.records import RelationshipView
 from cmdb_desktop.values import to_text
 from ui import jobs
 from ui.models.history import HistoryModel
