@@ -12,15 +12,13 @@ and takes an optional :class:`~cmdb_desktop.progress.Progress` for cancel.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from cmdb_desktop import impact
 from cmdb_desktop.catalogue import INACTIVE_STATUSES
@@ -34,14 +32,19 @@ from cmdb_desktop.graph import (
     snapshot_path,
 )
 from cmdb_desktop.impact import BlastRadius, Direction
-from cmdb_desktop.items import CiRef, chunks
-from cmdb_desktop.models import relationship_table
 from cmdb_desktop.progress import Progress
+from cmdb_desktop.records import CiRef, chunks
 
 if TYPE_CHECKING:
     import networkx as nx
+    from sqlalchemy.orm import Session
 
     from cmdb_desktop.cmdb import Cmdb
+    from cmdb_desktop.metamodel import Metamodel
+
+#: Reads ``(id, name, class_id, status, criticality)`` of CIs (missing ones left
+#: out): :func:`~cmdb_desktop.graph.fetch_ci_rows` in a session, or the quick reader.
+CiRows = Callable[[Sequence[int]], list[Any]]
 
 #: Ids per ``IN (…)`` when reading relationships (well below every database's parameter limit).
 _NAME_CHUNK = 5000
@@ -264,26 +267,10 @@ class AnalysisService:
 
     # -- reading facts ------------------------------------------------------------
     def _facts(self, s: Session, ids: Iterable[int]) -> dict[int, CiFacts]:
-        meta = self._cmdb.meta
-        services = meta.service_class_ids
-        out: dict[int, CiFacts] = {}
-        for ci_id, name, class_id, status, crit in fetch_ci_rows(s, list(ids)):
-            out[ci_id] = CiFacts(
-                CiRef(ci_id, name, self._class_name(class_id)), status, crit, class_id in services
-            )
-        return out
-
-    def _class_name(self, class_id: int) -> str:
-        info = self._cmdb.meta.class_by_id.get(class_id)
-        return info.name if info is not None else f"class #{class_id}"
+        return ci_facts(self._cmdb.meta, fetch_ci_rows(s, list(ids)))
 
     def _require(self, s: Session, ids: Sequence[int]) -> dict[int, CiFacts]:
-        facts = self._facts(s, ids)
-        missing = [i for i in ids if i not in facts]
-        if missing:
-            shown = ", ".join(f"#{i}" for i in missing[:20])
-            raise NotFoundError(f"No CI with id {shown}.")
-        return facts
+        return required_facts(self._cmdb.meta, ids, lambda wanted: fetch_ci_rows(s, wanted))
 
     # -- blast radius ---------------------------------------------------------------
     def impact(
@@ -298,57 +285,16 @@ class AnalysisService:
         NotFoundError if a CI does not exist; ValidationError for an empty
         change set or a negative depth.
         """
-        changed_ids = list(dict.fromkeys(int(c) for c in cis))
-        if not changed_ids:
-            raise ValidationError("Name at least one CI to assess.", {"ci": "required"})
-        if depth is not None and depth < 0:
-            raise ValidationError("The depth must be 0 or more.", {"depth": "negative"})
+        changed_ids = change_set(cis, depth)
         with self._cmdb.read() as s:
-            changed = self._require(s, changed_ids)
-            graph = self.cache.get(progress, s)
-            radius = impact.blast_radius(graph, changed_ids, progress)
-            mask = radius.within(depth)
-            ids = radius.ids[mask]
-            # Within a depth, a path may pass CIs that are farther along their own paths.
-            beyond = [] if depth is None else _beyond(radius.on_paths(mask), ids, changed)
-            with bulk_objects():
-                rows = {r[0]: r for r in fetch_ci_rows(s, ids.tolist() + beyond)}
-        with bulk_objects():
-            id_list = ids.tolist()
-            ordered = [rows[i] for i in id_list]
-            down = radius.down[mask]
-            distances = radius.distances[mask]
-            names = [r[1] for r in ordered]
-            class_ids = np.array([r[2] for r in ordered], dtype=np.int64)
-            criticality = [r[4] for r in ordered]
-            service = np.isin(class_ids, np.array(sorted(self._cmdb.meta.service_class_ids)))
-            order = _impact_order(ids, names, criticality, service, down, distances).tolist()
-            labels = dict(zip(id_list, names, strict=True))
-            labels.update((i, f.ref.name) for i, f in changed.items())
-            labels.update((i, rows[i][1]) for i in beyond)
-            paths = radius.paths(labels, mask)
-            class_names = {c: self._class_name(c) for c in set(class_ids.tolist())}
-            state = (impact.DEGRADED, impact.DOWN)
-            down_list, dist_list, service_list = down.tolist(), distances.tolist(), service.tolist()
-            columns = ImpactColumns(
-                ids=[id_list[k] for k in order],
-                names=[names[k] for k in order],
-                classes=[class_names[ordered[k][2]] for k in order],
-                states=[state[down_list[k]] for k in order],
-                distances=[dist_list[k] for k in order],
-                paths=[paths[k] for k in order],
-                services=[service_list[k] for k in order],
-                criticalities=[criticality[k] for k in order],
+            return impact_report(
+                self._cmdb.meta,
+                changed_ids,
+                depth,
+                lambda: self.cache.get(progress, s),
+                lambda ids: fetch_ci_rows(s, ids),
+                progress,
             )
-        return ImpactReport(
-            changed=[changed[i].ref for i in changed_ids],
-            columns=columns,
-            depth=depth,
-            inactive=[
-                changed[i].ref for i in changed_ids if changed[i].status in INACTIVE_STATUSES
-            ],
-            radius=radius,
-        )
 
     # -- dependencies ---------------------------------------------------------------
     def depends(self, ci: int, *, depth: int | None = None) -> DependencyMap:
@@ -450,6 +396,10 @@ class AnalysisService:
 
     def _edge_types(self, s: Session, ids: list[int]) -> dict[tuple[int, int], set[str]]:
         """Relationship types behind each impact edge among ``ids``, keyed (from, to)."""
+        from sqlalchemy import select  # noqa: PLC0415 (impact_report runs without SQLAlchemy)
+
+        from cmdb_desktop.models import relationship_table  # noqa: PLC0415
+
         meta = self._cmdb.meta
         inside = set(ids)
         rel = relationship_table.c
@@ -464,6 +414,101 @@ class AnalysisService:
                 if edge is not None:
                     out.setdefault(edge, set()).add(rtype.name)
         return out
+
+
+def _class_name(meta: Metamodel, class_id: int) -> str:
+    info = meta.class_by_id.get(class_id)
+    return info.name if info is not None else f"class #{class_id}"
+
+
+def ci_facts(meta: Metamodel, rows: Iterable[Any]) -> dict[int, CiFacts]:
+    """Facts of CIs from their ``(id, name, class_id, status, criticality)`` rows."""
+    services = meta.service_class_ids
+    return {
+        ci_id: CiFacts(
+            CiRef(ci_id, name, _class_name(meta, class_id)), status, crit, class_id in services
+        )
+        for ci_id, name, class_id, status, crit in rows
+    }
+
+
+def required_facts(meta: Metamodel, ids: Sequence[int], ci_rows: CiRows) -> dict[int, CiFacts]:
+    """Facts of the CIs ``ids``; NotFoundError naming those that do not exist."""
+    facts = ci_facts(meta, ci_rows(list(ids)))
+    missing = [i for i in ids if i not in facts]
+    if missing:
+        shown = ", ".join(f"#{i}" for i in missing[:20])
+        raise NotFoundError(f"No CI with id {shown}.")
+    return facts
+
+
+def change_set(cis: Iterable[int], depth: int | None) -> list[int]:
+    """The change set's CI ids, each once in the order given; ValidationError for an
+    empty one or a negative depth."""
+    changed_ids = list(dict.fromkeys(int(c) for c in cis))
+    if not changed_ids:
+        raise ValidationError("Name at least one CI to assess.", {"ci": "required"})
+    if depth is not None and depth < 0:
+        raise ValidationError("The depth must be 0 or more.", {"depth": "negative"})
+    return changed_ids
+
+
+def impact_report(
+    meta: Metamodel,
+    changed_ids: list[int],
+    depth: int | None,
+    graph: Callable[[], ImpactGraph],
+    ci_rows: CiRows,
+    progress: Progress | None = None,
+) -> ImpactReport:
+    """The blast radius of the change set ``changed_ids`` (PRODUCT.md §5) with names,
+    classes, states, distances and one explanation path per CI, in the report's order.
+
+    ``graph()`` gives the impact graph and ``ci_rows`` reads CIs, both in one
+    snapshot of the database (:meth:`AnalysisService.impact` passes its session's;
+    the quick reader of a small command its own connection).
+    """
+    changed = required_facts(meta, changed_ids, ci_rows)
+    radius = impact.blast_radius(graph(), changed_ids, progress)
+    mask = radius.within(depth)
+    ids = radius.ids[mask]
+    # Within a depth, a path may pass CIs that are farther along their own paths.
+    beyond = [] if depth is None else _beyond(radius.on_paths(mask), ids, changed)
+    with bulk_objects():
+        rows = {r[0]: r for r in ci_rows(ids.tolist() + beyond)}
+        id_list = ids.tolist()
+        ordered = [rows[i] for i in id_list]
+        down = radius.down[mask]
+        distances = radius.distances[mask]
+        names = [r[1] for r in ordered]
+        class_ids = np.array([r[2] for r in ordered], dtype=np.int64)
+        criticality = [r[4] for r in ordered]
+        service = np.isin(class_ids, np.array(sorted(meta.service_class_ids)))
+        order = _impact_order(ids, names, criticality, service, down, distances).tolist()
+        labels = dict(zip(id_list, names, strict=True))
+        labels.update((i, f.ref.name) for i, f in changed.items())
+        labels.update((i, rows[i][1]) for i in beyond)
+        paths = radius.paths(labels, mask)
+        class_names = {c: _class_name(meta, c) for c in set(class_ids.tolist())}
+        state = (impact.DEGRADED, impact.DOWN)
+        down_list, dist_list, service_list = down.tolist(), distances.tolist(), service.tolist()
+        columns = ImpactColumns(
+            ids=[id_list[k] for k in order],
+            names=[names[k] for k in order],
+            classes=[class_names[ordered[k][2]] for k in order],
+            states=[state[down_list[k]] for k in order],
+            distances=[dist_list[k] for k in order],
+            paths=[paths[k] for k in order],
+            services=[service_list[k] for k in order],
+            criticalities=[criticality[k] for k in order],
+        )
+    return ImpactReport(
+        changed=[changed[i].ref for i in changed_ids],
+        columns=columns,
+        depth=depth,
+        inactive=[changed[i].ref for i in changed_ids if changed[i].status in INACTIVE_STATUSES],
+        radius=radius,
+    )
 
 
 def _beyond(on_paths: IntArray, listed: IntArray, changed: Iterable[int]) -> list[int]:

@@ -37,7 +37,7 @@ import logging
 import os
 import threading
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -45,22 +45,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from cmdb_desktop.catalogue import IMPACT_NONE, IMPACT_TO_SOURCE, INACTIVE_STATUSES
-from cmdb_desktop.items import GRAPH_FIELDS, chunks
-from cmdb_desktop.models import (
-    CmdbState,
-    RelationshipType,
-    change_record_table,
-    ci_table,
-    relationship_table,
-)
 from cmdb_desktop.progress import Progress
+from cmdb_desktop.records import chunks
+from cmdb_desktop.schema import GRAPH_FIELDS
 
 if TYPE_CHECKING:
     import networkx as nx
+    from sqlalchemy.orm import Session
 
     from cmdb_desktop.cmdb import Cmdb
 
@@ -472,10 +465,29 @@ def compile_graph(rows: GraphRows) -> ImpactGraph:
 
 
 # -- reading the database ------------------------------------------------------
-def _impact_types(session: Session) -> dict[int, str]:
+# SQLAlchemy is imported by the functions that build queries with it: a command
+# that finds its graph kept on disk checks it and computes without loading
+# SQLAlchemy at all (cmdb_desktop.quickread, issue 20).
+
+#: Runs one parameterless, portable SQL query and returns its rows: a session's
+#: own connection (:func:`driver_query`) or the quick reader's.
+Query = Callable[[str], list[Any]]
+
+
+def driver_query(session: Session) -> Query:
+    """A :data:`Query` that runs in ``session``'s transaction, on the driver's cursor."""
+    return lambda sql: _driver_rows(session, sql)
+
+
+def _impact_types(query: Query) -> dict[int, str]:
     """Relationship type id → impact flow, for the types that carry impact."""
-    rows = session.execute(select(RelationshipType.id, RelationshipType.impact)).all()
+    rows = query("SELECT id, impact FROM relationship_type")
     return {int(i): str(flow) for i, flow in rows if flow != IMPACT_NONE}
+
+
+def _newest_change(query: Query) -> int:
+    """The id of the newest history record (0 for none)."""
+    return int(query("SELECT max(id) FROM change_record")[0][0] or 0)
 
 
 def _orient(triples: IntArray, flows: Mapping[int, str]) -> tuple[IntArray, IntArray]:
@@ -503,6 +515,10 @@ def fetch_relationships(session: Session, *, packed: bool = True) -> IntArray:
     million Python tuples. Ids too large to pack, and other databases, take
     the plain road.
     """
+    from sqlalchemy import func, select  # noqa: PLC0415 (see "reading the database")
+
+    from cmdb_desktop.models import RelationshipType, relationship_table  # noqa: PLC0415
+
     conn = session.connection()
     if packed and conn.dialect.name == "sqlite":
         rel = relationship_table.c
@@ -555,10 +571,9 @@ def _driver_rows(session: Session, sql: str) -> list[Any]:
         cursor.close()
 
 
-def _counters(session: Session) -> tuple[int, int]:
-    row = session.execute(
-        select(CmdbState.graph_generation, CmdbState.catalogue_generation).where(CmdbState.id == 1)
-    ).one()
+def _counters(query: Query) -> tuple[int, int]:
+    """The graph and catalogue generations every write moves."""
+    row = query("SELECT graph_generation, catalogue_generation FROM cmdb_state WHERE id = 1")[0]
     return int(row[0] or 0), int(row[1] or 0)
 
 
@@ -573,11 +588,10 @@ def load_rows(session: Session, progress: Progress | None = None) -> GraphRows:
     """Read everything the impact graph needs, in the caller's (read) transaction."""
     progress = progress or Progress()
     progress.start("Loading the impact graph")
-    generation, catalogue = _counters(session)
-    last_change = None
-    if _tracks_history(session):
-        last_change = int(session.scalar(select(func.max(change_record_table.c.id))) or 0)
-    flows = _impact_types(session)
+    query = driver_query(session)
+    generation, catalogue = _counters(query)
+    last_change = _newest_change(query) if _tracks_history(session) else None
+    flows = _impact_types(query)
     sources, targets = _orient(fetch_relationships(session), flows)
     progress.step(1, 3)
     statuses = ", ".join(f"'{status}'" for status in sorted(INACTIVE_STATUSES))
@@ -604,6 +618,12 @@ def load_rows(session: Session, progress: Progress | None = None) -> GraphRows:
     )
 
 
+#: The columns of :func:`fetch_ci_rows`' tuples, in order.
+_FACT_COLUMNS = "id, name, class_id, status, criticality"
+#: :func:`fetch_ci_rows` on SQLite: every id in one JSON parameter.
+SQLITE_CI_FACTS = f"SELECT {_FACT_COLUMNS} FROM ci WHERE id IN (SELECT value FROM json_each(?))"
+
+
 def fetch_ci_rows(session: Session, ids: Sequence[int], chunk: int = 5000) -> list[Any]:
     """``(id, name, class_id, status, criticality)`` of the CIs ``ids`` (missing ones left out).
 
@@ -614,14 +634,11 @@ def fetch_ci_rows(session: Session, ids: Sequence[int], chunk: int = 5000) -> li
     if not ids:
         return []
     conn = session.connection()
-    columns = "id, name, class_id, status, criticality"  # the order of the tuples returned
+    columns = _FACT_COLUMNS
     if conn.dialect.name == "sqlite":
         cursor = conn.connection.cursor()
         try:
-            cursor.execute(
-                f"SELECT {columns} FROM ci WHERE id IN (SELECT value FROM json_each(?))",
-                (json.dumps([int(i) for i in ids]),),
-            )
+            cursor.execute(SQLITE_CI_FACTS, (json.dumps([int(i) for i in ids]),))
             return list(cursor.fetchall())
         finally:
             cursor.close()
@@ -630,12 +647,14 @@ def fetch_ci_rows(session: Session, ids: Sequence[int], chunk: int = 5000) -> li
         # render and parse for tens of thousands of ids)
         cursor = conn.connection.cursor()
         try:
-            cursor.execute(
-                f"SELECT {columns} FROM ci WHERE id = ANY(%s)", ([int(i) for i in ids],)
-            )
+            cursor.execute(f"SELECT {columns} FROM ci WHERE id = ANY(%s)", ([int(i) for i in ids],))
             return list(cursor.fetchall())
         finally:
             cursor.close()
+    from sqlalchemy import select  # noqa: PLC0415 (see "reading the database")
+
+    from cmdb_desktop.models import ci_table  # noqa: PLC0415
+
     ci = ci_table.c
     out: list[Any] = []
     for part in chunks(ids, chunk):
@@ -649,11 +668,11 @@ def fetch_ci_rows(session: Session, ids: Sequence[int], chunk: int = 5000) -> li
     return out
 
 
-def _impact_relationship_count(session: Session, flows: Mapping[int, str]) -> int:
+def _impact_relationship_count(query: Query, flows: Mapping[int, str]) -> int:
     if not flows:
         return 0
-    stmt = select(func.count()).where(relationship_table.c.type_id.in_(sorted(flows)))
-    return int(session.scalar(stmt) or 0)
+    types = ", ".join(str(int(t)) for t in sorted(flows))
+    return int(query(f"SELECT count(*) FROM relationship WHERE type_id IN ({types})")[0][0] or 0)
 
 
 def patch_rows(session: Session, rows: GraphRows) -> GraphRows | None:
@@ -668,7 +687,12 @@ def patch_rows(session: Session, rows: GraphRows) -> GraphRows | None:
     equal the database's count of impact-carrying relationships, which
     catches a writer that skipped the history).
     """
-    generation, catalogue = _counters(session)
+    from sqlalchemy import select  # noqa: PLC0415 (see "reading the database")
+
+    from cmdb_desktop.models import change_record_table, ci_table, relationship_table  # noqa: PLC0415
+
+    query = driver_query(session)
+    generation, catalogue = _counters(query)
     if catalogue != rows.catalogue:
         return None
     if generation == rows.generation:
@@ -700,9 +724,9 @@ def patch_rows(session: Session, rows: GraphRows) -> GraphRows | None:
                 if x is not None:
                     touched.add(int(x))
     last_change = int(records[-1][0])
-    flows = _impact_types(session)
+    flows = _impact_types(query)
     if not touched:
-        if rows.sources.size != _impact_relationship_count(session, flows):
+        if rows.sources.size != _impact_relationship_count(query, flows):
             return None
         return replace(rows, generation=generation, last_change=last_change)
     affected = np.array(sorted(touched), dtype=np.int64)
@@ -745,7 +769,7 @@ def patch_rows(session: Session, rows: GraphRows) -> GraphRows | None:
         catalogue=catalogue,
         last_change=last_change,
     )
-    if patched.sources.size != _impact_relationship_count(session, flows):
+    if patched.sources.size != _impact_relationship_count(query, flows):
         return None
     return patched
 
@@ -763,15 +787,13 @@ def snapshot_path(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + "-impact-graph.npz")
 
 
-def history_stamp(session: Session, record_id: int) -> str:
+def history_stamp(query: Query, record_id: int) -> str:
     """When history record ``record_id`` was written ("" for none): ties a snapshot to
     the history it was taken at, so that one of another CMDB is never patched."""
     if record_id <= 0:
         return ""
-    at = session.scalar(
-        select(change_record_table.c.at).where(change_record_table.c.id == record_id)
-    )
-    return "" if at is None else str(at)
+    rows = query(f"SELECT at FROM change_record WHERE id = {int(record_id)}")
+    return "" if not rows or rows[0][0] is None else str(rows[0][0])
 
 
 def save_snapshot(path: Path, graph: ImpactGraph, stamp: str) -> None:
@@ -834,7 +856,7 @@ def load_snapshot(path: Path) -> tuple[ImpactGraph, str] | None:
     return ImpactGraph(ids, out_ptr, out_idx, in_ptr, in_idx, thresholds, rows), stamp
 
 
-def snapshot_is_current(session: Session, rows: GraphRows) -> bool:
+def snapshot_is_current(query: Query, rows: GraphRows) -> bool:
     """Whether ``rows`` read from a file are exactly the database's now.
 
     The counters every write moves (graph and catalogue generations), the newest
@@ -842,12 +864,21 @@ def snapshot_is_current(session: Session, rows: GraphRows) -> bool:
     those the snapshot was taken at; anything else is patched from the history
     (:func:`patch_rows`, with its own consistency check) or reloaded.
     """
-    if rows.last_change is None or (rows.generation, rows.catalogue) != _counters(session):
+    if rows.last_change is None or (rows.generation, rows.catalogue) != _counters(query):
         return False
-    newest = int(session.scalar(select(func.max(change_record_table.c.id))) or 0)
-    if newest != rows.last_change:
+    if _newest_change(query) != rows.last_change:
         return False
-    return bool(rows.sources.size == _impact_relationship_count(session, _impact_types(session)))
+    return bool(rows.sources.size == _impact_relationship_count(query, _impact_types(query)))
+
+
+def kept_graph(path: Path, query: Query) -> tuple[ImpactGraph, bool] | None:
+    """The graph kept in the snapshot file ``path`` when it was taken from this
+    database's history (None otherwise, or when there is none), and whether it is
+    current (:func:`snapshot_is_current`); one that is not may still be patched."""
+    kept = load_snapshot(path)
+    if kept is None or kept[1] != history_stamp(query, kept[0].rows.last_change or 0):
+        return None
+    return kept[0], snapshot_is_current(query, kept[0].rows)
 
 
 # -- the per-CMDB cache ---------------------------------------------------------
@@ -885,12 +916,10 @@ class GraphCache:
             current = self._graph
             from_disk = False
             if current is None and self.snapshot is not None:
-                kept = load_snapshot(self.snapshot)
-                if kept is not None and kept[1] == history_stamp(
-                    session, kept[0].rows.last_change or 0
-                ):
-                    current = kept[0]
-                    if snapshot_is_current(session, current.rows):
+                kept = kept_graph(self.snapshot, driver_query(session))
+                if kept is not None:
+                    current, up_to_date = kept
+                    if up_to_date:
                         self.from_snapshot += 1
                         self._graph = current
                         return current
@@ -914,7 +943,8 @@ class GraphCache:
 
     def _keep(self, session: Session, graph: ImpactGraph) -> None:
         if self.snapshot is not None and graph.rows.last_change is not None:
-            save_snapshot(self.snapshot, graph, history_stamp(session, graph.rows.last_change))
+            stamp = history_stamp(driver_query(session), graph.rows.last_change)
+            save_snapshot(self.snapshot, graph, stamp)
 
     def peek(self) -> ImpactGraph | None:
         """The graph built last, without checking that it is current."""

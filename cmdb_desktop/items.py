@@ -29,8 +29,8 @@ from cmdb_desktop.identity import folded_equals
 from cmdb_desktop.metamodel import AttributeInfo, ClassInfo, Metamodel
 from cmdb_desktop.models import ConfigurationItem, ci_table, utcnow
 from cmdb_desktop.progress import Progress
-from cmdb_desktop.records import CiRecord, CiRef, record_from_row, resolve_reference
-from cmdb_desktop.schema import MAX_NAME_LENGTH, NAME, ClassSchema
+from cmdb_desktop.records import CiRecord, CiRef, chunks, record_from_row, resolve_reference
+from cmdb_desktop.schema import GRAPH_FIELDS, MAX_NAME_LENGTH, NAME, ClassSchema
 from cmdb_desktop.vocabulary import ChangeSource
 
 if TYPE_CHECKING:
@@ -38,22 +38,17 @@ if TYPE_CHECKING:
 
 CI = ConfigurationItem
 CI_TABLE = ci_table
-__all__ = ["MAX_NAME_LENGTH", "CiRecord", "CiRef", "ItemService", "chunks", "record_from_row"]
+__all__ = [
+    "GRAPH_FIELDS",
+    "MAX_NAME_LENGTH",
+    "CiRecord",
+    "CiRef",
+    "ItemService",
+    "chunks",
+    "record_from_row",
+]
 _CHUNK = 500
 
-#: Fields whose change can alter the impact graph.
-GRAPH_FIELDS = frozenset({"status", "redundancy_min_up", "redundancy_min_up_pct", "class"})
-
-
-def chunks(ids: Iterable[int], size: int = _CHUNK) -> Iterable[list[int]]:
-    batch: list[int] = []
-    for i in ids:
-        batch.append(i)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 class ItemService:

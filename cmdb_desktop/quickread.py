@@ -23,11 +23,12 @@ services read, CI by CI.
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cmdb_desktop.metamodel import ClassInfo, Metamodel
 from cmdb_desktop.migrations import SCHEMA_HEAD
@@ -36,6 +37,7 @@ from cmdb_desktop.records import (
     CiRef,
     RelationshipView,
     checked_id,
+    chunks,
     record_from_row,
     relationship_views,
     resolve_reference,
@@ -43,10 +45,12 @@ from cmdb_desktop.records import (
 from cmdb_desktop.schema import CI_COLUMNS
 from cmdb_desktop.sqlite_file import examine, storage_error
 
+if TYPE_CHECKING:
+    from cmdb_desktop.analysis import ImpactReport
+    from cmdb_desktop.progress import Progress
+
 #: How long a read waits for a writer's lock (a rollback-journal write), in seconds.
 _TIMEOUT = 15.0
-#: Ids per ``IN (…)`` list (SQLite's default limit on parameters is far higher).
-_CHUNK = 500
 _SELECT_CI = "SELECT " + ", ".join(f'"{c}"' for c in CI_COLUMNS) + " FROM ci WHERE id = ?"
 
 
@@ -72,11 +76,16 @@ class QuickReader:
         if not found.exists or not found.marked or found.revision != SCHEMA_HEAD:
             return None
         try:
-            conn = sqlite3.connect(found.own_reader_uri(), uri=True, timeout=_TIMEOUT)
+            conn = sqlite3.connect(
+                found.own_reader_uri(), uri=True, timeout=_TIMEOUT, isolation_level=None
+            )
         except sqlite3.Error as exc:
             raise storage_error(exc, path) or exc from None
         try:
             conn.execute("PRAGMA query_only = ON")
+            # One read transaction: every query sees the same state of the database, as
+            # a service's session does (the graph's check and the names it then reads).
+            conn.execute("BEGIN")
             return cls(path, conn)
         except sqlite3.Error as exc:
             conn.close()
@@ -146,8 +155,7 @@ class QuickReader:
         classes = self.meta.class_by_id
         wanted = list(ids)
         out: dict[int, CiRef] = {}
-        for start in range(0, len(wanted), _CHUNK):
-            part = wanted[start : start + _CHUNK]
+        for part in chunks(wanted):
             marks = ", ".join("?" * len(part))
             for ci_id, name, class_id in self._rows(
                 f"SELECT id, name, class_id FROM ci WHERE id IN ({marks})", part
@@ -166,3 +174,26 @@ class QuickReader:
             (ci_id, ci_id, ci_id, ci_id),
         )
         return relationship_views(self.meta, ci_id, rows)
+
+    def impact(
+        self, cis: list[int], depth: int | None, progress: Progress | None = None
+    ) -> ImpactReport | None:
+        """Like :meth:`AnalysisService.impact <cmdb_desktop.analysis.AnalysisService.impact>`,
+        on the impact graph kept beside the file; None when there is none that is
+        current (the services then load or patch it, and keep it for the next command).
+        """
+        # numpy and the graph only now: `show` needs neither.
+        from cmdb_desktop.analysis import change_set, impact_report  # noqa: PLC0415
+        from cmdb_desktop.graph import kept_graph, snapshot_path  # noqa: PLC0415
+
+        changed = change_set(cis, depth)
+        kept = kept_graph(snapshot_path(self.path), lambda sql: self._rows(sql))
+        if kept is None or not kept[1]:
+            return None
+        graph = kept[0]
+        return impact_report(self.meta, changed, depth, lambda: graph, self._ci_rows, progress)
+
+    def _ci_rows(self, ids: Sequence[int]) -> list[Any]:
+        from cmdb_desktop.graph import SQLITE_CI_FACTS  # noqa: PLC0415
+
+        return self._rows(SQLITE_CI_FACTS, (json.dumps([int(i) for i in ids]),))

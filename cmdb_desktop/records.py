@@ -11,7 +11,7 @@ that only reads starts without loading SQLAlchemy (issue 20).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 #: Candidates an ambiguous reference lists before "and N more".
 _CANDIDATES_SHOWN = 20
+#: Ids per ``IN (…)`` list.
+_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,18 @@ def record_from_row(meta: Metamodel, row: Sequence[Any]) -> CiRecord:
         created_at=timestamp(row[CI_POSITION["created_at"]]),
         updated_at=timestamp(row[CI_POSITION["updated_at"]]),
     )
+
+
+def chunks(ids: Iterable[int], size: int = _CHUNK) -> Iterator[list[int]]:
+    """``ids`` in lists of at most ``size`` (for ``IN (…)`` lists)."""
+    batch: list[int] = []
+    for i in ids:
+        batch.append(i)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 @dataclass(frozen=True)

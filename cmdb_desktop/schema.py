@@ -47,6 +47,8 @@ from cmdb_desktop.vocabulary import AttrType
 NAME = "name"
 CLASS = "class"
 MAX_NAME_LENGTH = 255
+#: Fields whose change can alter the impact graph.
+GRAPH_FIELDS = frozenset({"status", "redundancy_min_up", "redundancy_min_up_pct", "class"})
 
 #: Columns of ``ci`` in table order: a row read with ``SELECT *`` (ORM Core or the
 #: driver's own cursor) is decoded by position. Written out rather than read from

@@ -137,6 +137,9 @@ def _impacted_json_lines(columns: ImpactColumns) -> Iterator[str]:
 # -- impact -------------------------------------------------------------------------
 def cmd_impact(ctx: Context, args: argparse.Namespace) -> int:
     _check_depth(args.depth)
+    report = None if args.output else _quick_impact(ctx, args)
+    if report is not None:
+        return _print_impact(ctx, args, report)
     cmdb = ctx.open()
     ids = [ctx.resolve(ref) for ref in args.cis]
     report = cmdb.analysis.impact(ids, depth=args.depth, progress=ctx.progress())
@@ -151,6 +154,21 @@ def cmd_impact(ctx: Context, args: argparse.Namespace) -> int:
             progress=ctx.progress(),
         )
         ctx.note(f"Impact report written to {written}")
+    return _print_impact(ctx, args, report)
+
+
+def _quick_impact(ctx: Context, args: argparse.Namespace) -> ImpactReport | None:
+    """The report through the quick reader, on the graph kept beside a current CMDB
+    file (no SQLAlchemy: issue 20's cold start); None when the services must do it."""
+    quick = ctx.quick()
+    if quick is None:
+        return None
+    with quick:
+        ids = [quick.resolve(ref) for ref in args.cis]
+        return quick.impact(ids, args.depth, ctx.progress())
+
+
+def _print_impact(ctx: Context, args: argparse.Namespace, report: ImpactReport) -> int:
     if ctx.json:
         data = report.to_json(items=False)
         if args.output:

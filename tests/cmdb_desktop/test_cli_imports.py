@@ -89,7 +89,10 @@ def test_set_imports_no_spreadsheet_gui_importer_or_graph_module(db: Path) -> No
 def test_impact_loads_numpy_for_the_graph_and_nothing_heavier(db: Path) -> None:
     code, loaded = probe(db, "--format", "json", "impact", "#1")
     assert code == 0
-    assert loaded == ["numpy", "sqlalchemy"]
+    assert loaded == ["numpy", "sqlalchemy"]  # the graph is loaded and kept beside the file
+    code, loaded = probe(db, "--format", "json", "impact", "#1")
+    assert code == 0
+    assert loaded == ["numpy"]  # the kept graph, checked and used without SQLAlchemy
 
 
 def test_import_still_finds_its_importer_when_it_runs(db: Path, tmp_path: Path) -> None:

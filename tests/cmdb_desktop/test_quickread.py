@@ -5,6 +5,8 @@ CI, and it must leave the file as it found it."""
 from __future__ import annotations
 
 import io
+import json
+import random
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -18,6 +20,7 @@ from cmdb_desktop.cli.common import Context
 from cmdb_desktop.cmdb import Cmdb
 from cmdb_desktop.db import make_engine, to_url, upgrade
 from cmdb_desktop.errors import CmdbError
+from cmdb_desktop.graph import snapshot_path
 from cmdb_desktop.migrations import SCHEMA_REVISIONS
 from cmdb_desktop.quickread import QuickReader
 from cmdb_desktop.schema import CI_COLUMNS, CI_DATE_COLUMNS
@@ -170,3 +173,62 @@ def test_a_foreign_database_is_refused_by_the_quick_reader_too(tmp_path: Path) -
     assert code == 2 and out == ""
     assert "is not a CMDB Desktop database" in err and "orders" in err
     assert fingerprint(foreign) == before and beside(foreign) == [foreign.name]
+
+
+def _impact_json(db: Path, *args: str) -> tuple[int, object, str]:
+    code, out, err = _show(db, "--format", "json", "impact", *args)
+    return code, (json.loads(out) if out.strip() else None), err
+
+
+def test_impact_on_the_kept_graph_reports_what_the_services_report(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Cmdb.open(db, create=False) as cmdb:
+        cmdb.analysis.graph()  # loaded once, and kept beside the file
+        ids = sorted(cmdb.items.refs(range(1, 2001)))
+    assert snapshot_path(db).exists()
+    rng = random.Random(5)
+    cases: list[tuple[str, ...]] = [("#1",), ("#1", "--depth", "0"), ("#1", "--depth", "2")]
+    for _ in range(12):
+        picked = tuple(f"#{i}" for i in rng.sample(ids, rng.randint(1, 4)))
+        cases.append(picked + (("--depth", str(rng.randint(0, 3))) if rng.random() < 0.3 else ()))
+    cases += [("#999999",), ("#1", "--depth", "-1"), ("no such CI",)]
+    quick = [_impact_json(db, *case) for case in cases]
+    monkeypatch.setattr(Context, "quick", lambda self: None)  # the services' path
+    full = [_impact_json(db, *case) for case in cases]
+    assert quick == full
+    assert sum(1 for code, data, _ in quick if code == 0 and data) == len(cases) - 3
+
+
+def test_impact_leaves_a_graph_that_is_not_current_to_the_services(db: Path) -> None:
+    with Cmdb.open(db, create=False) as cmdb:
+        cmdb.analysis.graph()
+        kept = snapshot_path(db).read_bytes()
+        cmdb.items.update(1, {"status": "Retired"})  # the graph moved on
+    reader = QuickReader.open(str(db))
+    assert reader is not None
+    with reader:
+        assert reader.impact([1], None) is None
+    code, data, err = _impact_json(db, "#1")  # the services patch it and keep it anew
+    assert code == 0, err
+    assert snapshot_path(db).read_bytes() != kept
+    reader = QuickReader.open(str(db))
+    assert reader is not None
+    with reader:
+        report = reader.impact([1], None)
+        assert report is not None and report.inactive and not report.impacted
+
+
+def test_a_graph_kept_for_another_cmdb_is_never_used(
+    db: Path, demo_db: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "other.sqlite"
+    shutil.copyfile(demo_db, other)
+    with Cmdb.open(other, create=False) as cmdb:
+        cmdb.items.create("Server", {"name": "only-in-the-other"})
+        cmdb.analysis.graph()
+    shutil.copyfile(snapshot_path(other), snapshot_path(db))
+    reader = QuickReader.open(str(db))
+    assert reader is not None
+    with reader:
+        assert reader.impact([1], None) is None
